@@ -1,0 +1,1 @@
+"""Tricircle: one OpenStack cloud over many pods."""

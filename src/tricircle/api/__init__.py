@@ -1,0 +1,1 @@
+"""HTTP APIs: the admin API and the Nova and Cinder gateways."""

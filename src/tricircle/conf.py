@@ -1,0 +1,77 @@
+"""Tricircle's configuration options (oslo.config), one group per part.
+
+``list_opts`` feeds ``oslo-config-generator`` (namespace ``tricircle``), which writes
+``etc/tricircle.conf.sample``. Options are registered on the global ``CONF`` at import.
+"""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+CONF = cfg.CONF
+
+database_opts = [
+    cfg.StrOpt(
+        "connection",
+        default="sqlite:///tricircle.sqlite",
+        secret=True,
+        help="SQLAlchemy URL of Tricircle's database: SQLite (the default, a file) or "
+        "PostgreSQL (postgresql+psycopg2://user@host/db).",
+    ),
+]
+
+api_opts = [
+    cfg.StrOpt("bind_host", default="127.0.0.1", help="Address the admin API listens on."),
+    cfg.PortOpt("bind_port", default=19999, help="Port the admin API listens on."),
+    cfg.StrOpt(
+        "auth_strategy",
+        default="keystone",
+        choices=[
+            ("keystone", "Validate tokens with keystonemiddleware auth_token."),
+            ("noauth", "Development only: take project and roles from X-Project-Id/X-Roles."),
+        ],
+        help="How API callers are authenticated.",
+    ),
+    cfg.StrOpt("policy_file", default="policy.yaml", help="oslo.policy rules file (optional)."),
+]
+
+xjob_opts = [
+    cfg.IntOpt("workers", default=1, min=1, help="Worker threads in one `tricircle xjob`."),
+    cfg.FloatOpt("poll_interval", default=1.0, min=0.01, help="Seconds between empty polls."),
+    cfg.IntOpt("lease_seconds", default=300, min=1, help="A running job past this is retaken."),
+    cfg.FloatOpt("backoff_base", default=2.0, min=0.0, help="First retry delay, in seconds."),
+    cfg.FloatOpt("backoff_max", default=600.0, min=0.0, help="Longest retry delay, in seconds."),
+]
+
+client_opts = [
+    cfg.StrOpt("auth_url", help="Keystone v3 URL Tricircle uses to reach the pods."),
+    cfg.StrOpt("username", default="tricircle", help="Tricircle's service user."),
+    cfg.StrOpt("password", secret=True, help="Password of Tricircle's service user."),
+    cfg.StrOpt("project_name", default="service", help="Project of Tricircle's service user."),
+    cfg.StrOpt("user_domain_name", default="Default", help="Domain of the service user."),
+    cfg.StrOpt("project_domain_name", default="Default", help="Domain of the service project."),
+    cfg.StrOpt("top_region_name", default="RegionOne", help="Tricircle's own region."),
+    cfg.FloatOpt("connect_timeout", default=5.0, help="Seconds to open a connection to a pod."),
+    cfg.FloatOpt("read_timeout", default=60.0, help="Seconds to wait for a pod's answer."),
+]
+
+GROUPS: dict[str, list[cfg.Opt]] = {
+    "database": database_opts,
+    "api": api_opts,
+    "xjob": xjob_opts,
+    "client": client_opts,
+}
+
+for _group, _opts in GROUPS.items():
+    CONF.register_opts(_opts, group=_group)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """Every option group, for oslo-config-generator."""
+    return list(GROUPS.items())
+
+
+def load(config_files: list[str] | None = None, args: list[str] | None = None) -> cfg.ConfigOpts:
+    """Parse the config files (and no command-line options) into the global CONF."""
+    CONF(args or [], project="tricircle", default_config_files=config_files or [])
+    return CONF

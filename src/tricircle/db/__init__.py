@@ -1,0 +1,1 @@
+"""Tricircle's own database: pods, bindings, routings and jobs."""

@@ -1,0 +1,173 @@
+"""SQLAlchemy 2.0 models of Tricircle's database.
+
+One aggregate per table group: pods and their bindings, resource routings, jobs and their log.
+Queries live beside the models in ``pods.py``, ``routings.py`` and ``jobs.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def new_uuid() -> str:
+    """A fresh UUID4 as the canonical 36-character string."""
+    return str(uuid.uuid4())
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC, without tzinfo (the form every column stores)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Tricircle table."""
+
+
+class TimestampMixin:
+    """``created_at`` and ``updated_at`` kept by the database layer."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class Pod(Base):
+    """One OpenStack cloud (a Keystone region) managed by Tricircle; the top pod has az_name ''."""
+
+    __tablename__ = "pods"
+    __table_args__ = (
+        Index(
+            "uq_pods_top_pod",
+            "az_name",
+            unique=True,
+            sqlite_where=text("az_name = ''"),
+            postgresql_where=text("az_name = ''"),
+        ),
+    )
+
+    pod_id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    region_name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    az_name: Mapped[str] = mapped_column(String(255), nullable=False, default="", index=True)
+    pod_az_name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    dc_name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+
+    @property
+    def is_top(self) -> bool:
+        """True for Tricircle's own region."""
+        return self.az_name == ""
+
+
+class PodBinding(TimestampMixin, Base):
+    """A project bound to a pod, so that its servers and volumes in that AZ land together."""
+
+    __tablename__ = "pod_bindings"
+    __table_args__ = (UniqueConstraint("project_id", "pod_id", name="uq_pod_bindings_project_pod"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    pod_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("pods.pod_id", ondelete="CASCADE"), nullable=False
+    )
+
+
+class ResourceRouting(TimestampMixin, Base):
+    """Top ID -> bottom ID in one pod. An empty bottom_id marks a create in flight (the lock)."""
+
+    __tablename__ = "resource_routings"
+    __table_args__ = (
+        UniqueConstraint("top_id", "pod_id", name="uq_resource_routings_top_pod"),
+        Index("ix_resource_routings_bottom", "bottom_id", "pod_id"),
+        Index("ix_resource_routings_project_type", "project_id", "resource_type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    top_id: Mapped[str] = mapped_column(String(127), nullable=False, index=True)
+    bottom_id: Mapped[str | None] = mapped_column(String(127), nullable=True)
+    pod_id: Mapped[str] = mapped_column(String(36), ForeignKey("pods.pod_id"), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    resource_type: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class JobStatus(enum.StrEnum):
+    """Life cycle of a job: new -> running -> success | failed (failed jobs are retried)."""
+
+    NEW = "new"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+class Job(TimestampMixin, Base):
+    """Durable asynchronous work, claimed by one worker at a time.
+
+    At most one job per (type, resource_id) waits as ``new``: a second enqueue coalesces into it.
+    ``lease_until`` is set when a worker claims the job; a running job past its lease is taken again.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index(
+            "uq_jobs_pending_resource",
+            "type",
+            "resource_id",
+            unique=True,
+            sqlite_where=text("status = 'new'"),
+            postgresql_where=text("status = 'new'"),
+        ),
+        Index("ix_jobs_status_run_after", "status", "run_after"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    resource_id: Mapped[str] = mapped_column(String(127), nullable=False)
+    project_id: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    status: Mapped[JobStatus] = mapped_column(
+        Enum(JobStatus, name="job_status", values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+        default=JobStatus.NEW,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    run_after: Mapped[dt.datetime] = mapped_column(
+        DateTime, nullable=False, default=utcnow, server_default=func.current_timestamp()
+    )
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class JobLog(Base):
+    """One line per finished attempt of a job: what ran, how it ended, when."""
+
+    __tablename__ = "job_logs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    type: Mapped[str] = mapped_column(String(64), nullable=False)
+    resource_id: Mapped[str] = mapped_column(String(127), nullable=False)
+    status: Mapped[JobStatus] = mapped_column(
+        Enum(JobStatus, name="job_status", values_callable=lambda e: [m.value for m in e]),
+        nullable=False,
+    )
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)

@@ -1,0 +1,1 @@
+"""Durable asynchronous jobs: queue, worker and handlers."""

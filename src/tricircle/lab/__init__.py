@@ -1,0 +1,1 @@
+"""The local lab: real OpenStack services on loopback, for tests and the demo."""

@@ -1,0 +1,1 @@
+"""Cross-pod networking: type drivers, bottom mirroring and cross-pod L3."""

@@ -1,0 +1,1 @@
+"""Pods: registry, scheduling, bindings and the clients that reach each pod."""
