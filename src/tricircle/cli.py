@@ -9,6 +9,10 @@ from collections.abc import Sequence
 
 COMMAND_MODULES = (
     "tricircle.lab.commands",
+    "tricircle.db.commands",
+    "tricircle.api.commands",
+    "tricircle.jobs.commands",
+    "tricircle.pods.commands",
 )
 
 
