@@ -1,9 +1,31 @@
-"""Subcommands of the db part."""
+"""Subcommands of the db part: ``tricircle db upgrade``."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+
+from tricircle import conf
+from tricircle.db import migrations
+from tricircle.db.engine import make_engine
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add this part's subcommands (none yet)."""
+    """Add ``db upgrade``."""
+    db_parser = subparsers.add_parser("db", help="Tricircle's database.")
+    db_commands = db_parser.add_subparsers(dest="db_command", required=True)
+    upgrade_parser = db_commands.add_parser(
+        "upgrade", help="Migrate the [database] connection's schema (Alembic)."
+    )
+    upgrade_parser.add_argument("revision", nargs="?", default="head", help="Target (head).")
+    upgrade_parser.set_defaults(handler=upgrade)
+
+
+def upgrade(args: argparse.Namespace) -> int:
+    """Run the Alembic migrations up to ``args.revision``."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    config = conf.load(args.config_file)
+    engine = make_engine(config.database.connection)
+    migrations.upgrade(engine, args.revision)
+    print(f"database at revision {migrations.current_revision(engine)}")
+    return 0

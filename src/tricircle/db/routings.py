@@ -1,0 +1,125 @@
+"""Queries on resource routings: which bottom resource, in which pod, stands for a top resource.
+
+Functions take a Session and never commit; callers wrap them in ``with session.begin():``.
+A routing whose ``bottom_id`` is NULL is a create-once lock held by whoever inserted it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from tricircle.db.models import ResourceRouting, utcnow
+from tricircle.db.session import insert_unless_conflict
+
+
+def list_routings(
+    session: Session,
+    *,
+    resource_type: str | None = None,
+    project_id: str | None = None,
+    pod_id: str | None = None,
+    limit: int | None = None,
+    marker: int | None = None,
+) -> list[ResourceRouting]:
+    """Routings matching every given filter, by id ascending, after ``marker`` (last id seen)."""
+    statement = select(ResourceRouting).order_by(ResourceRouting.id)
+    if resource_type is not None:
+        statement = statement.where(ResourceRouting.resource_type == resource_type)
+    if project_id is not None:
+        statement = statement.where(ResourceRouting.project_id == project_id)
+    if pod_id is not None:
+        statement = statement.where(ResourceRouting.pod_id == pod_id)
+    if marker is not None:
+        statement = statement.where(ResourceRouting.id > marker)
+    if limit is not None:
+        statement = statement.limit(limit)
+    return list(session.scalars(statement))
+
+
+def get_routing(session: Session, routing_id: int) -> ResourceRouting | None:
+    """The routing with this id, or None."""
+    return session.get(ResourceRouting, routing_id)
+
+
+def delete_routing(session: Session, routing_id: int) -> bool:
+    """Delete the routing with this id; True if a row was deleted."""
+    result = session.execute(delete(ResourceRouting).where(ResourceRouting.id == routing_id))
+    return result.rowcount > 0
+
+
+def count_routings_for_pod(session: Session, pod_id: str) -> int:
+    """How many routings (complete or in flight) point into this pod."""
+    statement = select(func.count()).select_from(ResourceRouting)
+    return session.scalar(statement.where(ResourceRouting.pod_id == pod_id)) or 0
+
+
+def find_bottom_id(session: Session, top_id: str, pod_id: str) -> str | None:
+    """The bottom id of ``top_id`` in this pod, or None if absent or still being created."""
+    statement = select(ResourceRouting.bottom_id).where(
+        ResourceRouting.top_id == top_id, ResourceRouting.pod_id == pod_id
+    )
+    return session.scalar(statement)
+
+
+def find_routings_for_top(session: Session, top_id: str) -> list[ResourceRouting]:
+    """Every routing of ``top_id``, one per pod, by id ascending."""
+    statement = (
+        select(ResourceRouting).where(ResourceRouting.top_id == top_id).order_by(ResourceRouting.id)
+    )
+    return list(session.scalars(statement))
+
+
+def find_routing(session: Session, top_id: str, pod_id: str) -> ResourceRouting | None:
+    """The routing of ``top_id`` in this pod, complete or in flight, or None."""
+    statement = select(ResourceRouting).where(
+        ResourceRouting.top_id == top_id, ResourceRouting.pod_id == pod_id
+    )
+    return session.scalars(statement).one_or_none()
+
+
+def lock_routing(
+    session: Session, *, top_id: str, pod_id: str, project_id: str, resource_type: str
+) -> ResourceRouting | None:
+    """Insert the create-once lock (a routing with NULL bottom_id); None if the row exists."""
+    now = utcnow()
+    return insert_unless_conflict(
+        session,
+        ResourceRouting,
+        {
+            "top_id": top_id,
+            "pod_id": pod_id,
+            "project_id": project_id,
+            "resource_type": resource_type,
+            "bottom_id": None,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+
+
+def fill_bottom_id(session: Session, routing_id: int, bottom_id: str) -> bool:
+    """Complete a create-once lock; False if the lock is gone or was completed meanwhile."""
+    result = session.execute(
+        update(ResourceRouting)
+        .where(ResourceRouting.id == routing_id, ResourceRouting.bottom_id.is_(None))
+        .values(bottom_id=bottom_id, updated_at=utcnow())
+    )
+    return result.rowcount > 0
+
+
+def release_routing_lock(session: Session, routing_id: int) -> bool:
+    """Drop a create-once lock that was never completed; False if it is gone or complete."""
+    result = session.execute(
+        delete(ResourceRouting).where(
+            ResourceRouting.id == routing_id, ResourceRouting.bottom_id.is_(None)
+        )
+    )
+    return result.rowcount > 0
+
+
+def lock_age(routing: ResourceRouting, now: dt.datetime | None = None) -> float:
+    """Seconds since a create-once lock was taken."""
+    return ((now or utcnow()) - routing.created_at).total_seconds()

@@ -1,0 +1,201 @@
+"""The job queue in the database: enqueue (coalescing), claim (leased), finish (with backoff).
+
+A claim increments ``attempts``; the pair (job id, attempts) is the claim's fencing token, so a
+worker whose lease expired and whose job was retaken cannot record a stale outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
+
+from tricircle.db.jobs import find_pending_job
+from tricircle.db.models import Job, JobLog, JobStatus, new_uuid, utcnow
+from tricircle.db.session import insert_unless_conflict
+
+LOG = logging.getLogger(__name__)
+
+ENQUEUE_ATTEMPTS = 10
+
+
+def enqueue_job(
+    session: Session,
+    job_type: str,
+    resource_id: str,
+    project_id: str,
+    payload: dict[str, Any] | None = None,
+) -> Job:
+    """Queue a job in the caller's transaction, or return the job already pending for it.
+
+    At most one job per (type, resource_id) waits as ``new``; a second enqueue returns that job
+    unchanged (its payload is kept). A job already running does not absorb the enqueue: the new
+    job runs after it, so changes made after the running job read its inputs are not lost.
+    """
+    for _ in range(ENQUEUE_ATTEMPTS):
+        now = utcnow()
+        job = insert_unless_conflict(
+            session,
+            Job,
+            {
+                "id": new_uuid(),
+                "type": job_type,
+                "resource_id": resource_id,
+                "project_id": project_id,
+                "payload": payload,
+                "status": JobStatus.NEW,
+                "attempts": 0,
+                "run_after": now,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        if job is not None:
+            LOG.info("job enqueued job_id=%s type=%s resource=%s", job.id, job_type, resource_id)
+            return job
+        pending = find_pending_job(session, job_type, resource_id)
+        if pending is not None:
+            LOG.debug(
+                "job coalesced job_id=%s type=%s resource=%s", pending.id, job_type, resource_id
+            )
+            return pending
+    raise RuntimeError(f"could not enqueue type={job_type} resource={resource_id}: queue churn")
+
+
+def claim_next_job(
+    session_factory: sessionmaker[Session], worker_id: str, lease_seconds: float
+) -> Job | None:
+    """Atomically take the next due job for ``worker_id``, leased for ``lease_seconds``; or None.
+
+    Due means: ``new`` or ``failed`` with run_after passed, or ``running`` with an expired lease.
+    A job is skipped while another job of its type runs, under a live lease, for the same
+    resource. One statement does the claim: ``UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP
+    LOCKED)`` on PostgreSQL; SQLite runs writers one at a time, so the same statement is atomic.
+    """
+    now = utcnow()
+    candidate = aliased(Job)
+    running = aliased(Job)
+    busy = (
+        select(running.id)
+        .where(
+            running.type == candidate.type,
+            running.resource_id == candidate.resource_id,
+            running.status == JobStatus.RUNNING,
+            running.lease_until >= now,
+            running.id != candidate.id,
+        )
+        .exists()
+    )
+    due = or_(
+        and_(candidate.status.in_([JobStatus.NEW, JobStatus.FAILED]), candidate.run_after <= now),
+        and_(candidate.status == JobStatus.RUNNING, candidate.lease_until < now),
+    )
+    next_id = (
+        select(candidate.id)
+        .where(due, ~busy)
+        .order_by(candidate.run_after, candidate.created_at, candidate.id)
+        .limit(1)
+        .with_for_update(skip_locked=True, of=candidate)
+        .scalar_subquery()
+    )
+    claim = (
+        update(Job)
+        .where(Job.id == next_id)
+        .values(
+            status=JobStatus.RUNNING,
+            attempts=Job.attempts + 1,
+            lease_until=now + dt.timedelta(seconds=lease_seconds),
+            updated_at=now,
+        )
+        .returning(Job)
+        .execution_options(synchronize_session=False)
+    )
+    with session_factory.begin() as session:
+        job = session.scalars(claim).one_or_none()
+    if job is not None:
+        LOG.info(
+            "job claimed job_id=%s type=%s resource=%s attempt=%s worker=%s",
+            job.id,
+            job.type,
+            job.resource_id,
+            job.attempts,
+            worker_id,
+        )
+    return job
+
+
+def backoff_delay(attempt: int, backoff_base: float, backoff_max: float) -> float:
+    """Seconds to wait before retrying after failed attempt number ``attempt`` (1-based)."""
+    return min(backoff_max, backoff_base * 2 ** max(attempt - 1, 0))
+
+
+def finish_job(
+    session_factory: sessionmaker[Session],
+    job: Job,
+    error: str | None,
+    backoff_base: float,
+    backoff_max: float,
+) -> bool:
+    """Record the outcome of the claim ``job``: success, or failure retried after a backoff.
+
+    Writes one JobLog line. Returns False (recording nothing) if the claim was lost, i.e. the
+    lease expired and the job was retaken or requeued meanwhile.
+    """
+    now = utcnow()
+    if error is None:
+        values: dict[str, Any] = {"status": JobStatus.SUCCESS, "last_error": None}
+    else:
+        delay = backoff_delay(job.attempts, backoff_base, backoff_max)
+        values = {
+            "status": JobStatus.FAILED,
+            "last_error": error,
+            "run_after": now + dt.timedelta(seconds=delay),
+        }
+    record = (
+        update(Job)
+        .where(Job.id == job.id, Job.status == JobStatus.RUNNING, Job.attempts == job.attempts)
+        .values(lease_until=None, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    fields = (job.id, job.type, job.resource_id, job.attempts)
+    with session_factory.begin() as session:
+        if session.execute(record).rowcount == 0:
+            LOG.warning("job claim lost job_id=%s type=%s resource=%s attempt=%s", *fields)
+            return False
+        session.add(
+            JobLog(
+                job_id=job.id,
+                type=job.type,
+                resource_id=job.resource_id,
+                status=values["status"],
+                attempt=job.attempts,
+                error=error,
+                created_at=now,
+            )
+        )
+    if error is None:
+        LOG.info("job succeeded job_id=%s type=%s resource=%s attempt=%s", *fields)
+    else:
+        LOG.warning(
+            "job failed job_id=%s type=%s resource=%s attempt=%s retry_in=%.1fs error=%s",
+            *fields,
+            delay,
+            error,
+        )
+    return True
+
+
+def extend_lease(session_factory: sessionmaker[Session], job: Job, lease_seconds: float) -> bool:
+    """Push the lease of the claim ``job`` forward; False if the claim was lost."""
+    now = utcnow()
+    statement = (
+        update(Job)
+        .where(Job.id == job.id, Job.status == JobStatus.RUNNING, Job.attempts == job.attempts)
+        .values(lease_until=now + dt.timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    with session_factory.begin() as session:
+        return session.execute(statement).rowcount > 0

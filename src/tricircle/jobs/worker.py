@@ -1,0 +1,171 @@
+"""The xjob worker: N threads claim jobs, run their handlers and record the outcome.
+
+``build_worker()`` makes a worker from the configuration (for embedding); ``Worker.run()``
+serves until SIGTERM or SIGINT, then lets running jobs finish. A heartbeat keeps the leases of
+running jobs alive, so only a dead worker's jobs are retaken.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from types import FrameType
+
+from oslo_config import cfg
+from sqlalchemy.orm import Session, sessionmaker
+
+from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.db.models import Job
+from tricircle.jobs import queue
+from tricircle.jobs.handlers import Handler, JobContext, find_handler, load_handler_modules
+
+LOG = logging.getLogger(__name__)
+
+
+class Worker:
+    """A pool of threads working the job queue of one database."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        threads: int = 1,
+        poll_interval: float = 1.0,
+        lease_seconds: float = 300,
+        backoff_base: float = 2.0,
+        backoff_max: float = 600.0,
+        handlers: dict[str, Handler] | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.threads = threads
+        self.poll_interval = poll_interval
+        self.lease_seconds = lease_seconds
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.handlers = handlers
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.stopping = threading.Event()
+        self._stopped = threading.Event()
+        self._running: dict[str, Job] = {}
+        self._running_lock = threading.Lock()
+        self._pool: list[threading.Thread] = []
+        self._heartbeat: threading.Thread | None = None
+
+    def run_once(self, thread_id: str | None = None) -> bool:
+        """Claim and run one due job; False if none was due."""
+        thread_id = thread_id or self.worker_id
+        job = queue.claim_next_job(self.session_factory, thread_id, self.lease_seconds)
+        if job is None:
+            return False
+        with self._running_lock:
+            self._running[job.id] = job
+        try:
+            error = self._run_handler(job, thread_id)
+        finally:
+            with self._running_lock:
+                self._running.pop(job.id, None)
+        queue.finish_job(self.session_factory, job, error, self.backoff_base, self.backoff_max)
+        return True
+
+    def _run_handler(self, job: Job, thread_id: str) -> str | None:
+        """Run the job's handler; the error text on failure, else None."""
+        context = JobContext(self.session_factory, thread_id, self.stopping)
+        try:
+            find_handler(job.type, self.handlers)(context, job)
+        except Exception as exc:
+            LOG.exception(
+                "job handler raised job_id=%s type=%s resource=%s attempt=%s",
+                job.id,
+                job.type,
+                job.resource_id,
+                job.attempts,
+            )
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def _serve(self, thread_id: str) -> None:
+        """One pool thread: work while jobs are due, sleep between empty polls, until stopping."""
+        while not self.stopping.is_set():
+            try:
+                worked = self.run_once(thread_id)
+            except Exception:
+                LOG.exception("job queue unavailable worker=%s", thread_id)
+                worked = False
+            if not worked:
+                self.stopping.wait(self.poll_interval)
+
+    def _keep_leases(self) -> None:
+        """Extend the leases of running jobs every third of a lease, until the pool is stopped."""
+        while not self._stopped.wait(self.lease_seconds / 3):
+            with self._running_lock:
+                running = list(self._running.values())
+            for job in running:
+                try:
+                    queue.extend_lease(self.session_factory, job, self.lease_seconds)
+                except Exception:
+                    LOG.exception("lease not extended job_id=%s type=%s", job.id, job.type)
+
+    def start(self) -> None:
+        """Start the pool threads and the lease heartbeat."""
+        self.stopping.clear()
+        self._stopped.clear()
+        self._pool = [
+            threading.Thread(
+                target=self._serve, args=(f"{self.worker_id}/{n}",), name=f"xjob-{n}", daemon=True
+            )
+            for n in range(self.threads)
+        ]
+        self._heartbeat = threading.Thread(target=self._keep_leases, name="xjob-lease", daemon=True)
+        for thread in [*self._pool, self._heartbeat]:
+            thread.start()
+        LOG.info("xjob started worker=%s threads=%s", self.worker_id, self.threads)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Ask the threads to stop after their current job and wait for them."""
+        self.stopping.set()
+        for thread in self._pool:
+            thread.join(timeout)
+        self._stopped.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout)
+        LOG.info("xjob stopped worker=%s", self.worker_id)
+
+    def run(self) -> None:
+        """Serve until SIGTERM or SIGINT (main thread only), then stop gracefully."""
+
+        def request_stop(signum: int, _frame: FrameType | None) -> None:
+            LOG.info("xjob stopping worker=%s signal=%s", self.worker_id, signum)
+            self.stopping.set()
+
+        previous = {
+            sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            self.start()
+            while not self.stopping.wait(1.0):
+                pass
+            self.stop()
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def build_worker(
+    conf: cfg.ConfigOpts, session_factory: sessionmaker[Session] | None = None
+) -> Worker:
+    """A worker configured from ``[xjob]`` over ``[database] connection`` (or the given factory)."""
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(conf.database.connection))
+    return Worker(
+        session_factory,
+        threads=conf.xjob.workers,
+        poll_interval=conf.xjob.poll_interval,
+        lease_seconds=conf.xjob.lease_seconds,
+        backoff_base=conf.xjob.backoff_base,
+        backoff_max=conf.xjob.backoff_max,
+        handlers=load_handler_modules(),
+    )
