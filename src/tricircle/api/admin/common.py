@@ -1,0 +1,63 @@
+"""What every admin API view uses: the app's state, transactions, policy checks, links."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from flask import current_app, g, request
+from oslo_config import cfg
+from oslo_policy import policy as oslo_policy
+from sqlalchemy.orm import Session, sessionmaker
+
+from tricircle.api import policy
+
+EXTENSION = "tricircle.admin"
+
+ItemT = TypeVar("ItemT")
+
+
+@dataclass(frozen=True)
+class AdminState:
+    """Per-app dependencies: configuration, database sessions and the policy enforcer."""
+
+    conf: cfg.ConfigOpts
+    session_factory: sessionmaker[Session]
+    enforcer: oslo_policy.Enforcer
+
+
+def state() -> AdminState:
+    """The state of the app serving the current request."""
+    return current_app.extensions[EXTENSION]
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """A session inside one transaction, committed when the block ends without error."""
+    with state().session_factory() as session, session.begin():
+        yield session
+
+
+def authorize(rule: str) -> None:
+    """Raise PolicyNotAuthorized (403) unless the caller may do ``rule``."""
+    policy.authorize(state().enforcer, rule, g.context)
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    """A stored UTC datetime in ISO 8601 form."""
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def next_links(
+    items: Sequence[ItemT], limit: int, marker_of: Callable[[ItemT], Any]
+) -> list[dict[str, str]]:
+    """The OpenStack ``*_links`` of a page: a ``next`` link when the page is full."""
+    if not items or len(items) < limit:
+        return []
+    query = request.args.to_dict()
+    query["marker"] = str(marker_of(items[-1]))
+    return [{"rel": "next", "href": f"{request.base_url}?{urlencode(query)}"}]

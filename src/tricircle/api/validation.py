@@ -1,0 +1,129 @@
+"""Input checks of the admin API: JSON bodies, query filters, limit and marker.
+
+Each check raises ``InvalidField`` (400) naming the offending field, so bad input never
+reaches the database and never becomes a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from tricircle.api.errors import BadRequest, InvalidField
+
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Field:
+    """What one body field accepts: a string (bounded, maybe non-empty) or a JSON object."""
+
+    required: bool = False
+    kind: type = str
+    max_length: int = 255
+    allow_empty: bool = True
+
+
+def parse_body(raw: bytes, resource: str, fields: Mapping[str, Field]) -> dict[str, Any]:
+    """The checked fields of ``{"<resource>": {...}}``; absent optional fields are left out."""
+    try:
+        document = json.loads(raw or b"")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"Malformed request body: {exc}") from exc
+    if not isinstance(document, dict) or resource not in document:
+        raise InvalidField(resource, f"the body must be a JSON object with a '{resource}' key")
+    unexpected = sorted(set(document) - {resource})
+    if unexpected:
+        raise InvalidField(unexpected[0], "unknown field")
+    body = document[resource]
+    if not isinstance(body, dict):
+        raise InvalidField(resource, "must be a JSON object")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise InvalidField(f"{resource}.{unknown[0]}", "unknown field")
+    values: dict[str, Any] = {}
+    for name, field in fields.items():
+        qualified = f"{resource}.{name}"
+        if name not in body:
+            if field.required:
+                raise InvalidField(qualified, "is required")
+            continue
+        values[name] = _checked(qualified, body[name], field)
+    return values
+
+
+def _checked(qualified: str, value: Any, field: Field) -> Any:
+    """``value`` if it fits ``field``; else InvalidField."""
+    if field.kind is dict:
+        if not isinstance(value, dict):
+            raise InvalidField(qualified, "must be a JSON object")
+        return value
+    if not isinstance(value, str):
+        raise InvalidField(qualified, "must be a string")
+    if not field.allow_empty and not value.strip():
+        raise InvalidField(qualified, "must not be empty")
+    if len(value) > field.max_length:
+        raise InvalidField(qualified, f"must be at most {field.max_length} characters")
+    return value
+
+
+def parse_filters(
+    args: MultiDict[str, str],
+    allowed: Mapping[str, Callable[[str], Any]],
+    paginated: bool = False,
+) -> dict[str, Any]:
+    """Query filters converted by ``allowed[name]``; unknown or repeated parameters are 400.
+
+    A converter raises ValueError for a bad value. ``limit`` and ``marker`` are left to
+    ``parse_limit`` and the caller when ``paginated``.
+    """
+    known = set(allowed) | ({"limit", "marker"} if paginated else set())
+    filters: dict[str, Any] = {}
+    for name in args:
+        if name not in known:
+            raise InvalidField(name, "unknown query parameter")
+        values = args.getlist(name)
+        if len(values) > 1:
+            raise InvalidField(name, "may be given only once")
+        if name in allowed:
+            try:
+                filters[name] = allowed[name](values[0])
+            except ValueError as exc:
+                raise InvalidField(name, str(exc)) from exc
+    return filters
+
+
+def parse_limit(args: MultiDict[str, str]) -> int:
+    """The page size: ``limit`` if given (1..MAX_LIMIT, larger is capped), else MAX_LIMIT."""
+    raw = args.get("limit")
+    if raw is None:
+        return MAX_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError as exc:
+        raise InvalidField("limit", "must be a positive integer") from exc
+    if limit < 1:
+        raise InvalidField("limit", "must be a positive integer")
+    return min(limit, MAX_LIMIT)
+
+
+def non_empty(value: str) -> str:
+    """A query value that must not be empty."""
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def one_of(choices: set[str]) -> Callable[[str], str]:
+    """A converter accepting only ``choices``."""
+
+    def convert(value: str) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(sorted(choices))}")
+        return value
+
+    return convert

@@ -1,0 +1,31 @@
+"""WSGI entry points for production servers, e.g.
+``gunicorn 'tricircle.api.wsgi:admin_application()'``.
+
+Configuration files come from ``TRICIRCLE_CONFIG_FILES`` (separated by ``;``), else from
+oslo.config's usual places (``/etc/tricircle/tricircle.conf``, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from oslo_config import cfg
+
+from tricircle import conf
+from tricircle.api.admin.app import create_app
+
+CONFIG_FILES_ENV = "TRICIRCLE_CONFIG_FILES"
+
+
+def config_files() -> list[str]:
+    """The config files named by the environment, else those oslo.config finds."""
+    named = [path for path in os.environ.get(CONFIG_FILES_ENV, "").split(";") if path]
+    return named or cfg.find_config_files(project="tricircle")
+
+
+def admin_application() -> Flask:
+    """The admin API, configured from the environment's config files."""
+    logging.basicConfig(level=logging.INFO)
+    return create_app(conf.load(config_files()))

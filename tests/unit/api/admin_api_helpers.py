@@ -1,0 +1,47 @@
+"""Helpers of the admin API tests: identities, a client sending them, fault assertions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+ADMIN_HEADERS = {"X-Project-Id": "admin-project", "X-User-Id": "admin-user", "X-Roles": "admin"}
+MEMBER_HEADERS = {"X-Project-Id": "demo-project", "X-User-Id": "demo-user", "X-Roles": "member"}
+
+
+class Caller:
+    """A test client sending one identity's headers with every request."""
+
+    def __init__(self, client: FlaskClient, headers: dict[str, str]) -> None:
+        self.client = client
+        self.headers = headers
+
+    def request(self, method: str, path: str, **kwargs: Any) -> TestResponse:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("DELETE", path, **kwargs)
+
+
+def assert_fault(response: TestResponse, code: int, fault_name: str, *fragments: str) -> str:
+    """Check a Nova-style fault body; return its message."""
+    assert response.status_code == code, response.get_data(as_text=True)
+    body = response.get_json()
+    assert list(body) == [fault_name], body
+    assert body[fault_name]["code"] == code
+    message = body[fault_name]["message"]
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
