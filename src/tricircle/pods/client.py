@@ -1,0 +1,210 @@
+"""Clients that reach each pod's services with Tricircle's own service identity.
+
+One keystoneauth Session per identity (token fetch and refresh, the catalog), one Adapter per
+(pod region, service type) found in that catalog, explicit connect/read timeouts, and typed
+errors naming the pod: PodUnreachable, PodClientError (4xx), PodServerError (5xx).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from keystoneauth1 import adapter, session
+from keystoneauth1 import exceptions as ksa_exceptions
+from keystoneauth1.identity import v3
+from oslo_config import cfg
+from requests import Response
+
+MESSAGE_LIMIT = 500
+
+
+class PodCallError(Exception):
+    """A call to a pod's service failed; names the pod's region and the service."""
+
+    def __init__(self, region_name: str, service_type: str, message: str) -> None:
+        super().__init__(f"{service_type} in {region_name}: {message}")
+        self.region_name = region_name
+        self.service_type = service_type
+        self.message = message
+
+
+class PodUnreachable(PodCallError):
+    """The service did not answer: connection refused, reset or timed out."""
+
+
+class PodServiceNotFound(PodCallError):
+    """The catalog has no endpoint for this service in this region."""
+
+
+class PodHttpError(PodCallError):
+    """The service answered with an error status; carries it and the pod's own message."""
+
+    def __init__(self, region_name: str, service_type: str, status: int, message: str) -> None:
+        super().__init__(region_name, service_type, f"HTTP {status}: {message}")
+        self.status = status
+        self.pod_message = message
+
+
+class PodClientError(PodHttpError):
+    """The pod refused the request (4xx)."""
+
+
+class PodServerError(PodHttpError):
+    """The pod failed on the request (5xx), or answered something that is not JSON."""
+
+
+def make_session(conf: cfg.ConfigOpts) -> session.Session:
+    """A keystoneauth Session for Tricircle's service identity from ``[client]``."""
+    client = conf.client
+    auth = v3.Password(
+        auth_url=client.auth_url,
+        username=client.username,
+        password=client.password,
+        project_name=client.project_name,
+        user_domain_name=client.user_domain_name,
+        project_domain_name=client.project_domain_name,
+    )
+    return session.Session(auth=auth)
+
+
+def pod_message(response: Response) -> str:
+    """The human message in an error body, in any OpenStack dialect, else the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:MESSAGE_LIMIT] or response.reason or ""
+    if isinstance(body, dict):
+        for value in (body, *body.values()):
+            if isinstance(value, dict) and isinstance(value.get("message"), str):
+                return value["message"]
+    return str(body)[:MESSAGE_LIMIT]
+
+
+class PodClient:
+    """One service of one pod: JSON requests through a region-bound keystoneauth Adapter."""
+
+    def __init__(self, pod_adapter: adapter.Adapter, timeout: tuple[float, float]) -> None:
+        self.adapter = pod_adapter
+        self.timeout = timeout
+
+    @property
+    def region_name(self) -> str:
+        """The pod's Keystone region."""
+        return self.adapter.region_name
+
+    @property
+    def service_type(self) -> str:
+        """The catalog service type this client calls."""
+        return self.adapter.service_type
+
+    def endpoint(self) -> str:
+        """The service's URL from the catalog; raises PodServiceNotFound."""
+        try:
+            url = self.adapter.get_endpoint()
+        except ksa_exceptions.EndpointNotFound as exc:
+            raise PodServiceNotFound(self.region_name, self.service_type, str(exc)) from exc
+        if url is None:
+            raise PodServiceNotFound(self.region_name, self.service_type, "no endpoint")
+        return url
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        microversion: str | None = None,
+    ) -> Any:
+        """Send a request; the decoded JSON answer, or None for an empty one."""
+        try:
+            response = self.adapter.request(
+                path,
+                method,
+                json=json,
+                params=params,
+                headers=headers,
+                microversion=microversion,
+                timeout=self.timeout,
+                raise_exc=False,
+            )
+        except ksa_exceptions.EndpointNotFound as exc:
+            raise PodServiceNotFound(self.region_name, self.service_type, str(exc)) from exc
+        except ksa_exceptions.ConnectionError as exc:
+            raise PodUnreachable(self.region_name, self.service_type, str(exc)) from exc
+        return self._decoded(response)
+
+    def _decoded(self, response: Response) -> Any:
+        """The JSON of a successful response; the typed error of a failed one."""
+        status = response.status_code
+        if status >= 500:
+            raise PodServerError(self.region_name, self.service_type, status, pod_message(response))
+        if status >= 400:
+            raise PodClientError(self.region_name, self.service_type, status, pod_message(response))
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PodServerError(
+                self.region_name, self.service_type, status, "the answer is not JSON"
+            ) from exc
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """GET ``path``; its JSON."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        """POST ``json`` to ``path``; the JSON answer."""
+        return self.request("POST", path, json=json, **kwargs)
+
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        """PUT ``json`` to ``path``; the JSON answer."""
+        return self.request("PUT", path, json=json, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        """DELETE ``path``; the JSON answer, usually None."""
+        return self.request("DELETE", path, **kwargs)
+
+
+class PodClients:
+    """Clients of every pod's services over one Session, made once per (region, service)."""
+
+    def __init__(
+        self,
+        pod_session: session.Session,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        interface: str = "public",
+    ) -> None:
+        self.session = pod_session
+        self.timeout = (connect_timeout, read_timeout)
+        self.interface = interface
+        self._clients: dict[tuple[str, str], PodClient] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> PodClients:
+        """Clients using ``[client]``'s identity and timeouts."""
+        return cls(
+            make_session(conf),
+            connect_timeout=conf.client.connect_timeout,
+            read_timeout=conf.client.read_timeout,
+        )
+
+    def client(self, region_name: str, service_type: str) -> PodClient:
+        """The client of ``service_type`` (``network``, ``compute``, ...) in ``region_name``."""
+        key = (region_name, service_type)
+        with self._lock:
+            if key not in self._clients:
+                pod_adapter = adapter.Adapter(
+                    self.session,
+                    service_type=service_type,
+                    region_name=region_name,
+                    interface=self.interface,
+                )
+                self._clients[key] = PodClient(pod_adapter, self.timeout)
+            return self._clients[key]

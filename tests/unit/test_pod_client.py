@@ -1,0 +1,241 @@
+"""Pod clients against a local fake Keystone and fake pod services (http.server in a thread)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from keystoneauth1 import session
+from oslo_config import cfg
+
+from tricircle import conf as tricircle_conf
+from tricircle.pods.client import (
+    PodClientError,
+    PodClients,
+    PodServerError,
+    PodServiceNotFound,
+    PodUnreachable,
+    make_session,
+)
+
+TOKEN = "fake-token"
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class FakeCloud(ThreadingHTTPServer):
+    """Keystone at /identity/v3 plus pods' services at /<region>/<service>/..."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), FakeHandler)
+        self.base = f"http://127.0.0.1:{self.server_address[1]}"
+        self.token_requests = 0
+        self.requests: list[tuple[str, str, dict]] = []
+        self.release_slow = threading.Event()
+
+    def catalog(self) -> list[dict]:
+        """Public endpoints on this server, internal ones nowhere, Pod3 on a closed port."""
+
+        def endpoint(region: str, service: str, interface: str = "public", url: str = "") -> dict:
+            url = url or f"{self.base}/{region}/{service}"
+            return {"interface": interface, "region": region, "region_id": region, "url": url}
+
+        nowhere = f"http://127.0.0.1:{closed_port()}"
+        network = [endpoint(region, "network") for region in ("RegionOne", "Pod1", "Pod2")]
+        network += [endpoint("Pod1", "network", "internal", f"{nowhere}/internal")]
+        network += [endpoint("Pod3", "network", url=f"{nowhere}/Pod3/network")]
+        compute = [endpoint("Pod1", "compute"), endpoint("Pod1", "compute", "internal", nowhere)]
+        return [
+            {"type": "network", "name": "neutron", "id": "n", "endpoints": network},
+            {"type": "compute", "name": "nova", "id": "c", "endpoints": compute},
+        ]
+
+
+class FakeHandler(BaseHTTPRequestHandler):
+    """Answers by path: tokens, ``.../missing`` 404, ``.../boom`` 500, ``.../slow`` waits."""
+
+    server: FakeCloud
+
+    def log_message(self, *_args: object) -> None:
+        """Keep test output quiet."""
+
+    def _send(self, status: int, body: object = None, headers: dict | None = None) -> None:
+        data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body))
+        data = data.encode() if isinstance(data, str) else data
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _issue_token(self) -> None:
+        self.server.token_requests += 1
+        expires = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        token = {
+            "methods": ["password"],
+            "expires_at": expires,
+            "issued_at": expires,
+            "user": {"id": "u1", "name": "tricircle", "domain": {"id": "default", "name": "D"}},
+            "project": {"id": "p1", "name": "service", "domain": {"id": "default", "name": "D"}},
+            "roles": [{"id": "r1", "name": "admin"}],
+            "catalog": self.server.catalog(),
+        }
+        self._send(201, {"token": token}, {"X-Subject-Token": TOKEN})
+
+    def _handle(self) -> None:
+        if self.path == "/identity/v3/auth/tokens":
+            self._issue_token()
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length)) if length else None
+        self.server.requests.append((self.command, self.path, dict(self.headers)))
+        if self.headers.get("X-Auth-Token") != TOKEN:
+            self._send(401, {"error": {"code": 401, "message": "no token"}})
+        elif self.path.endswith("/missing"):
+            self._send(404, {"NeutronError": {"type": "NotFound", "message": "Network x gone"}})
+        elif self.path.endswith("/refused"):
+            self._send(409, {"conflictingRequest": {"code": 409, "message": "busy"}})
+        elif self.path.endswith("/boom"):
+            self._send(500, b"<html>Internal Server Error</html>")
+        elif self.path.endswith("/not-json"):
+            self._send(200, b"plain text")
+        elif self.path.endswith("/slow"):
+            self.server.release_slow.wait(5)
+            self._send(200, {})
+        elif self.command == "DELETE":
+            self._send(204)
+        else:
+            self._send(200, {"method": self.command, "path": self.path, "body": body})
+
+    do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+
+@pytest.fixture
+def cloud() -> Iterator[FakeCloud]:
+    server = FakeCloud()
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.release_slow.set()
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def client_conf(cloud: FakeCloud) -> Iterator[cfg.ConfigOpts]:
+    conf = cfg.ConfigOpts()
+    for group, opts in tricircle_conf.list_opts():
+        conf.register_opts(opts, group=group)
+    conf([], project="tricircle", default_config_files=[])
+    conf.set_override("auth_url", f"{cloud.base}/identity/v3", group="client")
+    conf.set_override("password", "secret", group="client")
+    conf.set_override("connect_timeout", 1.0, group="client")
+    conf.set_override("read_timeout", 0.3, group="client")
+    yield conf
+    conf.reset()
+
+
+@pytest.fixture
+def clients(client_conf: cfg.ConfigOpts) -> PodClients:
+    return PodClients.from_conf(client_conf)
+
+
+def test_requests_go_to_the_pod_and_service_from_the_catalog(cloud, clients):
+    pod1 = clients.client("Pod1", "network")
+    assert pod1.get("/v2.0/networks", params={"name": "net1"}) == {
+        "method": "GET",
+        "path": "/Pod1/network/v2.0/networks?name=net1",
+        "body": None,
+    }
+    assert clients.client("Pod2", "network").post("/v2.0/ports", json={"port": {}}) == {
+        "method": "POST",
+        "path": "/Pod2/network/v2.0/ports",
+        "body": {"port": {}},
+    }
+    answer = clients.client("Pod1", "compute").put("/servers/s1", json={"server": {"name": "a"}})
+    assert answer["path"] == "/Pod1/compute/servers/s1"
+    assert clients.client("RegionOne", "network").endpoint() == f"{cloud.base}/RegionOne/network"
+    assert clients.client("Pod1", "network").delete("/v2.0/ports/p1") is None
+
+
+def test_one_token_serves_every_pod_and_adapters_are_cached(cloud, clients):
+    assert clients.client("Pod1", "network") is clients.client("Pod1", "network")
+    assert clients.client("Pod1", "network") is not clients.client("Pod2", "network")
+    clients.client("Pod1", "network").get("/a")
+    clients.client("Pod2", "network").get("/b")
+    clients.client("Pod1", "compute").get("/c")
+    assert cloud.token_requests == 1
+    assert all(headers["X-Auth-Token"] == TOKEN for _, _, headers in cloud.requests)
+
+
+def test_microversion_header_is_sent(cloud, clients):
+    clients.client("Pod1", "compute").get("/servers", microversion="2.79")
+    _, _, headers = cloud.requests[-1]
+    assert headers["OpenStack-API-Version"] == "compute 2.79"
+
+
+def test_client_error_carries_status_region_and_the_pods_message(clients):
+    with pytest.raises(PodClientError) as raised:
+        clients.client("Pod2", "network").get("/v2.0/networks/missing")
+    error = raised.value
+    assert (error.status, error.region_name, error.service_type) == (404, "Pod2", "network")
+    assert error.pod_message == "Network x gone"
+    assert "Pod2" in str(error)
+
+    with pytest.raises(PodClientError) as raised:
+        clients.client("Pod1", "compute").post("/servers/refused", json={})
+    assert (raised.value.status, raised.value.pod_message) == (409, "busy")
+
+
+def test_server_error_and_non_json_answers(clients):
+    with pytest.raises(PodServerError) as raised:
+        clients.client("Pod1", "network").get("/boom")
+    assert (raised.value.status, raised.value.region_name) == (500, "Pod1")
+    assert "Internal Server Error" in raised.value.pod_message
+
+    with pytest.raises(PodServerError, match="not JSON"):
+        clients.client("Pod1", "network").get("/not-json")
+
+
+def test_refused_connection_is_unreachable(clients):
+    with pytest.raises(PodUnreachable) as raised:
+        clients.client("Pod3", "network").get("/v2.0/networks")
+    assert raised.value.region_name == "Pod3"
+
+
+def test_read_timeout_is_unreachable(cloud, clients):
+    assert clients.timeout == (1.0, 0.3)
+    with pytest.raises(PodUnreachable, match="timed out") as raised:
+        clients.client("Pod1", "network").get("/slow")
+    assert raised.value.region_name == "Pod1"
+
+
+def test_unknown_region_or_service_is_not_found(clients):
+    with pytest.raises(PodServiceNotFound) as raised:
+        clients.client("Pod9", "network").get("/v2.0/networks")
+    assert raised.value.region_name == "Pod9"
+    with pytest.raises(PodServiceNotFound):
+        clients.client("Pod2", "compute").endpoint()
+
+
+def test_session_uses_the_service_identity(client_conf):
+    pod_session = make_session(client_conf)
+    assert isinstance(pod_session, session.Session)
+    auth = pod_session.auth
+    assert auth.auth_url.endswith("/identity/v3")
+    [method] = auth.auth_methods
+    assert (method.username, method.password) == ("tricircle", "secret")
+    assert (auth.project_name, method.user_domain_name) == ("service", "Default")
