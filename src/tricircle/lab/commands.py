@@ -1,11 +1,98 @@
-"""``tricircle lab up|status|down|env``."""
+"""``tricircle lab up|status|down|env``: the local lab of real OpenStack pods."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
+
+from tricircle.lab import lab, processes
+from tricircle.lab.cloud_config import write_clouds_yaml
+from tricircle.lab.layout import LabLayout
+
+DEFAULT_DIR = ".lab"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``lab`` command group."""
     parser = subparsers.add_parser("lab", help="The local lab of real OpenStack pods.")
-    parser.set_defaults(handler=lambda _args: parser.print_help())
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(os.environ.get("TRICIRCLE_LAB_DIR", DEFAULT_DIR)),
+        help="State directory (default: $TRICIRCLE_LAB_DIR or ./.lab).",
+    )
+    actions = parser.add_subparsers(dest="lab_command", required=True)
+    up = actions.add_parser("up", help="Start Keystone, Glance and N pods (idempotent).")
+    up.add_argument("--pods", type=int, default=2, help="Number of pods (default 2).")
+    up.add_argument(
+        "--base-port",
+        type=int,
+        default=int(os.environ.get("TRICIRCLE_LAB_BASE_PORT", "18000")),
+        help="First loopback port of the lab (default 18000).",
+    )
+    up.set_defaults(handler=_up)
+    actions.add_parser("status", help="Show each process and its memory.").set_defaults(
+        handler=_status
+    )
+    actions.add_parser("down", help="Stop every process the lab started.").set_defaults(
+        handler=_down
+    )
+    actions.add_parser(
+        "env", help="Print OS_* exports for the admin in RegionOne; write clouds.yaml."
+    ).set_defaults(handler=_env)
+
+
+def _saved(args: argparse.Namespace) -> LabLayout | None:
+    layout = LabLayout.load(args.dir.resolve())
+    if layout is None:
+        print(f"no lab in {args.dir.resolve()}", file=sys.stderr)
+    return layout
+
+
+def _up(args: argparse.Namespace) -> int:
+    if args.pods < 1:
+        print("--pods must be at least 1", file=sys.stderr)
+        return 2
+    layout = LabLayout(root=args.dir.resolve(), pods=args.pods, base_port=args.base_port)
+    try:
+        lab.up(layout)
+    except processes.LabError as error:
+        print(f"lab up failed: {error}", file=sys.stderr)
+        return 1
+    write_clouds_yaml(layout)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    layout = _saved(args)
+    if layout is None:
+        return 1
+    rows = lab.status(layout)
+    for row in rows:
+        state = f"running pid {row.pid}" if row.pid else "stopped"
+        print(f"{row.name:<22} {state:<20} {row.rss_mb:8.1f} MiB")
+    total = sum(row.rss_mb for row in rows)
+    print(f"{'total':<22} {'':<20} {total:8.1f} MiB")
+    return 0 if all(row.pid for row in rows) else 3
+
+
+def _down(args: argparse.Namespace) -> int:
+    layout = _saved(args)
+    if layout is None:
+        return 0
+    stopped = lab.down(layout)
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    return 0
+
+
+def _env(args: argparse.Namespace) -> int:
+    layout = _saved(args)
+    if layout is None:
+        return 1
+    clouds = write_clouds_yaml(layout)
+    for key, value in layout.admin_auth().items():
+        print(f"export {key}={value}")
+    print(f"export OS_CLIENT_CONFIG_FILE={clouds}")
+    return 0

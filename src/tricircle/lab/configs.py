@@ -1,0 +1,188 @@
+"""Configuration files of the lab's services, declared as section -> option -> value tables."""
+
+from __future__ import annotations
+
+import configparser
+import sys
+from pathlib import Path
+
+from tricircle.lab.layout import (
+    HOST,
+    PASSWORD,
+    TOP_REGION,
+    VLAN_PHYSNET,
+    VLAN_RANGE,
+    LabLayout,
+    PodLayout,
+)
+
+Sections = dict[str, dict[str, str]]
+
+VENV_ETC = Path(sys.prefix) / "etc"
+POSTGRES_URL = f"postgresql+psycopg2://postgres@{HOST}:5432"
+RABBIT_URL = f"rabbit://guest:guest@{HOST}:5672"
+
+
+def write_ini(path: Path, sections: Sections) -> Path:
+    """Write ``sections`` as an INI file (no interpolation) and return its path."""
+    parser = configparser.RawConfigParser()
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    for section, options in sections.items():
+        if section != "DEFAULT":
+            parser.add_section(section)
+        for key, value in options.items():
+            parser.set(section, key, value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        parser.write(handle)
+    return path
+
+
+def service_auth(layout: LabLayout, user: str, region: str | None = None) -> dict[str, str]:
+    """keystoneauth password options for a service user in the ``service`` project."""
+    options = {
+        "auth_type": "password",
+        "auth_url": layout.keystone_url,
+        "username": user,
+        "password": PASSWORD,
+        "project_name": "service",
+        "user_domain_name": "Default",
+        "project_domain_name": "Default",
+    }
+    if region:
+        options["region_name"] = region
+    return options
+
+
+def authtoken(layout: LabLayout, user: str) -> dict[str, str]:
+    """``[keystone_authtoken]`` for a service validating tokens with its own user."""
+    return {
+        "www_authenticate_uri": layout.keystone_url,
+        "memcached_servers": "",
+        "service_token_roles_required": "true",
+        "interface": "public",
+        **service_auth(layout, user),
+    }
+
+
+def common(state_dir: Path) -> dict[str, str]:
+    """``[DEFAULT]`` options every service shares: logging to stderr, a state path."""
+    return {"debug": "false", "use_stderr": "true", "state_path": str(state_dir)}
+
+
+def keystone(layout: LabLayout) -> Sections:
+    """Keystone: SQLite, fernet tokens, cheap password hashing (a lab has no secrets to keep)."""
+    state = layout.root / "keystone"
+    return {
+        "DEFAULT": {"debug": "false", "use_stderr": "true"},
+        "database": {"connection": f"sqlite:///{state}/keystone.sqlite"},
+        "token": {"provider": "fernet"},
+        "fernet_tokens": {"key_repository": str(state / "fernet-keys")},
+        "credential": {"key_repository": str(state / "credential-keys")},
+        "identity": {"password_hash_rounds": "4"},
+        "cache": {"enabled": "false"},
+    }
+
+
+def glance(layout: LabLayout) -> Sections:
+    """Glance: one shared file store, SQLite."""
+    state = layout.root / "glance"
+    return {
+        "DEFAULT": {
+            **common(state),
+            "enabled_backends": "fs:file",
+            "worker_self_reference_url": layout.glance_url,
+            "bind_host": HOST,
+            "bind_port": str(layout.port("glance")),
+        },
+        "database": {"connection": f"sqlite:///{state}/glance.sqlite"},
+        "glance_store": {"default_backend": "fs"},
+        "fs": {"filesystem_store_datadir": str(state / "images")},
+        "os_glance_staging_store": {"filesystem_store_datadir": str(state / "staging")},
+        "os_glance_tasks_store": {"filesystem_store_datadir": str(state / "tasks")},
+        "paste_deploy": {"flavor": "keystone"},
+        "keystone_authtoken": authtoken(layout, "glance"),
+        "oslo_concurrency": {"lock_path": str(state / "locks")},
+    }
+
+
+def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
+    """A pod's stock Neutron: ML2 with local/flat/vlan, router plugin, the lab binding driver."""
+    state = pod.dir / "neutron"
+    low, high = VLAN_RANGE
+    return {
+        "DEFAULT": {
+            **common(state),
+            "core_plugin": "ml2",
+            "service_plugins": "router",
+            "transport_url": "fake://",
+            "auth_strategy": "keystone",
+            "api_paste_config": str(VENV_ETC / "neutron" / "api-paste.ini"),
+            "notify_nova_on_port_status_changes": "false",
+            "notify_nova_on_port_data_changes": "false",
+            "allow_overlapping_ips": "true",
+            "api_workers": "1",
+            "rpc_workers": "0",
+            "rpc_state_report_workers": "0",
+        },
+        "database": {"connection": f"sqlite:///{state}/neutron.sqlite"},
+        "ml2": {
+            "type_drivers": "local,flat,vlan",
+            "tenant_network_types": "vlan,local",
+            "mechanism_drivers": "tricircle_lab_binding",
+            "extension_drivers": "port_security",
+        },
+        "ml2_type_vlan": {"network_vlan_ranges": f"{VLAN_PHYSNET}:{low}:{high}"},
+        "ml2_type_flat": {"flat_networks": "*"},
+        "keystone_authtoken": authtoken(layout, "neutron"),
+        "nova": service_auth(layout, "nova", pod.region),
+        "oslo_concurrency": {"lock_path": str(state / "locks")},
+        "agent": {"report_interval": "0"},
+    }
+
+
+def pod_placement(layout: LabLayout, pod: PodLayout) -> Sections:
+    """A pod's Placement on SQLite."""
+    state = pod.dir / "placement"
+    return {
+        "DEFAULT": {"debug": "false", "use_stderr": "true"},
+        "placement_database": {"connection": f"sqlite:///{state}/placement.sqlite"},
+        "api": {"auth_strategy": "keystone"},
+        "keystone_authtoken": authtoken(layout, "placement"),
+    }
+
+
+def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
+    """A pod's Nova: PostgreSQL, RabbitMQ vhost, the fake virt driver, hosts in AZ ``az<i>``."""
+    state = pod.dir / "nova"
+    return {
+        "DEFAULT": {
+            **common(state),
+            "compute_driver": "fake.FakeDriverWithoutFakeNodes",
+            "host": f"{pod.name}-compute",
+            "my_ip": HOST,
+            "transport_url": f"{RABBIT_URL}/{pod.vhost}",
+            "default_availability_zone": pod.az,
+            "vif_plugging_is_fatal": "false",
+            "vif_plugging_timeout": "0",
+            "instances_path": str(state / "instances"),
+            "heal_instance_info_cache_interval": "-1",
+            "update_resources_interval": "30",
+        },
+        "api": {"auth_strategy": "keystone"},
+        "wsgi": {"api_paste_config": str(state / "etc" / "api-paste.ini")},
+        "api_database": {"connection": f"{POSTGRES_URL}/{pod.database('api')}"},
+        "database": {"connection": f"{POSTGRES_URL}/{pod.database('cell1')}"},
+        "scheduler": {"discover_hosts_in_cells_interval": "-1", "workers": "1"},
+        "conductor": {"workers": "1"},
+        "vnc": {"enabled": "false"},
+        "keystone_authtoken": authtoken(layout, "nova"),
+        "service_user": {"send_service_user_token": "true", **service_auth(layout, "nova")},
+        "neutron": service_auth(layout, "neutron", pod.region),
+        "placement": service_auth(layout, "placement", pod.region),
+        "glance": {"region_name": TOP_REGION},
+        "cinder": {"os_region_name": pod.region},
+        "oslo_concurrency": {"lock_path": str(state / "locks")},
+        "oslo_messaging_notifications": {"driver": "noop"},
+        "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": "0"},
+    }

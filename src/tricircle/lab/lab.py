@@ -1,0 +1,223 @@
+"""Bring the whole lab up, report on it, and take it down.
+
+``up`` is idempotent: a lab whose every process runs and every endpoint answers is left alone. A
+cold ``up`` starts from fresh databases, so every lab begins empty. Steps that do not depend on each
+other run in parallel threads; each prints one progress line with the time since ``up`` began.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TextIO
+
+from tricircle.lab import backends, identity, processes, services
+from tricircle.lab.identity import Endpoint
+from tricircle.lab.layout import HOST, SERVICE_USERS, TOP_REGION, LabLayout
+
+
+@dataclasses.dataclass
+class ServiceStatus:
+    """One line of ``lab status``."""
+
+    name: str
+    pid: int | None
+    rss_mb: float
+
+
+class ProgressPrinter:
+    """Thread-safe progress lines: ``[  12.3s] service  message``."""
+
+    def __init__(self, out: TextIO = sys.stdout) -> None:
+        self._start = time.monotonic()
+        self._out = out
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str, message: str) -> None:
+        with self._lock:
+            elapsed = time.monotonic() - self._start
+            print(f"[{elapsed:6.1f}s] {service:<16} {message}", file=self._out, flush=True)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the printer was made."""
+        return time.monotonic() - self._start
+
+
+def catalog(layout: LabLayout) -> list[Endpoint]:
+    """Every endpoint the lab registers (Keystone's own comes from bootstrap)."""
+    endpoints = [Endpoint("image", "glance", TOP_REGION, layout.glance_url)]
+    for pod in layout.pod_layouts:
+        endpoints += [
+            Endpoint("compute", "nova", pod.region, pod.url("nova")),
+            Endpoint("network", "neutron", pod.region, pod.url("neutron")),
+            Endpoint("placement", "placement", pod.region, pod.url("placement")),
+        ]
+    return endpoints
+
+
+def expected_processes(layout: LabLayout) -> list[str]:
+    """Names of every long-running process of a complete lab."""
+    names = ["keystone", "glance"]
+    for pod in layout.pod_layouts:
+        names += [
+            f"{pod.name}-neutron",
+            f"{pod.name}-placement",
+            f"{pod.name}-nova-conductor",
+            f"{pod.name}-nova-scheduler",
+            f"{pod.name}-nova-compute",
+            f"{pod.name}-nova-api",
+        ]
+    return names
+
+
+def ports(layout: LabLayout) -> dict[int, str]:
+    """Every loopback port the lab listens on -> the service on it."""
+    used = {layout.port("keystone"): "keystone", layout.port("glance"): "glance"}
+    for pod in layout.pod_layouts:
+        for service in ("neutron", "placement", "nova"):
+            used[pod.port(service)] = f"{pod.name}-{service}"
+    return used
+
+
+def is_running(layout: LabLayout) -> bool:
+    """True if every process of the lab runs."""
+    running = processes.recorded(layout)
+    return all(running.get(name) for name in expected_processes(layout))
+
+
+def up(layout: LabLayout, out: TextIO = sys.stdout) -> bool:
+    """Start the lab unless it already runs; returns True if it started anything."""
+    saved = LabLayout.load(layout.root)
+    if saved is not None and saved == layout and is_running(layout):
+        print(
+            f"lab already running in {layout.root} ({layout.pods} pods): nothing changed", file=out
+        )
+        return False
+    if saved is not None and any(processes.recorded(saved).values()):
+        stopped = processes.stop_all(saved)
+        print(
+            f"lab was partly running or set up differently; stopped {', '.join(stopped)}", file=out
+        )
+    busy = {port: name for port, name in ports(layout).items() if processes.port_in_use(port)}
+    if busy:
+        described = ", ".join(f"{HOST}:{port} ({name})" for port, name in sorted(busy.items()))
+        raise processes.LabError(
+            f"port already in use: {described}; stop what holds it or pick another --base-port"
+        )
+    _reset_state(layout)
+    layout.save()
+    progress = ProgressPrinter(out)
+    progress("lab", f"starting {layout.pods} pods in {layout.root}")
+    try:
+        _start_everything(layout, progress)
+    except BaseException:
+        processes.stop_all(layout)
+        raise
+    progress("lab", f"ready in {progress.elapsed:.1f}s; `tricircle lab env` prints credentials")
+    return True
+
+
+def _reset_state(layout: LabLayout) -> None:
+    """Remove the previous lab's data but keep the schema templates."""
+    layout.root.mkdir(parents=True, exist_ok=True)
+    for child in layout.root.iterdir():
+        if child.name in ("templates",) or child.name.startswith("started-"):
+            continue
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
+    pods = layout.pod_layouts
+    with ThreadPoolExecutor(max_workers=4 + 3 * len(pods)) as pool:
+
+        def after(waits: list[Future], step: Callable[[], object]) -> Future:
+            def run() -> object:
+                for wait in waits:
+                    wait.result()
+                return step()
+
+            return pool.submit(run)
+
+        def prepare_backends() -> None:
+            how_pg = backends.ensure_postgres(layout)
+            how_rabbit = backends.ensure_rabbitmq(layout)
+            backends.ensure_vhosts(layout, pods)
+            progress("backends", f"postgresql {how_pg}, rabbitmq {how_rabbit}, vhosts ready")
+
+        def register() -> None:
+            identity.register_identities(layout, SERVICE_USERS)
+            identity.register_catalog(layout, catalog(layout))
+            progress("keystone", "regions, endpoints, service users and demo tenant registered")
+
+        backend_ready = pool.submit(prepare_backends)
+        keystone_ready = pool.submit(services.start_keystone, layout, progress)
+        catalog_ready = after([keystone_ready], register)
+        glance_ready = pool.submit(services.start_glance, layout, progress)
+        image_ready = after(
+            [glance_ready, catalog_ready], lambda: services.upload_image(layout, progress)
+        )
+        work: list[Future] = [
+            backend_ready,
+            keystone_ready,
+            catalog_ready,
+            glance_ready,
+            image_ready,
+        ]
+        for pod in pods:
+            neutron = pool.submit(services.start_pod_neutron, layout, pod, progress)
+            placement = pool.submit(services.start_pod_placement, layout, pod, progress)
+            nova_conf = after(
+                [backend_ready], lambda pod=pod: services.prepare_pod_nova(layout, pod, progress)
+            )
+            nova = after(
+                [nova_conf, catalog_ready, placement, neutron],
+                lambda pod=pod, conf=nova_conf: services.start_pod_nova(
+                    layout, pod, conf.result(), progress
+                ),
+            )
+            work += [neutron, placement, nova_conf, nova]
+        for future in work:
+            future.result()
+
+
+def down(layout: LabLayout) -> list[str]:
+    """Stop every process the lab started, and any backend it started itself."""
+    stopped = processes.stop_all(layout)
+    return stopped + backends.stop_started_backends(layout)
+
+
+def status(layout: LabLayout) -> list[ServiceStatus]:
+    """Each expected process: PID if running, resident memory of its process group."""
+    running = processes.recorded(layout)
+    return [
+        ServiceStatus(name, running.get(name), _group_rss_mb(running.get(name)))
+        for name in expected_processes(layout)
+    ]
+
+
+def _group_rss_mb(pgid: int | None) -> float:
+    """Resident memory, in MiB, of every process in group ``pgid``."""
+    if pgid is None:
+        return 0.0
+    total_kb = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            for line in (proc / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return total_kb / 1024

@@ -1,0 +1,148 @@
+"""Where everything in the lab lives: directories, ports, URLs, names and credentials.
+
+The layout is computed from three settings (state directory, number of pods, base port) and saved
+in ``<state>/lab.json`` by ``lab up`` so that ``status``, ``env`` and ``down`` find the same lab.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+HOST = "127.0.0.1"
+TOP_REGION = "RegionOne"
+PASSWORD = "lab-secret"
+DEMO_PROJECT = "demo"
+DEMO_USER = "demo"
+SERVICE_USERS = ("nova", "neutron", "placement", "glance", "tricircle")
+VLAN_PHYSNET = "physnet1"
+VLAN_RANGE = (100, 200)
+FLAVOR = "m1.tiny"
+IMAGE = "lab-tiny"
+DB_PREFIX = "tclab"
+
+
+@dataclasses.dataclass(frozen=True)
+class PodLayout:
+    """One bottom pod of the lab: region ``Pod<i>`` in availability zone ``az<i>``."""
+
+    index: int
+    base_port: int
+    root: Path
+    db_prefix: str
+
+    @property
+    def region(self) -> str:
+        """Keystone region name."""
+        return f"Pod{self.index}"
+
+    @property
+    def az(self) -> str:
+        """Availability zone of the pod's compute host (also its Tricircle AZ)."""
+        return f"az{self.index}"
+
+    @property
+    def name(self) -> str:
+        """Short lowercase name used in file, database and vhost names."""
+        return f"pod{self.index}"
+
+    @property
+    def dir(self) -> Path:
+        """State directory of this pod."""
+        return self.root / self.name
+
+    def port(self, service: str) -> int:
+        """Loopback port of one of the pod's HTTP services."""
+        offsets = {"neutron": 0, "placement": 1, "nova": 2, "cinder": 3}
+        return self.base_port + 100 * self.index + offsets[service]
+
+    def url(self, service: str) -> str:
+        """Base URL of one of the pod's HTTP services."""
+        suffix = {"nova": "/v2.1", "cinder": "/v3"}.get(service, "")
+        return f"http://{HOST}:{self.port(service)}{suffix}"
+
+    def database(self, kind: str) -> str:
+        """PostgreSQL database name for Nova's ``api``, ``cell0`` or ``cell1`` database."""
+        return f"{self.db_prefix}_{self.name}_nova_{kind}"
+
+    @property
+    def vhost(self) -> str:
+        """RabbitMQ virtual host of the pod's Nova."""
+        return f"{self.db_prefix}_{self.name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class LabLayout:
+    """The whole lab: shared services plus ``pods`` bottom pods."""
+
+    root: Path
+    pods: int = 2
+    base_port: int = 18000
+    db_prefix: str = DB_PREFIX
+
+    def port(self, service: str) -> int:
+        """Loopback port of a shared service."""
+        offsets = {"keystone": 0, "glance": 1, "tricircle": 2, "central_neutron": 3}
+        return self.base_port + offsets[service]
+
+    @property
+    def keystone_url(self) -> str:
+        """Keystone v3 URL."""
+        return f"http://{HOST}:{self.port('keystone')}/v3"
+
+    @property
+    def glance_url(self) -> str:
+        """Glance URL (one Glance shared by every pod, in region RegionOne)."""
+        return f"http://{HOST}:{self.port('glance')}"
+
+    @property
+    def pod_layouts(self) -> list[PodLayout]:
+        """The bottom pods, Pod1..PodN."""
+        return [
+            PodLayout(i, self.base_port, self.root, self.db_prefix) for i in range(1, self.pods + 1)
+        ]
+
+    @property
+    def pid_dir(self) -> Path:
+        """Where each started process records its PID."""
+        return self.root / "pids"
+
+    @property
+    def log_dir(self) -> Path:
+        """Where each started process writes its log."""
+        return self.root / "logs"
+
+    @property
+    def settings_file(self) -> Path:
+        """The saved settings of a lab that was brought up."""
+        return self.root / "lab.json"
+
+    def save(self) -> None:
+        """Record the settings so that later commands find this lab."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        data = {"pods": self.pods, "base_port": self.base_port, "db_prefix": self.db_prefix}
+        self.settings_file.write_text(json.dumps(data, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, root: Path) -> LabLayout | None:
+        """The lab saved in ``root``, or None if none was brought up there."""
+        settings = root / "lab.json"
+        if not settings.exists():
+            return None
+        data = json.loads(settings.read_text())
+        return cls(root=root, **data)
+
+    def admin_auth(self, region: str = TOP_REGION) -> dict[str, str]:
+        """OS_* settings of the cloud admin, scoped to the admin project."""
+        return {
+            "OS_AUTH_URL": self.keystone_url,
+            "OS_IDENTITY_API_VERSION": "3",
+            "OS_USERNAME": "admin",
+            "OS_PASSWORD": PASSWORD,
+            "OS_PROJECT_NAME": "admin",
+            "OS_USER_DOMAIN_NAME": "Default",
+            "OS_PROJECT_DOMAIN_NAME": "Default",
+            "OS_REGION_NAME": region,
+            "OS_INTERFACE": "public",
+        }

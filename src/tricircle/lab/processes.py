@@ -1,0 +1,187 @@
+"""Start, find and stop the lab's own processes.
+
+Every process is started in a session of its own, with its output in ``logs/<name>.log`` and its PID
+and start time in ``pids/<name>.pid``. ``stop_all`` signals exactly those process groups, so the lab
+never touches a process it did not start (PIDs are checked against their recorded start time).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tricircle.lab.layout import HOST, LabLayout
+
+LOG = logging.getLogger(__name__)
+
+
+class LabError(RuntimeError):
+    """A lab step failed; the message names the service and, where there is one, its log."""
+
+
+def _start_time(pid: int) -> str | None:
+    """The kernel's start time of ``pid`` (to tell a PID from a reused one), None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":
+        return None
+    return fields[19]
+
+
+def start(
+    layout: LabLayout,
+    name: str,
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> int:
+    """Start ``argv`` detached as process ``name``; returns its PID."""
+    layout.log_dir.mkdir(parents=True, exist_ok=True)
+    layout.pid_dir.mkdir(parents=True, exist_ok=True)
+    log_path = layout.log_dir / f"{name}.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,
+        )
+    (layout.pid_dir / f"{name}.pid").write_text(f"{process.pid} {_start_time(process.pid)}\n")
+    LOG.debug("started process=%s pid=%d log=%s", name, process.pid, log_path)
+    return process.pid
+
+
+def recorded(layout: LabLayout) -> dict[str, int | None]:
+    """Every process the lab recorded: name -> PID if still running, else None."""
+    result: dict[str, int | None] = {}
+    if not layout.pid_dir.exists():
+        return result
+    for pid_file in sorted(layout.pid_dir.glob("*.pid")):
+        pid_text, _, started = pid_file.read_text().strip().partition(" ")
+        pid = int(pid_text)
+        result[pid_file.stem] = pid if _start_time(pid) == started else None
+    return result
+
+
+def alive(layout: LabLayout, name: str) -> bool:
+    """True if the lab's process ``name`` is running."""
+    return recorded(layout).get(name) is not None
+
+
+def stop_all(layout: LabLayout, grace: float = 10.0) -> list[str]:
+    """Stop every process the lab started (TERM, KILL after ``grace`` s); returns their names."""
+    running = {name: pid for name, pid in recorded(layout).items() if pid is not None}
+    for pid in running.values():
+        _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_group_alive(pid) for pid in running.values()):
+        time.sleep(0.1)
+    for pid in running.values():
+        if _group_alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+    for pid in running.values():
+        _reap(pid)
+    for pid_file in layout.pid_dir.glob("*.pid") if layout.pid_dir.exists() else []:
+        pid_file.unlink()
+    return sorted(running)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while any process of group ``pgid`` is alive (zombies excluded)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def port_in_use(port: int) -> bool:
+    """True if something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def wait_for_http(layout: LabLayout, name: str, url: str, timeout: float = 60.0) -> None:
+    """Poll ``url`` until it answers below 500; fail early, naming the log, if ``name`` dies."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError as error:
+            if error.code < 500:
+                return
+        except (urllib.error.URLError, OSError):
+            pass
+        if not alive(layout, name):
+            raise LabError(f"{name} exited before answering {url}; see {log_path(layout, name)}")
+        if time.monotonic() > deadline:
+            raise LabError(
+                f"{name} did not answer {url} within {timeout:.0f}s; see {log_path(layout, name)}"
+            )
+        time.sleep(0.2)
+
+
+def log_path(layout: LabLayout, name: str) -> Path:
+    """The log file of the lab's process ``name``."""
+    return layout.log_dir / f"{name}.log"
+
+
+def run(
+    layout: LabLayout,
+    name: str,
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    timeout: float = 300.0,
+) -> str:
+    """Run a setup command to completion, output appended to ``logs/<name>.log``; returns stdout."""
+    layout.log_dir.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+    with open(log_path(layout, name), "a") as log:
+        log.write(f"$ {' '.join(argv)}\n{result.stdout}{result.stderr}")
+    if result.returncode != 0:
+        raise LabError(
+            f"{name}: `{' '.join(argv[:3])} ...` exited {result.returncode}; "
+            f"see {log_path(layout, name)}"
+        )
+    return result.stdout

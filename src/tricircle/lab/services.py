@@ -1,0 +1,339 @@
+"""How each of the lab's services is prepared and started.
+
+Schemas are built once into templates (SQLite files under ``<state>/templates`` and PostgreSQL
+template databases) and copied for every ``lab up``, so a cold start costs file copies instead of
+migrations. Every function here does one service's work and reports progress; ``lab.py`` decides
+the order and what runs in parallel.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from keystoneauth1 import exceptions as ks_exceptions
+
+from tricircle.lab import backends, configs, identity, processes
+from tricircle.lab.layout import (
+    FLAVOR,
+    HOST,
+    IMAGE,
+    PASSWORD,
+    TOP_REGION,
+    LabLayout,
+    PodLayout,
+)
+
+BIN = Path(sys.executable).parent
+NOVA_VERSION = "34"
+Progress = Callable[[str, str], None]
+
+_template_lock = threading.Lock()
+
+
+def gunicorn_argv(name: str, service: str, port: int, threads: int = 1) -> list[str]:
+    """Command line serving ``service``'s WSGI app on 127.0.0.1:``port`` with one worker."""
+    return [
+        str(BIN / "gunicorn"),
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        "1",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "300",
+        "--graceful-timeout",
+        "3",
+        "--name",
+        f"lab-{name}",
+        f"tricircle.lab.wsgi:application({service!r})",
+    ]
+
+
+def _sqlite_from_template(
+    layout: LabLayout, template: str, target: Path, build: Callable[[Path], None]
+) -> None:
+    """Copy SQLite template ``template`` to ``target``, building the template if missing."""
+    template_path = layout.root / "templates" / template
+    with _template_lock:
+        if not template_path.exists():
+            template_path.parent.mkdir(parents=True, exist_ok=True)
+            partial = template_path.with_suffix(".partial")
+            partial.unlink(missing_ok=True)
+            build(partial)
+            partial.rename(template_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template_path, target)
+
+
+def start_keystone(layout: LabLayout, progress: Progress) -> None:
+    """Keystone on SQLite with fernet tokens, bootstrapped with region RegionOne."""
+    state = layout.root / "keystone"
+    conf = configs.write_ini(state / "keystone.conf", configs.keystone(layout))
+    manage = [str(BIN / "keystone-manage"), "--config-file", str(conf)]
+
+    def build(path: Path) -> None:
+        build_conf = configs.keystone(layout)
+        build_conf["database"]["connection"] = f"sqlite:///{path}"
+        build_file = configs.write_ini(path.with_suffix(".conf"), build_conf)
+        processes.run(
+            layout,
+            "keystone-setup",
+            [str(BIN / "keystone-manage"), "--config-file", str(build_file), "db_sync"],
+        )
+
+    _sqlite_from_template(layout, "keystone.sqlite", state / "keystone.sqlite", build)
+    for command in ("fernet_setup", "credential_setup"):
+        processes.run(
+            layout,
+            "keystone-setup",
+            [*manage, command, "--keystone-user", "root", "--keystone-group", "root"],
+        )
+    processes.run(
+        layout,
+        "keystone-setup",
+        [
+            *manage,
+            "bootstrap",
+            "--bootstrap-password",
+            PASSWORD,
+            "--bootstrap-region-id",
+            TOP_REGION,
+            "--bootstrap-public-url",
+            layout.keystone_url,
+            "--bootstrap-internal-url",
+            layout.keystone_url,
+            "--bootstrap-admin-url",
+            layout.keystone_url,
+        ],
+    )
+    processes.start(
+        layout,
+        "keystone",
+        gunicorn_argv("keystone", "keystone", layout.port("keystone"), threads=4),
+        env={"OS_KEYSTONE_CONFIG_DIR": str(state), "OS_KEYSTONE_CONFIG_FILES": "keystone.conf"},
+    )
+    processes.wait_for_http(layout, "keystone", layout.keystone_url)
+    progress("keystone", f"answering at {layout.keystone_url}")
+
+
+def start_glance(layout: LabLayout, progress: Progress) -> None:
+    """The one Glance all pods share (file store, SQLite)."""
+    state = layout.root / "glance"
+    conf = configs.write_ini(state / "glance-api.conf", configs.glance(layout))
+
+    def build(path: Path) -> None:
+        build_conf = configs.glance(layout)
+        build_conf["database"]["connection"] = f"sqlite:///{path}"
+        build_file = configs.write_ini(path.with_suffix(".conf"), build_conf)
+        processes.run(
+            layout,
+            "glance-setup",
+            [str(BIN / "glance-manage"), "--config-file", str(build_file), "db_sync"],
+        )
+
+    _sqlite_from_template(layout, "glance.sqlite", state / "glance.sqlite", build)
+    shutil.copyfile(
+        configs.VENV_ETC / "glance" / "glance-api-paste.ini", state / "glance-api-paste.ini"
+    )
+    processes.start(
+        layout,
+        "glance",
+        gunicorn_argv("glance", "glance", layout.port("glance"), threads=1),
+        env={"OS_GLANCE_CONFIG_DIR": str(conf.parent)},
+    )
+    processes.wait_for_http(layout, "glance", f"{layout.glance_url}/versions")
+    progress("glance", f"answering at {layout.glance_url}")
+
+
+def upload_image(layout: LabLayout, progress: Progress) -> str:
+    """Upload the tiny public raw image all pods boot from; returns its ID."""
+    session = identity.admin_session(layout)
+    url = f"{layout.glance_url}/v2/images"
+    image = session.post(
+        url,
+        json={
+            "name": IMAGE,
+            "disk_format": "raw",
+            "container_format": "bare",
+            "visibility": "public",
+        },
+    ).json()
+    session.put(
+        f"{url}/{image['id']}/file",
+        data=b"\0" * (1 << 20),
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    progress("glance", f"image {IMAGE} uploaded ({image['id']})")
+    return image["id"]
+
+
+def _build_neutron_schema(path: Path) -> None:
+    """Neutron's tables made from its models (its migrations do not run on SQLite)."""
+    script = (
+        "import sys, sqlalchemy\n"
+        "from neutron.db.migration.models import head\n"
+        "from neutron_lib.db import model_base\n"
+        "model_base.BASEV2.metadata.create_all(sqlalchemy.create_engine(sys.argv[1]))\n"
+    )
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "-c", script, f"sqlite:///{path}"], check=True, capture_output=True
+    )
+
+
+def start_pod_neutron(layout: LabLayout, pod: PodLayout, progress: Progress) -> None:
+    """A pod's stock Neutron server."""
+    state = pod.dir / "neutron"
+    conf = configs.write_ini(state / "neutron.conf", configs.pod_neutron(layout, pod))
+    _sqlite_from_template(layout, "neutron.sqlite", state / "neutron.sqlite", _build_neutron_schema)
+    name = f"{pod.name}-neutron"
+    processes.start(
+        layout,
+        name,
+        gunicorn_argv(name, "neutron", pod.port("neutron")),
+        env={"OS_NEUTRON_CONFIG_DIR": str(conf.parent), "OS_NEUTRON_CONFIG_FILES": conf.name},
+    )
+    processes.wait_for_http(layout, name, pod.url("neutron"))
+    progress(f"{pod.name}/neutron", f"answering at {pod.url('neutron')}")
+
+
+def start_pod_placement(layout: LabLayout, pod: PodLayout, progress: Progress) -> None:
+    """A pod's Placement."""
+    state = pod.dir / "placement"
+    conf = configs.write_ini(state / "placement.conf", configs.pod_placement(layout, pod))
+
+    def build(path: Path) -> None:
+        build_conf = configs.pod_placement(layout, pod)
+        build_conf["placement_database"]["connection"] = f"sqlite:///{path}"
+        build_dir = path.parent / "placement-build"
+        configs.write_ini(build_dir / "placement.conf", build_conf)
+        processes.run(
+            layout,
+            "placement-setup",
+            [str(BIN / "placement-manage"), "--config-dir", str(build_dir), "db", "sync"],
+        )
+
+    _sqlite_from_template(layout, "placement.sqlite", state / "placement.sqlite", build)
+    name = f"{pod.name}-placement"
+    processes.start(
+        layout,
+        name,
+        gunicorn_argv(name, "placement", pod.port("placement")),
+        env={"OS_PLACEMENT_CONFIG_DIR": str(conf.parent)},
+    )
+    processes.wait_for_http(layout, name, pod.url("placement"))
+    progress(f"{pod.name}/placement", f"answering at {pod.url('placement')}")
+
+
+def _nova_templates(layout: LabLayout) -> tuple[str, str]:
+    """PostgreSQL template databases with Nova's API and cell schemas, built once."""
+    api_template = f"{layout.db_prefix}_tpl_nova{NOVA_VERSION}_api"
+    cell_template = f"{layout.db_prefix}_tpl_nova{NOVA_VERSION}_cell"
+    with _template_lock:
+        if {api_template, cell_template} <= backends.existing_databases(layout.db_prefix):
+            return api_template, cell_template
+        building = [f"{api_template}_build", f"{cell_template}_build"]
+        backends.recreate_databases(building)
+        pod = layout.pod_layouts[0]
+        build_conf = configs.pod_nova(layout, pod)
+        build_conf["api_database"]["connection"] = f"{configs.POSTGRES_URL}/{building[0]}"
+        build_conf["database"]["connection"] = f"{configs.POSTGRES_URL}/{building[1]}"
+        conf = configs.write_ini(layout.root / "templates" / "nova-build.conf", build_conf)
+        manage = [str(BIN / "nova-manage"), "--config-file", str(conf)]
+        processes.run(layout, "nova-setup", [*manage, "api_db", "sync"])
+        processes.run(layout, "nova-setup", [*manage, "db", "sync", "--local_cell"])
+        backends.copy_databases([(building[0], api_template), (building[1], cell_template)])
+        backends.drop_databases(building)
+    return api_template, cell_template
+
+
+def prepare_pod_nova(layout: LabLayout, pod: PodLayout, progress: Progress) -> Path:
+    """Fresh Nova databases (from the templates) with cell0 and cell1 mapped; returns nova.conf."""
+    state = pod.dir / "nova"
+    etc = state / "etc"
+    conf = configs.write_ini(etc / "nova.conf", configs.pod_nova(layout, pod))
+    shutil.copyfile(configs.VENV_ETC / "nova" / "api-paste.ini", etc / "api-paste.ini")
+    api_template, cell_template = _nova_templates(layout)
+    backends.copy_databases(
+        [
+            (api_template, pod.database("api")),
+            (cell_template, pod.database("cell0")),
+            (cell_template, pod.database("cell1")),
+        ]
+    )
+    manage = [str(BIN / "nova-manage"), "--config-file", str(conf)]
+    cell0 = f"{configs.POSTGRES_URL}/{pod.database('cell0')}"
+    processes.run(
+        layout,
+        f"{pod.name}-nova-setup",
+        [*manage, "cell_v2", "map_cell0", "--database_connection", cell0],
+    )
+    processes.run(
+        layout, f"{pod.name}-nova-setup", [*manage, "cell_v2", "create_cell", "--name", "cell1"]
+    )
+    progress(f"{pod.name}/nova", "databases ready, cells mapped")
+    return conf
+
+
+def start_pod_nova(layout: LabLayout, pod: PodLayout, conf: Path, progress: Progress) -> None:
+    """A pod's Nova services; returns once a server can be scheduled to its compute host."""
+    for binary in ("conductor", "scheduler", "compute"):
+        processes.start(
+            layout,
+            f"{pod.name}-nova-{binary}",
+            [str(BIN / f"nova-{binary}"), "--config-file", str(conf)],
+        )
+    name = f"{pod.name}-nova-api"
+    processes.start(
+        layout,
+        name,
+        gunicorn_argv(name, "nova", pod.port("nova"), threads=4),
+        env={
+            "OS_NOVA_CONFIG_DIR": str(conf.parent),
+            "OS_NOVA_CONFIG_FILES": "api-paste.ini;nova.conf",
+        },
+    )
+    processes.wait_for_http(layout, name, f"http://{HOST}:{pod.port('nova')}/")
+    session = identity.admin_session(layout)
+    compute = pod.url("nova")
+    session.post(
+        f"{compute}/flavors",
+        json={"flavor": {"name": FLAVOR, "id": "1", "ram": 512, "vcpus": 1, "disk": 1}},
+    )
+    _wait_compute_up(layout, pod, session, compute)
+    processes.run(
+        layout,
+        f"{pod.name}-nova-setup",
+        [str(BIN / "nova-manage"), "--config-file", str(conf), "cell_v2", "discover_hosts"],
+    )
+    progress(f"{pod.name}/nova", f"compute host up in {pod.az}, answering at {compute}")
+
+
+def _wait_compute_up(
+    layout: LabLayout, pod: PodLayout, session: object, compute: str, timeout: float = 90.0
+) -> None:
+    """Wait until the pod's nova-compute service reports itself up."""
+    deadline = time.monotonic() + timeout
+    name = f"{pod.name}-nova-compute"
+    while time.monotonic() < deadline:
+        try:
+            services = session.get(  # type: ignore[attr-defined]
+                f"{compute}/os-services", params={"binary": "nova-compute"}
+            ).json()["services"]
+        except ks_exceptions.ClientException:
+            services = []
+        if any(s["state"] == "up" for s in services):
+            return
+        if not processes.alive(layout, name):
+            raise processes.LabError(f"{name} exited; see {processes.log_path(layout, name)}")
+        time.sleep(0.5)
+    raise processes.LabError(
+        f"{name} did not report up within {timeout:.0f}s; see {processes.log_path(layout, name)}"
+    )
