@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tricircle.db.models import ResourceRouting, utcnow
@@ -100,24 +100,27 @@ def lock_routing(
     )
 
 
-def fill_bottom_id(session: Session, routing_id: int, bottom_id: str) -> bool:
+def fill_bottom_id(session: Session, lock: ResourceRouting, bottom_id: str) -> bool:
     """Complete a create-once lock; False if the lock is gone or was completed meanwhile."""
     result = session.execute(
         update(ResourceRouting)
-        .where(ResourceRouting.id == routing_id, ResourceRouting.bottom_id.is_(None))
+        .where(_same_lock(lock), ResourceRouting.bottom_id.is_(None))
         .values(bottom_id=bottom_id, updated_at=utcnow())
     )
     return result.rowcount > 0
 
 
-def release_routing_lock(session: Session, routing_id: int) -> bool:
+def release_routing_lock(session: Session, lock: ResourceRouting) -> bool:
     """Drop a create-once lock that was never completed; False if it is gone or complete."""
     result = session.execute(
-        delete(ResourceRouting).where(
-            ResourceRouting.id == routing_id, ResourceRouting.bottom_id.is_(None)
-        )
+        delete(ResourceRouting).where(_same_lock(lock), ResourceRouting.bottom_id.is_(None))
     )
     return result.rowcount > 0
+
+
+def _same_lock(lock: ResourceRouting) -> ColumnElement[bool]:
+    """Match exactly this lock, not a later one that reused its id (SQLite reuses rowids)."""
+    return and_(ResourceRouting.id == lock.id, ResourceRouting.created_at == lock.created_at)
 
 
 def lock_age(routing: ResourceRouting, now: dt.datetime | None = None) -> float:

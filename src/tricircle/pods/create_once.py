@@ -91,11 +91,11 @@ def _create_holding_lock(
         bottom_id = create(lock.top_id)
     except BaseException:
         with session_factory.begin() as session:
-            routings.release_routing_lock(session, lock.id)
+            routings.release_routing_lock(session, lock)
         LOG.warning("bottom create failed, lock released %s", fields)
         raise
     with session_factory.begin() as session:
-        if routings.fill_bottom_id(session, lock.id, bottom_id):
+        if routings.fill_bottom_id(session, lock, bottom_id):
             LOG.info("bottom resource created %s bottom_id=%s", fields, bottom_id)
             return bottom_id
         # Our lock was judged stale meanwhile: record what we made unless another id is recorded.
@@ -107,7 +107,7 @@ def _create_holding_lock(
             resource_type=lock.resource_type,
         )
         if current is not None and current.bottom_id is None:
-            routings.fill_bottom_id(session, current.id, bottom_id)
+            routings.fill_bottom_id(session, current, bottom_id)
             LOG.warning(
                 "bottom resource recorded after lock takeover %s bottom_id=%s", fields, bottom_id
             )
@@ -135,10 +135,10 @@ def _repair_stale_lock(
     found = find_by_name(routing.top_id)
     with session_factory.begin() as session:
         if found is not None:
-            routings.fill_bottom_id(session, routing.id, found)
+            routings.fill_bottom_id(session, routing, found)
             LOG.warning("stale create-once lock filled by name %s bottom_id=%s", fields, found)
         else:
-            routings.release_routing_lock(session, routing.id)
+            routings.release_routing_lock(session, routing)
             LOG.warning("stale create-once lock dropped %s", fields)
             return None
         current = routings.find_routing(session, routing.top_id, routing.pod_id)

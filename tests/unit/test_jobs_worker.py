@@ -1,0 +1,164 @@
+"""The xjob worker, its handler registry and the ``tricircle xjob`` / ``job list`` commands."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+from oslo_config import cfg
+
+from tricircle import cli
+from tricircle import conf as tricircle_conf
+from tricircle.db import jobs
+from tricircle.db.models import JobStatus
+from tricircle.jobs import handlers, queue
+from tricircle.jobs.handlers import JobContext, handler
+from tricircle.jobs.worker import Worker, build_worker
+
+
+def enqueue(session_factory, job_type: str, resource_id: str) -> str:
+    with session_factory.begin() as session:
+        return queue.enqueue_job(session, job_type, resource_id, "project-1").id
+
+
+def job_status(session_factory, job_id: str) -> JobStatus:
+    with session_factory() as session:
+        return jobs.get_job(session, job_id).status
+
+
+def make_worker(session_factory, registry, **options) -> Worker:
+    settings = {"threads": 2, "poll_interval": 0.02, "lease_seconds": 30, "backoff_base": 60}
+    return Worker(session_factory, handlers=registry, **(settings | options))
+
+
+def test_handler_decorator_registers_once():
+    @handler("test_registry_job")
+    def first(context: JobContext, job) -> None:
+        return None
+
+    try:
+        assert handlers.find_handler("test_registry_job") is first
+        with pytest.raises(ValueError, match="already handled"):
+            handler("test_registry_job")(lambda context, job: None)
+    finally:
+        del handlers.HANDLERS["test_registry_job"]
+    with pytest.raises(handlers.UnknownJobType):
+        handlers.find_handler("test_registry_job")
+
+
+def test_worker_runs_jobs_and_records_failures(session_factory, poll):
+    seen: list[tuple[str, str]] = []
+    seen_lock = threading.Lock()
+
+    def record(context: JobContext, job) -> None:
+        with seen_lock:
+            seen.append((job.resource_id, context.worker_id))
+
+    def explode(context: JobContext, job) -> None:
+        raise RuntimeError(f"pod unreachable for {job.resource_id}")
+
+    registry = {"record": record, "explode": explode}
+    ok_ids = [enqueue(session_factory, "record", f"r{n}") for n in range(10)]
+    bad_id = enqueue(session_factory, "explode", "router-9")
+    unknown_id = enqueue(session_factory, "nobody_handles_this", "router-9")
+    worker = make_worker(session_factory, registry)
+    worker.start()
+    try:
+        poll(
+            lambda: (
+                all(job_status(session_factory, i) != JobStatus.NEW for i in ok_ids)
+                and job_status(session_factory, bad_id) == JobStatus.FAILED
+                and job_status(session_factory, unknown_id) == JobStatus.FAILED
+            ),
+            what="all jobs to run",
+        )
+    finally:
+        worker.stop(timeout=10)
+    assert {resource for resource, _ in seen} == {f"r{n}" for n in range(10)}
+    assert {job_status(session_factory, i) for i in ok_ids} == {JobStatus.SUCCESS}
+    with session_factory() as session:
+        assert "pod unreachable for router-9" in jobs.get_job(session, bad_id).last_error
+        assert "UnknownJobType" in jobs.get_job(session, unknown_id).last_error
+
+
+def test_stop_lets_the_running_job_finish(session_factory, poll):
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow(context: JobContext, job) -> None:
+        started.set()
+        release.wait(10)
+
+    job_id = enqueue(session_factory, "slow", "router-1")
+    worker = make_worker(session_factory, {"slow": slow}, threads=1)
+    worker.start()
+    assert started.wait(10)
+    stopper = threading.Thread(target=worker.stop, kwargs={"timeout": 10})
+    stopper.start()
+    poll(worker.stopping.is_set, what="stop to be requested")
+    assert job_status(session_factory, job_id) == JobStatus.RUNNING
+    release.set()
+    stopper.join(10)
+    assert job_status(session_factory, job_id) == JobStatus.SUCCESS
+
+
+def test_heartbeat_extends_leases_of_running_jobs(session_factory, poll):
+    release = threading.Event()
+    job_id = enqueue(session_factory, "slow", "router-1")
+    worker = make_worker(
+        session_factory, {"slow": lambda context, job: release.wait(10)}, lease_seconds=0.3
+    )
+    worker.start()
+    try:
+        poll(lambda: job_status(session_factory, job_id) == JobStatus.RUNNING, what="claim")
+        for _ in range(3):
+            assert queue.claim_next_job(session_factory, "thief", lease_seconds=30) is None
+            worker.stopping.wait(0.2)
+    finally:
+        release.set()
+        worker.stop(timeout=10)
+    assert job_status(session_factory, job_id) == JobStatus.SUCCESS
+
+
+def test_sigterm_stops_run_gracefully(session_factory):
+    done = threading.Event()
+    job_id = enqueue(session_factory, "mark", "router-1")
+    worker = make_worker(session_factory, {"mark": lambda context, job: done.set()})
+    timer = threading.Thread(target=lambda: done.wait(10) and os.kill(os.getpid(), signal.SIGTERM))
+    timer.start()
+    worker.run()
+    timer.join(10)
+    assert worker.stopping.is_set()
+    assert job_status(session_factory, job_id) == JobStatus.SUCCESS
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_build_worker_reads_the_xjob_options(db_url):
+    config = cfg.ConfigOpts()
+    for group, opts in tricircle_conf.list_opts():
+        config.register_opts(opts, group=group)
+    config([], project="tricircle", default_config_files=[])
+    config.set_override("connection", db_url, group="database")
+    config.set_override("workers", 3, group="xjob")
+    config.set_override("lease_seconds", 42, group="xjob")
+    worker = build_worker(config)
+    assert (worker.threads, worker.lease_seconds) == (3, 42)
+    worker.session_factory.kw["bind"].dispose()
+
+
+def test_cli_job_list_prints_a_table(session_factory, engine, tmp_path, capsys):
+    first = enqueue(session_factory, "router_setup", "router-1")
+    enqueue(session_factory, "configure_routes", "router-1")
+    config_file = tmp_path / "tricircle.conf"
+    url = engine.url.render_as_string(hide_password=False)
+    config_file.write_text(f"[database]\nconnection = {url}\n")
+    assert cli.main(["--config-file", str(config_file), "job", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:5] == ["id", "type", "resource_id", "project_id", "status"]
+    assert lines[2].split()[:5] == [first, "router_setup", "router-1", "project-1", "new"]
+    assert len(lines) == 4
+    argv = ["--config-file", str(config_file), "job", "list", "--type", "configure_routes"]
+    assert cli.main(argv) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
