@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from tricircle.lab import lab, processes
+from tricircle.lab import lab, processes, scenario
 from tricircle.lab.cloud_config import write_clouds_yaml
 from tricircle.lab.layout import LabLayout
 
@@ -33,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="First loopback port of the lab (default 18000).",
     )
     up.set_defaults(handler=_up)
+    actions.add_parser(
+        "demo", help="Boot one server directly in each pod and print where it landed."
+    ).set_defaults(handler=_demo)
     actions.add_parser("status", help="Show each process and its memory.").set_defaults(
         handler=_status
     )
@@ -95,4 +98,13 @@ def _env(args: argparse.Namespace) -> int:
     for key, value in layout.admin_auth().items():
         print(f"export {key}={value}")
     print(f"export OS_CLIENT_CONFIG_FILE={clouds}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    layout = _saved(args)
+    if layout is None or not lab.is_running(layout):
+        print("the lab is not running: run `tricircle lab up` first", file=sys.stderr)
+        return 1
+    scenario.run(layout)
     return 0

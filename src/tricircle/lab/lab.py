@@ -51,13 +51,18 @@ class ProgressPrinter:
 
 
 def catalog(layout: LabLayout) -> list[Endpoint]:
-    """Every endpoint the lab registers (Keystone's own comes from bootstrap)."""
+    """Every endpoint the lab registers (Keystone's own comes from bootstrap).
+
+    The shared Glance is listed in every pod's region too, so stock clients pointed at one pod
+    find images by name.
+    """
     endpoints = [Endpoint("image", "glance", TOP_REGION, layout.glance_url)]
     for pod in layout.pod_layouts:
         endpoints += [
             Endpoint("compute", "nova", pod.region, pod.url("nova")),
             Endpoint("network", "neutron", pod.region, pod.url("neutron")),
             Endpoint("placement", "placement", pod.region, pod.url("placement")),
+            Endpoint("image", "glance", pod.region, layout.glance_url),
         ]
     return endpoints
 
