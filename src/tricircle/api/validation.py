@@ -64,11 +64,22 @@ def _checked(qualified: str, value: Any, field: Field) -> Any:
         return value
     if not isinstance(value, str):
         raise InvalidField(qualified, "must be a string")
+    if "\x00" in value:
+        raise InvalidField(qualified, "must not contain NUL characters")
     if not field.allow_empty and not value.strip():
         raise InvalidField(qualified, "must not be empty")
     if len(value) > field.max_length:
         raise InvalidField(qualified, f"must be at most {field.max_length} characters")
     return value
+
+
+def check_url(path: str, args: MultiDict[str, str]) -> None:
+    """Refuse NUL characters anywhere in the path or query (no database stores them)."""
+    if "\x00" in path:
+        raise BadRequest("The URL path must not contain NUL characters.")
+    for name, value in args.items(multi=True):
+        if "\x00" in name or "\x00" in value:
+            raise InvalidField(name.replace("\x00", ""), "must not contain NUL characters")
 
 
 def parse_filters(

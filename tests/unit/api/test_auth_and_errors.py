@@ -114,3 +114,16 @@ def test_each_request_is_logged_with_its_id(admin, caplog):
     }
     assert f"request_id={request_id}" in record.getMessage()
     assert "status=200" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1.0/pods/a%00b", "/v1.0/pods?az_name=%00", "/v1.0/jobs?marker=%00", "/v1.0/jobs/%00/redo"],
+)
+def test_nul_in_the_url_is_a_bad_request(admin, path):
+    assert_fault(admin.get(path), 400, "badRequest", "NUL")
+
+
+def test_nul_in_a_body_string_names_the_field(admin):
+    response = admin.post("/v1.0/pods", json={"pod": {"region_name": "Pod\u00001"}})
+    assert_fault(response, 400, "badRequest", "pod.region_name", "NUL")

@@ -10,7 +10,7 @@ from flask import Flask, Response, g, request
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api import auth, errors, policy
+from tricircle.api import auth, errors, policy, validation
 from tricircle.api.admin import jobs, pods, routings
 from tricircle.api.admin.common import EXTENSION, AdminState
 from tricircle.conf import CONF
@@ -52,6 +52,7 @@ def _start_request() -> None:
     g.started = time.monotonic()
     g.request_id = f"req-{uuid.uuid4()}"
     g.context = auth.request_context(request.environ, g.request_id)
+    validation.check_url(request.path, request.args)
 
 
 def _log_request(response: Response) -> Response:

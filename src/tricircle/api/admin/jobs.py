@@ -42,6 +42,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "status": JobStatus(job.status).value,
         "attempts": job.attempts,
         "run_after": timestamp(job.run_after),
+        "lease_until": timestamp(job.lease_until),
         "last_error": job.last_error,
         "created_at": timestamp(job.created_at),
         "updated_at": timestamp(job.updated_at),
