@@ -16,7 +16,7 @@ from keystoneauth1 import adapter
 from tricircle.lab import identity
 from tricircle.lab.layout import FLAVOR, IMAGE, TOP_REGION, VLAN_PHYSNET, LabLayout, PodLayout
 
-DEMO_VLAN = 150
+DEMO_VLAN = 110
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,86 @@
+"""Fixtures over the local lab of real OpenStack services.
+
+The lab is brought up once per test session (reused if it already runs) in ``$TRICIRCLE_LAB_DIR``
+(default ``.lab``) and taken down at the end only if this session started it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from keystoneauth1 import adapter, session
+from keystoneauth1.identity import v3
+
+from tricircle.lab import lab as lab_control
+from tricircle.lab.layout import DEMO_PROJECT, DEMO_USER, PASSWORD, LabLayout
+
+pytestmark = pytest.mark.integration
+
+
+def _password_session(layout: LabLayout, user: str, project: str) -> session.Session:
+    auth = v3.Password(
+        auth_url=layout.keystone_url,
+        username=user,
+        password=PASSWORD,
+        project_name=project,
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
+    return session.Session(auth=auth, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[LabLayout]:
+    """The running lab (two pods), started for this session if needed."""
+    root = Path(os.environ.get("TRICIRCLE_LAB_DIR", ".lab")).resolve()
+    layout = LabLayout(root=root, pods=2)
+    started = lab_control.up(layout)
+    yield layout
+    if started and os.environ.get("TRICIRCLE_KEEP_LAB") != "1":
+        lab_control.down(layout)
+
+
+@pytest.fixture(scope="session")
+def admin_session(lab: LabLayout) -> session.Session:
+    """The cloud admin, project ``admin``."""
+    return _password_session(lab, "admin", "admin")
+
+
+@pytest.fixture(scope="session")
+def demo_session(lab: LabLayout) -> session.Session:
+    """The demo member, project ``demo``."""
+    return _password_session(lab, DEMO_USER, DEMO_PROJECT)
+
+
+@pytest.fixture(scope="session")
+def pod_api(admin_session: session.Session) -> Callable[[str, str], adapter.Adapter]:
+    """``pod_api(region, service_type)``: the admin's adapter to one pod's service."""
+
+    def make(region: str, service_type: str) -> adapter.Adapter:
+        return adapter.Adapter(
+            admin_session, service_type=service_type, region_name=region, interface="public"
+        )
+
+    return make
+
+
+def _wait_until(predicate: Callable[[], object], timeout: float, what: str) -> object:
+    """Poll ``predicate`` until it returns something truthy; fail naming ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def wait_until() -> Callable[[Callable[[], object], float, str], object]:
+    """``wait_until(predicate, timeout, what)``: poll with a deadline, never a bare sleep."""
+    return _wait_until
