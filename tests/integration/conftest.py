@@ -37,7 +37,8 @@ def _password_session(layout: LabLayout, user: str, project: str) -> session.Ses
 def lab() -> Iterator[LabLayout]:
     """The running lab (two pods), started for this session if needed."""
     root = Path(os.environ.get("TRICIRCLE_LAB_DIR", ".lab")).resolve()
-    layout = LabLayout(root=root, pods=2)
+    base_port = int(os.environ.get("TRICIRCLE_LAB_BASE_PORT", "18000"))
+    layout = LabLayout(root=root, pods=2, base_port=base_port)
     started = lab_control.up(layout)
     yield layout
     if started and os.environ.get("TRICIRCLE_KEEP_LAB") != "1":

@@ -79,7 +79,11 @@ class LabLayout:
     root: Path
     pods: int = 2
     base_port: int = 18000
-    db_prefix: str = DB_PREFIX
+
+    @property
+    def db_prefix(self) -> str:
+        """Prefix of the lab's PostgreSQL databases and RabbitMQ vhosts (one set per base port)."""
+        return f"{DB_PREFIX}{self.base_port}"
 
     def port(self, service: str) -> int:
         """Loopback port of a shared service."""
@@ -121,7 +125,7 @@ class LabLayout:
     def save(self) -> None:
         """Record the settings so that later commands find this lab."""
         self.root.mkdir(parents=True, exist_ok=True)
-        data = {"pods": self.pods, "base_port": self.base_port, "db_prefix": self.db_prefix}
+        data = {"pods": self.pods, "base_port": self.base_port}
         self.settings_file.write_text(json.dumps(data, indent=2) + "\n")
 
     @classmethod
@@ -131,7 +135,7 @@ class LabLayout:
         if not settings.exists():
             return None
         data = json.loads(settings.read_text())
-        return cls(root=root, **data)
+        return cls(root=root, pods=int(data["pods"]), base_port=int(data["base_port"]))
 
     def admin_auth(self, region: str = TOP_REGION) -> dict[str, str]:
         """OS_* settings of the cloud admin, scoped to the admin project."""

@@ -19,6 +19,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 
 from tricircle.lab import backends, configs, identity, processes
 from tricircle.lab.layout import (
+    DB_PREFIX,
     FLAVOR,
     HOST,
     IMAGE,
@@ -234,10 +235,10 @@ def start_pod_placement(layout: LabLayout, pod: PodLayout, progress: Progress) -
 
 def _nova_templates(layout: LabLayout) -> tuple[str, str]:
     """PostgreSQL template databases with Nova's API and cell schemas, built once."""
-    api_template = f"{layout.db_prefix}_tpl_nova{NOVA_VERSION}_api"
-    cell_template = f"{layout.db_prefix}_tpl_nova{NOVA_VERSION}_cell"
+    api_template = f"{DB_PREFIX}_tpl_nova{NOVA_VERSION}_api"
+    cell_template = f"{DB_PREFIX}_tpl_nova{NOVA_VERSION}_cell"
     with _template_lock:
-        if {api_template, cell_template} <= backends.existing_databases(layout.db_prefix):
+        if {api_template, cell_template} <= backends.existing_databases(DB_PREFIX):
             return api_template, cell_template
         building = [f"{api_template}_build", f"{cell_template}_build"]
         backends.recreate_databases(building)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up this machine for Tricircle and its lab: Debian packages (PostgreSQL and RabbitMQ where
+# none answers on 127.0.0.1), then the virtual environment .venv with the project and the lab's
+# OpenStack services at the versions pinned in constraints.txt. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+packages=()
+python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \
+  || { echo "setup: Python >= 3.11 is required as python3" >&2; exit 1; }
+python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
+command -v gcc >/dev/null || packages+=(build-essential python3-dev)
+installed_postgres=0
+if ! listening 5432 && ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+  packages+=(postgresql); installed_postgres=1
+fi
+if ! listening 5672 && ! command -v rabbitmq-server >/dev/null; then
+  packages+=(rabbitmq-server)
+fi
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "setup: installing ${packages[*]} from Debian's packages"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+if [ "$installed_postgres" = 1 ]; then
+  # The lab connects as postgres over loopback without a password, as on this project's machines.
+  for hba in /etc/postgresql/*/main/pg_hba.conf; do
+    grep -q '^host all postgres 127.0.0.1/32 trust' "$hba" \
+      || as_root sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
+  done
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check --upgrade pip wheel
+.venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[lab,test]'
+echo "setup: ready (.venv/bin/tricircle)"
