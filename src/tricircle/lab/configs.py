@@ -189,3 +189,19 @@ def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
         "oslo_messaging_notifications": {"driver": "noop"},
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": "0"},
     }
+
+
+def tricircle(layout: LabLayout) -> Sections:
+    """Tricircle's admin API and worker: SQLite database, Keystone auth, the pods' credentials."""
+    state = layout.root / "tricircle"
+    return {
+        "database": {"connection": f"sqlite:///{state}/tricircle.sqlite"},
+        "api": {"auth_strategy": "keystone", "bind_port": str(layout.port("tricircle"))},
+        "keystone_authtoken": authtoken(layout, "tricircle"),
+        "client": {
+            key: value
+            for key, value in service_auth(layout, "tricircle").items()
+            if key != "auth_type"
+        },
+        "xjob": {"workers": "2", "poll_interval": "0.2"},
+    }

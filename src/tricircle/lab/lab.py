@@ -56,7 +56,10 @@ def catalog(layout: LabLayout) -> list[Endpoint]:
     The shared Glance is listed in every pod's region too, so stock clients pointed at one pod
     find images by name.
     """
-    endpoints = [Endpoint("image", "glance", TOP_REGION, layout.glance_url)]
+    endpoints = [
+        Endpoint("image", "glance", TOP_REGION, layout.glance_url),
+        Endpoint("tricircle", "tricircle", TOP_REGION, layout.admin_api_url),
+    ]
     for pod in layout.pod_layouts:
         endpoints += [
             Endpoint("compute", "nova", pod.region, pod.url("nova")),
@@ -69,7 +72,7 @@ def catalog(layout: LabLayout) -> list[Endpoint]:
 
 def expected_processes(layout: LabLayout) -> list[str]:
     """Names of every long-running process of a complete lab."""
-    names = ["keystone", "glance"]
+    names = ["keystone", "glance", "tricircle-api", "tricircle-xjob"]
     for pod in layout.pod_layouts:
         names += [
             f"{pod.name}-neutron",
@@ -84,7 +87,7 @@ def expected_processes(layout: LabLayout) -> list[str]:
 
 def ports(layout: LabLayout) -> dict[int, str]:
     """Every loopback port the lab listens on -> the service on it."""
-    used = {layout.port("keystone"): "keystone", layout.port("glance"): "glance"}
+    used = {layout.port(service): service for service in ("keystone", "glance", "tricircle")}
     for pod in layout.pod_layouts:
         for service in ("neutron", "placement", "nova"):
             used[pod.port(service)] = f"{pod.name}-{service}"
@@ -171,7 +174,11 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
         image_ready = after(
             [glance_ready, catalog_ready], lambda: services.upload_image(layout, progress)
         )
+        tricircle_ready = after([catalog_ready], lambda: services.start_tricircle(layout, progress))
+        pods_registered = after([tricircle_ready], lambda: services.register_pods(layout, progress))
         work: list[Future] = [
+            tricircle_ready,
+            pods_registered,
             backend_ready,
             keystone_ready,
             catalog_ready,

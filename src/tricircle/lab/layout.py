@@ -96,6 +96,11 @@ class LabLayout:
         return f"http://{HOST}:{self.port('keystone')}/v3"
 
     @property
+    def admin_api_url(self) -> str:
+        """Tricircle's admin API (service type ``tricircle`` in RegionOne)."""
+        return f"http://{HOST}:{self.port('tricircle')}/v1.0"
+
+    @property
     def glance_url(self) -> str:
         """Glance URL (one Glance shared by every pod, in region RegionOne)."""
         return f"http://{HOST}:{self.port('glance')}"

@@ -37,7 +37,12 @@ _template_lock = threading.Lock()
 
 
 def gunicorn_argv(name: str, service: str, port: int, threads: int = 1) -> list[str]:
-    """Command line serving ``service``'s WSGI app on 127.0.0.1:``port`` with one worker."""
+    """Command line serving the OpenStack ``service``'s WSGI app on 127.0.0.1:``port``."""
+    return gunicorn_argv_for(name, f"tricircle.lab.wsgi:application({service!r})", port, threads)
+
+
+def gunicorn_argv_for(name: str, app: str, port: int, threads: int = 1) -> list[str]:
+    """Command line serving WSGI app ``app`` (gunicorn syntax) on 127.0.0.1:``port``, 1 worker."""
     return [
         str(BIN / "gunicorn"),
         "--bind",
@@ -52,7 +57,7 @@ def gunicorn_argv(name: str, service: str, port: int, threads: int = 1) -> list[
         "3",
         "--name",
         f"lab-{name}",
-        f"tricircle.lab.wsgi:application({service!r})",
+        app,
     ]
 
 
@@ -338,3 +343,40 @@ def _wait_compute_up(
     raise processes.LabError(
         f"{name} did not report up within {timeout:.0f}s; see {processes.log_path(layout, name)}"
     )
+
+
+def start_tricircle(layout: LabLayout, progress: Progress) -> Path:
+    """Tricircle's database, admin API and job worker; returns its config file."""
+    state = layout.root / "tricircle"
+    conf = configs.write_ini(state / "tricircle.conf", configs.tricircle(layout))
+    tricircle = [str(BIN / "tricircle"), "--config-file", str(conf)]
+    processes.run(layout, "tricircle-setup", [*tricircle, "db", "upgrade"])
+    env = {"TRICIRCLE_CONFIG_FILES": str(conf)}
+    processes.start(
+        layout,
+        "tricircle-api",
+        gunicorn_argv_for(
+            "tricircle-api", "tricircle.api.wsgi:admin_application()", layout.port("tricircle"), 4
+        ),
+        env=env,
+    )
+    processes.start(layout, "tricircle-xjob", [*tricircle, "xjob"], env=env)
+    processes.wait_for_http(layout, "tricircle-api", layout.admin_api_url)
+    progress("tricircle", f"admin API answering at {layout.admin_api_url}, xjob running")
+    return conf
+
+
+def register_pods(layout: LabLayout, progress: Progress) -> None:
+    """The top pod (RegionOne) and Pod<i> in AZ az<i>, through the admin API (idempotent)."""
+    session = identity.admin_session(layout)
+    url = f"{layout.admin_api_url}/pods"
+    known = {pod["region_name"] for pod in session.get(url).json()["pods"]}
+    wanted = [{"region_name": TOP_REGION, "az_name": "", "pod_az_name": "", "dc_name": "lab"}]
+    wanted += [
+        {"region_name": pod.region, "az_name": pod.az, "pod_az_name": pod.az, "dc_name": "lab"}
+        for pod in layout.pod_layouts
+    ]
+    for pod in wanted:
+        if pod["region_name"] not in known:
+            session.post(url, json={"pod": pod})
+    progress("tricircle", f"pods registered: {', '.join(p['region_name'] for p in wanted)}")
