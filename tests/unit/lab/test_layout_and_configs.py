@@ -1,0 +1,91 @@
+"""The lab's layout and its services' configuration files, without starting anything."""
+
+from __future__ import annotations
+
+import configparser
+import json
+from pathlib import Path
+
+from tricircle.lab import cloud_config, configs, lab
+from tricircle.lab.layout import TOP_REGION, LabLayout
+
+
+def read_ini(path: Path) -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser()
+    parser.read(path)
+    return parser
+
+
+def test_every_port_is_distinct_and_loopback(tmp_path):
+    layout = LabLayout(root=tmp_path, pods=4, base_port=20000)
+    used = lab.ports(layout)
+    assert len(used) == 3 + 3 * 4
+    assert all(20000 <= port < 20000 + 100 * 5 for port in used)
+    assert layout.keystone_url.startswith("http://127.0.0.1:")
+    for pod in layout.pod_layouts:
+        assert pod.url("nova").startswith("http://127.0.0.1:")
+
+
+def test_pods_are_named_by_region_and_az(tmp_path):
+    layout = LabLayout(root=tmp_path, pods=3)
+    assert [(p.region, p.az) for p in layout.pod_layouts] == [
+        ("Pod1", "az1"),
+        ("Pod2", "az2"),
+        ("Pod3", "az3"),
+    ]
+
+
+def test_database_names_differ_between_labs_on_other_ports(tmp_path):
+    first = LabLayout(root=tmp_path, base_port=18000).pod_layouts[0]
+    second = LabLayout(root=tmp_path, base_port=28000).pod_layouts[0]
+    assert first.database("api") != second.database("api")
+    assert first.vhost != second.vhost
+
+
+def test_settings_round_trip(tmp_path):
+    layout = LabLayout(root=tmp_path, pods=3, base_port=21000)
+    layout.save()
+    assert LabLayout.load(tmp_path) == layout
+    assert LabLayout.load(tmp_path / "missing") is None
+
+
+def test_pod_neutron_has_vlan_range_and_binding_driver(tmp_path):
+    layout = LabLayout(root=tmp_path)
+    pod = layout.pod_layouts[0]
+    path = configs.write_ini(tmp_path / "neutron.conf", configs.pod_neutron(layout, pod))
+    neutron = read_ini(path)
+    assert neutron.get("ml2", "type_drivers") == "local,flat,vlan"
+    assert neutron.get("ml2", "mechanism_drivers") == "tricircle_lab_binding"
+    assert neutron.get("ml2_type_vlan", "network_vlan_ranges") == "physnet1:100:200"
+    assert neutron.get("DEFAULT", "service_plugins") == "router"
+    assert neutron.get("keystone_authtoken", "auth_url") == layout.keystone_url
+
+
+def test_pod_nova_is_in_its_own_region_and_az(tmp_path):
+    layout = LabLayout(root=tmp_path)
+    pod = layout.pod_layouts[1]
+    nova = read_ini(configs.write_ini(tmp_path / "nova.conf", configs.pod_nova(layout, pod)))
+    assert nova.get("DEFAULT", "default_availability_zone") == "az2"
+    assert nova.get("neutron", "region_name") == "Pod2"
+    assert nova.get("placement", "region_name") == "Pod2"
+    assert nova.get("glance", "region_name") == TOP_REGION
+    assert nova.get("DEFAULT", "transport_url").endswith(f"/{pod.vhost}")
+    assert nova.get("api_database", "connection").endswith(pod.database("api"))
+
+
+def test_catalog_lists_each_pod_service_in_its_region(tmp_path):
+    layout = LabLayout(root=tmp_path, pods=2)
+    entries = {(e.service_type, e.region): e.url for e in lab.catalog(layout)}
+    assert entries[("tricircle", TOP_REGION)] == layout.admin_api_url
+    assert entries[("compute", "Pod2")] == layout.pod_layouts[1].url("nova")
+    assert entries[("network", "Pod1")] == layout.pod_layouts[0].url("neutron")
+    assert ("placement", "Pod1") in entries
+
+
+def test_clouds_yaml_has_admin_and_demo_in_region_one(tmp_path):
+    layout = LabLayout(root=tmp_path, pods=2)
+    clouds = json.loads(cloud_config.write_clouds_yaml(layout).read_text())["clouds"]
+    assert set(clouds) == {"lab-admin", "lab-demo"}
+    assert clouds["lab-demo"]["auth"]["username"] == "demo"
+    assert clouds["lab-admin"]["region_name"] == TOP_REGION
+    assert clouds["lab-admin"]["regions"] == [TOP_REGION, "Pod1", "Pod2"]

@@ -1,0 +1,77 @@
+"""The lab starts, finds and stops exactly its own processes (real child processes, no services)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+import pytest
+
+from tricircle.lab import processes
+from tricircle.lab.layout import LabLayout
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+# A parent that starts a child of its own: stopping must take the whole process group.
+FORKER = [
+    sys.executable,
+    "-c",
+    "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', "
+    "'import time; time.sleep(60)']); time.sleep(60)",
+]
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry))
+    return members
+
+
+def test_stop_all_stops_every_started_process_and_its_children(tmp_path):
+    layout = LabLayout(root=tmp_path)
+    first = processes.start(layout, "first", SLEEPER)
+    second = processes.start(layout, "second", FORKER)
+    assert processes.alive(layout, "first") and processes.alive(layout, "second")
+    stopped = processes.stop_all(layout, grace=5)
+    assert stopped == ["first", "second"]
+    assert group_members(first) == [] and group_members(second) == []
+    assert processes.recorded(layout) == {}
+
+
+def test_a_reused_pid_is_not_taken_for_ours(tmp_path):
+    layout = LabLayout(root=tmp_path)
+    layout.pid_dir.mkdir(parents=True)
+    (layout.pid_dir / "ghost.pid").write_text(f"{os.getpid()} 1\n")
+    assert processes.recorded(layout) == {"ghost": None}
+    assert processes.stop_all(layout) == []
+
+
+def test_wait_for_http_names_the_log_when_the_process_dies(tmp_path):
+    layout = LabLayout(root=tmp_path)
+    processes.start(layout, "quitter", [sys.executable, "-c", "print('bye')"])
+    with pytest.raises(processes.LabError, match=r"quitter exited .*quitter\.log"):
+        processes.wait_for_http(layout, "quitter", "http://127.0.0.1:9/", timeout=10)
+
+
+def test_run_reports_the_failing_command_and_log(tmp_path):
+    layout = LabLayout(root=tmp_path)
+    with pytest.raises(processes.LabError, match=r"setup: .* exited 3; see .*setup\.log"):
+        processes.run(layout, "setup", [sys.executable, "-c", "import sys; sys.exit(3)"])
+
+
+def test_port_in_use():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert processes.port_in_use(port)
+    assert not processes.port_in_use(port)
