@@ -133,6 +133,12 @@ class Job(TimestampMixin, Base):
             postgresql_where=text("status = 'new'"),
         ),
         Index("ix_jobs_status_run_after", "status", "run_after"),
+        Index(
+            "ix_jobs_due",
+            "run_after",
+            sqlite_where=text("status IN ('new', 'failed')"),
+            postgresql_where=text("status IN ('new', 'failed')"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)

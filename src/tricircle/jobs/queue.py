@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, DateTime, and_, bindparam, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
 
 from tricircle.db.jobs import find_pending_job
 from tricircle.db.models import Job, JobLog, JobStatus, new_uuid, utcnow
@@ -65,19 +67,14 @@ def enqueue_job(
     raise RuntimeError(f"could not enqueue type={job_type} resource={resource_id}: queue churn")
 
 
-def claim_next_job(
-    session_factory: sessionmaker[Session], worker_id: str, lease_seconds: float
-) -> Job | None:
-    """Atomically take the next due job for ``worker_id``, leased for ``lease_seconds``; or None.
+def _claim_statement(due: Callable[[type[Job]], ColumnElement[bool]]) -> UpdateBase:
+    """``UPDATE`` leasing the first job matching ``due`` whose resource is idle.
 
-    Due means: ``new`` or ``failed`` with run_after passed, or ``running`` with an expired lease.
-    A job is skipped while another job of its type runs, under a live lease, for the same
-    resource. One statement does the claim: ``UPDATE ... WHERE id = (SELECT ... FOR UPDATE SKIP
-    LOCKED)`` on PostgreSQL; SQLite runs writers one at a time, so the same statement is atomic.
+    Built once with bind parameters ``now`` and ``lease_until``, so claims reuse the compiled SQL.
     """
-    now = utcnow()
     candidate = aliased(Job)
     running = aliased(Job)
+    now = bindparam("now", type_=DateTime)
     busy = (
         select(running.id)
         .where(
@@ -89,32 +86,60 @@ def claim_next_job(
         )
         .exists()
     )
-    due = or_(
-        and_(candidate.status.in_([JobStatus.NEW, JobStatus.FAILED]), candidate.run_after <= now),
-        and_(candidate.status == JobStatus.RUNNING, candidate.lease_until < now),
-    )
     next_id = (
         select(candidate.id)
-        .where(due, ~busy)
-        .order_by(candidate.run_after, candidate.created_at, candidate.id)
+        .where(due(candidate), ~busy)
+        .order_by(candidate.run_after)
         .limit(1)
         .with_for_update(skip_locked=True, of=candidate)
         .scalar_subquery()
     )
-    claim = (
+    return (
         update(Job)
         .where(Job.id == next_id)
         .values(
             status=JobStatus.RUNNING,
             attempts=Job.attempts + 1,
-            lease_until=now + dt.timedelta(seconds=lease_seconds),
+            lease_until=bindparam("lease_until", type_=DateTime),
             updated_at=now,
         )
         .returning(Job)
         .execution_options(synchronize_session=False)
     )
+
+
+# Expired leases first (their work is oldest), then new or failed jobs whose run_after passed.
+CLAIM_STATEMENTS = (
+    _claim_statement(
+        lambda job: and_(job.status == JobStatus.RUNNING, job.lease_until < bindparam("now"))
+    ),
+    _claim_statement(
+        lambda job: and_(
+            job.status.in_([JobStatus.NEW, JobStatus.FAILED]), job.run_after <= bindparam("now")
+        )
+    ),
+)
+
+
+def claim_next_job(
+    session_factory: sessionmaker[Session], worker_id: str, lease_seconds: float
+) -> Job | None:
+    """Atomically take the next due job for ``worker_id``, leased for ``lease_seconds``; or None.
+
+    Due means: ``running`` with an expired lease (taken first), else ``new`` or ``failed`` with
+    run_after passed, earliest run_after first. A job is skipped while another job of its type
+    runs, under a live lease, for the same resource. Each claim is one statement, ``UPDATE ...
+    WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)`` on PostgreSQL; SQLite runs writers one at a
+    time, so the same statement is atomic there.
+    """
+    now = utcnow()
+    params = {"now": now, "lease_until": now + dt.timedelta(seconds=lease_seconds)}
+    job = None
     with session_factory.begin() as session:
-        job = session.scalars(claim).one_or_none()
+        for statement in CLAIM_STATEMENTS:
+            job = session.scalars(statement, params).one_or_none()
+            if job is not None:
+                break
     if job is not None:
         LOG.info(
             "job claimed job_id=%s type=%s resource=%s attempt=%s worker=%s",

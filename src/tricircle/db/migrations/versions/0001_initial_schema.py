@@ -106,6 +106,13 @@ def upgrade() -> None:
     op.create_index("ix_jobs_project_id", "jobs", ["project_id"])
     op.create_index("ix_jobs_status_run_after", "jobs", ["status", "run_after"])
     op.create_index(
+        "ix_jobs_due",
+        "jobs",
+        ["run_after"],
+        sqlite_where=sa.text("status IN ('new', 'failed')"),
+        postgresql_where=sa.text("status IN ('new', 'failed')"),
+    )
+    op.create_index(
         "uq_jobs_pending_resource",
         "jobs",
         ["type", "resource_id"],
