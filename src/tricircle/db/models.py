@@ -119,7 +119,7 @@ class Job(TimestampMixin, Base):
     """Durable asynchronous work, claimed by one worker at a time.
 
     At most one job per (type, resource_id) waits as ``new``: a second enqueue coalesces into it.
-    ``lease_until`` is set when a worker claims the job; a running job past its lease is taken again.
+    ``lease_until`` is set when a worker claims the job; a running job past it is taken again.
     """
 
     __tablename__ = "jobs"
