@@ -130,38 +130,45 @@ def _admin_connection() -> psycopg2.extensions.connection:
     return connection
 
 
-def recreate_databases(names: list[str]) -> None:
-    """Drop (forcing out any session) and create each database, empty."""
+def _run_admin_statements(statements: list[sql.Composable]) -> None:
+    """Run each statement on the ``postgres`` database, outside any transaction."""
     connection = _admin_connection()
     try:
         with connection.cursor() as cursor:
-            for name in names:
-                cursor.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            for statement in statements:
+                cursor.execute(statement)
     finally:
         connection.close()
+
+
+def _drop(name: str) -> sql.Composable:
+    return sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+
+
+def recreate_databases(names: list[str]) -> None:
+    """Drop (forcing out any session) and create each database, empty."""
+    statements: list[sql.Composable] = []
+    for name in names:
+        statements += [_drop(name), sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))]
+    _run_admin_statements(statements)
 
 
 def copy_databases(pairs: list[tuple[str, str]]) -> None:
     """Replace each target database with a copy of its template: ``(template, target)`` pairs."""
-    connection = _admin_connection()
-    try:
-        with connection.cursor() as cursor:
-            for template, target in pairs:
-                cursor.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(target)
-                    )
-                )
-                cursor.execute(
-                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                        sql.Identifier(target), sql.Identifier(template)
-                    )
-                )
-    finally:
-        connection.close()
+    statements: list[sql.Composable] = []
+    for template, target in pairs:
+        statements += [
+            _drop(target),
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(target), sql.Identifier(template)
+            ),
+        ]
+    _run_admin_statements(statements)
+
+
+def drop_databases(names: list[str]) -> None:
+    """Drop each database if it exists."""
+    _run_admin_statements([_drop(name) for name in names])
 
 
 def existing_databases(prefix: str) -> set[str]:
@@ -171,18 +178,5 @@ def existing_databases(prefix: str) -> set[str]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "%",))
             return {row[0] for row in cursor.fetchall()}
-    finally:
-        connection.close()
-
-
-def drop_databases(names: list[str]) -> None:
-    """Drop each database if it exists."""
-    connection = _admin_connection()
-    try:
-        with connection.cursor() as cursor:
-            for name in names:
-                cursor.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
     finally:
         connection.close()
