@@ -20,6 +20,8 @@ Sections = dict[str, dict[str, str]]
 
 VENV_ETC = Path(sys.prefix) / "etc"
 POSTGRES_URL = f"postgresql+psycopg2://postgres@{HOST}:5432"
+SHARED_VLAN_PHYSNET = VLAN_PHYSNET
+SHARED_VLAN_RANGE = (2000, 2063)
 RABBIT_URL = f"rabbit://guest:guest@{HOST}:5672"
 
 
@@ -139,6 +141,42 @@ def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
         "ml2_type_flat": {"flat_networks": "*"},
         "keystone_authtoken": authtoken(layout, "neutron"),
         "nova": service_auth(layout, "nova", pod.region),
+        "oslo_concurrency": {"lock_path": str(state / "locks")},
+        "agent": {"report_interval": "0"},
+    }
+
+
+def central_neutron(layout: LabLayout) -> Sections:
+    """The central Neutron (region RegionOne): PostgreSQL, shared_vlan and local, binds no port.
+
+    ``tenant_network_types`` is ``shared_vlan`` alone: ML2 falls back to the next listed type when
+    one is exhausted, which would turn "no tenant network available" into a local network.
+    """
+    state = layout.root / "central-neutron"
+    low, high = SHARED_VLAN_RANGE
+    return {
+        "DEFAULT": {
+            **common(state),
+            "core_plugin": "ml2",
+            "service_plugins": "router",
+            "transport_url": "fake://",
+            "auth_strategy": "keystone",
+            "api_paste_config": str(VENV_ETC / "neutron" / "api-paste.ini"),
+            "notify_nova_on_port_status_changes": "false",
+            "notify_nova_on_port_data_changes": "false",
+            "allow_overlapping_ips": "true",
+            "rpc_workers": "0",
+            "rpc_state_report_workers": "0",
+        },
+        "database": {"connection": f"{POSTGRES_URL}/{layout.db_prefix}_central_neutron"},
+        "ml2": {
+            "type_drivers": "shared_vlan,tricircle_local",
+            "tenant_network_types": "shared_vlan",
+            "mechanism_drivers": "",
+            "extension_drivers": "port_security",
+        },
+        "tricircle": {"network_vlan_ranges": f"{SHARED_VLAN_PHYSNET}:{low}:{high}"},
+        "keystone_authtoken": authtoken(layout, "neutron"),
         "oslo_concurrency": {"lock_path": str(state / "locks")},
         "agent": {"report_interval": "0"},
     }

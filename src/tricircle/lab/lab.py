@@ -59,6 +59,7 @@ def catalog(layout: LabLayout) -> list[Endpoint]:
     endpoints = [
         Endpoint("image", "glance", TOP_REGION, layout.glance_url),
         Endpoint("tricircle", "tricircle", TOP_REGION, layout.admin_api_url),
+        Endpoint("network", "neutron", TOP_REGION, services.central_neutron_url(layout)),
     ]
     for pod in layout.pod_layouts:
         endpoints += [
@@ -72,7 +73,7 @@ def catalog(layout: LabLayout) -> list[Endpoint]:
 
 def expected_processes(layout: LabLayout) -> list[str]:
     """Names of every long-running process of a complete lab."""
-    names = ["keystone", "glance", "tricircle-api", "tricircle-xjob"]
+    names = ["keystone", "glance", "tricircle-api", "tricircle-xjob", "central-neutron"]
     for pod in layout.pod_layouts:
         names += [
             f"{pod.name}-neutron",
@@ -87,7 +88,10 @@ def expected_processes(layout: LabLayout) -> list[str]:
 
 def ports(layout: LabLayout) -> dict[int, str]:
     """Every loopback port the lab listens on -> the service on it."""
-    used = {layout.port(service): service for service in ("keystone", "glance", "tricircle")}
+    used = {
+        layout.port(service): service
+        for service in ("keystone", "glance", "tricircle", "central_neutron")
+    }
     for pod in layout.pod_layouts:
         for service in ("neutron", "placement", "nova"):
             used[pod.port(service)] = f"{pod.name}-{service}"
@@ -146,7 +150,7 @@ def _reset_state(layout: LabLayout) -> None:
 
 def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
     pods = layout.pod_layouts
-    with ThreadPoolExecutor(max_workers=4 + 3 * len(pods)) as pool:
+    with ThreadPoolExecutor(max_workers=5 + 3 * len(pods)) as pool:
 
         def after(waits: list[Future], step: Callable[[], object]) -> Future:
             def run() -> object:
@@ -176,6 +180,9 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
         )
         tricircle_ready = after([catalog_ready], lambda: services.start_tricircle(layout, progress))
         pods_registered = after([tricircle_ready], lambda: services.register_pods(layout, progress))
+        central_neutron = after(
+            [backend_ready], lambda: services.start_central_neutron(layout, progress)
+        )
         work: list[Future] = [
             tricircle_ready,
             pods_registered,
@@ -184,6 +191,7 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
             catalog_ready,
             glance_ready,
             image_ready,
+            central_neutron,
         ]
         for pod in pods:
             neutron = pool.submit(services.start_pod_neutron, layout, pod, progress)

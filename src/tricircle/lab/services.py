@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 from keystoneauth1 import exceptions as ks_exceptions
@@ -36,19 +37,25 @@ Progress = Callable[[str, str], None]
 _template_lock = threading.Lock()
 
 
-def gunicorn_argv(name: str, service: str, port: int, threads: int = 1) -> list[str]:
+def gunicorn_argv(
+    name: str, service: str, port: int, threads: int = 1, workers: int = 1
+) -> list[str]:
     """Command line serving the OpenStack ``service``'s WSGI app on 127.0.0.1:``port``."""
-    return gunicorn_argv_for(name, f"tricircle.lab.wsgi:application({service!r})", port, threads)
+    return gunicorn_argv_for(
+        name, f"tricircle.lab.wsgi:application({service!r})", port, threads, workers
+    )
 
 
-def gunicorn_argv_for(name: str, app: str, port: int, threads: int = 1) -> list[str]:
-    """Command line serving WSGI app ``app`` (gunicorn syntax) on 127.0.0.1:``port``, 1 worker."""
+def gunicorn_argv_for(
+    name: str, app: str, port: int, threads: int = 1, workers: int = 1
+) -> list[str]:
+    """Command line serving WSGI app ``app`` (gunicorn syntax) on 127.0.0.1:``port``."""
     return [
         str(BIN / "gunicorn"),
         "--bind",
         f"{HOST}:{port}",
         "--workers",
-        "1",
+        str(workers),
         "--threads",
         str(threads),
         "--timeout",
@@ -181,6 +188,11 @@ def upload_image(layout: LabLayout, progress: Progress) -> str:
 
 def _build_neutron_schema(path: Path) -> None:
     """Neutron's tables made from its models (its migrations do not run on SQLite)."""
+    _create_neutron_tables(f"sqlite:///{path}")
+
+
+def _create_neutron_tables(url: str) -> None:
+    """Create Neutron's tables from its models in the database at ``url``."""
     script = (
         "import sys, sqlalchemy\n"
         "from neutron.db.migration.models import head\n"
@@ -189,9 +201,45 @@ def _build_neutron_schema(path: Path) -> None:
     )
     import subprocess
 
-    subprocess.run(
-        [sys.executable, "-c", script, f"sqlite:///{path}"], check=True, capture_output=True
+    subprocess.run([sys.executable, "-c", script, url], check=True, capture_output=True)
+
+
+def _central_neutron_template() -> str:
+    """A PostgreSQL template database with Neutron's tables, built once."""
+    major = metadata.version("neutron").split(".")[0]
+    template = f"{DB_PREFIX}_tpl_neutron{major}"
+    with _template_lock:
+        if template in backends.existing_databases(DB_PREFIX):
+            return template
+        building = f"{template}_build"
+        backends.recreate_databases([building])
+        _create_neutron_tables(f"{configs.POSTGRES_URL}/{building}")
+        backends.copy_databases([(building, template)])
+        backends.drop_databases([building])
+    return template
+
+
+def central_neutron_url(layout: LabLayout) -> str:
+    """URL of the central Neutron (service type ``network`` in RegionOne)."""
+    return f"http://{HOST}:{layout.port('central_neutron')}"
+
+
+def start_central_neutron(layout: LabLayout, progress: Progress) -> None:
+    """The central Neutron of region RegionOne: shared_vlan and local, PostgreSQL, 2 workers."""
+    state = layout.root / "central-neutron"
+    conf = configs.write_ini(state / "neutron.conf", configs.central_neutron(layout))
+    database = f"{layout.db_prefix}_central_neutron"
+    backends.copy_databases([(_central_neutron_template(), database)])
+    processes.start(
+        layout,
+        "central-neutron",
+        gunicorn_argv(
+            "central-neutron", "neutron", layout.port("central_neutron"), threads=4, workers=2
+        ),
+        env={"OS_NEUTRON_CONFIG_DIR": str(conf.parent), "OS_NEUTRON_CONFIG_FILES": conf.name},
     )
+    processes.wait_for_http(layout, "central-neutron", central_neutron_url(layout))
+    progress("central-neutron", f"answering at {central_neutron_url(layout)} (PostgreSQL)")
 
 
 def start_pod_neutron(layout: LabLayout, pod: PodLayout, progress: Progress) -> None:

@@ -1,0 +1,1 @@
+"""ML2 type drivers of the central Neutron: entry points ``shared_vlan``, ``tricircle_local``."""
