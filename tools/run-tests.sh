@@ -9,11 +9,5 @@ export TRICIRCLE_LAB_DIR="${TRICIRCLE_LAB_DIR:-$PWD/.lab}"
 .venv/bin/ruff check src tests bench
 status=0
 .venv/bin/pytest tests "$@" || status=$?
-.venv/bin/tricircle lab down >/dev/null
-leftover=$(pgrep -af -- "$TRICIRCLE_LAB_DIR|\[lab-" | grep -v pgrep || true)
-if [ -n "$leftover" ]; then
-  echo "lab down left processes running:" >&2
-  echo "$leftover" >&2
-  status=1
-fi
+.venv/bin/tricircle lab down || status=$?  # fails if any process of the lab survives
 exit "$status"

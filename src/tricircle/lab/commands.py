@@ -87,6 +87,10 @@ def _down(args: argparse.Namespace) -> int:
         return 0
     stopped = lab.down(layout)
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    left = processes.survivors(layout)
+    if left:
+        print(f"still running after down: PIDs {left}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from tricircle.lab.layout import HOST, LabLayout
 
 LOG = logging.getLogger(__name__)
+MARKER = "TRICIRCLE_LAB_ROOT"
 
 
 class LabError(RuntimeError):
@@ -56,7 +57,7 @@ def start(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(env or {}), MARKER: str(layout.root)},
             cwd=cwd,
             start_new_session=True,
         )
@@ -98,6 +99,21 @@ def stop_all(layout: LabLayout, grace: float = 10.0) -> list[str]:
     for pid_file in layout.pid_dir.glob("*.pid") if layout.pid_dir.exists() else []:
         pid_file.unlink()
     return sorted(running)
+
+
+def survivors(layout: LabLayout) -> list[int]:
+    """PIDs of live processes started by this lab (marked in their environment), if any."""
+    marker = f"{MARKER}={layout.root}".encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        pid = int(environ.parent.name)
+        try:
+            if pid != os.getpid() and marker in environ.read_bytes().split(b"\0"):
+                if _start_time(pid) is not None:
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

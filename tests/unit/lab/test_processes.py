@@ -45,6 +45,17 @@ def test_stop_all_stops_every_started_process_and_its_children(tmp_path):
     assert stopped == ["first", "second"]
     assert group_members(first) == [] and group_members(second) == []
     assert processes.recorded(layout) == {}
+    assert processes.survivors(layout) == []
+
+
+def test_survivors_finds_marked_processes_even_outside_their_group(tmp_path):
+    layout = LabLayout(root=tmp_path)
+    pid = processes.start(layout, "first", SLEEPER)
+    other_lab = LabLayout(root=tmp_path / "other")
+    assert processes.survivors(layout) == [pid]
+    assert processes.survivors(other_lab) == []
+    processes.stop_all(layout, grace=5)
+    assert processes.survivors(layout) == []
 
 
 def test_a_reused_pid_is_not_taken_for_ours(tmp_path):
