@@ -8,6 +8,6 @@ bash tools/setup.sh
 export TRICIRCLE_LAB_DIR="${TRICIRCLE_LAB_DIR:-$PWD/.lab}"
 .venv/bin/ruff check src tests bench
 status=0
-.venv/bin/pytest tests "$@" || status=$?
+.venv/bin/pytest tests/unit tests/integration "$@" || status=$?
 .venv/bin/tricircle lab down || status=$?  # fails if any process of the lab survives
 exit "$status"

@@ -225,7 +225,12 @@ def central_neutron_url(layout: LabLayout) -> str:
 
 
 def start_central_neutron(layout: LabLayout, progress: Progress) -> None:
-    """The central Neutron of region RegionOne: shared_vlan and local, PostgreSQL, 2 workers."""
+    """The central Neutron of region RegionOne: shared_vlan and local, PostgreSQL, 3 workers.
+
+    Each worker serves one request at a time: Neutron 29 publishes its policy enforcer before
+    registering the rules, so a second thread arriving during the first request is refused by
+    policy (seen as 403 ``create_network is disallowed`` under 64 concurrent creates).
+    """
     state = layout.root / "central-neutron"
     conf = configs.write_ini(state / "neutron.conf", configs.central_neutron(layout))
     database = f"{layout.db_prefix}_central_neutron"
@@ -234,7 +239,7 @@ def start_central_neutron(layout: LabLayout, progress: Progress) -> None:
         layout,
         "central-neutron",
         gunicorn_argv(
-            "central-neutron", "neutron", layout.port("central_neutron"), threads=4, workers=2
+            "central-neutron", "neutron", layout.port("central_neutron"), threads=1, workers=3
         ),
         env={"OS_NEUTRON_CONFIG_DIR": str(conf.parent), "OS_NEUTRON_CONFIG_FILES": conf.name},
     )
