@@ -111,24 +111,31 @@ def glance(layout: LabLayout) -> Sections:
     }
 
 
+def neutron_server(state: Path) -> dict[str, str]:
+    """``[DEFAULT]`` of every lab Neutron: ML2 with routers, Keystone auth, no agents, no Nova."""
+    return {
+        **common(state),
+        "core_plugin": "ml2",
+        "service_plugins": "router",
+        "transport_url": "fake://",
+        "auth_strategy": "keystone",
+        "api_paste_config": str(VENV_ETC / "neutron" / "api-paste.ini"),
+        "notify_nova_on_port_status_changes": "false",
+        "notify_nova_on_port_data_changes": "false",
+        "allow_overlapping_ips": "true",
+        "rpc_workers": "0",
+        "rpc_state_report_workers": "0",
+    }
+
+
 def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
     """A pod's stock Neutron: ML2 with local/flat/vlan, router plugin, the lab binding driver."""
     state = pod.dir / "neutron"
     low, high = VLAN_RANGE
     return {
         "DEFAULT": {
-            **common(state),
-            "core_plugin": "ml2",
-            "service_plugins": "router",
-            "transport_url": "fake://",
-            "auth_strategy": "keystone",
-            "api_paste_config": str(VENV_ETC / "neutron" / "api-paste.ini"),
-            "notify_nova_on_port_status_changes": "false",
-            "notify_nova_on_port_data_changes": "false",
-            "allow_overlapping_ips": "true",
+            **neutron_server(state),
             "api_workers": "1",
-            "rpc_workers": "0",
-            "rpc_state_report_workers": "0",
         },
         "database": {"connection": f"sqlite:///{state}/neutron.sqlite"},
         "ml2": {
@@ -156,17 +163,7 @@ def central_neutron(layout: LabLayout) -> Sections:
     low, high = SHARED_VLAN_RANGE
     return {
         "DEFAULT": {
-            **common(state),
-            "core_plugin": "ml2",
-            "service_plugins": "router",
-            "transport_url": "fake://",
-            "auth_strategy": "keystone",
-            "api_paste_config": str(VENV_ETC / "neutron" / "api-paste.ini"),
-            "notify_nova_on_port_status_changes": "false",
-            "notify_nova_on_port_data_changes": "false",
-            "allow_overlapping_ips": "true",
-            "rpc_workers": "0",
-            "rpc_state_report_workers": "0",
+            **neutron_server(state),
         },
         "database": {"connection": f"{POSTGRES_URL}/{layout.db_prefix}_central_neutron"},
         "ml2": {
