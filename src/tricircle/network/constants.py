@@ -1,0 +1,43 @@
+"""Names shared by the central Neutron plugins, the mirroring library and the network jobs.
+
+The central Neutron's service plugin enqueues the job types below; the xjob worker's handlers
+consume them. Ports that Tricircle itself makes on the central Neutron carry the device owners
+below, so the plugin can remove them before Neutron refuses to delete their subnet or network.
+"""
+
+from __future__ import annotations
+
+# Resource types recorded in resource routings (one row per top ID and pod).
+NETWORK = "network"
+SUBNET = "subnet"
+PORT = "port"
+SECURITY_GROUP = "security_group"
+ROUTER = "router"
+# The pod a local network lives in: top_id is the network, pod_id the top pod, bottom_id the pod.
+LOCAL_NETWORK_HOME = "local_network_home"
+# A tenant's bridge network on the central Neutron: top_id is "bridge:<project_id>", pod_id the
+# top pod, bottom_id the top bridge network's ID.
+BRIDGE_NETWORK = "bridge_network"
+
+# Job types. Payloads are JSON objects; resource_id is the top ID named below.
+JOB_ROUTER_SETUP = "router_setup"  # resource_id: top router; converges bottom routers and bridge
+JOB_CONFIGURE_ROUTES = "configure_routes"  # resource_id: top router; extra routes in each pod
+JOB_DELETE_BOTTOM = "delete_bottom"  # resource_id: top ID; payload {"resource_type": ...}
+
+# device_owner of ports Tricircle makes on the central Neutron ("network:" marks them trusted).
+GATEWAY_PORT_OWNER = "network:tricircle_gateway"  # one per (pod, subnet): the pod's gateway IP
+BRIDGE_PORT_OWNER = "network:tricircle_bridge"  # one per bottom router on the bridge network
+
+# Network types seen on the central Neutron.
+TYPE_SHARED_VLAN = "shared_vlan"
+TYPE_LOCAL = "local"
+
+
+def gateway_port_name(pod_id: str) -> str:
+    """Name of the top port that reserves a pod's gateway IP on a subnet."""
+    return f"tricircle-gateway-{pod_id}"
+
+
+def bridge_key(project_id: str) -> str:
+    """Routing top_id of a tenant's bridge network."""
+    return f"bridge:{project_id}"
