@@ -35,14 +35,27 @@ def _password_session(layout: LabLayout, user: str, project: str) -> session.Ses
 
 @pytest.fixture(scope="session")
 def lab() -> Iterator[LabLayout]:
-    """The running lab (two pods), started for this session if needed."""
+    """The running lab (two pods), started for this session if needed.
+
+    TRICIRCLE_LAB_NETWORK_ONLY=1 (development only) brings up a lab without Nova and Placement;
+    tests that need them then skip through the ``compute_lab`` fixture.
+    """
     root = Path(os.environ.get("TRICIRCLE_LAB_DIR", ".lab")).resolve()
     base_port = int(os.environ.get("TRICIRCLE_LAB_BASE_PORT", "18000"))
-    layout = LabLayout(root=root, pods=2, base_port=base_port)
+    compute = os.environ.get("TRICIRCLE_LAB_NETWORK_ONLY") != "1" or os.environ.get("CI") == "true"
+    layout = LabLayout(root=root, pods=2, base_port=base_port, compute=compute)
     started = lab_control.up(layout)
     yield layout
     if started and os.environ.get("TRICIRCLE_KEEP_LAB") != "1":
         lab_control.down(layout)
+
+
+@pytest.fixture(scope="session")
+def compute_lab(lab: LabLayout) -> LabLayout:
+    """The lab, if it runs each pod's Nova; skips the test on a network-only lab."""
+    if not lab.compute:
+        pytest.skip("network-only lab (TRICIRCLE_LAB_NETWORK_ONLY=1): no Nova in the pods")
+    return lab
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,10 @@ from tricircle.lab.layout import FLAVOR, IMAGE, TOP_REGION, VLAN_PHYSNET, LabLay
 pytestmark = pytest.mark.integration
 
 
-def test_keystone_issues_tokens_with_every_region(lab: LabLayout, admin_session, demo_session):
+def test_keystone_issues_tokens_with_every_region(
+    compute_lab: LabLayout, admin_session, demo_session
+):
+    lab = compute_lab
     assert admin_session.get_token()
     assert demo_session.get_token()
     access = admin_session.auth.get_access(admin_session)
@@ -62,7 +65,8 @@ def test_vlan_network_with_segmentation_id_150_in_pod1(pod_api):
 
 
 @pytest.mark.parametrize("region", ["Pod1", "Pod2"])
-def test_server_boots_active_with_bound_port(lab: LabLayout, pod_api, wait_until, region):
+def test_server_boots_active_with_bound_port(compute_lab: LabLayout, pod_api, wait_until, region):
+    lab = compute_lab
     pod = next(p for p in lab.pod_layouts if p.region == region)
     network_api = pod_api(region, "network")
     compute_api = pod_api(region, "compute")

@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=int(os.environ.get("TRICIRCLE_LAB_BASE_PORT", "18000")),
         help="First loopback port of the lab (default 18000).",
     )
+    up.add_argument(
+        "--network-only",
+        action="store_true",
+        help="Leave out each pod's Nova and Placement (Keystone, Glance, Neutrons, Tricircle).",
+    )
     up.set_defaults(handler=_up)
     actions.add_parser(
         "demo", help="Boot one server directly in each pod and print where it landed."
@@ -58,7 +63,12 @@ def _up(args: argparse.Namespace) -> int:
     if args.pods < 1:
         print("--pods must be at least 1", file=sys.stderr)
         return 2
-    layout = LabLayout(root=args.dir.resolve(), pods=args.pods, base_port=args.base_port)
+    layout = LabLayout(
+        root=args.dir.resolve(),
+        pods=args.pods,
+        base_port=args.base_port,
+        compute=not args.network_only,
+    )
     try:
         lab.up(layout)
     except processes.LabError as error:

@@ -63,11 +63,14 @@ def catalog(layout: LabLayout) -> list[Endpoint]:
     ]
     for pod in layout.pod_layouts:
         endpoints += [
-            Endpoint("compute", "nova", pod.region, pod.url("nova")),
             Endpoint("network", "neutron", pod.region, pod.url("neutron")),
-            Endpoint("placement", "placement", pod.region, pod.url("placement")),
             Endpoint("image", "glance", pod.region, layout.glance_url),
         ]
+        if layout.compute:
+            endpoints += [
+                Endpoint("compute", "nova", pod.region, pod.url("nova")),
+                Endpoint("placement", "placement", pod.region, pod.url("placement")),
+            ]
     return endpoints
 
 
@@ -75,8 +78,10 @@ def expected_processes(layout: LabLayout) -> list[str]:
     """Names of every long-running process of a complete lab."""
     names = ["keystone", "glance", "tricircle-api", "tricircle-xjob", "central-neutron"]
     for pod in layout.pod_layouts:
+        names.append(f"{pod.name}-neutron")
+        if not layout.compute:
+            continue
         names += [
-            f"{pod.name}-neutron",
             f"{pod.name}-placement",
             f"{pod.name}-nova-conductor",
             f"{pod.name}-nova-scheduler",
@@ -93,7 +98,7 @@ def ports(layout: LabLayout) -> dict[int, str]:
         for service in ("keystone", "glance", "tricircle", "central_neutron")
     }
     for pod in layout.pod_layouts:
-        for service in ("neutron", "placement", "nova"):
+        for service in ("neutron", "placement", "nova") if layout.compute else ("neutron",):
             used[pod.port(service)] = f"{pod.name}-{service}"
     return used
 
@@ -195,6 +200,9 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
         ]
         for pod in pods:
             neutron = pool.submit(services.start_pod_neutron, layout, pod, progress)
+            work.append(neutron)
+            if not layout.compute:
+                continue
             placement = pool.submit(services.start_pod_placement, layout, pod, progress)
             nova_conf = after(
                 [backend_ready], lambda pod=pod: services.prepare_pod_nova(layout, pod, progress)
@@ -205,7 +213,7 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
                     layout, pod, conf.result(), progress
                 ),
             )
-            work += [neutron, placement, nova_conf, nova]
+            work += [placement, nova_conf, nova]
         for future in work:
             future.result()
 

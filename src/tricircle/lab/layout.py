@@ -74,11 +74,16 @@ class PodLayout:
 
 @dataclasses.dataclass(frozen=True)
 class LabLayout:
-    """The whole lab: shared services plus ``pods`` bottom pods."""
+    """The whole lab: shared services plus ``pods`` bottom pods.
+
+    ``compute=False`` leaves out every pod's Nova and Placement (a network-only lab: fast, light,
+    and holding almost no PostgreSQL connections).
+    """
 
     root: Path
     pods: int = 2
     base_port: int = 18000
+    compute: bool = True
 
     @property
     def db_prefix(self) -> str:
@@ -130,7 +135,7 @@ class LabLayout:
     def save(self) -> None:
         """Record the settings so that later commands find this lab."""
         self.root.mkdir(parents=True, exist_ok=True)
-        data = {"pods": self.pods, "base_port": self.base_port}
+        data = {"pods": self.pods, "base_port": self.base_port, "compute": self.compute}
         self.settings_file.write_text(json.dumps(data, indent=2) + "\n")
 
     @classmethod
@@ -140,7 +145,12 @@ class LabLayout:
         if not settings.exists():
             return None
         data = json.loads(settings.read_text())
-        return cls(root=root, pods=int(data["pods"]), base_port=int(data["base_port"]))
+        return cls(
+            root=root,
+            pods=int(data["pods"]),
+            base_port=int(data["base_port"]),
+            compute=bool(data.get("compute", True)),
+        )
 
     def admin_auth(self, region: str = TOP_REGION) -> dict[str, str]:
         """OS_* settings of the cloud admin, scoped to the admin project."""
