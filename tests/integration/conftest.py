@@ -37,13 +37,15 @@ def _password_session(layout: LabLayout, user: str, project: str) -> session.Ses
 def lab() -> Iterator[LabLayout]:
     """The running lab (two pods), started for this session if needed.
 
+    TRICIRCLE_LAB_PODS=1 (development only, ignored in CI) brings up one pod instead of two.
     TRICIRCLE_LAB_NETWORK_ONLY=1 (development only) brings up a lab without Nova and Placement;
     tests that need them then skip through the ``compute_lab`` fixture.
     """
     root = Path(os.environ.get("TRICIRCLE_LAB_DIR", ".lab")).resolve()
     base_port = int(os.environ.get("TRICIRCLE_LAB_BASE_PORT", "18000"))
     compute = os.environ.get("TRICIRCLE_LAB_NETWORK_ONLY") != "1" or os.environ.get("CI") == "true"
-    layout = LabLayout(root=root, pods=2, base_port=base_port, compute=compute)
+    pods = 2 if os.environ.get("CI") == "true" else int(os.environ.get("TRICIRCLE_LAB_PODS", "2"))
+    layout = LabLayout(root=root, pods=pods, base_port=base_port, compute=compute)
     started = lab_control.up(layout)
     yield layout
     if started and os.environ.get("TRICIRCLE_KEEP_LAB") != "1":

@@ -219,7 +219,48 @@ def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
         "neutron": service_auth(layout, "neutron", pod.region),
         "placement": service_auth(layout, "placement", pod.region),
         "glance": {"region_name": TOP_REGION},
-        "cinder": {"os_region_name": pod.region},
+        "cinder": {"os_region_name": pod.region, **service_auth(layout, "nova")},
+        "oslo_concurrency": {"lock_path": str(state / "locks")},
+        "oslo_messaging_notifications": {"driver": "noop"},
+        "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": "0"},
+    }
+
+
+def pod_cinder(layout: LabLayout, pod: PodLayout) -> Sections:
+    """A pod's Cinder: PostgreSQL, the pod's RabbitMQ vhost, the do-nothing fake volume driver.
+
+    Volumes land in the pod's AZ; Cinder tells the pod's Nova about extended volumes with its own
+    service user. Small connection pools keep the shared PostgreSQL's connection count down.
+    """
+    state = pod.dir / "cinder"
+    cinder_etc = VENV_ETC / "cinder"
+    return {
+        "DEFAULT": {
+            **common(state),
+            "host": f"{pod.name}-cinder",
+            "my_ip": HOST,
+            "transport_url": f"{RABBIT_URL}/{pod.vhost}",
+            "auth_strategy": "keystone",
+            "enabled_backends": "fake",
+            "storage_availability_zone": pod.az,
+            "default_availability_zone": pod.az,
+            "api_paste_config": str(cinder_etc / "api-paste.ini"),
+            "rootwrap_config": str(cinder_etc / "rootwrap.conf"),
+            "resource_query_filters_file": str(cinder_etc / "resource_filters.json"),
+            "osapi_volume_workers": "1",
+        },
+        "database": {
+            "connection": f"{POSTGRES_URL}/{pod.cinder_database}",
+            "max_pool_size": "2",
+            "max_overflow": "8",
+        },
+        "fake": {
+            "volume_driver": "cinder.tests.fake_driver.FakeLoggingVolumeDriver",
+            "volume_backend_name": "fake",
+        },
+        "keystone_authtoken": authtoken(layout, "cinder"),
+        "nova": {"interface": "public", **service_auth(layout, "cinder", pod.region)},
+        "coordination": {"backend_url": f"file://{state / 'coordination'}"},
         "oslo_concurrency": {"lock_path": str(state / "locks")},
         "oslo_messaging_notifications": {"driver": "noop"},
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": "0"},

@@ -71,7 +71,21 @@ def catalog(layout: LabLayout) -> list[Endpoint]:
                 Endpoint("compute", "nova", pod.region, pod.url("nova")),
                 Endpoint("placement", "placement", pod.region, pod.url("placement")),
             ]
-    return endpoints
+    return endpoints + volume_catalog(layout)
+
+
+def volume_catalog(layout: LabLayout) -> list[Endpoint]:
+    """Each pod's Cinder in its region, as ``volumev3`` and ``block-storage`` (none if no compute).
+
+    Both types name one service each, so one Keystone service of a type holds every region.
+    """
+    if not layout.compute:
+        return []
+    return [
+        Endpoint(service_type, name, pod.region, pod.url("cinder"))
+        for pod in layout.pod_layouts
+        for service_type, name in (("volumev3", "cinderv3"), ("block-storage", "cinder"))
+    ]
 
 
 def expected_processes(layout: LabLayout) -> list[str]:
@@ -88,7 +102,18 @@ def expected_processes(layout: LabLayout) -> list[str]:
             f"{pod.name}-nova-compute",
             f"{pod.name}-nova-api",
         ]
-    return names
+    return names + volume_processes(layout)
+
+
+def volume_processes(layout: LabLayout) -> list[str]:
+    """Names of the volume services' processes: each pod's Cinder (none if no compute)."""
+    if not layout.compute:
+        return []
+    return [
+        f"{pod.name}-cinder-{binary}"
+        for pod in layout.pod_layouts
+        for binary in ("scheduler", "volume", "api")
+    ]
 
 
 def ports(layout: LabLayout) -> dict[int, str]:
@@ -100,7 +125,14 @@ def ports(layout: LabLayout) -> dict[int, str]:
     for pod in layout.pod_layouts:
         for service in ("neutron", "placement", "nova") if layout.compute else ("neutron",):
             used[pod.port(service)] = f"{pod.name}-{service}"
-    return used
+    return used | volume_ports(layout)
+
+
+def volume_ports(layout: LabLayout) -> dict[int, str]:
+    """Loopback ports of the volume services -> the service on each."""
+    if not layout.compute:
+        return {}
+    return {pod.port("cinder"): f"{pod.name}-cinder" for pod in layout.pod_layouts}
 
 
 def is_running(layout: LabLayout) -> bool:
@@ -155,7 +187,7 @@ def _reset_state(layout: LabLayout) -> None:
 
 def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
     pods = layout.pod_layouts
-    with ThreadPoolExecutor(max_workers=5 + 3 * len(pods)) as pool:
+    with ThreadPoolExecutor(max_workers=5 + 5 * len(pods)) as pool:
 
         def after(waits: list[Future], step: Callable[[], object]) -> Future:
             def run() -> object:
@@ -214,6 +246,16 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
                 ),
             )
             work += [placement, nova_conf, nova]
+            cinder_conf = after(
+                [backend_ready], lambda pod=pod: services.prepare_pod_cinder(layout, pod, progress)
+            )
+            cinder = after(
+                [cinder_conf, catalog_ready],
+                lambda pod=pod, conf=cinder_conf: services.start_pod_cinder(
+                    layout, pod, conf.result(), progress
+                ),
+            )
+            work += [cinder_conf, cinder]
         for future in work:
             future.result()
 

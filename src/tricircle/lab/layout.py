@@ -15,7 +15,7 @@ TOP_REGION = "RegionOne"
 PASSWORD = "lab-secret"
 DEMO_PROJECT = "demo"
 DEMO_USER = "demo"
-SERVICE_USERS = ("nova", "neutron", "placement", "glance", "tricircle")
+SERVICE_USERS = ("nova", "neutron", "placement", "glance", "cinder", "tricircle")
 VLAN_PHYSNET = "physnet1"
 VLAN_RANGE = (100, 200)
 FLAVOR = "m1.tiny"
@@ -67,8 +67,13 @@ class PodLayout:
         return f"{self.db_prefix}_{self.name}_nova_{kind}"
 
     @property
+    def cinder_database(self) -> str:
+        """PostgreSQL database name of the pod's Cinder."""
+        return f"{self.db_prefix}_{self.name}_cinder"
+
+    @property
     def vhost(self) -> str:
-        """RabbitMQ virtual host of the pod's Nova."""
+        """RabbitMQ virtual host of the pod's Nova and Cinder."""
         return f"{self.db_prefix}_{self.name}"
 
 
@@ -92,7 +97,13 @@ class LabLayout:
 
     def port(self, service: str) -> int:
         """Loopback port of a shared service."""
-        offsets = {"keystone": 0, "glance": 1, "tricircle": 2, "central_neutron": 3}
+        offsets = {
+            "keystone": 0,
+            "glance": 1,
+            "tricircle": 2,
+            "central_neutron": 3,
+            "volume_gateway": 5,
+        }
         return self.base_port + offsets[service]
 
     @property
@@ -104,6 +115,11 @@ class LabLayout:
     def admin_api_url(self) -> str:
         """Tricircle's admin API (service type ``tricircle`` in RegionOne)."""
         return f"http://{HOST}:{self.port('tricircle')}/v1.0"
+
+    @property
+    def volume_gateway_url(self) -> str:
+        """Tricircle's Cinder API gateway (``volumev3`` and ``block-storage`` in RegionOne)."""
+        return f"http://{HOST}:{self.port('volume_gateway')}/v3"
 
     @property
     def glance_url(self) -> str:

@@ -433,3 +433,76 @@ def register_pods(layout: LabLayout, progress: Progress) -> None:
         if pod["region_name"] not in known:
             session.post(url, json={"pod": pod})
     progress("tricircle", f"pods registered: {', '.join(p['region_name'] for p in wanted)}")
+
+
+def _cinder_template(layout: LabLayout) -> str:
+    """A PostgreSQL template database with Cinder's schema, built once per Cinder release."""
+    major = metadata.version("cinder").split(".")[0]
+    template = f"{DB_PREFIX}_tpl_cinder{major}"
+    with _template_lock:
+        if template in backends.existing_databases(DB_PREFIX):
+            return template
+        building = f"{template}_build"
+        backends.recreate_databases([building])
+        build_conf = configs.pod_cinder(layout, layout.pod_layouts[0])
+        build_conf["database"]["connection"] = f"{configs.POSTGRES_URL}/{building}"
+        conf = configs.write_ini(layout.root / "templates" / "cinder-build.conf", build_conf)
+        processes.run(
+            layout,
+            "cinder-setup",
+            [str(BIN / "cinder-manage"), "--config-file", str(conf), "db", "sync"],
+        )
+        backends.copy_databases([(building, template)])
+        backends.drop_databases([building])
+    return template
+
+
+def prepare_pod_cinder(layout: LabLayout, pod: PodLayout, progress: Progress) -> Path:
+    """A fresh Cinder database (from the template) and cinder.conf; returns cinder.conf."""
+    conf = configs.write_ini(pod.dir / "cinder" / "cinder.conf", configs.pod_cinder(layout, pod))
+    backends.copy_databases([(_cinder_template(layout), pod.cinder_database)])
+    progress(f"{pod.name}/cinder", "database ready")
+    return conf
+
+
+def start_pod_cinder(layout: LabLayout, pod: PodLayout, conf: Path, progress: Progress) -> None:
+    """A pod's Cinder; returns once its scheduler knows the fake backend (volumes can land)."""
+    for binary in ("scheduler", "volume"):
+        processes.start(
+            layout,
+            f"{pod.name}-cinder-{binary}",
+            [str(BIN / f"cinder-{binary}"), "--config-file", str(conf)],
+        )
+    name = f"{pod.name}-cinder-api"
+    processes.start(
+        layout,
+        name,
+        gunicorn_argv(name, "cinder", pod.port("cinder"), threads=4),
+        env={"TRICIRCLE_LAB_ARGS": f"--config-file {conf}"},
+    )
+    processes.wait_for_http(layout, name, f"http://{HOST}:{pod.port('cinder')}/")
+    _wait_volume_backend(layout, pod)
+    progress(f"{pod.name}/cinder", f"backend up in {pod.az}, answering at {pod.url('cinder')}")
+
+
+def _wait_volume_backend(layout: LabLayout, pod: PodLayout, timeout: float = 90.0) -> None:
+    """Wait until the pod's cinder-scheduler lists the fake backend's pool."""
+    deadline = time.monotonic() + timeout
+    session = identity.admin_session(layout)
+    url = f"{pod.url('cinder')}/scheduler-stats/get_pools"
+    while time.monotonic() < deadline:
+        try:
+            pools = session.get(url).json()["pools"]
+        except ks_exceptions.ClientException:
+            pools = []
+        if pools:
+            return
+        for binary in ("scheduler", "volume"):
+            name = f"{pod.name}-cinder-{binary}"
+            if not processes.alive(layout, name):
+                raise processes.LabError(f"{name} exited; see {processes.log_path(layout, name)}")
+        time.sleep(0.5)
+    raise processes.LabError(
+        f"{pod.name}-cinder-scheduler knew no volume backend within {timeout:.0f}s; "
+        f"see {processes.log_path(layout, f'{pod.name}-cinder-volume')}"
+    )
