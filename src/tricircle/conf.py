@@ -55,11 +55,20 @@ client_opts = [
     cfg.FloatOpt("read_timeout", default=60.0, help="Seconds to wait for a pod's answer."),
 ]
 
+scheduler_opts = [
+    cfg.StrOpt(
+        "default_availability_zone",
+        help="AZ of a server or volume created without one; unset: any AZ (the project's "
+        "existing binding first, else the best pod of every AZ).",
+    ),
+]
+
 GROUPS: dict[str, list[cfg.Opt]] = {
     "database": database_opts,
     "api": api_opts,
     "xjob": xjob_opts,
     "client": client_opts,
+    "scheduler": scheduler_opts,
 }
 
 for _group, _opts in GROUPS.items():

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from tricircle import cli
 from tricircle.db import migrations
 from tricircle.db.engine import make_engine
 from tricircle.db.models import Base
 
+HEAD = ScriptDirectory(migrations.SCRIPT_LOCATION).get_current_head()
+
 
 def test_upgrade_reaches_head_with_every_table(engine):
-    assert migrations.current_revision(engine) == "0001"
+    assert migrations.current_revision(engine) == HEAD
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
 
@@ -39,7 +44,7 @@ def test_downgrade_then_upgrade_round_trips(engine):
     assert migrations.current_revision(engine) is None
     assert not set(Base.metadata.tables) & set(inspect(engine).get_table_names())
     migrations.upgrade(engine)
-    assert migrations.current_revision(engine) == "0001"
+    assert migrations.current_revision(engine) == HEAD
 
 
 def test_cli_db_upgrade_uses_database_connection(tmp_path, capsys):
@@ -47,11 +52,43 @@ def test_cli_db_upgrade_uses_database_connection(tmp_path, capsys):
     config_file = tmp_path / "tricircle.conf"
     config_file.write_text(f"[database]\nconnection = sqlite:///{database}\n")
     assert cli.main(["--config-file", str(config_file), "db", "upgrade"]) == 0
-    assert "revision 0001" in capsys.readouterr().out
+    assert f"revision {HEAD}" in capsys.readouterr().out
     engine = make_engine(f"sqlite:///{database}")
-    assert migrations.current_revision(engine) == "0001"
+    assert migrations.current_revision(engine) == HEAD
     engine.dispose()
 
 
 def test_script_location_is_inside_the_package():
     assert migrations.SCRIPT_LOCATION.endswith("tricircle/db/migrations")
+
+
+def test_0002_fills_binding_az_and_keeps_the_oldest_binding_per_az(engine):
+    migrations.downgrade(engine, "0001")
+    old, new = dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 2)
+    with engine.begin() as connection:
+        for pod_id, az_name in [("pod-a", "az1"), ("pod-b", "az1"), ("pod-c", "az2")]:
+            connection.execute(
+                text(
+                    "INSERT INTO pods (pod_id, region_name, az_name, pod_az_name, dc_name)"
+                    " VALUES (:pod_id, :pod_id, :az_name, '', '')"
+                ),
+                {"pod_id": pod_id, "az_name": az_name},
+            )
+        for binding_id, pod_id, created_at in [
+            ("b-new", "pod-a", new),
+            ("b-old", "pod-b", old),
+            ("b-other-az", "pod-c", new),
+        ]:
+            connection.execute(
+                text(
+                    "INSERT INTO pod_bindings (id, project_id, pod_id, created_at, updated_at)"
+                    " VALUES (:id, 'p1', :pod_id, :created_at, :created_at)"
+                ),
+                {"id": binding_id, "pod_id": pod_id, "created_at": created_at},
+            )
+    migrations.upgrade(engine, "0002")
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, az_name FROM pod_bindings ORDER BY id")).all()
+        enabled = connection.execute(text("SELECT is_enabled FROM pods")).scalars().all()
+    assert [tuple(row) for row in rows] == [("b-old", "az1"), ("b-other-az", "az2")]
+    assert enabled == [True, True, True]

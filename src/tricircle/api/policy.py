@@ -34,6 +34,7 @@ _OPERATION_RULES = [
     _rule("pods", "create", "POST", "/v1.0/pods", "Register a pod."),
     _rule("pods", "list", "GET", "/v1.0/pods", "List pods."),
     _rule("pods", "show", "GET", "/v1.0/pods/{pod_id}", "Show a pod."),
+    _rule("pods", "update", "PUT", "/v1.0/pods/{pod_id}", "Enable or disable a pod."),
     _rule("pods", "delete", "DELETE", "/v1.0/pods/{pod_id}", "Remove a pod without routings."),
     _rule("bindings", "create", "POST", "/v1.0/bindings", "Bind a project to a pod."),
     _rule("bindings", "list", "GET", "/v1.0/bindings", "List pod bindings."),

@@ -20,7 +20,7 @@ MAX_LIMIT = 1000
 
 @dataclass(frozen=True)
 class Field:
-    """What one body field accepts: a string (bounded, maybe non-empty) or a JSON object."""
+    """What one body field accepts: a string (bounded, maybe non-empty), a boolean or an object."""
 
     required: bool = False
     kind: type = str
@@ -61,6 +61,10 @@ def _checked(qualified: str, value: Any, field: Field) -> Any:
     if field.kind is dict:
         if not isinstance(value, dict):
             raise InvalidField(qualified, "must be a JSON object")
+        return value
+    if field.kind is bool:
+        if not isinstance(value, bool):
+            raise InvalidField(qualified, "must be a boolean")
         return value
     if not isinstance(value, str):
         raise InvalidField(qualified, "must be a string")

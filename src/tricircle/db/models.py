@@ -12,6 +12,7 @@ import uuid
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Enum,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -50,7 +52,11 @@ class TimestampMixin:
 
 
 class Pod(Base):
-    """One OpenStack cloud (a Keystone region) managed by Tricircle; the top pod has az_name ''."""
+    """One OpenStack cloud (a Keystone region) managed by Tricircle; the top pod has az_name ''.
+
+    ``az_name`` never changes once set (bindings copy it). A pod that is not ``is_enabled`` keeps
+    serving the projects already bound to it but is never chosen for a new binding.
+    """
 
     __tablename__ = "pods"
     __table_args__ = (
@@ -68,6 +74,9 @@ class Pod(Base):
     az_name: Mapped[str] = mapped_column(String(255), nullable=False, default="", index=True)
     pod_az_name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
     dc_name: Mapped[str] = mapped_column(String(255), nullable=False, default="")
+    is_enabled: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=true()
+    )
 
     @property
     def is_top(self) -> bool:
@@ -76,16 +85,24 @@ class Pod(Base):
 
 
 class PodBinding(TimestampMixin, Base):
-    """A project bound to a pod, so that its servers and volumes in that AZ land together."""
+    """A project bound to a pod, so that its servers and volumes in that AZ land together.
+
+    ``az_name`` is the pod's, copied so that the database itself allows one binding per project
+    and AZ: two first creates racing in one AZ end on the same pod.
+    """
 
     __tablename__ = "pod_bindings"
-    __table_args__ = (UniqueConstraint("project_id", "pod_id", name="uq_pod_bindings_project_pod"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "pod_id", name="uq_pod_bindings_project_pod"),
+        UniqueConstraint("project_id", "az_name", name="uq_pod_bindings_project_az"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     project_id: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
     pod_id: Mapped[str] = mapped_column(
         String(36), ForeignKey("pods.pod_id", ondelete="CASCADE"), nullable=False
     )
+    az_name: Mapped[str] = mapped_column(String(255), nullable=False)
 
 
 class ResourceRouting(TimestampMixin, Base):

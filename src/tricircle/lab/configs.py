@@ -153,8 +153,16 @@ def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
     }
 
 
+def tricircle_database_url(layout: LabLayout) -> str:
+    """Tricircle's database in the lab: PostgreSQL, written by several processes at once."""
+    return f"{POSTGRES_URL}/{layout.db_prefix}_tricircle"
+
+
 def central_neutron(layout: LabLayout) -> Sections:
     """The central Neutron (region RegionOne): PostgreSQL, shared_vlan and local, binds no port.
+
+    Its core plugin is Tricircle's ML2 (availability zones from Tricircle's pods) and the
+    ``tricircle`` service plugin queues jobs; both use Tricircle's database.
 
     ``tenant_network_types`` is ``shared_vlan`` alone: ML2 falls back to the next listed type when
     one is exhausted, which would turn "no tenant network available" into a local network.
@@ -164,6 +172,8 @@ def central_neutron(layout: LabLayout) -> Sections:
     return {
         "DEFAULT": {
             **neutron_server(state),
+            "core_plugin": "tricircle_ml2",
+            "service_plugins": "router,tricircle",
         },
         "database": {"connection": f"{POSTGRES_URL}/{layout.db_prefix}_central_neutron"},
         "ml2": {
@@ -172,7 +182,10 @@ def central_neutron(layout: LabLayout) -> Sections:
             "mechanism_drivers": "",
             "extension_drivers": "port_security",
         },
-        "tricircle": {"network_vlan_ranges": f"{SHARED_VLAN_PHYSNET}:{low}:{high}"},
+        "tricircle": {
+            "network_vlan_ranges": f"{SHARED_VLAN_PHYSNET}:{low}:{high}",
+            "database_connection": tricircle_database_url(layout),
+        },
         "keystone_authtoken": authtoken(layout, "neutron"),
         "oslo_concurrency": {"lock_path": str(state / "locks")},
         "agent": {"report_interval": "0"},
@@ -268,10 +281,9 @@ def pod_cinder(layout: LabLayout, pod: PodLayout) -> Sections:
 
 
 def tricircle(layout: LabLayout) -> Sections:
-    """Tricircle's admin API and worker: SQLite database, Keystone auth, the pods' credentials."""
-    state = layout.root / "tricircle"
+    """Tricircle's admin API and worker: PostgreSQL, Keystone auth, the pods' credentials."""
     return {
-        "database": {"connection": f"sqlite:///{state}/tricircle.sqlite"},
+        "database": {"connection": tricircle_database_url(layout)},
         "api": {"auth_strategy": "keystone", "bind_port": str(layout.port("tricircle"))},
         "keystone_authtoken": authtoken(layout, "tricircle"),
         "client": {

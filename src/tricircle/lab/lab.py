@@ -215,7 +215,9 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
         image_ready = after(
             [glance_ready, catalog_ready], lambda: services.upload_image(layout, progress)
         )
-        tricircle_ready = after([catalog_ready], lambda: services.start_tricircle(layout, progress))
+        tricircle_ready = after(
+            [catalog_ready, backend_ready], lambda: services.start_tricircle(layout, progress)
+        )
         pods_registered = after([tricircle_ready], lambda: services.register_pods(layout, progress))
         central_neutron = after(
             [backend_ready], lambda: services.start_central_neutron(layout, progress)

@@ -399,10 +399,14 @@ def _wait_compute_up(
 
 
 def start_tricircle(layout: LabLayout, progress: Progress) -> Path:
-    """Tricircle's database, admin API and job worker; returns its config file."""
+    """Tricircle's database (fresh, on PostgreSQL), admin API and job worker; returns its config.
+
+    The database is shared with the central Neutron's plugins, which read pods and queue jobs.
+    """
     state = layout.root / "tricircle"
     conf = configs.write_ini(state / "tricircle.conf", configs.tricircle(layout))
     tricircle = [str(BIN / "tricircle"), "--config-file", str(conf)]
+    backends.recreate_databases([f"{layout.db_prefix}_tricircle"])
     processes.run(layout, "tricircle-setup", [*tricircle, "db", "upgrade"])
     env = {"TRICIRCLE_CONFIG_FILES": str(conf)}
     processes.start(

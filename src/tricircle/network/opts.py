@@ -1,7 +1,9 @@
-"""Options read by Tricircle's ML2 type drivers inside the central Neutron (group ``[tricircle]``).
+"""Options Tricircle adds to the central Neutron's configuration (group ``[tricircle]``).
 
 This module imports nothing of Tricircle's own configuration: it is loaded into a Neutron server,
-whose global ``CONF`` already owns groups such as ``[database]``.
+whose global ``CONF`` already owns groups such as ``[database]``. ``list_opts`` feeds
+``oslo-config-generator`` (namespace ``tricircle.network``), which writes
+``etc/neutron-tricircle.conf.sample``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,30 @@ shared_vlan_opts = [
     ),
 ]
 
+plugin_opts = [
+    cfg.StrOpt(
+        "database_connection",
+        default="sqlite:///tricircle.sqlite",
+        secret=True,
+        help="SQLAlchemy URL of Tricircle's database (the one its admin API and xjob worker "
+        "use): the central Neutron's plugins read pods and routings there and enqueue jobs. "
+        "Several Neutron API workers write it at once, so use PostgreSQL beyond a trial.",
+    ),
+    cfg.FloatOpt(
+        "pod_cache_seconds",
+        default=5.0,
+        min=0.0,
+        help="How long a Neutron worker reuses the list of pods (its availability zones) "
+        "before reading it again; an unknown hint always rereads it once.",
+    ),
+]
+
 
 def register(conf: cfg.ConfigOpts = cfg.CONF) -> None:
-    """Register the ``[tricircle]`` type driver options on ``conf`` (idempotent)."""
-    conf.register_opts(shared_vlan_opts, group=GROUP)
+    """Register the ``[tricircle]`` options on ``conf`` (idempotent)."""
+    conf.register_opts(shared_vlan_opts + plugin_opts, group=GROUP)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """The central Neutron's ``[tricircle]`` options, for oslo-config-generator."""
+    return [(GROUP, shared_vlan_opts + plugin_opts)]

@@ -15,6 +15,7 @@ ENDPOINTS = [
     ("POST", "/v1.0/pods", {"pod": {"region_name": "Pod1", "az_name": "az1"}}),
     ("GET", "/v1.0/pods", None),
     ("GET", "/v1.0/pods/some-pod", None),
+    ("PUT", "/v1.0/pods/some-pod", {"pod": {"is_enabled": False}}),
     ("DELETE", "/v1.0/pods/some-pod", None),
     ("POST", "/v1.0/bindings", {"pod_binding": {"project_id": "p1", "pod_id": "x"}}),
     ("GET", "/v1.0/bindings", None),
@@ -45,7 +46,7 @@ def test_every_rule_guards_one_endpoint():
     assert names - {policy.ADMIN_API} == {
         f"tricircle:{resource}:{action}"
         for resource, actions in {
-            "pods": ("create", "list", "show", "delete"),
+            "pods": ("create", "list", "show", "update", "delete"),
             "bindings": ("create", "list", "show", "delete"),
             "routings": ("list", "show", "delete"),
             "jobs": ("create", "list", "show", "redo"),

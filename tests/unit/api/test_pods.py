@@ -1,4 +1,4 @@
-"""``/v1.0/pods``: create, list, show, delete, and every way they refuse."""
+"""``/v1.0/pods``: create, list, show, update, delete, and every way they refuse."""
 
 from __future__ import annotations
 
@@ -30,6 +30,51 @@ def test_optional_fields_default_to_empty(admin):
     assert response.status_code == 201
     pod = response.get_json()["pod"]
     assert (pod["az_name"], pod["pod_az_name"], pod["dc_name"]) == ("", "", "")
+    assert pod["is_enabled"] is True
+
+
+def test_pod_can_be_created_disabled(make_pod):
+    assert make_pod("Pod1", is_enabled=False)["is_enabled"] is False
+
+
+def test_disable_and_enable_a_pod(admin, make_pod):
+    pod = make_pod("Pod1", dc_name="dc1")
+    response = admin.put(f"/v1.0/pods/{pod['pod_id']}", json={"pod": {"is_enabled": False}})
+    assert response.status_code == 200
+    assert response.get_json() == {"pod": {**pod, "is_enabled": False}}
+    assert admin.get(f"/v1.0/pods/{pod['pod_id']}").get_json()["pod"]["is_enabled"] is False
+    response = admin.put(f"/v1.0/pods/{pod['pod_id']}", json={"pod": {"is_enabled": True}})
+    assert response.get_json() == {"pod": pod}
+
+
+def test_update_of_a_missing_pod_is_not_found(admin):
+    response = admin.put("/v1.0/pods/no-such-pod", json={"pod": {"is_enabled": False}})
+    assert_fault(response, 404, "itemNotFound", "no-such-pod")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"pod": {}}, "pod.is_enabled"),
+        ({"pod": {"is_enabled": "false"}}, "pod.is_enabled"),
+        ({"pod": {"is_enabled": 0}}, "pod.is_enabled"),
+        ({"pod": {"is_enabled": None}}, "pod.is_enabled"),
+        ({"pod": {"is_enabled": False, "az_name": "az2"}}, "pod.az_name"),
+        ({"pod": {"is_enabled": False, "region_name": "Pod9"}}, "pod.region_name"),
+        ({"pod": True}, "'pod'"),
+    ],
+)
+def test_invalid_update_names_the_field_and_changes_nothing(admin, make_pod, body, field):
+    pod = make_pod("Pod1")
+    assert_fault(admin.put(f"/v1.0/pods/{pod['pod_id']}", json=body), 400, "badRequest", field)
+    assert admin.get(f"/v1.0/pods/{pod['pod_id']}").get_json() == {"pod": pod}
+
+
+def test_member_may_not_update_a_pod(admin, member, make_pod):
+    pod = make_pod("Pod1")
+    response = member.put(f"/v1.0/pods/{pod['pod_id']}", json={"pod": {"is_enabled": False}})
+    assert_fault(response, 403, "forbidden")
+    assert admin.get(f"/v1.0/pods/{pod['pod_id']}").get_json()["pod"]["is_enabled"] is True
 
 
 def test_list_filters_by_az_and_region(admin, make_pod):
@@ -73,6 +118,7 @@ def test_pod_with_routings_cannot_be_deleted(admin, make_pod, add_routings):
         ({"pod": {"region_name": "x" * 256}}, "pod.region_name"),
         ({"pod": {"region_name": "Pod1", "az_name": ["az1"]}}, "pod.az_name"),
         ({"pod": {"region_name": "Pod1", "dc_name": 1.5}}, "pod.dc_name"),
+        ({"pod": {"region_name": "Pod1", "is_enabled": "yes"}}, "pod.is_enabled"),
         ({"pod": {"region_name": "Pod1", "pod_id": "chosen"}}, "pod.pod_id"),
         ({"pod": "Pod1"}, "'pod'"),
         ({"pods": {"region_name": "Pod1"}}, "'pod'"),

@@ -17,8 +17,17 @@ BIN = Path(sys.executable).parent
 @pytest.mark.parametrize(
     ("tool", "generator_conf", "sample"),
     [
-        ("oslo-config-generator", "oslo-config-generator", "tricircle.conf.sample"),
-        ("oslopolicy-sample-generator", "oslo-policy-generator", "policy.yaml.sample"),
+        ("oslo-config-generator", "oslo-config-generator/tricircle.conf", "tricircle.conf.sample"),
+        (
+            "oslo-config-generator",
+            "oslo-config-generator/neutron-tricircle.conf",
+            "neutron-tricircle.conf.sample",
+        ),
+        (
+            "oslopolicy-sample-generator",
+            "oslo-policy-generator/tricircle.conf",
+            "policy.yaml.sample",
+        ),
     ],
 )
 def test_sample_is_up_to_date(tmp_path, tool, generator_conf, sample):
@@ -26,12 +35,12 @@ def test_sample_is_up_to_date(tmp_path, tool, generator_conf, sample):
     command = [
         str(BIN / tool),
         "--config-file",
-        str(ROOT / "etc" / generator_conf / "tricircle.conf"),
+        str(ROOT / "etc" / generator_conf),
         "--output-file",
         str(output),
     ]
     subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
-    regenerate = f"{tool} --config-file etc/{generator_conf}/tricircle.conf"
+    regenerate = f"{tool} --config-file etc/{generator_conf}"
     assert output.read_text() == (ROOT / "etc" / sample).read_text(), f"run: {regenerate}"
 
 

@@ -19,7 +19,9 @@ POD_FIELDS = {
     "az_name": Field(),
     "pod_az_name": Field(),
     "dc_name": Field(),
+    "is_enabled": Field(kind=bool),
 }
+POD_UPDATE_FIELDS = {"is_enabled": Field(kind=bool, required=True)}
 BINDING_FIELDS = {
     "project_id": Field(required=True, allow_empty=False),
     "pod_id": Field(required=True, allow_empty=False, max_length=36),
@@ -27,7 +29,7 @@ BINDING_FIELDS = {
 Body = tuple[dict[str, Any], int]
 
 
-def pod_view(pod: Pod) -> dict[str, str]:
+def pod_view(pod: Pod) -> dict[str, str | bool]:
     """The API form of a pod."""
     return {
         "pod_id": pod.pod_id,
@@ -35,6 +37,7 @@ def pod_view(pod: Pod) -> dict[str, str]:
         "az_name": pod.az_name,
         "pod_az_name": pod.pod_az_name,
         "dc_name": pod.dc_name,
+        "is_enabled": pod.is_enabled,
     }
 
 
@@ -44,6 +47,7 @@ def binding_view(binding: PodBinding) -> dict[str, str | None]:
         "id": binding.id,
         "project_id": binding.project_id,
         "pod_id": binding.pod_id,
+        "az_name": binding.az_name,
         "created_at": timestamp(binding.created_at),
         "updated_at": timestamp(binding.updated_at),
     }
@@ -75,6 +79,16 @@ def show_pod(pod_id: str) -> Body:
     authorize("tricircle:pods:show")
     with transaction() as session:
         return {"pod": pod_view(pods.get_pod(session, pod_id))}, 200
+
+
+@blueprint.put("/pods/<pod_id>")
+def update_pod(pod_id: str) -> Body:
+    """Enable or disable a pod for new bindings (projects bound to it stay)."""
+    authorize("tricircle:pods:update")
+    fields = validation.parse_body(request.get_data(), "pod", POD_UPDATE_FIELDS)
+    with transaction() as session:
+        pod = pods.update_pod(session, pod_id, **fields)
+    return {"pod": pod_view(pod)}, 200
 
 
 @blueprint.delete("/pods/<pod_id>")

@@ -1,0 +1,44 @@
+"""Bottom mirroring: copies of top Neutron resources in the pods, made once, undone on failure.
+
+The public API, used by the Nova API gateway and the network jobs::
+
+    mirror = BottomMirror(session_factory, PodClients.from_conf(conf), top_region_name)
+    mirror.ensure_bottom_network(pod, top_network) -> bottom network ID
+    mirror.ensure_bottom_subnet(pod, top_subnet, bottom_network_id) -> bottom subnet ID
+    mirror.ensure_bottom_security_group(pod, top_security_group_id) -> bottom group ID
+    mirror.ensure_bottom_port(pod, top_port) -> bottom port dict
+    mirror.prepare_server_port(pod, project_id, requested, security_groups) -> ServerPort
+    mirror.release_server_port(pod, server_port)
+    mirror.delete_bottom_copy(pod, resource_type, top_id) / delete_bottom_copies(type, top_id)
+"""
+
+from tricircle.network.mirror.errors import (
+    InvalidNetworkRequest,
+    MirrorError,
+    NetworkNotFound,
+    NetworkNotInPod,
+    PortInUse,
+    PortNotFound,
+    SecurityGroupNotFound,
+    SubnetNotFound,
+    TopPodNotRegistered,
+    TopResourceNotFound,
+)
+from tricircle.network.mirror.library import BottomMirror, ServerPort
+from tricircle.network.mirror.undo import Made
+
+__all__ = [
+    "BottomMirror",
+    "InvalidNetworkRequest",
+    "Made",
+    "MirrorError",
+    "NetworkNotFound",
+    "NetworkNotInPod",
+    "PortInUse",
+    "PortNotFound",
+    "SecurityGroupNotFound",
+    "ServerPort",
+    "SubnetNotFound",
+    "TopPodNotRegistered",
+    "TopResourceNotFound",
+]

@@ -1,0 +1,61 @@
+"""Undo journal: what one call made, undone in reverse order if the call fails part way."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Made:
+    """One thing a call made: a bottom copy (region, resource type, top ID) or a top port."""
+
+    region_name: str
+    resource_type: str
+    top_id: str
+
+
+@dataclass
+class Undo:
+    """Steps that undo what was made; used as ``with Undo() as undo:`` it runs them on failure."""
+
+    steps: list[tuple[Made, Callable[[], None]]] = field(default_factory=list)
+
+    def push(self, made: Made, step: Callable[[], None]) -> None:
+        """Record that ``made`` was made and how to undo it."""
+        self.steps.append((made, step))
+
+    @property
+    def made(self) -> tuple[Made, ...]:
+        """What was made, in order."""
+        return tuple(made for made, _step in self.steps)
+
+    def run(self) -> None:
+        """Undo everything, last made first; a failing step is logged and the rest still run."""
+        while self.steps:
+            made, step = self.steps.pop()
+            try:
+                step()
+            except Exception:
+                LOG.exception(
+                    "undo failed region=%s resource_type=%s top_id=%s",
+                    made.region_name,
+                    made.resource_type,
+                    made.top_id,
+                )
+
+    def __enter__(self) -> Undo:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            self.run()

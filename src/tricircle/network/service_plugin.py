@@ -1,0 +1,191 @@
+"""The central Neutron's ``tricircle`` service plugin: Neutron events become Tricircle jobs.
+
+Subscribed to Neutron's callbacks, it commits one job row per event in Tricircle's database
+(``enqueue_job`` coalesces a job still waiting for the same resource):
+
+- a router interface added or removed, a router deleted: ``router_setup`` for the top router;
+- a network, subnet or port deleted that has bottom copies (resource routings): ``delete_bottom``.
+
+It also removes Tricircle's gateway reservation ports (one per pod and subnet) just before their
+subnet or network is deleted, which Neutron would otherwise refuse as in use. Only when nothing
+else holds the subnet or network: a delete that Neutron refuses anyway keeps its reservations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neutron.common import _constants as neutron_constants
+from neutron.common import ipv6_utils
+from neutron_lib import constants as lib_constants
+from neutron_lib import exceptions
+from neutron_lib.callbacks import events, registry, resources
+from neutron_lib.plugins import directory
+from neutron_lib.services import base as service_base
+from oslo_log import log
+from sqlalchemy.exc import SQLAlchemyError
+
+from tricircle.db import routings
+from tricircle.jobs.queue import enqueue_job
+from tricircle.network import constants, tricircle_db
+
+LOG = log.getLogger(__name__)
+
+PLUGIN_TYPE = "tricircle"
+DELETED_RESOURCE_TYPES = {
+    resources.NETWORK: constants.NETWORK,
+    resources.SUBNET: constants.SUBNET,
+    resources.PORT: constants.PORT,
+}
+# Ports that never stop a delete: Neutron's auto-deleted ones and Tricircle's reservations.
+NON_BLOCKING_OWNERS = {*neutron_constants.AUTO_DELETE_PORT_OWNERS, constants.GATEWAY_PORT_OWNER}
+
+
+@registry.has_registry_receivers
+class TricircleServicePlugin(service_base.ServicePluginBase):
+    """Turns router and delete events of the central Neutron into Tricircle jobs."""
+
+    supported_extension_aliases: list[str] = []
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions = tricircle_db.sessions
+
+    def get_plugin_type(self) -> str:
+        """Neutron's key for this plugin."""
+        return PLUGIN_TYPE
+
+    def get_plugin_description(self) -> str:
+        """One line for Neutron's plugin list."""
+        return "Tricircle: jobs for cross-pod routers and bottom copies"
+
+    @registry.receives(resources.ROUTER_INTERFACE, [events.AFTER_CREATE, events.AFTER_DELETE])
+    @registry.receives(resources.ROUTER, [events.AFTER_DELETE])
+    def router_changed(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``router_setup`` for the top router whose interfaces or existence changed.
+
+        The state is the router's dict or its Neutron DB model; both answer ``["project_id"]``.
+        """
+        router_id = payload.resource_id
+        self._enqueue(
+            constants.JOB_ROUTER_SETUP,
+            router_id,
+            payload.latest_state["project_id"],
+            {"router_id": router_id},
+            cause=f"{resource} {event}",
+        )
+
+    @registry.receives(resources.NETWORK, [events.AFTER_DELETE])
+    @registry.receives(resources.SUBNET, [events.AFTER_DELETE])
+    @registry.receives(resources.PORT, [events.AFTER_DELETE])
+    def top_resource_deleted(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``delete_bottom`` for a deleted top resource that has bottom copies."""
+        project_id = payload.latest_state["project_id"]
+        self._enqueue(
+            constants.JOB_DELETE_BOTTOM,
+            payload.resource_id,
+            project_id,
+            {"resource_type": DELETED_RESOURCE_TYPES[resource], "project_id": project_id},
+            cause=f"{resource} {event}",
+            only_if_routed=True,
+        )
+
+    def _enqueue(
+        self,
+        job_type: str,
+        resource_id: str,
+        project_id: str,
+        payload: dict,
+        cause: str,
+        only_if_routed: bool = False,
+    ) -> None:
+        """Commit one job; with ``only_if_routed``, only if ``resource_id`` has routings."""
+        try:
+            with self.sessions().begin() as session:
+                if only_if_routed and not routings.find_routings_for_top(session, resource_id):
+                    return
+                job = enqueue_job(session, job_type, resource_id, project_id, payload)
+        except SQLAlchemyError:
+            LOG.exception(
+                "%s not queued after %s: Tricircle's database failed resource=%s project=%s",
+                job_type,
+                cause,
+                resource_id,
+                project_id,
+            )
+            raise
+        LOG.info(
+            "%s queued after %s job_id=%s resource=%s project=%s",
+            job_type,
+            cause,
+            job.id,
+            resource_id,
+            project_id,
+        )
+
+    @registry.receives(resources.NETWORK, [events.BEFORE_DELETE])
+    def network_deleting(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Remove the network's gateway reservations, unless another port keeps it in use.
+
+        Neutron publishes this before its own in-use check and outside any transaction, so the
+        ports go through the core plugin's normal delete.
+        """
+        context = payload.context.elevated()
+        core = directory.get_plugin()
+        network_id = payload.resource_id
+        ports = core.get_ports(
+            context, filters={"network_id": [network_id]}, fields=["id", "device_owner"]
+        )
+        if any(port["device_owner"] not in NON_BLOCKING_OWNERS for port in ports):
+            return
+        self._delete_gateway_ports(core, context, ports, f"network {network_id}")
+
+    @registry.receives(resources.SUBNET, [events.BEFORE_DELETE])
+    def subnet_deleting(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Remove the subnet's gateway reservations, unless another port keeps it in use.
+
+        Neutron publishes this inside the subnet delete's transaction (subnet row locked), before
+        it checks for ports. Like Neutron's own router delete, the ports are deleted inside that
+        transaction with the transaction guard lifted, so they go if and only if the subnet goes.
+        """
+        core = directory.get_plugin()
+        subnet_id = payload.resource_id
+        guard = getattr(payload.context, "GUARD_TRANSACTION", True)
+        payload.context.GUARD_TRANSACTION = False
+        try:
+            context = payload.context.elevated()
+            subnet = core.get_subnet(context, subnet_id)
+            ports = core.get_ports(
+                context,
+                filters={"fixed_ips": {"subnet_id": [subnet_id]}},
+                fields=["id", "device_owner"],
+            )
+            user_ports_block = not ipv6_utils.is_auto_address_subnet(subnet)
+            for port in ports:
+                owner = port["device_owner"]
+                if owner in lib_constants.ROUTER_INTERFACE_OWNERS or (
+                    user_ports_block and owner not in NON_BLOCKING_OWNERS
+                ):
+                    return
+            self._delete_gateway_ports(core, context, ports, f"subnet {subnet_id}")
+        finally:
+            payload.context.GUARD_TRANSACTION = guard
+
+    @staticmethod
+    def _delete_gateway_ports(core: Any, context: Any, ports: list[dict], holder: str) -> None:
+        for port in ports:
+            if port["device_owner"] != constants.GATEWAY_PORT_OWNER:
+                continue
+            try:
+                core.delete_port(context, port["id"])
+            except exceptions.PortNotFound:
+                continue
+            LOG.info("gateway port %s deleted before %s", port["id"], holder)

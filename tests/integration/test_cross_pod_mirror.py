@@ -1,0 +1,176 @@
+"""Bottom mirroring on the lab: one shared_vlan network, ports in Pod1 and Pod2 (issue 4).
+
+Everything is read back from each pod's own Neutron: the segment, the per-pod gateways and pools,
+the ports' IPs and MACs; and a failure part way leaves nothing in the pod nor in the routings.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from cross_pod_helpers import lab_mirror, lab_pod
+from keystoneauth1 import adapter, session
+
+from tricircle.db import routings
+from tricircle.lab.layout import TOP_REGION, LabLayout
+from tricircle.network import constants
+from tricircle.network.mirror import BottomMirror, NetworkNotFound, NetworkNotInPod
+from tricircle.network.mirror.pools import address_in_pools
+
+pytestmark = pytest.mark.integration
+
+PodApi = Callable[[str, str], adapter.Adapter]
+
+
+@pytest.fixture(scope="module")
+def mirror(lab: LabLayout) -> BottomMirror:
+    return lab_mirror(lab)
+
+
+@pytest.fixture
+def central(demo_session: session.Session) -> adapter.Adapter:
+    """The demo tenant's adapter to the central Neutron."""
+    return adapter.Adapter(
+        demo_session, service_type="network", region_name=TOP_REGION, interface="public"
+    )
+
+
+@pytest.fixture
+def top_network(
+    central: adapter.Adapter, mirror: BottomMirror, admin_session: session.Session
+) -> Iterator[dict]:
+    """A demo shared_vlan network with subnet 10.40.0.0/24; every copy and port goes after."""
+    name = f"test-mirror-{uuid.uuid4().hex[:8]}"
+    network = central.post("/v2.0/networks", json={"network": {"name": name}}).json()["network"]
+    subnet = central.post(
+        "/v2.0/subnets",
+        json={
+            "subnet": {
+                "name": name,
+                "network_id": network["id"],
+                "cidr": "10.40.0.0/24",
+                "ip_version": 4,
+                "dns_nameservers": ["10.40.0.53"],
+            }
+        },
+    ).json()["subnet"]
+    yield {"network": network, "subnet": subnet}
+    for port in mirror.top.get("/v2.0/ports", params={"network_id": network["id"]})["ports"]:
+        mirror.delete_bottom_copies(constants.PORT, port["id"])
+        mirror.delete_top_port(port["id"])
+    mirror.delete_bottom_copies(constants.NETWORK, network["id"])
+    central.delete(f"/v2.0/networks/{network['id']}", raise_exc=False)
+
+
+def test_ports_in_two_pods_share_the_vlan_with_per_pod_gateways(
+    mirror: BottomMirror, top_network: dict, pod_api: PodApi, demo_session: session.Session
+) -> None:
+    project_id = demo_session.get_project_id()
+    network, subnet = top_network["network"], top_network["subnet"]
+    top_segment = mirror.get_top_network(network["id"])
+    assert top_segment["provider:network_type"] == constants.TYPE_SHARED_VLAN
+    made = {}
+    for region in ("Pod1", "Pod2"):
+        pod = lab_pod(mirror.session_factory, region)
+        made[region] = mirror.prepare_server_port(pod, project_id, {"uuid": network["id"]})
+        assert made[region].top_port_created
+
+    bottom_subnets = {}
+    for region, server_port in made.items():
+        neutron = pod_api(region, "network")
+        bottom_port = neutron.get(f"/v2.0/ports/{server_port.bottom_port['id']}").json()["port"]
+        bottom_network = neutron.get(f"/v2.0/networks/{bottom_port['network_id']}").json()[
+            "network"
+        ]
+        assert bottom_network["provider:network_type"] == "vlan", region
+        assert (
+            bottom_network["provider:physical_network"],
+            bottom_network["provider:segmentation_id"],
+        ) == (
+            top_segment["provider:physical_network"],
+            top_segment["provider:segmentation_id"],
+        ), region
+        assert bottom_network["name"] == network["id"]
+        top_port = server_port.top_port
+        assert bottom_port["mac_address"] == top_port["mac_address"], region
+        assert [ip["ip_address"] for ip in bottom_port["fixed_ips"]] == [
+            ip["ip_address"] for ip in top_port["fixed_ips"]
+        ], region
+        bottom_subnet_id = bottom_port["fixed_ips"][0]["subnet_id"]
+        bottom_subnets[region] = neutron.get(f"/v2.0/subnets/{bottom_subnet_id}").json()["subnet"]
+        assert bottom_subnets[region]["cidr"] == subnet["cidr"]
+        assert bottom_subnets[region]["dns_nameservers"] == ["10.40.0.53"]
+
+    pod1, pod2 = bottom_subnets["Pod1"], bottom_subnets["Pod2"]
+    assert pod1["gateway_ip"] and pod2["gateway_ip"]
+    assert pod1["gateway_ip"] != pod2["gateway_ip"]
+    for own, other in ((pod1, pod2), (pod2, pod1)):
+        assert not address_in_pools(own["gateway_ip"], own["allocation_pools"])
+        assert not address_in_pools(own["gateway_ip"], other["allocation_pools"]), (
+            f"gateway {own['gateway_ip']} inside pools {other['allocation_pools']}"
+        )
+    reserved = sorted(mirror.reserved_gateway_ips(subnet))
+    assert reserved == sorted([pod1["gateway_ip"], pod2["gateway_ip"]])
+
+    # Releasing both ports removes every copy this test made: the pods are empty again.
+    for region, server_port in made.items():
+        mirror.release_server_port(lab_pod(mirror.session_factory, region), server_port)
+        neutron = pod_api(region, "network")
+        names = [n["name"] for n in neutron.get("/v2.0/networks").json()["networks"]]
+        assert network["id"] not in names, region
+    with mirror.session_factory() as session:
+        assert routings.find_routings_for_top(session, network["id"]) == []
+
+
+def test_failure_part_way_leaves_nothing_behind(
+    mirror: BottomMirror,
+    top_network: dict,
+    pod_api: PodApi,
+    demo_session: session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The security-group step fails after the network and subnet copies were made."""
+    network, subnet = top_network["network"], top_network["subnet"]
+    pod = lab_pod(mirror.session_factory, "Pod2")
+
+    def broken(*_args: object) -> str:
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(mirror, "_ensure_security_group", broken)
+    with pytest.raises(RuntimeError, match="injected"):
+        mirror.prepare_server_port(pod, demo_session.get_project_id(), {"uuid": network["id"]})
+
+    neutron = pod_api("Pod2", "network")
+    assert neutron.get("/v2.0/networks", params={"name": network["id"]}).json()["networks"] == []
+    assert neutron.get("/v2.0/subnets", params={"name": subnet["id"]}).json()["subnets"] == []
+    with mirror.session_factory() as session:
+        assert routings.find_routings_for_top(session, network["id"]) == []
+        assert routings.find_routings_for_top(session, subnet["id"]) == []
+    ports = mirror.top.get("/v2.0/ports", params={"network_id": network["id"], "device_owner": ""})[
+        "ports"
+    ]
+    assert ports == [], "the top port made by the failed call is still there"
+
+
+def test_unknown_network_and_local_network_of_another_pod(
+    mirror: BottomMirror, central: adapter.Adapter, demo_session: session.Session
+) -> None:
+    project_id = demo_session.get_project_id()
+    pod1 = lab_pod(mirror.session_factory, "Pod1")
+    pod2 = lab_pod(mirror.session_factory, "Pod2")
+    with pytest.raises(NetworkNotFound):
+        mirror.prepare_server_port(pod1, project_id, {"uuid": str(uuid.uuid4())})
+
+    body = {"network": {"name": "test-mirror-local", "availability_zone_hints": ["Pod1"]}}
+    admin_body = {**body["network"], "provider:network_type": constants.TYPE_LOCAL}
+    admin_body["project_id"] = project_id
+    local = mirror.top.post("/v2.0/networks", json={"network": admin_body})["network"]
+    try:
+        assert mirror.ensure_bottom_network(pod1, local)
+        with pytest.raises(NetworkNotInPod):
+            mirror.ensure_bottom_network(pod2, local)
+    finally:
+        mirror.delete_bottom_copies(constants.NETWORK, local["id"])
+        central.delete(f"/v2.0/networks/{local['id']}", raise_exc=False)

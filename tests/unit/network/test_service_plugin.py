@@ -1,0 +1,240 @@
+"""The ``tricircle`` service plugin: events become committed jobs; gateway ports go first."""
+
+from __future__ import annotations
+
+import copy
+from importlib.metadata import entry_points
+
+import pytest
+from neutron_lib import constants as lib_constants
+from neutron_lib import exceptions
+from neutron_lib.callbacks import events, resources
+
+from tricircle.db import jobs, routings
+from tricircle.network import constants, service_plugin
+from tricircle.network.service_plugin import TricircleServicePlugin
+
+ROUTER = "11111111-1111-1111-1111-111111111111"
+NETWORK = "22222222-2222-2222-2222-222222222222"
+SUBNET = "33333333-3333-3333-3333-333333333333"
+
+
+class FakeCorePlugin:
+    """Ports, one subnet and deletes, as the central Neutron's core plugin answers them."""
+
+    def __init__(self, ports: list[dict], subnet: dict | None = None) -> None:
+        self.ports = ports
+        self.subnet = subnet or {"id": SUBNET, "ipv6_address_mode": None, "ipv6_ra_mode": None}
+        self.deleted: list[str] = []
+        self.guarded: list[bool] = []
+
+    def get_subnet(self, context, subnet_id):
+        assert subnet_id == self.subnet["id"]
+        return self.subnet
+
+    def get_ports(self, context, filters, fields):
+        assert context.is_admin
+        if "network_id" in filters:
+            return [p for p in self.ports if p["network_id"] in filters["network_id"]]
+        wanted = filters["fixed_ips"]["subnet_id"]
+        return [p for p in self.ports if p["subnet_id"] in wanted]
+
+    def delete_port(self, context, port_id):
+        self.guarded.append(getattr(context, "GUARD_TRANSACTION", True))
+        if port_id == "vanished":
+            raise exceptions.PortNotFound(port_id=port_id)
+        self.deleted.append(port_id)
+
+
+def port(port_id: str, owner: str) -> dict:
+    return {"id": port_id, "device_owner": owner, "network_id": NETWORK, "subnet_id": SUBNET}
+
+
+@pytest.fixture
+def plugin(session_factory) -> TricircleServicePlugin:
+    plugin = TricircleServicePlugin()
+    plugin.sessions = lambda: session_factory
+    return plugin
+
+
+class FakeContext:
+    """The part of Neutron's request context the plugin uses (Neutron's own needs policy)."""
+
+    def __init__(self, is_admin: bool = False) -> None:
+        self.is_admin = is_admin
+
+    def elevated(self) -> FakeContext:
+        elevated = copy.copy(self)
+        elevated.is_admin = True
+        return elevated
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    return FakeContext()
+
+
+@pytest.fixture
+def core(monkeypatch):
+    def install(*ports: dict, subnet: dict | None = None) -> FakeCorePlugin:
+        fake = FakeCorePlugin(list(ports), subnet)
+        monkeypatch.setattr(service_plugin.directory, "get_plugin", lambda: fake)
+        return fake
+
+    return install
+
+
+def all_jobs(session_factory):
+    with session_factory() as session:
+        return [(j.type, j.resource_id, j.project_id, j.payload) for j in jobs.list_jobs(session)]
+
+
+def payload(context, resource_id: str, state: dict) -> events.DBEventPayload:
+    return events.DBEventPayload(context, resource_id=resource_id, states=(state,))
+
+
+@pytest.mark.parametrize(
+    ("resource", "event"),
+    [
+        (resources.ROUTER_INTERFACE, events.AFTER_CREATE),
+        (resources.ROUTER_INTERFACE, events.AFTER_DELETE),
+        (resources.ROUTER, events.AFTER_DELETE),
+    ],
+)
+def test_router_events_queue_router_setup(plugin, session_factory, context, resource, event):
+    plugin.router_changed(resource, event, None, payload(context, ROUTER, {"project_id": "p9"}))
+    assert all_jobs(session_factory) == [
+        (constants.JOB_ROUTER_SETUP, ROUTER, "p9", {"router_id": ROUTER})
+    ]
+
+
+def test_router_events_coalesce_while_the_job_waits(plugin, session_factory, context):
+    for event in (events.AFTER_CREATE, events.AFTER_DELETE):
+        plugin.router_changed(
+            resources.ROUTER_INTERFACE, event, None, payload(context, ROUTER, {"project_id": "p"})
+        )
+    assert len(all_jobs(session_factory)) == 1
+
+
+@pytest.mark.parametrize(
+    ("resource", "resource_type"),
+    [
+        (resources.NETWORK, constants.NETWORK),
+        (resources.SUBNET, constants.SUBNET),
+        (resources.PORT, constants.PORT),
+    ],
+)
+def test_delete_of_a_routed_resource_queues_delete_bottom(
+    plugin, session_factory, pod_id, context, resource, resource_type
+):
+    with session_factory.begin() as session:
+        routings.lock_routing(
+            session, top_id=NETWORK, pod_id=pod_id, project_id="p2", resource_type=resource_type
+        )
+    plugin.top_resource_deleted(
+        resource, events.AFTER_DELETE, None, payload(context, NETWORK, {"project_id": "p2"})
+    )
+    assert all_jobs(session_factory) == [
+        (
+            constants.JOB_DELETE_BOTTOM,
+            NETWORK,
+            "p2",
+            {"resource_type": resource_type, "project_id": "p2"},
+        )
+    ]
+
+
+def test_delete_of_an_unrouted_resource_queues_nothing(plugin, session_factory, context):
+    plugin.top_resource_deleted(
+        resources.PORT, events.AFTER_DELETE, None, payload(context, NETWORK, {"project_id": "p"})
+    )
+    assert all_jobs(session_factory) == []
+
+
+def test_a_database_failure_is_raised(context):
+    plugin = TricircleServicePlugin()
+    from sqlalchemy.orm import sessionmaker
+
+    from tricircle.db.engine import make_engine
+
+    plugin.sessions = lambda: sessionmaker(make_engine("sqlite:///file:missing?mode=ro&uri=true"))
+    with pytest.raises(Exception, match="unable to open database"):
+        plugin.router_changed(
+            resources.ROUTER,
+            events.AFTER_DELETE,
+            None,
+            payload(context, ROUTER, {"project_id": "p"}),
+        )
+
+
+def test_subnet_delete_removes_its_gateway_ports_inside_the_transaction(plugin, core, context):
+    fake = core(
+        port("gw1", constants.GATEWAY_PORT_OWNER),
+        port("dhcp", lib_constants.DEVICE_OWNER_DHCP),
+        port("vanished", constants.GATEWAY_PORT_OWNER),
+    )
+    plugin.subnet_deleting(
+        resources.SUBNET,
+        events.BEFORE_DELETE,
+        None,
+        events.DBEventPayload(context, resource_id=SUBNET),
+    )
+    assert fake.deleted == ["gw1"]
+    assert fake.guarded == [False, False]
+    assert getattr(context, "GUARD_TRANSACTION", True) is True
+
+
+@pytest.mark.parametrize("blocker", [lib_constants.DEVICE_OWNER_ROUTER_INTF, "compute:nova", ""])
+def test_subnet_still_in_use_keeps_its_gateway_ports(plugin, core, context, blocker):
+    fake = core(port("gw1", constants.GATEWAY_PORT_OWNER), port("user", blocker))
+    plugin.subnet_deleting(
+        resources.SUBNET,
+        events.BEFORE_DELETE,
+        None,
+        events.DBEventPayload(context, resource_id=SUBNET),
+    )
+    assert fake.deleted == []
+
+
+def test_auto_address_subnet_lets_user_ports_go_but_not_router_ports(plugin, core, context):
+    slaac = {"id": SUBNET, "ipv6_address_mode": "slaac", "ipv6_ra_mode": "slaac"}
+    fake = core(port("gw1", constants.GATEWAY_PORT_OWNER), port("vm", "compute:nova"), subnet=slaac)
+    plugin.subnet_deleting(
+        resources.SUBNET,
+        events.BEFORE_DELETE,
+        None,
+        events.DBEventPayload(context, resource_id=SUBNET),
+    )
+    assert fake.deleted == ["gw1"]
+
+
+def test_network_delete_removes_its_gateway_ports(plugin, core, context):
+    fake = core(
+        port("gw1", constants.GATEWAY_PORT_OWNER),
+        port("gw2", constants.GATEWAY_PORT_OWNER),
+        port("dhcp", lib_constants.DEVICE_OWNER_DHCP),
+    )
+    plugin.network_deleting(
+        resources.NETWORK,
+        events.BEFORE_DELETE,
+        None,
+        events.DBEventPayload(context, resource_id=NETWORK),
+    )
+    assert fake.deleted == ["gw1", "gw2"]
+
+
+def test_network_still_in_use_keeps_its_gateway_ports(plugin, core, context):
+    fake = core(port("gw1", constants.GATEWAY_PORT_OWNER), port("vm", "compute:nova"))
+    plugin.network_deleting(
+        resources.NETWORK,
+        events.BEFORE_DELETE,
+        None,
+        events.DBEventPayload(context, resource_id=NETWORK),
+    )
+    assert fake.deleted == []
+
+
+def test_service_plugin_is_registered_by_entry_point():
+    (entry,) = entry_points(group="neutron.service_plugins", name="tricircle")
+    assert entry.load() is TricircleServicePlugin
+    assert TricircleServicePlugin().get_plugin_type() == "tricircle"
