@@ -75,15 +75,18 @@ def catalog(layout: LabLayout) -> list[Endpoint]:
 
 
 def volume_catalog(layout: LabLayout) -> list[Endpoint]:
-    """Each pod's Cinder in its region, as ``volumev3`` and ``block-storage`` (none if no compute).
+    """The Cinder gateway in RegionOne and each pod's Cinder in its region, as ``volumev3`` and
+    ``block-storage`` (none in a network-only lab).
 
     Both types name one service each, so one Keystone service of a type holds every region.
     """
     if not layout.compute:
         return []
+    urls = [(TOP_REGION, layout.volume_gateway_url)]
+    urls += [(pod.region, pod.url("cinder")) for pod in layout.pod_layouts]
     return [
-        Endpoint(service_type, name, pod.region, pod.url("cinder"))
-        for pod in layout.pod_layouts
+        Endpoint(service_type, name, region, url)
+        for region, url in urls
         for service_type, name in (("volumev3", "cinderv3"), ("block-storage", "cinder"))
     ]
 
@@ -106,10 +109,10 @@ def expected_processes(layout: LabLayout) -> list[str]:
 
 
 def volume_processes(layout: LabLayout) -> list[str]:
-    """Names of the volume services' processes: each pod's Cinder (none if no compute)."""
+    """Names of the volume services' processes: the gateway and each pod's Cinder."""
     if not layout.compute:
         return []
-    return [
+    return ["tricircle-volume-api"] + [
         f"{pod.name}-cinder-{binary}"
         for pod in layout.pod_layouts
         for binary in ("scheduler", "volume", "api")
@@ -132,7 +135,8 @@ def volume_ports(layout: LabLayout) -> dict[int, str]:
     """Loopback ports of the volume services -> the service on each."""
     if not layout.compute:
         return {}
-    return {pod.port("cinder"): f"{pod.name}-cinder" for pod in layout.pod_layouts}
+    used = {layout.port("volume_gateway"): "volume_gateway"}
+    return used | {pod.port("cinder"): f"{pod.name}-cinder" for pod in layout.pod_layouts}
 
 
 def is_running(layout: LabLayout) -> bool:
@@ -258,6 +262,15 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
                 ),
             )
             work += [cinder_conf, cinder]
+        if layout.compute:
+            work.append(
+                after(
+                    [tricircle_ready],
+                    lambda: services.start_volume_gateway(
+                        layout, tricircle_ready.result(), progress
+                    ),
+                )
+            )
         for future in work:
             future.result()
 

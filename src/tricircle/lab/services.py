@@ -510,3 +510,21 @@ def _wait_volume_backend(layout: LabLayout, pod: PodLayout, timeout: float = 90.
         f"{pod.name}-cinder-scheduler knew no volume backend within {timeout:.0f}s; "
         f"see {processes.log_path(layout, f'{pod.name}-cinder-volume')}"
     )
+
+
+def start_volume_gateway(layout: LabLayout, conf: Path, progress: Progress) -> None:
+    """Tricircle's Cinder API gateway (``tricircle-volume-api``) on Tricircle's config."""
+    name = "tricircle-volume-api"
+    processes.start(
+        layout,
+        name,
+        gunicorn_argv_for(
+            name,
+            "tricircle.api.volume.wsgi:volume_application()",
+            layout.port("volume_gateway"),
+            threads=8,
+        ),
+        env={"TRICIRCLE_CONFIG_FILES": str(conf)},
+    )
+    processes.wait_for_http(layout, name, layout.volume_gateway_url)
+    progress("tricircle", f"volume gateway answering at {layout.volume_gateway_url}")

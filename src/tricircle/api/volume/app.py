@@ -1,0 +1,118 @@
+"""The Cinder gateway's WSGI app: Block Storage v3 under ``/v3``, version documents open to all.
+
+Version documents (``/``, ``/v3``) answer without a token, as Cinder's do; everything else sits
+behind auth_token (unless noauth). ``/v3/<project_id>/...`` (the old URL style) is served as
+``/v3/...``. Each API request is given the negotiated microversion in ``g.api_version``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, Response, g, request
+from oslo_config import cfg
+from sqlalchemy.orm import Session, sessionmaker
+
+from tricircle.api import auth
+from tricircle.api.volume import common, faults, microversions, versions, volumes
+from tricircle.api.volume.bottom import VolumePods
+from tricircle.conf import CONF
+from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.pods.client import PodClients
+from tricircle.pods.scheduler import make_scheduler
+
+ACCESS_LOG = logging.getLogger("tricircle.api.volume.access")
+REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
+VERSION_PATHS = ("/", "/v3", "/v3/")
+_PROJECT_IN_PATH = re.compile(r"^/v3/[0-9a-f]{32}(?=/|$)")
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def create_app(
+    conf: cfg.ConfigOpts | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    volume_pods: VolumePods | None = None,
+) -> Flask:
+    """The Cinder gateway configured from ``conf`` (the global CONF by default).
+
+    ``session_factory`` defaults to one on ``[database] connection``; ``volume_pods`` to the
+    pods reached with ``[client]``'s identity.
+    """
+    conf = conf if conf is not None else CONF
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(conf.database.connection))
+    if volume_pods is None:
+        volume_pods = VolumePods(PodClients.from_conf(conf))
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.url_map.strict_slashes = False
+    app.extensions[common.EXTENSION] = common.VolumeState(
+        conf=conf,
+        session_factory=session_factory,
+        pods=volume_pods,
+        scheduler=make_scheduler(conf, session_factory),
+    )
+    for blueprint in (versions.blueprint, volumes.blueprint):
+        app.register_blueprint(blueprint)
+    faults.register_error_handlers(app)
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.wsgi_app = _route_auth(app.wsgi_app, auth.wrap_with_auth(app.wsgi_app, conf))
+    return app
+
+
+def _route_auth(open_app: WsgiApp, protected_app: WsgiApp) -> WsgiApp:
+    """Version documents to ``open_app``, the API to ``protected_app``; project IDs dropped."""
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = _PROJECT_IN_PATH.sub("/v3", environ.get("PATH_INFO", "") or "/")
+        environ["PATH_INFO"] = path
+        chosen = open_app if path in VERSION_PATHS else protected_app
+        return chosen(environ, start_response)
+
+    return dispatch
+
+
+def _is_api_request() -> bool:
+    return request.path not in VERSION_PATHS
+
+
+def _start_request() -> None:
+    """Give the request an ID, the caller's context and its microversion."""
+    g.started = time.monotonic()
+    g.request_id = f"req-{uuid.uuid4()}"
+    g.context = auth.request_context(request.environ, g.request_id)
+    g.api_version = microversions.MIN_VERSION
+    if _is_api_request():
+        regions = [pod.region_name for pod in common.bottom_pods()]
+        g.api_version = microversions.negotiate(
+            request.headers.get(microversions.HEADER), common.state().pods.max_version(regions)
+        )
+
+
+def _finish_request(response: Response) -> Response:
+    """Tag the response with its request ID and microversion; one structured access-log line."""
+    response.headers[REQUEST_ID_HEADER] = g.request_id
+    if _is_api_request():
+        response.headers[microversions.HEADER] = f"{microversions.SERVICE} {g.api_version}"
+        response.headers["Vary"] = microversions.HEADER
+    fields = {
+        "request_id": g.request_id,
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "microversion": str(g.api_version),
+        "duration_ms": round((time.monotonic() - g.started) * 1000, 1),
+        "project_id": g.context.project_id,
+        "user_id": g.context.user_id,
+    }
+    ACCESS_LOG.info(
+        " ".join(f"{key}=%({key})s" for key in fields), fields, extra={"tricircle": fields}
+    )
+    return response

@@ -1,0 +1,118 @@
+"""What every view of the Cinder gateway uses: the app's state, the caller, forwarding to a pod."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, g, request
+from oslo_config import cfg
+from sqlalchemy.orm import Session, sessionmaker
+
+from tricircle.api.volume.bottom import BottomAnswer, VolumePods
+from tricircle.api.volume.faults import bad_request
+from tricircle.db import pods as pod_queries
+from tricircle.db.models import Pod
+from tricircle.pods.client import PodClient
+from tricircle.pods.scheduler import PodScheduler
+
+EXTENSION = "tricircle.volume"
+
+
+@dataclass(frozen=True)
+class VolumeState:
+    """Per-app dependencies: configuration, database, the pods and the scheduler."""
+
+    conf: cfg.ConfigOpts
+    session_factory: sessionmaker[Session]
+    pods: VolumePods
+    scheduler: PodScheduler
+
+
+def state() -> VolumeState:
+    """The state of the app serving the current request."""
+    return current_app.extensions[EXTENSION]
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """A session inside one transaction, committed when the block ends without error."""
+    with state().session_factory() as session, session.begin():
+        yield session
+
+
+def bottom_pods() -> list[Pod]:
+    """Every bottom pod (the top pod, RegionOne, holds no volumes), by region name."""
+    with state().session_factory() as session:
+        return [pod for pod in pod_queries.list_pods(session) if not pod.is_top]
+
+
+def project_id() -> str:
+    """The caller's project."""
+    return g.context.project_id or ""
+
+
+def forward(
+    region_name: str,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    params: dict[str, Any] | None = None,
+) -> BottomAnswer:
+    """Send the caller's request to the pod's Cinder at the negotiated microversion.
+
+    Links in the answer that point into the pod are rewritten to point at the gateway.
+    """
+    client = state().pods.caller_client(region_name, request.headers.get("X-Auth-Token"))
+    answer = client.call(method, path, json=body, params=params, microversion=str(g.api_version))
+    return BottomAnswer(answer.status, links_to_gateway(answer.body, client, gateway_root()))
+
+
+def gateway_root() -> str:
+    """``scheme://host:port`` of the gateway as the caller reached it."""
+    return request.host_url.rstrip("/")
+
+
+def links_to_gateway(document: Any, client: PodClient, top_root: str) -> Any:
+    """``document`` with every link into the pod of ``client`` moved under ``top_root``."""
+    if document is None:
+        return None
+    parts = urlsplit(client.endpoint())
+    return _with_links_to(document, f"{parts.scheme}://{parts.netloc}", top_root)
+
+
+def _with_links_to(document: Any, pod_root: str, gateway_root: str) -> Any:
+    """``document`` with every ``href`` under ``pod_root`` moved to ``gateway_root``."""
+    if isinstance(document, dict):
+        return {
+            key: (
+                gateway_root + value[len(pod_root) :]
+                if key == "href" and isinstance(value, str) and value.startswith(pod_root)
+                else _with_links_to(value, pod_root, gateway_root)
+            )
+            for key, value in document.items()
+        }
+    if isinstance(document, list):
+        return [_with_links_to(item, pod_root, gateway_root) for item in document]
+    return document
+
+
+def json_body(resource: str) -> dict[str, Any]:
+    """The object under ``resource`` in the JSON body, refused as Cinder refuses bad bodies."""
+    try:
+        document = json.loads(request.get_data() or b"")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad_request("Malformed request body") from exc
+    if not isinstance(document, dict) or resource not in document:
+        raise bad_request(f"Missing required element '{resource}' in request body.")
+    if not isinstance(document[resource], dict):
+        raise bad_request(
+            f"Invalid input for field/attribute {resource}. Value: {document[resource]}. "
+            f"{document[resource]!r} is not of type 'object'"
+        )
+    return document

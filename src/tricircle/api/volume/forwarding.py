@@ -1,0 +1,95 @@
+"""Calls on one existing volume or snapshot, forwarded to the pod that holds it.
+
+The pod answers with its own status and body (links moved to the gateway, its AZ shown as the
+top AZ); a pod that no longer knows the resource makes the gateway forget its routing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Response, jsonify, request
+
+from tricircle.api.volume import common, routing
+from tricircle.api.volume.faults import bad_request, not_found
+from tricircle.db.models import Pod
+from tricircle.pods.client import PodClientError
+
+LOG = logging.getLogger(__name__)
+
+NOT_FOUND_MESSAGES = {
+    routing.VOLUME: "Volume {id} could not be found.",
+    routing.SNAPSHOT: "Snapshot {id} could not be found.",
+}
+
+
+def holding_pod(top_id: str, resource_type: str) -> Pod:
+    """The pod of ``top_id``; Cinder's 404 if the gateway knows no such resource."""
+    pod = routing.pod_of(top_id, resource_type)
+    if pod is None:
+        raise not_found(NOT_FOUND_MESSAGES[resource_type].format(id=top_id))
+    return pod
+
+
+def raw_json_body() -> Any:
+    """The request's JSON body, None if it has none; Cinder's 400 if it is not JSON."""
+    data = request.get_data()
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise bad_request("Malformed request body") from exc
+
+
+def top_view(document: Any, pod: Pod) -> Any:
+    """A pod's document as users see it: the pod's own AZ name replaced by the top AZ."""
+    if isinstance(document, dict):
+        return {
+            key: (
+                pod.az_name
+                if key == "availability_zone" and value == pod.pod_az_name
+                else top_view(value, pod)
+            )
+            for key, value in document.items()
+        }
+    if isinstance(document, list):
+        return [top_view(item, pod) for item in document]
+    return document
+
+
+def forward_to_holder(
+    top_id: str, resource_type: str, method: str, path: str, *, forget_if_gone: bool = False
+) -> Response:
+    """Forward the current request on ``top_id`` to its pod and answer as the pod did.
+
+    With ``forget_if_gone`` (a show), the pod's 404 also drops the routing.
+    """
+    pod = holding_pod(top_id, resource_type)
+    body = raw_json_body() if method in ("POST", "PUT") else None
+    try:
+        answer = common.forward(
+            pod.region_name, method, path, body=body, params=request.args.to_dict()
+        )
+    except PodClientError as exc:
+        if exc.status == 404 and forget_if_gone:
+            routing.forget(top_id, pod)
+            LOG.info(
+                "%s %s gone from pod %s; routing dropped", resource_type, top_id, pod.region_name
+            )
+        raise
+    LOG.info(
+        "%s %s %s forwarded to pod %s: %s",
+        method,
+        resource_type,
+        top_id,
+        pod.region_name,
+        answer.status,
+    )
+    if answer.body is None:
+        return Response(status=answer.status)
+    response = jsonify(top_view(answer.body, pod))
+    response.status_code = answer.status
+    return response

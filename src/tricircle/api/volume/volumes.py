@@ -1,0 +1,179 @@
+"""``/v3/volumes``: create in the pod the scheduler picks, list across pods, the rest forwarded.
+
+A new volume goes to the pod of its source (snapshot or volume) or, otherwise, to the pod the
+scheduler gives the project in the asked AZ (its binding, shared with servers, so a server and its
+volumes meet in one pod); the pod's own AZ name is used at the bottom. Its top ID is the pod's ID.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from tricircle.api.volume import common, forwarding, listing, routing
+from tricircle.api.volume.faults import bad_request, invalid_field
+from tricircle.db.models import Pod
+from tricircle.pods.client import PodCallError
+from tricircle.pods.scheduler import PlacementRequest
+
+LOG = logging.getLogger(__name__)
+
+blueprint = Blueprint("volumes", __name__)
+
+MAX_SIZE = 2147483647
+STRING_FIELDS = ("name", "description", "display_name", "display_description", "volume_type")
+
+
+def _check_create(volume: dict[str, Any]) -> None:
+    """Refuse, before any pod is asked, what Cinder's create schema refuses."""
+    size = volume.get("size")
+    from_source = any(volume.get(key) for key in ("snapshot_id", "source_volid", "backup_id"))
+    if size is None and not from_source:
+        raise invalid_field("size", size, "None is not of type 'integer', 'string'")
+    if size is not None:
+        if isinstance(size, str) and size.isdigit():
+            size = int(size)
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise invalid_field("size", size, f"{size!r} is not of type 'integer', 'string'")
+        if size < 1:
+            raise invalid_field("size", size, f"{size} is less than the minimum of 1")
+        if size > MAX_SIZE:
+            raise invalid_field("size", size, f"{size} is greater than the maximum of {MAX_SIZE}")
+    for field in (*STRING_FIELDS, "availability_zone"):
+        value = volume.get(field)
+        if value is not None and not isinstance(value, str):
+            raise invalid_field(field, value, f"{value!r} is not of type 'string', 'null'")
+    metadata = volume.get("metadata")
+    if metadata is not None and not (
+        isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())
+    ):
+        raise invalid_field("metadata", metadata, "metadata must be an object of strings")
+
+
+def _pod_for_new_volume(volume: dict[str, Any], size: int) -> Pod:
+    """The pod of the volume's source, else the project's pod in the asked AZ."""
+    az_name = volume.get("availability_zone") or None
+    for key, resource_type in (("snapshot_id", routing.SNAPSHOT), ("source_volid", routing.VOLUME)):
+        if volume.get(key):
+            pod = forwarding.holding_pod(volume[key], resource_type)
+            if az_name is not None and az_name != pod.az_name:
+                raise bad_request(
+                    f"Availability zone '{az_name}' is invalid: the source {volume[key]} is in "
+                    f"'{pod.az_name}'."
+                )
+            return pod
+    placement = common.state().scheduler.select_pod(
+        PlacementRequest(
+            project_id=common.project_id(),
+            availability_zone=az_name,
+            resource_type="volume",
+            demand={"size": size},
+        )
+    )
+    return placement.pod
+
+
+@blueprint.post("/v3/volumes")
+def create_volume() -> tuple[Response, int]:
+    """Create the volume in its pod and remember where it is."""
+    document = common.json_body("volume")
+    volume = document["volume"]
+    _check_create(volume)
+    pod = _pod_for_new_volume(volume, int(volume.get("size") or 0))
+    bottom_volume = {key: value for key, value in volume.items() if key != "availability_zone"}
+    if pod.pod_az_name:
+        bottom_volume["availability_zone"] = pod.pod_az_name
+    answer = common.forward(
+        pod.region_name, "POST", "/volumes", body={**document, "volume": bottom_volume}
+    )
+    created = answer.body["volume"]
+    try:
+        routing.record(created["id"], pod, common.project_id(), routing.VOLUME)
+    except Exception:
+        LOG.exception("routing of volume %s not recorded; deleting it", created["id"])
+        _delete_quietly(pod, created["id"])
+        raise
+    LOG.info(
+        "volume %s created in pod %s (AZ %s) for project %s",
+        created["id"],
+        pod.region_name,
+        pod.az_name,
+        common.project_id(),
+    )
+    return jsonify({"volume": forwarding.top_view(created, pod)}), answer.status
+
+
+def _delete_quietly(pod: Pod, volume_id: str) -> None:
+    """Undo a bottom create; a failure is logged, the original error is what the caller sees."""
+    try:
+        common.forward(pod.region_name, "DELETE", f"/volumes/{volume_id}")
+    except PodCallError:
+        LOG.exception("volume %s left in pod %s", volume_id, pod.region_name)
+
+
+def _list(detailed: bool) -> Response:
+    listing_request = listing.parse_list_request()
+    pods = common.bottom_pods()
+    params = {
+        **listing_request.filters,
+        "sort": ",".join(f"{k}:{d}" for k, d in listing_request.sort),
+    }
+    records = listing.fetch_from_pods(
+        pods, "/volumes/detail", "volumes", params, common.state().conf.client.read_timeout
+    )
+    chosen, links = listing.page(records, listing_request, "volumes")
+    if detailed:
+        volumes = [forwarding.top_view(record, pod) for pod, record in chosen]
+    else:
+        volumes = [
+            {"id": record["id"], "name": record.get("name"), "links": record.get("links", [])}
+            for _, record in chosen
+        ]
+    body: dict[str, Any] = {"volumes": volumes}
+    if links:
+        body["volumes_links"] = links
+    return jsonify(body)
+
+
+@blueprint.get("/v3/volumes")
+def list_volumes() -> Response:
+    """The caller's volumes in every pod: id, name, links."""
+    return _list(detailed=False)
+
+
+@blueprint.get("/v3/volumes/detail")
+def list_volumes_detail() -> Response:
+    """The caller's volumes in every pod, in full."""
+    return _list(detailed=True)
+
+
+@blueprint.get("/v3/volumes/<volume_id>")
+def show_volume(volume_id: str) -> Response:
+    """One volume, read from its pod."""
+    return forwarding.forward_to_holder(
+        volume_id, routing.VOLUME, "GET", f"/volumes/{volume_id}", forget_if_gone=True
+    )
+
+
+@blueprint.put("/v3/volumes/<volume_id>")
+def update_volume(volume_id: str) -> Response:
+    """Rename, describe or tag a volume in its pod."""
+    return forwarding.forward_to_holder(volume_id, routing.VOLUME, "PUT", f"/volumes/{volume_id}")
+
+
+@blueprint.delete("/v3/volumes/<volume_id>")
+def delete_volume(volume_id: str) -> Response:
+    """Delete a volume in its pod (the routing goes once the pod no longer knows it)."""
+    return forwarding.forward_to_holder(
+        volume_id, routing.VOLUME, "DELETE", f"/volumes/{volume_id}"
+    )
+
+
+@blueprint.route("/v3/volumes/<volume_id>/<path:rest>", methods=["GET", "POST", "PUT", "DELETE"])
+def volume_subresource(volume_id: str, rest: str) -> Response:
+    """Actions (extend, bootable, reset status, force delete, ...) and metadata, in the pod."""
+    return forwarding.forward_to_holder(
+        volume_id, routing.VOLUME, request.method, f"/volumes/{volume_id}/{rest}"
+    )

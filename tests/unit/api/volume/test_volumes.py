@@ -1,0 +1,133 @@
+"""Volumes through the gateway: placed by AZ, bad input refused before any pod, merged lists."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tricircle.db.models import ResourceRouting
+
+
+def _create(client, **volume):
+    return client.post("/v3/volumes", json={"volume": {"size": 1, **volume}})
+
+
+def test_create_lands_in_the_az_pod_with_the_pod_az_and_keeps_the_id(
+    client, fake_pods, session_factory
+):
+    response = _create(client, name="data", availability_zone="az2")
+    assert response.status_code == 202
+    volume = response.get_json()["volume"]
+    assert volume["availability_zone"] == "az2"
+    assert volume["links"][0]["href"].startswith("http://localhost/v3/volumes/")
+    bottom = fake_pods.pods["Pod2"].volumes[volume["id"]]
+    assert bottom["availability_zone"] == "nova-az2"
+    assert not fake_pods.pods["Pod1"].volumes
+    with session_factory() as session:
+        routing = session.scalars(select(ResourceRouting)).one()
+    assert (routing.top_id, routing.bottom_id, routing.resource_type) == (
+        volume["id"],
+        volume["id"],
+        "volume",
+    )
+    assert routing.project_id == "demo-project"
+    shown = client.get(f"/v3/volumes/{volume['id']}").get_json()["volume"]
+    assert (shown["name"], shown["availability_zone"]) == ("data", "az2")
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"volume": {"size": 0}}, "0 is less than the minimum of 1"),
+        ({"volume": {"size": 2**40}}, "is greater than the maximum of 2147483647"),
+        ({"volume": {"size": "big"}}, "is not of type"),
+        ({"volume": {}}, "None is not of type"),
+        (
+            {"volume": {"size": 1, "availability_zone": "az9"}},
+            "Availability zone 'az9' is invalid.",
+        ),
+        ({"volume": {"size": 1, "name": 5}}, "is not of type 'string'"),
+        ({"volume": "x"}, "is not of type 'object'"),
+        ({"snapshot": {}}, "Missing required element 'volume' in request body."),
+    ],
+)
+def test_bad_create_is_400_and_reaches_no_pod(client, fake_pods, session_factory, body, fragment):
+    response = client.post("/v3/volumes", json=body)
+    assert response.status_code == 400
+    fault = response.get_json()["badRequest"]
+    assert fault["code"] == 400
+    assert fragment in fault["message"]
+    assert not any(call[0] == "POST" for pod in fake_pods.pods.values() for call in pod.calls)
+    with session_factory() as session:
+        assert session.scalars(select(ResourceRouting)).first() is None
+
+
+def test_malformed_json_is_400(client, fake_pods):
+    response = client.post("/v3/volumes", data=b"{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["badRequest"]["message"] == "Malformed request body"
+
+
+def test_pod_refusal_passes_through_with_its_status(client, fake_pods):
+    volume = _create(client, availability_zone="az1").get_json()["volume"]
+    del fake_pods.pods["Pod1"].volumes[volume["id"]]
+    response = client.get(f"/v3/volumes/{volume['id']}")
+    assert response.status_code == 404
+    assert "could not be found" in response.get_json()["itemNotFound"]["message"]
+    again = client.get(f"/v3/volumes/{volume['id']}")
+    assert again.status_code == 404
+    assert len([c for c in fake_pods.pods["Pod1"].calls if c[0] == "GET"]) == 1
+
+
+def test_actions_and_delete_go_to_the_holding_pod(client, fake_pods):
+    volume = _create(client, availability_zone="az2").get_json()["volume"]
+    action = {"os-extend": {"new_size": 2}}
+    assert client.post(f"/v3/volumes/{volume['id']}/action", json=action).status_code == 202
+    assert ("POST", f"/volumes/{volume['id']}/action", action) in [
+        call[:3] for call in fake_pods.pods["Pod2"].calls
+    ]
+    assert client.delete(f"/v3/volumes/{volume['id']}").status_code == 202
+    assert not fake_pods.pods["Pod2"].volumes
+
+
+def test_list_merges_pods_sorted_with_marker_pages(client, fake_pods):
+    created = [
+        _create(client, name=f"v{i}", availability_zone=f"az{1 + i % 2}").get_json()["volume"]
+        for i in range(5)
+    ]
+    names = sorted(v["name"] for v in created)
+    first = client.get("/v3/volumes/detail?sort=name:asc&limit=2").get_json()
+    assert [v["name"] for v in first["volumes"]] == names[:2]
+    assert {v["availability_zone"] for v in first["volumes"]} <= {"az1", "az2"}
+    next_link = first["volumes_links"][0]["href"]
+    assert "marker=" in next_link
+    second = client.get(next_link.replace("http://localhost", "")).get_json()
+    assert [v["name"] for v in second["volumes"]] == names[2:4]
+    last = client.get(
+        f"/v3/volumes?sort=name:asc&limit=2&marker={second['volumes'][-1]['id']}"
+    ).get_json()
+    assert [v["name"] for v in last["volumes"]] == names[4:]
+    assert set(last["volumes"][0]) == {"id", "name", "links"}
+    assert "volumes_links" not in last
+
+
+def test_default_order_is_newest_first(client):
+    created = [
+        _create(client, availability_zone=f"az{1 + i % 2}").get_json()["volume"] for i in range(3)
+    ]
+    listed = client.get("/v3/volumes/detail").get_json()["volumes"]
+    assert [v["id"] for v in listed] == [v["id"] for v in reversed(created)]
+
+
+def test_a_down_pod_is_left_out_of_lists(client, fake_pods):
+    kept = _create(client, availability_zone="az1").get_json()["volume"]
+    _create(client, availability_zone="az2")
+    fake_pods.pods["Pod2"].down = True
+    listed = client.get("/v3/volumes/detail").get_json()["volumes"]
+    assert [v["id"] for v in listed] == [kept["id"]]
+
+
+def test_unknown_marker_is_400(client):
+    response = client.get("/v3/volumes?marker=nope")
+    assert response.status_code == 400
+    assert "Marker nope could not be found." in response.get_json()["badRequest"]["message"]
