@@ -427,3 +427,75 @@ def test_next_link_replaces_only_the_marker():
         "http://gw/v2.1/servers/detail?limit=2&sort_key=name&sort_key=id&marker=new"
     )
     assert next_link("http://gw/v3/p/volumes", "m 1") == "http://gw/v3/p/volumes?marker=m+1"
+
+
+class FinerPodHooks(FakeHooks):
+    """Pods that sort ``created_at`` by a finer hidden value than the one they show (Nova)."""
+
+    coarse_keys = frozenset({"created_at"})
+
+    def fetch_page(self, pod: Pod, query: PodQuery) -> list[dict]:
+        fine = [{**r, "created_at": r["_fine"]} for r in self.records_by_pod[pod.pod_id]]
+        ordered = [r["id"] for r in pod_sorted(fine, query.sort_keys)]
+        if query.marker is not None:
+            ordered = ordered[ordered.index(query.marker) + 1 :]
+        by_id = {r["id"]: r for r in self.records_by_pod[pod.pod_id]}
+        self.calls.append((pod.region_name, query.limit, query.marker))
+        return [dict(by_id[record_id]) for record_id in ordered[: query.limit]]
+
+
+def records_with_fine_times(pod_id: str, count: int, seed: int) -> list[dict]:
+    chooser = random.Random(seed)
+    records = []
+    for index in range(count):
+        second = chooser.randint(0, 2)
+        records.append(
+            {
+                "id": f"{pod_id}-{index:03d}",
+                "name": chooser.choice(["a", "b"]),
+                "created_at": f"2026-11-25T00:00:0{second}Z",
+                "_fine": f"2026-11-25T00:00:0{second}.{chooser.randint(0, 999999):06d}",
+            }
+        )
+    return records
+
+
+def finer_pods(hooks_class: type[FakeHooks]) -> FakeHooks:
+    return hooks_class(
+        {
+            "Pod1": records_with_fine_times("Pod1", 9, seed=11),
+            "Pod2": records_with_fine_times("Pod2", 6, seed=12),
+            "Pod3": records_with_fine_times("Pod3", 11, seed=13),
+        }
+    )
+
+
+COARSE_SORTS = [
+    complete_sort_keys([], []),
+    complete_sort_keys(["created_at"], ["asc"]),
+    complete_sort_keys(["created_at", "name"], ["desc", "asc"]),
+    complete_sort_keys(["name", "created_at"], ["asc", "desc"]),
+]
+
+
+@pytest.mark.parametrize("sort_keys", COARSE_SORTS, ids=lambda ks: ",".join(k.name for k in ks))
+@pytest.mark.parametrize("limit", [1, 2, 3, 4, 5, 8])
+def test_pods_sorting_finer_than_they_show_still_page_exactly(sort_keys, limit):
+    hooks = finer_pods(FinerPodHooks)
+    pages = all_pages(hooks, sort_keys, limit, page_size=4)
+    assert [record_id for page in pages for record_id in page] == everything(hooks, sort_keys)
+
+
+def test_without_coarse_keys_such_pods_would_lose_or_repeat_records():
+    class Unaware(FinerPodHooks):
+        coarse_keys = frozenset()
+
+    hooks = finer_pods(Unaware)
+    broken = [
+        (sort_keys, limit)
+        for sort_keys in COARSE_SORTS
+        for limit in (1, 2, 3, 4, 5, 8)
+        if [i for page in all_pages(hooks, sort_keys, limit, page_size=4) for i in page]
+        != everything(hooks, sort_keys)
+    ]
+    assert broken, "the fake pods must exercise the finer-order case"

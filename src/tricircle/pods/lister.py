@@ -114,11 +114,16 @@ class ListHooks(abc.ABC):
     pod's 400); they propagate out of ``list`` instead of marking the pod unavailable.
     ``nulls_first``: whether the pods' databases sort NULL before other values in ascending
     order (MySQL does, PostgreSQL does not).
+    ``coarse_keys``: sort keys the pods sort on more finely than they show them (Nova sorts
+    ``created_at`` by the microsecond and shows the second). Records that tie on such a key
+    are ordered by the lister itself, and the marker's pod is then paged from its first record
+    like the others (its native order past the marker is not the lister's).
     """
 
     id_key: ClassVar[str] = "id"
     fatal_errors: ClassVar[tuple[type[Exception], ...]] = ()
     nulls_first: ClassVar[bool] = False
+    coarse_keys: ClassVar[frozenset[str]] = frozenset()
 
     @abc.abstractmethod
     def fetch_page(self, pod: Pod, query: PodQuery) -> Sequence[Record]:
@@ -208,6 +213,13 @@ class _Order:
     def __init__(self, sort_keys: tuple[SortKey, ...], hooks: ListHooks) -> None:
         self.sort_keys = sort_keys
         self.hooks = hooks
+        coarse = [i for i, key in enumerate(sort_keys) if key.name in hooks.coarse_keys]
+        self.group_width = coarse[0] + 1 if coarse else 0
+
+    def group(self, position: _Position) -> tuple[Any, ...]:
+        """The leading sort values up to the first coarse key: a pod lists equal groups
+        together but in its own order inside a group."""
+        return position.values[: self.group_width]
 
     def position(self, record: Mapping[str, Any]) -> _Position:
         """Where ``record`` sorts."""
@@ -245,11 +257,16 @@ class _Position:
 
 @dataclass
 class _PodStream:
-    """What one pod has given so far: buffered records, paging state, availability."""
+    """What one pod has given so far, paging state, availability.
+
+    ``buffer`` holds records ready to merge, in the lister's order; ``pending`` the last group
+    of a page that the pod's next page may still add to (see ListHooks.coarse_keys).
+    """
 
     pod: Pod
     index: int
     buffer: collections.deque[tuple[_Position, Record]] = field(default_factory=collections.deque)
+    pending: list[tuple[_Position, Record]] = field(default_factory=list)
     exhausted: bool = False
     native_marker: str | None = None
     page_size: int = 0
@@ -369,7 +386,7 @@ class _ListRun:
             raise MarkerNotFound(marker)
         marker_future = self.executor.submit(self.hooks.fetch_record, marker_pod, marker)
         for stream in self.streams:
-            if stream.pod.pod_id == marker_pod.pod_id:
+            if stream.pod.pod_id == marker_pod.pod_id and not self.order.group_width:
                 stream.native_marker = marker
         self._fetch_round(self.streams, extra=marker_future)
         self.marker_position = self._marker_position(marker, marker_pod, marker_future)
@@ -427,22 +444,36 @@ class _ListRun:
                 self._take(stream, future.result(), size)
 
     def _take(self, stream: _PodStream, page: Sequence[Record], size: int) -> None:
-        """Buffer a page's records that sort after the marker (the rest were already listed)."""
+        """Add a page to the stream; a short page is its pod's last."""
         stream.exhausted = len(page) < size
         if page:
             stream.native_marker = str(page[-1][self.hooks.id_key])
         for record in page:
             position = self.order.position(record)
             stream.last_position = position
-            if position.after(self.marker_position):
-                stream.buffer.append((position, record))
+            stream.pending.append((position, record))
+        self._release(stream)
+
+    def _release(self, stream: _PodStream) -> None:
+        """Move complete groups from pending to the buffer, each in the lister's order, keeping
+        what sorts after the marker (the rest was listed on earlier pages)."""
+        ready, stream.pending = stream.pending, []
+        if self.order.group_width:
+            if not stream.exhausted and ready:
+                last_group = self.order.group(ready[-1][0])
+                cut = len(ready)
+                while cut and self.order.group(ready[cut - 1][0]) == last_group:
+                    cut -= 1
+                ready, stream.pending = ready[:cut], ready[cut:]
+            ready.sort(key=lambda pair: pair[0])
+        stream.buffer.extend(pair for pair in ready if pair[0].after(self.marker_position))
 
     def _lose(self, stream: _PodStream, reason: str, detail: str) -> None:
-        """Mark a pod unavailable; its placeholders (past what it gave) replace its records."""
+        """Mark a pod unavailable, keeping what it gave; placeholders may stand for the rest."""
         stream.unavailable = UnavailablePod(stream.pod, reason, detail)
         stream.exhausted = True
-        stream.buffer.clear()
-        LOG.warning("List: pod %s %s (%s)", stream.pod.region_name, reason, detail)
+        self._release(stream)
+        LOG.info("List: pod %s %s (%s)", stream.pod.region_name, reason, detail)
 
     def _placeholders(self, stream: _PodStream) -> None:
         """Buffer an unavailable pod's placeholders that sort after the marker and its last page."""
