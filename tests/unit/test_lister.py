@@ -78,7 +78,7 @@ class FakeHooks(ListHooks):
             raise BadFilter("unknown filter")
         records = pod_sorted(self.records_by_pod[pod.pod_id], query.sort_keys)
         if query.marker is not None:
-            ids = [record["id"] for record in records]
+            ids = [record[self.id_sort_key] for record in records]
             records = records[ids.index(query.marker) + 1 :]
         return [dict(record) for record in records[: query.limit]]
 
@@ -499,3 +499,61 @@ def test_without_coarse_keys_such_pods_would_lose_or_repeat_records():
         != everything(hooks, sort_keys)
     ]
     assert broken, "the fake pods must exercise the finer-order case"
+
+
+class NovaLikeHooks(FakeHooks):
+    """Sort keys named as Nova names them, records shaped as Nova shows them."""
+
+    id_sort_key = "uuid"
+    sort_fields = {"display_name": "name", "created_at": "created"}
+    shown = {"uuid": "id", "display_name": "name", "created_at": "created"}
+
+    def fetch_page(self, pod: Pod, query: PodQuery) -> list[dict]:
+        return [
+            {self.shown[key]: value for key, value in record.items()}
+            for record in super().fetch_page(pod, query)
+        ]
+
+    def fetch_record(self, pod: Pod, record_id: str) -> dict | None:
+        for record in self.records_by_pod[pod.pod_id]:
+            if record["uuid"] == record_id:
+                return {self.shown[key]: value for key, value in record.items()}
+        return None
+
+    def find_marker_pod(self, marker: str) -> Pod | None:
+        for pod_id, records in self.records_by_pod.items():
+            if any(record["uuid"] == marker for record in records):
+                return self.pods[pod_id]
+        return None
+
+
+def test_sort_keys_named_unlike_the_record_fields():
+    chooser = random.Random(5)
+    hooks = NovaLikeHooks(
+        {
+            pod_id: [
+                {
+                    "uuid": f"{pod_id}-{index}",
+                    "display_name": chooser.choice("xyz"),
+                    "created_at": f"2026-11-25T00:00:0{chooser.randint(0, 3)}Z",
+                }
+                for index in range(count)
+            ]
+            for pod_id, count in (("Pod1", 8), ("Pod2", 5))
+        }
+    )
+    sort_keys = complete_sort_keys(["display_name"], ["asc"], default_keys=("created_at", "uuid"))
+    union = [r for records in hooks.records_by_pod.values() for r in records]
+    expected = [r["uuid"] for r in pod_sorted(union, sort_keys)]
+    pages, marker = [], None
+    while True:
+        result = CrossPodLister(hooks).list(
+            all_pods(hooks), sort_keys=sort_keys, limit=3, marker=marker, timeout=5
+        )
+        pages += [r["id"] for r in result.records]
+        assert result.unavailable == ()
+        if not result.has_next:
+            break
+        marker = result.next_marker
+    assert pages == expected
+    assert hooks.last_query.sort_keys[-1] == SortKey("uuid")

@@ -3,16 +3,17 @@
 ``CrossPodLister.list`` asks every pod in parallel (a thread pool) for a page sorted on the sort
 keys plus id, merges the pages on a heap and returns ``limit`` records and whether more exist.
 Everything happens within one deadline: a pod that has not answered by then, or that failed, is
-reported in the result and stands in the merge as the hook's placeholder records (``status:
-UNKNOWN`` servers built from the routing table), emitted only when the caller asks for them.
+reported in the result; with ``include_unknown`` its placeholder records (``status: UNKNOWN``
+servers built from the routing table) are merged in at the place their own values sort to.
 
 Pagination uses a top id as marker (servers' and volumes' top ids are their bottom ids). The
-marker's pod comes from a hook (the routing table), the marker's record from that pod, and that
-pod gets the marker natively. Other pods have no "after these sort values" filter, so they are
-paged through from their first record and what sorts at or before the marker is dropped: page
-``n`` of a deep listing costs each other pod about ``n * limit`` records read, in pages doubling
-from ``limit + 1`` up to ``page_size`` (one request per pod for shallow pages). Only pages are
-ever requested, never single records, apart from the marker's record itself.
+marker's pod comes from a hook (the routing table) and the marker's record from that pod, fetched
+alongside every pod's first page; the marker's pod gets the marker natively. Other pods have no
+"after these sort values" filter, so they are paged through from their first record and what
+sorts at or before the marker is dropped: page ``n`` of a deep listing costs each other pod about
+``n * limit`` records read, in pages doubling from ``limit + 1`` up to ``page_size`` (one request
+per pod for shallow pages). Only pages are requested, never single records, apart from the marker.
+Asking each pod for ``limit + 1`` makes next-page detection exact (no empty last page).
 
 A marker whose pod is unavailable is placed by its placeholder record; one that no pod and no
 placeholder knows is ``MarkerNotFound``.
@@ -110,6 +111,10 @@ class PodQuery:
 class ListHooks(abc.ABC):
     """What one resource supplies to the lister. Methods run on worker threads concurrently.
 
+    ``id_key``: the record field holding the id; ``id_sort_key``: the sort key pods know for it
+    (Nova: ``uuid``), appended to every sort as the final tie-break. ``sort_fields``: sort key ->
+    record field where they differ (Nova: ``display_name`` -> ``name``).
+
     ``fatal_errors``: exceptions from ``fetch_page`` that mean the request itself is wrong (a
     pod's 400); they propagate out of ``list`` instead of marking the pod unavailable.
     ``nulls_first``: whether the pods' databases sort NULL before other values in ascending
@@ -121,6 +126,8 @@ class ListHooks(abc.ABC):
     """
 
     id_key: ClassVar[str] = "id"
+    id_sort_key: ClassVar[str] = "id"
+    sort_fields: ClassVar[Mapping[str, str]] = {}
     fatal_errors: ClassVar[tuple[type[Exception], ...]] = ()
     nulls_first: ClassVar[bool] = False
     coarse_keys: ClassVar[frozenset[str]] = frozenset()
@@ -213,6 +220,12 @@ class _Order:
     def __init__(self, sort_keys: tuple[SortKey, ...], hooks: ListHooks) -> None:
         self.sort_keys = sort_keys
         self.hooks = hooks
+        self.fields = [
+            hooks.id_key
+            if key.name == hooks.id_sort_key
+            else hooks.sort_fields.get(key.name, key.name)
+            for key in sort_keys
+        ]
         coarse = [i for i, key in enumerate(sort_keys) if key.name in hooks.coarse_keys]
         self.group_width = coarse[0] + 1 if coarse else 0
 
@@ -224,7 +237,8 @@ class _Order:
     def position(self, record: Mapping[str, Any]) -> _Position:
         """Where ``record`` sorts."""
         values = tuple(
-            self.hooks.sort_value(key.name, record.get(key.name)) for key in self.sort_keys
+            self.hooks.sort_value(key.name, record.get(name))
+            for key, name in zip(self.sort_keys, self.fields, strict=True)
         )
         return _Position(values, self)
 
@@ -318,9 +332,9 @@ class CrossPodLister:
         """
         deadline = time.monotonic() + timeout
         keys = tuple(sort_keys)
-        if not any(key.name == self.hooks.id_key for key in keys):
+        if not any(key.name == self.hooks.id_sort_key for key in keys):
             descending = keys[0].descending if keys else False
-            keys += (SortKey(self.hooks.id_key, descending),)
+            keys += (SortKey(self.hooks.id_sort_key, descending),)
         if limit <= 0:
             return ListResult([], has_next=False, next_marker=None)
         run = _ListRun(self, pods, keys, limit, dict(filters or {}), include_unknown, deadline)
