@@ -330,21 +330,27 @@ def test_pod_failing_while_paged_keeps_what_it_gave(hooks):
     assert [(u.pod.region_name, u.reason) for u in result.unavailable] == [("Pod4", "error")]
 
 
-def test_marker_in_an_unavailable_pod_is_placed_by_its_placeholder(hooks):
-    hooks.failing.add("Pod2")
+@pytest.mark.parametrize("trouble", ["failing", "slow"])
+def test_marker_in_an_unavailable_pod_is_placed_by_its_placeholder(hooks, trouble):
+    if trouble == "failing":
+        hooks.failing.add("Pod2")
+    else:
+        hooks.slow["Pod2"] = threading.Event()
     hooks.placeholders["Pod2"] = [
         {"id": "Pod2-003", "created_at": "2026-11-21T00:00:05Z"},
         {"id": "Pod2-004", "created_at": "2026-11-21T00:00:03Z"},
     ]
     sort_keys = complete_sort_keys([], [])
+    started = time.monotonic()
     result = CrossPodLister(hooks).list(
         all_pods(hooks),
         sort_keys=sort_keys,
         limit=100,
         marker="Pod2-003",
-        timeout=5,
+        timeout=0.3,
         include_unknown=True,
     )
+    assert time.monotonic() - started < 0.5
     marker_position = ("2026-11-21T00:00:05Z", "Pod2-003")
     others = [
         record

@@ -364,6 +364,7 @@ class _ListRun:
         self.deadline = deadline
         self.streams = [_PodStream(pod, index) for index, pod in enumerate(pods)]
         self.marker_position: _Position | None = None
+        self.unknown_by_pod: dict[str, Sequence[Record]] = {}
         self.executor = futures.ThreadPoolExecutor(
             max_workers=len(pods) + 1, thread_name_prefix="tricircle-list"
         )
@@ -426,7 +427,7 @@ class _ListRun:
         LOG.warning(
             "Marker %s: pod %s unavailable, placing it by placeholder", marker, pod.region_name
         )
-        for record in self.hooks.unknown_records(pod, self._query(self.limit + 1, None)):
+        for record in self._unknown(pod):
             if str(record.get(self.hooks.id_key)) == marker:
                 return self.order.position(record)
         raise MarkerNotFound(marker)
@@ -483,58 +484,56 @@ class _ListRun:
         stream.buffer.extend(pair for pair in ready if pair[0].after(self.marker_position))
 
     def _lose(self, stream: _PodStream, reason: str, detail: str) -> None:
-        """Mark a pod unavailable, keeping what it gave; placeholders may stand for the rest."""
+        """Mark a pod unavailable, keeping what it gave; with ``include_unknown`` its
+        placeholders that sort after what it gave stand for the rest."""
         stream.unavailable = UnavailablePod(stream.pod, reason, detail)
         stream.exhausted = True
         self._release(stream)
         LOG.info("List: pod %s %s (%s)", stream.pod.region_name, reason, detail)
+        if self.include_unknown:
+            placed = [(self.order.position(record), record) for record in self._unknown(stream.pod)]
+            placed.sort(key=lambda pair: pair[0])
+            stream.buffer.extend(
+                (position, record)
+                for position, record in placed
+                if position.after(self.marker_position) and position.after(stream.last_position)
+            )
 
-    def _placeholders(self, stream: _PodStream) -> None:
-        """Buffer an unavailable pod's placeholders that sort after the marker and its last page."""
-        query = self._query(self.limit + 1, None)
-        placed = [
-            (self.order.position(r), r) for r in self.hooks.unknown_records(stream.pod, query)
-        ]
-        placed.sort(key=lambda pair: pair[0])
-        stream.buffer.extend(
-            (position, record)
-            for position, record in placed
-            if position.after(self.marker_position) and position.after(stream.last_position)
-        )
+    def _unknown(self, pod: Pod) -> Sequence[Record]:
+        """The hook's placeholders for ``pod``, asked once per list."""
+        if pod.pod_id not in self.unknown_by_pod:
+            query = self._query(self.limit + 1, None)
+            self.unknown_by_pod[pod.pod_id] = self.hooks.unknown_records(pod, query)
+        return self.unknown_by_pod[pod.pod_id]
 
     def _merge(self) -> list[Record]:
-        """Heap-merge the streams into up to ``limit + 1`` records, paging pods as they drain."""
+        """Heap-merge the streams into up to ``limit + 1`` records, paging pods as they drain.
+
+        A pod whose buffer is empty but that may have more is asked for its next page before
+        anything else is taken: its next record may be the smallest.
+        """
+        heap = [stream.head() for stream in self.streams if stream.buffer]
+        heapq.heapify(heap)
         merged: list[Record] = []
         emitted: set[str] = set()
-        placeholders_loaded: set[int] = set()
-        heap: list[_Head] = []
-        in_heap: set[int] = set()
         while len(merged) <= self.limit:
-            for stream in self.streams:
-                if (
-                    stream.unavailable is not None
-                    and self.include_unknown
-                    and stream.index not in placeholders_loaded
-                ):
-                    placeholders_loaded.add(stream.index)
-                    self._placeholders(stream)
             needy = [
-                s
-                for s in self.streams
-                if s.unavailable is None and not s.exhausted and not s.buffer
+                stream
+                for stream in self.streams
+                if stream.unavailable is None and not stream.exhausted and not stream.buffer
             ]
             if needy:
                 self._fetch_round(needy)
+                for stream in needy:
+                    if stream.buffer:
+                        heapq.heappush(heap, stream.head())
                 continue
-            for stream in self.streams:
-                if stream.buffer and stream.index not in in_heap:
-                    heapq.heappush(heap, stream.head())
-                    in_heap.add(stream.index)
             if not heap:
                 break
             stream = heapq.heappop(heap).stream
-            in_heap.discard(stream.index)
             _, record = stream.buffer.popleft()
+            if stream.buffer:
+                heapq.heappush(heap, stream.head())
             record_id = str(record.get(self.hooks.id_key))
             if record_id not in emitted:
                 emitted.add(record_id)
