@@ -161,6 +161,8 @@ class ListHooks(abc.ABC):
 def parse_timestamp(value: str) -> dt.datetime | str:
     """An ISO 8601 timestamp as a naive UTC datetime; the string itself if it is not one."""
     try:
+        if value.endswith("Z"):
+            return dt.datetime.fromisoformat(value[:-1])
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         return value
@@ -269,27 +271,35 @@ class _Position:
         return other is None or self.order.compare(self.values, other.values) > 0
 
 
+_Entry = tuple["_Position | None", Record]
+
+
 @dataclass
 class _PodStream:
     """What one pod has given so far, paging state, availability.
 
-    ``buffer`` holds records ready to merge, in the lister's order; ``pending`` the last group
-    of a page that the pod's next page may still add to (see ListHooks.coarse_keys).
+    ``buffer`` holds records ready to merge, in the lister's order, each with its position once
+    computed (only records that reach the heap or the marker test need one); ``pending`` holds
+    the last group of a page, which the pod's next page may still add to (ListHooks.coarse_keys).
     """
 
     pod: Pod
     index: int
-    buffer: collections.deque[tuple[_Position, Record]] = field(default_factory=collections.deque)
-    pending: list[tuple[_Position, Record]] = field(default_factory=list)
+    buffer: collections.deque[_Entry] = field(default_factory=collections.deque)
+    pending: list[_Entry] = field(default_factory=list)
     exhausted: bool = False
     native_marker: str | None = None
     page_size: int = 0
-    last_position: _Position | None = None
+    last_record: Record | None = None
     unavailable: UnavailablePod | None = None
 
-    def head(self) -> _Head:
+    def head(self, order: _Order) -> _Head:
         """The heap entry of the buffer's first record."""
-        return _Head(self.buffer[0][0], self.index, self)
+        position, record = self.buffer[0]
+        if position is None:
+            position = order.position(record)
+            self.buffer[0] = (position, record)
+        return _Head(position, self.index, self)
 
 
 @dataclass
@@ -406,11 +416,7 @@ class _ListRun:
         self._fetch_round(self.streams, extra=marker_future)
         self.marker_position = self._marker_position(marker, marker_pod, marker_future)
         for stream in self.streams:
-            stream.buffer = collections.deque(
-                (position, record)
-                for position, record in stream.buffer
-                if position.after(self.marker_position)
-            )
+            stream.buffer = collections.deque(self._after_marker(list(stream.buffer)))
 
     def _query(self, limit: int, marker: str | None) -> PodQuery:
         return PodQuery(self.sort_keys, limit, marker, self.filters)
@@ -461,12 +467,15 @@ class _ListRun:
     def _take(self, stream: _PodStream, page: Sequence[Record], size: int) -> None:
         """Add a page to the stream; a short page is its pod's last."""
         stream.exhausted = len(page) < size
-        if page:
-            stream.native_marker = str(page[-1][self.hooks.id_key])
-        for record in page:
-            position = self.order.position(record)
-            stream.last_position = position
-            stream.pending.append((position, record))
+        if not page:
+            self._release(stream)
+            return
+        stream.native_marker = str(page[-1][self.hooks.id_key])
+        stream.last_record = page[-1]
+        grouped = bool(self.order.group_width)
+        stream.pending.extend(
+            (self.order.position(record) if grouped else None, record) for record in page
+        )
         self._release(stream)
 
     def _release(self, stream: _PodStream) -> None:
@@ -480,8 +489,20 @@ class _ListRun:
                 while cut and self.order.group(ready[cut - 1][0]) == last_group:
                     cut -= 1
                 ready, stream.pending = ready[:cut], ready[cut:]
-            ready.sort(key=lambda pair: pair[0])
-        stream.buffer.extend(pair for pair in ready if pair[0].after(self.marker_position))
+            ready.sort(key=lambda entry: entry[0])
+        stream.buffer.extend(self._after_marker(ready))
+
+    def _after_marker(self, entries: list[_Entry]) -> list[_Entry]:
+        """``entries`` (in the lister's order) without the leading ones at or before the marker."""
+        if self.marker_position is None:
+            return entries
+        for index, (position, record) in enumerate(entries):
+            if position is None:
+                position = self.order.position(record)
+            if position.after(self.marker_position):
+                entries[index] = (position, record)
+                return entries[index:]
+        return []
 
     def _lose(self, stream: _PodStream, reason: str, detail: str) -> None:
         """Mark a pod unavailable, keeping what it gave; with ``include_unknown`` its
@@ -493,10 +514,11 @@ class _ListRun:
         if self.include_unknown:
             placed = [(self.order.position(record), record) for record in self._unknown(stream.pod)]
             placed.sort(key=lambda pair: pair[0])
+            last = None if stream.last_record is None else self.order.position(stream.last_record)
             stream.buffer.extend(
                 (position, record)
                 for position, record in placed
-                if position.after(self.marker_position) and position.after(stream.last_position)
+                if position.after(self.marker_position) and position.after(last)
             )
 
     def _unknown(self, pod: Pod) -> Sequence[Record]:
@@ -512,7 +534,7 @@ class _ListRun:
         A pod whose buffer is empty but that may have more is asked for its next page before
         anything else is taken: its next record may be the smallest.
         """
-        heap = [stream.head() for stream in self.streams if stream.buffer]
+        heap = [stream.head(self.order) for stream in self.streams if stream.buffer]
         heapq.heapify(heap)
         merged: list[Record] = []
         emitted: set[str] = set()
@@ -526,14 +548,14 @@ class _ListRun:
                 self._fetch_round(needy)
                 for stream in needy:
                     if stream.buffer:
-                        heapq.heappush(heap, stream.head())
+                        heapq.heappush(heap, stream.head(self.order))
                 continue
             if not heap:
                 break
             stream = heapq.heappop(heap).stream
             _, record = stream.buffer.popleft()
             if stream.buffer:
-                heapq.heappush(heap, stream.head())
+                heapq.heappush(heap, stream.head(self.order))
             record_id = str(record.get(self.hooks.id_key))
             if record_id not in emitted:
                 emitted.add(record_id)
