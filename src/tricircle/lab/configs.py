@@ -287,9 +287,14 @@ def tricircle(layout: LabLayout) -> Sections:
         "api": {"auth_strategy": "keystone", "bind_port": str(layout.port("tricircle"))},
         "keystone_authtoken": authtoken(layout, "tricircle"),
         "client": {
-            key: value
-            for key, value in service_auth(layout, "tricircle").items()
-            if key != "auth_type"
+            **{
+                key: value
+                for key, value in service_auth(layout, "tricircle").items()
+                if key != "auth_type"
+            },
+            # A pod that is down fails a job within seconds; the retry comes soon after.
+            "connect_timeout": "2",
+            "read_timeout": "30",
         },
-        "xjob": {"workers": "2", "poll_interval": "0.2"},
+        "xjob": {"workers": "2", "poll_interval": "0.2", "backoff_base": "1", "backoff_max": "5"},
     }

@@ -394,6 +394,24 @@ class BottomMirror:
             bottom.post("/v2.0/security-group-rules", json={"security_group_rule": rule})
         return bottom_id
 
+    # -- routers --------------------------------------------------------------------------------
+
+    def ensure_bottom_router(self, pod: Pod, top_router: Mapping[str, Any]) -> str:
+        """The bottom copy of ``top_router`` in ``pod`` (no interfaces, no routes); its ID."""
+
+        def body(name: str) -> JSON:
+            return {
+                "name": name,
+                "project_id": top_router["project_id"],
+                **tables.travel(tables.ROUTER_ATTRIBUTES, top_router),
+            }
+
+        with Undo() as undo:
+            bottom_id, _created = self._ensure_copy(
+                pod, tables.ROUTER, top_router["id"], top_router["project_id"], body, undo
+            )
+        return bottom_id
+
     # -- ports ----------------------------------------------------------------------------------
 
     def ensure_bottom_port(self, pod: Pod, top_port: Mapping[str, Any]) -> JSON:
