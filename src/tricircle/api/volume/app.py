@@ -19,7 +19,7 @@ from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth
-from tricircle.api.volume import common, faults, microversions, versions, volumes
+from tricircle.api.volume import common, faults, microversions, opts, versions, volumes
 from tricircle.api.volume.bottom import VolumePods
 from tricircle.conf import CONF
 from tricircle.db.engine import make_engine, make_session_factory
@@ -45,6 +45,7 @@ def create_app(
     pods reached with ``[client]``'s identity.
     """
     conf = conf if conf is not None else CONF
+    opts.register(conf)
     if session_factory is None:
         session_factory = make_session_factory(make_engine(conf.database.connection))
     if volume_pods is None:

@@ -1,32 +1,34 @@
-"""Volumes and snapshots listed across pods: asked in parallel, merge-sorted, paged by marker.
+"""Volumes and snapshots listed across pods with the generic CrossPodLister.
 
-Every pod is asked for its detailed list (filters and sort passed through) within one deadline; a
-pod that fails or does not answer in time is left out and logged, never failing the whole list.
-The pods' sorted answers are merged on the sort keys plus ``id``, then the page after ``marker``
-(a top ID) of ``limit`` items is cut, with a ``next`` link when more remain.
+The hooks ask a pod's Cinder for a sorted page of ``/<collection>/detail`` as the caller, find a
+marker's pod in the routing table and read the marker's record from it. A pod that fails or does
+not answer within ``[volume_api] list_timeout`` is left out and logged (Cinder's records have no
+``UNKNOWN`` placeholder form); a pod's 400 (a bad filter or sort key) is the caller's 400.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from typing import Any
 
 from flask import g, request
 
-from tricircle.api.volume import common
+from tricircle.api.volume import common, forwarding, routing
 from tricircle.api.volume.faults import bad_request
 from tricircle.db.models import Pod
-from tricircle.pods.client import PodCallError
+from tricircle.pods import lister
+from tricircle.pods.client import PodClientError
 
 LOG = logging.getLogger(__name__)
 
-DEFAULT_SORT = [("created_at", "desc"), ("id", "desc")]
 MAX_LIMIT = 1000
 PAGING_PARAMS = ("limit", "marker", "offset", "sort", "sort_key", "sort_dir")
+
+
+class BottomBadRequest(Exception):
+    """A pod refused the list itself (400): the caller's filters or sort are wrong."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class ListRequest:
     """What the caller asked: filters for the pods, sort keys, page size and marker."""
 
     filters: dict[str, str]
-    sort: list[tuple[str, str]]
+    sort_keys: tuple[lister.SortKey, ...]
     limit: int
     marker: str | None
 
@@ -42,19 +44,20 @@ class ListRequest:
 def parse_list_request() -> ListRequest:
     """The list parameters of the current request, refused with Cinder's 400 when invalid."""
     args = request.args
-    limit_text = args.get("limit")
     limit = MAX_LIMIT
-    if limit_text is not None:
+    if args.get("limit") is not None:
         try:
-            limit = int(limit_text)
+            limit = int(args["limit"])
         except ValueError as exc:
             raise bad_request("limit param must be an integer") from exc
         if limit < 0:
             raise bad_request("limit param must be positive")
         limit = min(limit, MAX_LIMIT)
+    if args.get("offset") is not None:
+        raise bad_request("offset is not supported across pods; use marker")
     return ListRequest(
         filters={key: value for key, value in args.items() if key not in PAGING_PARAMS},
-        sort=_sort_keys(args.get("sort"), args.get("sort_key"), args.get("sort_dir")),
+        sort_keys=_sort_keys(args.get("sort"), args.get("sort_key"), args.get("sort_dir")),
         limit=limit,
         marker=args.get("marker"),
     )
@@ -62,107 +65,102 @@ def parse_list_request() -> ListRequest:
 
 def _sort_keys(
     sort: str | None, sort_key: str | None, sort_dir: str | None
-) -> list[tuple[str, str]]:
-    """``sort=k1:asc,k2`` or ``sort_key``/``sort_dir`` as (key, direction), ``id`` last."""
+) -> tuple[lister.SortKey, ...]:
+    """``sort=k1:asc,k2`` or ``sort_key``/``sort_dir`` (Cinder's rules; default newest first)."""
     if sort and (sort_key or sort_dir):
         raise bad_request(
             "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with "
             "the 'sort' parameter."
         )
-    keys: list[tuple[str, str]] = []
+    keys: list[str] = []
+    directions: list[str] = []
     if sort:
         for part in sort.split(","):
             key, _, direction = part.strip().partition(":")
-            keys.append((key.strip(), (direction or "desc").strip().lower()))
+            keys.append(key.strip())
+            directions.append((direction or "desc").strip().lower())
     elif sort_key:
-        keys.append((sort_key, (sort_dir or "desc").lower()))
-    else:
-        keys = list(DEFAULT_SORT)
-    for key, direction in keys:
-        if not key or direction not in ("asc", "desc"):
-            raise bad_request(f"Invalid sort key or direction: {key}:{direction}")
-    if all(key != "id" for key, _ in keys):
-        keys.append(("id", keys[-1][1]))
-    return keys
-
-
-def _compare(sort: list[tuple[str, str]]) -> Callable[[dict, dict], int]:
-    """A comparison of two records on the sort keys (None sorts before any value)."""
-
-    def compare(left: dict, right: dict) -> int:
-        for key, direction in sort:
-            a, b = left.get(key), right.get(key)
-            if a == b:
-                continue
-            if a is None or b is None:
-                order = -1 if a is None else 1
-            elif type(a) is type(b):
-                order = -1 if a < b else 1
-            else:
-                order = -1 if str(a) < str(b) else 1
-            return order if direction == "asc" else -order
-        return 0
-
-    return compare
-
-
-def fetch_from_pods(
-    pods: list[Pod], path: str, collection: str, params: dict[str, str], deadline: float
-) -> list[tuple[Pod, dict]]:
-    """Every record of ``collection`` from each pod that answers within ``deadline`` seconds."""
-    token = request.headers.get("X-Auth-Token")
-    microversion = str(g.api_version)
-    state = common.state()
-    top_root = common.gateway_root()
-
-    def ask(pod: Pod) -> list[dict]:
-        client = state.pods.caller_client(pod.region_name, token)
-        answer = client.call("GET", path, params=params, microversion=microversion)
-        return common.links_to_gateway(answer.body, client, top_root)[collection]
-
-    pool = ThreadPoolExecutor(max_workers=max(1, len(pods)))
+        keys, directions = [sort_key], [(sort_dir or "desc").lower()]
+    if any(not key for key in keys):
+        raise bad_request("Invalid sort key: an empty key was given")
     try:
-        futures = {pool.submit(ask, pod): pod for pod in pods}
-        done, late = wait(futures, timeout=deadline)
-        records: list[tuple[Pod, dict]] = []
-        for future, pod in futures.items():
-            if future in late:
-                LOG.warning(
-                    "pod %s did not list %s within %.1fs; left out",
-                    pod.region_name,
-                    collection,
-                    deadline,
-                )
-                continue
-            try:
-                records += [(pod, record) for record in future.result()]
-            except PodCallError as exc:
-                LOG.warning(
-                    "pod %s could not list %s: %s; left out", pod.region_name, collection, exc
-                )
-        return records
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        return lister.complete_sort_keys(keys, directions)
+    except lister.InvalidSort as exc:
+        raise bad_request(str(exc)) from exc
 
 
-def page(
-    records: list[tuple[Pod, dict]], listing: ListRequest, collection: str
-) -> tuple[list[tuple[Pod, dict]], list[dict[str, str]]]:
-    """The merged, sorted page after the marker, and its ``*_links`` (a next link if more)."""
-    key = functools.cmp_to_key(_compare(listing.sort))
-    ordered = sorted(records, key=lambda pair: key(pair[1]))
-    start = 0
-    if listing.marker is not None:
-        positions = [
-            i for i, (_, record) in enumerate(ordered) if record.get("id") == listing.marker
-        ]
-        if not positions:
-            raise bad_request(f"Marker {listing.marker} could not be found.")
-        start = positions[0] + 1
-    chosen = ordered[start : start + listing.limit]
-    links: list[dict[str, str]] = []
-    if chosen and start + listing.limit < len(ordered):
-        query = request.args.to_dict()
-        query["marker"] = chosen[-1][1]["id"]
-        links = [{"rel": "next", "href": f"{request.base_url}?{urlencode(query)}"}]
-    return chosen, links
+class CinderListHooks(lister.ListHooks):
+    """How to page one collection of the pods' Cinder, as the caller, from worker threads."""
+
+    fatal_errors = (BottomBadRequest,)
+
+    def __init__(self, collection: str, resource_type: str) -> None:
+        self.collection = collection
+        self.resource_type = resource_type
+        self.state = common.state()
+        self.token = request.headers.get("X-Auth-Token")
+        self.microversion = str(g.api_version)
+        self.top_root = common.gateway_root()
+
+    def _get(self, pod: Pod, path: str, params: dict[str, Any] | None = None) -> Any:
+        client = self.state.pods.caller_client(pod.region_name, self.token)
+        try:
+            answer = client.call("GET", path, params=params, microversion=self.microversion)
+        except PodClientError as exc:
+            if exc.status == 400:
+                raise BottomBadRequest(exc.pod_message) from exc
+            raise
+        return forwarding.top_view(common.links_to_gateway(answer.body, client, self.top_root), pod)
+
+    def fetch_page(self, pod: Pod, query: lister.PodQuery) -> Sequence[lister.Record]:
+        params: dict[str, Any] = {
+            **query.filters,
+            "sort": ",".join(f"{key.name}:{key.direction}" for key in query.sort_keys),
+            "limit": query.limit,
+        }
+        if query.marker is not None:
+            params["marker"] = query.marker
+        return self._get(pod, f"/{self.collection}/detail", params)[self.collection]
+
+    def find_marker_pod(self, marker: str) -> Pod | None:
+        return routing.pod_of(marker, self.resource_type)
+
+    def fetch_record(self, pod: Pod, record_id: str) -> lister.Record | None:
+        try:
+            body = self._get(pod, f"/{self.collection}/{record_id}")
+        except PodClientError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return next(iter(body.values()))
+
+
+def list_across_pods(collection: str, resource_type: str) -> tuple[list[dict], list[dict]]:
+    """One page of the caller's ``collection`` from every pod, and its ``*_links``."""
+    listing = parse_list_request()
+    pods = common.bottom_pods()
+    try:
+        result = lister.CrossPodLister(CinderListHooks(collection, resource_type)).list(
+            pods,
+            sort_keys=listing.sort_keys,
+            limit=listing.limit,
+            timeout=common.state().conf.volume_api.list_timeout,
+            marker=listing.marker,
+            filters=listing.filters,
+        )
+    except lister.MarkerNotFound as exc:
+        raise bad_request(f"Marker {exc.marker} could not be found.") from exc
+    except BottomBadRequest as exc:
+        raise bad_request(str(exc)) from exc
+    for unavailable in result.unavailable:
+        LOG.warning(
+            "%s list left out pod %s (%s: %s)",
+            collection,
+            unavailable.pod.region_name,
+            unavailable.reason,
+            unavailable.detail,
+        )
+    links = []
+    if result.has_next and result.next_marker is not None:
+        links = [{"rel": "next", "href": lister.next_link(request.url, result.next_marker)}]
+    return result.records, links

@@ -114,24 +114,13 @@ def _delete_quietly(pod: Pod, volume_id: str) -> None:
 
 
 def _list(detailed: bool) -> Response:
-    listing_request = listing.parse_list_request()
-    pods = common.bottom_pods()
-    params = {
-        **listing_request.filters,
-        "sort": ",".join(f"{k}:{d}" for k, d in listing_request.sort),
-    }
-    records = listing.fetch_from_pods(
-        pods, "/volumes/detail", "volumes", params, common.state().conf.client.read_timeout
-    )
-    chosen, links = listing.page(records, listing_request, "volumes")
-    if detailed:
-        volumes = [forwarding.top_view(record, pod) for pod, record in chosen]
-    else:
-        volumes = [
+    records, links = listing.list_across_pods("volumes", routing.VOLUME)
+    if not detailed:
+        records = [
             {"id": record["id"], "name": record.get("name"), "links": record.get("links", [])}
-            for _, record in chosen
+            for record in records
         ]
-    body: dict[str, Any] = {"volumes": volumes}
+    body: dict[str, Any] = {"volumes": records}
     if links:
         body["volumes_links"] = links
     return jsonify(body)

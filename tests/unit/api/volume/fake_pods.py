@@ -53,7 +53,7 @@ class FakeCinder:
             }
             return BottomAnswer(202, {"volume": self.volumes[volume_id]})
         if method == "GET" and parts == ["volumes", "detail"]:
-            return BottomAnswer(200, {"volumes": list(self.volumes.values())})
+            return BottomAnswer(200, {"volumes": self._page(params or {})})
         volume = self.volumes.get(parts[1]) if len(parts) > 1 else None
         if volume is None:
             self._fail(404, f"Volume {parts[1] if len(parts) > 1 else ''} could not be found.")
@@ -66,6 +66,20 @@ class FakeCinder:
             del self.volumes[parts[1]]
             return BottomAnswer(202, None)
         return BottomAnswer(202, None)
+
+
+    def _page(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Volumes sorted on ``sort`` (keys with directions), after ``marker``, ``limit`` long."""
+        records = list(self.volumes.values())
+        for part in reversed(params["sort"].split(",")):
+            key, _, direction = part.partition(":")
+            records.sort(key=lambda r: (r.get(key) is not None, r.get(key) or ""))
+            if direction == "desc":
+                records.reverse()
+        if "marker" in params:
+            ids = [r["id"] for r in records]
+            records = records[ids.index(params["marker"]) + 1 :]
+        return records[: int(params["limit"])]
 
 
 class FakeVolumePods:

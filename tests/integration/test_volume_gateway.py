@@ -1,0 +1,174 @@
+"""The Cinder gateway in RegionOne through stock clients, checked against the pods' own APIs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import openstack
+import pytest
+from keystoneauth1 import adapter
+from keystoneauth1 import exceptions as ks_exceptions
+
+from tricircle.lab.layout import DEMO_PROJECT, DEMO_USER, PASSWORD, TOP_REGION, LabLayout
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def demo_cloud(compute_lab: LabLayout) -> openstack.connection.Connection:
+    """openstacksdk as the demo member, pointed at RegionOne only."""
+    return openstack.connect(
+        auth_url=compute_lab.keystone_url,
+        username=DEMO_USER,
+        password=PASSWORD,
+        project_name=DEMO_PROJECT,
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name=TOP_REGION,
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_volume_api(demo_session) -> Callable[[str], adapter.Adapter]:
+    """``demo_volume_api(region)``: the demo member's raw volumev3 adapter in one region."""
+    return lambda region: adapter.Adapter(
+        demo_session, service_type="volumev3", region_name=region, interface="public"
+    )
+
+
+def _pod_volumes(lab: LabLayout, demo_volume_api) -> dict[str, dict]:
+    """Every volume of the demo project, read from each pod directly: id -> (region, record)."""
+    found = {}
+    for pod in lab.pod_layouts:
+        records = demo_volume_api(pod.region).get("/volumes/detail").json()["volumes"]
+        found.update({record["id"]: {**record, "region": pod.region} for record in records})
+    return found
+
+
+@pytest.mark.parametrize("index", [1, 2], ids=["az1", "az2"])
+def test_volume_lifecycle_in_each_az(compute_lab, demo_cloud, demo_volume_api, wait_until, index):
+    if index > compute_lab.pods:
+        pytest.skip(f"the lab runs {compute_lab.pods} pod(s)")
+    pod = compute_lab.pod_layouts[index - 1]
+    block_storage = demo_cloud.block_storage
+    volume = block_storage.create_volume(
+        size=1, name=f"life-{uuid.uuid4().hex[:6]}", availability_zone=pod.az
+    )
+    try:
+        volume = block_storage.wait_for_status(volume, "available", failures=["error"], wait=60)
+        assert volume.availability_zone == pod.az
+        in_pod = demo_volume_api(pod.region).get(f"/volumes/{volume.id}").json()["volume"]
+        assert (in_pod["status"], in_pod["availability_zone"]) == ("available", pod.az)
+        block_storage.update_volume(volume, name="renamed", description="through RegionOne")
+        block_storage.set_volume_metadata(volume, purpose="test")
+        block_storage.set_volume_bootable_status(volume, True)
+        block_storage.extend_volume(volume, 2)
+        wait_until(
+            lambda: block_storage.get_volume(volume.id).size == 2,
+            60,
+            f"volume {volume.id} extended to 2 GiB in {pod.region}",
+        )
+        volume = block_storage.wait_for_status(volume, "available", failures=["error"], wait=60)
+        in_pod = demo_volume_api(pod.region).get(f"/volumes/{volume.id}").json()["volume"]
+        assert in_pod["name"] == "renamed"
+        assert in_pod["size"] == 2
+        assert in_pod["bootable"] == "true"
+        assert in_pod["metadata"] == {"purpose": "test"}
+        assert volume.id in {v.id for v in block_storage.volumes()}
+    finally:
+        block_storage.delete_volume(volume, ignore_missing=True)
+    block_storage.wait_for_delete(volume, wait=60)
+    with pytest.raises(ks_exceptions.NotFound):
+        demo_volume_api(pod.region).get(f"/volumes/{volume.id}")
+
+
+def test_list_across_pods_is_the_sorted_union_of_the_pods(
+    compute_lab, demo_cloud, demo_volume_api, wait_until
+):
+    block_storage = demo_cloud.block_storage
+    created = [
+        block_storage.create_volume(
+            size=1, name=f"list-{i}-{uuid.uuid4().hex[:4]}", availability_zone=pod.az
+        )
+        for i, pod in enumerate(compute_lab.pod_layouts * 3)
+    ]
+    try:
+        for volume in created:
+            block_storage.wait_for_status(volume, "available", failures=["error"], wait=60)
+        in_pods = _pod_volumes(compute_lab, demo_volume_api)
+        expected = sorted(in_pods.values(), key=lambda v: (v["name"] or "", v["id"]))
+        gateway = demo_volume_api(TOP_REGION)
+        listed, url, pages = [], "/volumes/detail?sort=name:asc,id:asc&limit=2", 0
+        while url:
+            page = gateway.get(url).json()
+            pages += 1
+            listed += page["volumes"]
+            links = page.get("volumes_links", [])
+            url = links[0]["href"] if links else None
+        assert [v["id"] for v in listed] == [v["id"] for v in expected]
+        assert pages == (len(expected) + 1) // 2
+        for volume in listed:
+            region = in_pods[volume["id"]]["region"]
+            assert volume["availability_zone"] == next(
+                p.az for p in compute_lab.pod_layouts if p.region == region
+            )
+        newest_first = [v.id for v in block_storage.volumes()]
+        assert newest_first == [
+            v["id"]
+            for v in sorted(
+                in_pods.values(), key=lambda v: (v["created_at"], v["id"]), reverse=True
+            )
+        ]
+    finally:
+        for volume in created:
+            block_storage.delete_volume(volume, ignore_missing=True)
+        for volume in created:
+            block_storage.wait_for_delete(volume, wait=60)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "fault", "fragment"),
+    [
+        ({"volume": {"size": 1, "availability_zone": "nowhere"}}, {}, 400, "badRequest", "nowhere"),
+        ({"volume": {"size": 0}}, {}, 400, "badRequest", "minimum of 1"),
+        ({"volume": {"size": 10**12}}, {}, 400, "badRequest", "maximum"),
+        (
+            {"volume": {"size": 1, "volume_type": "no-such-type"}},
+            {},
+            404,
+            "itemNotFound",
+            "no-such-type",
+        ),
+        (b"{size: 1", {}, 400, "badRequest", "Malformed request body"),
+        (
+            {"volume": {"size": 1}},
+            {"OpenStack-API-Version": "volume 3.999"},
+            406,
+            "computeFault",
+            "3.999",
+        ),
+        (
+            {"volume": {"size": 1}},
+            {"OpenStack-API-Version": "volume 3.x"},
+            400,
+            "badRequest",
+            "3.x",
+        ),
+    ],
+    ids=["unknown-az", "size-0", "size-huge", "unknown-type", "malformed", "mv-406", "mv-400"],
+)
+def test_bad_create_answers_like_cinder_and_creates_nothing(
+    compute_lab, demo_volume_api, body, headers, status, fault, fragment
+):
+    before = set(_pod_volumes(compute_lab, demo_volume_api))
+    gateway = demo_volume_api(TOP_REGION)
+    kwargs = {"data": body, "headers": {**headers, "Content-Type": "application/json"}}
+    if isinstance(body, dict):
+        kwargs = {"json": body, "headers": headers}
+    response = gateway.post("/volumes", raise_exc=False, **kwargs)
+    assert response.status_code == status, response.text
+    error = response.json()[fault]
+    assert error["code"] == status
+    assert fragment in error["message"]
+    assert set(_pod_volumes(compute_lab, demo_volume_api)) == before
