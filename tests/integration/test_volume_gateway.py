@@ -172,3 +172,77 @@ def test_bad_create_answers_like_cinder_and_creates_nothing(
     assert error["code"] == status
     assert fragment in error["message"]
     assert set(_pod_volumes(compute_lab, demo_volume_api)) == before
+
+
+def test_snapshot_lives_in_its_volume_pod(compute_lab, demo_cloud, demo_volume_api):
+    pod = compute_lab.pod_layouts[-1]
+    block_storage = demo_cloud.block_storage
+    volume = block_storage.create_volume(size=1, name="snap-source", availability_zone=pod.az)
+    try:
+        block_storage.wait_for_status(volume, "available", failures=["error"], wait=60)
+        snapshot = block_storage.create_snapshot(volume_id=volume.id, name="snap")
+        snapshot = block_storage.wait_for_status(snapshot, "available", failures=["error"], wait=60)
+        in_pod = demo_volume_api(pod.region).get(f"/snapshots/{snapshot.id}").json()["snapshot"]
+        assert (in_pod["volume_id"], in_pod["status"]) == (volume.id, "available")
+        assert snapshot.id in {s.id for s in block_storage.snapshots()}
+        block_storage.delete_snapshot(snapshot)
+        block_storage.wait_for_delete(snapshot, wait=60)
+        with pytest.raises(ks_exceptions.NotFound):
+            demo_volume_api(pod.region).get(f"/snapshots/{snapshot.id}")
+    finally:
+        block_storage.delete_volume(volume, ignore_missing=True)
+        block_storage.wait_for_delete(volume, wait=60)
+
+
+def test_limits_are_the_sum_of_the_pods(compute_lab, demo_volume_api):
+    def absolute(region: str) -> dict:
+        return demo_volume_api(region).get("/limits").json()["limits"]["absolute"]
+
+    in_pods = [absolute(pod.region) for pod in compute_lab.pod_layouts]
+    top = absolute(TOP_REGION)
+    for key in ("maxTotalVolumes", "maxTotalVolumeGigabytes", "totalVolumesUsed"):
+        assert top[key] == sum(limits[key] for limits in in_pods), key
+
+
+def test_volume_type_defined_at_the_gateway_reaches_the_pod_on_first_use(
+    compute_lab, demo_cloud, demo_volume_api, pod_api
+):
+    admin_cloud = openstack.connect(
+        auth_url=compute_lab.keystone_url,
+        username="admin",
+        password=PASSWORD,
+        project_name="admin",
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name=TOP_REGION,
+    )
+    pod = compute_lab.pod_layouts[0]
+    name = f"gold-{uuid.uuid4().hex[:6]}"
+    volume_type = admin_cloud.block_storage.create_type(
+        name=name, extra_specs={"volume_backend_name": "fake"}
+    )
+    pod_types = pod_api(pod.region, "volumev3")
+    try:
+        listed = pod_types.get("/types").json()["volume_types"]
+        assert name not in {t["name"] for t in listed}
+        block_storage = demo_cloud.block_storage
+        volume = block_storage.create_volume(
+            size=1, volume_type=name, availability_zone=pod.az, name="typed"
+        )
+        try:
+            volume = block_storage.wait_for_status(volume, "available", failures=["error"], wait=60)
+            assert volume.volume_type == name
+            in_pod = demo_volume_api(pod.region).get(f"/volumes/{volume.id}").json()["volume"]
+            assert in_pod["volume_type"] == name
+            copies = [
+                t for t in pod_types.get("/types").json()["volume_types"] if t["name"] == name
+            ]
+            assert len(copies) == 1
+            assert copies[0]["extra_specs"] == {"volume_backend_name": "fake"}
+        finally:
+            block_storage.delete_volume(volume, ignore_missing=True)
+            block_storage.wait_for_delete(volume, wait=60)
+    finally:
+        admin_cloud.block_storage.delete_type(volume_type)
+    listed = pod_types.get("/types").json()["volume_types"]
+    assert name not in {t["name"] for t in listed}

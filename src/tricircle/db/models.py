@@ -194,3 +194,18 @@ class JobLog(Base):
     attempt: Mapped[int] = mapped_column(Integer, nullable=False)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class VolumeType(TimestampMixin, Base):
+    """A volume type defined at the gateway; made to exist in a pod when a volume there uses it.
+
+    Its copy in a pod is found through a resource routing of type ``volume_type``.
+    """
+
+    __tablename__ = "volume_types"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    is_public: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    extra_specs: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)

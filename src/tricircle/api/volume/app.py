@@ -19,7 +19,18 @@ from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth
-from tricircle.api.volume import common, faults, microversions, opts, versions, volumes
+from tricircle.api.volume import (
+    common,
+    faults,
+    limits,
+    microversions,
+    opts,
+    policy,
+    snapshots,
+    types,
+    versions,
+    volumes,
+)
 from tricircle.api.volume.bottom import VolumePods
 from tricircle.conf import CONF
 from tricircle.db.engine import make_engine, make_session_factory
@@ -56,10 +67,17 @@ def create_app(
     app.extensions[common.EXTENSION] = common.VolumeState(
         conf=conf,
         session_factory=session_factory,
+        enforcer=policy.make_enforcer(conf),
         pods=volume_pods,
         scheduler=make_scheduler(conf, session_factory),
     )
-    for blueprint in (versions.blueprint, volumes.blueprint):
+    for blueprint in (
+        versions.blueprint,
+        volumes.blueprint,
+        snapshots.blueprint,
+        limits.blueprint,
+        types.blueprint,
+    ):
         app.register_blueprint(blueprint)
     faults.register_error_handlers(app)
     app.before_request(_start_request)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, request
 from oslo_config import cfg
+from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api.volume.bottom import BottomAnswer, VolumePods
@@ -25,10 +26,11 @@ EXTENSION = "tricircle.volume"
 
 @dataclass(frozen=True)
 class VolumeState:
-    """Per-app dependencies: configuration, database, the pods and the scheduler."""
+    """Per-app dependencies: configuration, database, policy, the pods and the scheduler."""
 
     conf: cfg.ConfigOpts
     session_factory: sessionmaker[Session]
+    enforcer: oslo_policy.Enforcer
     pods: VolumePods
     scheduler: PodScheduler
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Response, jsonify, request
 
-from tricircle.api.volume import common, routing
+from tricircle.api.volume import common, routing, types
 from tricircle.api.volume.faults import bad_request, not_found
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodClientError
@@ -60,6 +60,17 @@ def top_view(document: Any, pod: Pod) -> Any:
     return document
 
 
+def top_document(document: Any, pod: Pod, state: common.VolumeState) -> Any:
+    """A pod's answer as users see it: top AZ, and type copies' IDs as the top types' IDs."""
+    document = top_view(document, pod)
+    if isinstance(document, dict):
+        if isinstance(document.get("volume"), dict):
+            document["volume"] = types.with_top_type_ids([document["volume"]], pod, state)[0]
+        if isinstance(document.get("volumes"), list):
+            document["volumes"] = types.with_top_type_ids(document["volumes"], pod, state)
+    return document
+
+
 def forward_to_holder(
     top_id: str, resource_type: str, method: str, path: str, *, forget_if_gone: bool = False
 ) -> Response:
@@ -90,6 +101,6 @@ def forward_to_holder(
     )
     if answer.body is None:
         return Response(status=answer.status)
-    response = jsonify(top_view(answer.body, pod))
+    response = jsonify(top_document(answer.body, pod, common.state()))
     response.status_code = answer.status
     return response

@@ -110,7 +110,8 @@ class CinderListHooks(lister.ListHooks):
             if exc.status == 400:
                 raise BottomBadRequest(exc.pod_message) from exc
             raise
-        return forwarding.top_view(common.links_to_gateway(answer.body, client, self.top_root), pod)
+        body = common.links_to_gateway(answer.body, client, self.top_root)
+        return forwarding.top_document(body, pod, self.state)
 
     def fetch_page(self, pod: Pod, query: lister.PodQuery) -> Sequence[lister.Record]:
         params: dict[str, Any] = {

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from tricircle.api.volume import common, forwarding, listing, routing
+from tricircle.api.volume import common, forwarding, listing, routing, types
 from tricircle.api.volume.faults import bad_request, invalid_field
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodCallError
@@ -81,10 +81,15 @@ def create_volume() -> tuple[Response, int]:
     document = common.json_body("volume")
     volume = document["volume"]
     _check_create(volume)
+    top_type = None
+    if volume.get("volume_type"):
+        top_type = types.visible_type(volume["volume_type"], by_name_message=True)
     pod = _pod_for_new_volume(volume, int(volume.get("size") or 0))
     bottom_volume = {key: value for key, value in volume.items() if key != "availability_zone"}
     if pod.pod_az_name:
         bottom_volume["availability_zone"] = pod.pod_az_name
+    if top_type is not None:
+        bottom_volume["volume_type"] = types.ensure_in_pod(top_type, pod)
     answer = common.forward(
         pod.region_name, "POST", "/volumes", body={**document, "volume": bottom_volume}
     )
@@ -102,7 +107,8 @@ def create_volume() -> tuple[Response, int]:
         pod.az_name,
         common.project_id(),
     )
-    return jsonify({"volume": forwarding.top_view(created, pod)}), answer.status
+    shown = forwarding.top_document({"volume": created}, pod, common.state())
+    return jsonify(shown), answer.status
 
 
 def _delete_quietly(pod: Pod, volume_id: str) -> None:

@@ -1,4 +1,4 @@
-"""Hermetic stand-ins for the pods' Cinder: volumes held in dicts, every call recorded."""
+"""Hermetic stand-ins for the pods' Cinder: volumes and snapshots in dicts, every call recorded."""
 
 from __future__ import annotations
 
@@ -11,17 +11,36 @@ from tricircle.api.volume.microversions import ApiVersion
 from tricircle.pods.client import PodClientError, PodUnreachable
 
 _clock = itertools.count()
+COLLECTIONS = {"volumes": "volume", "snapshots": "snapshot", "types": "volume_type"}
 
 
 class FakeCinder:
-    """One pod's Cinder: create, show, update, delete, list detail, actions."""
+    """One pod's Cinder: create, show, update, delete, sorted pages, actions, limits, quotas."""
 
     def __init__(self, region_name: str, max_version: ApiVersion) -> None:
         self.region_name = region_name
         self.max_version = max_version
-        self.volumes: dict[str, dict[str, Any]] = {}
+        self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in COLLECTIONS}
         self.calls: list[tuple[str, str, Any, str | None]] = []
         self.down = False
+        self.limits = {"maxTotalVolumes": 10, "totalVolumesUsed": 0, "maxTotalSnapshots": -1}
+
+    @property
+    def volumes(self) -> dict[str, dict[str, Any]]:
+        return self.records["volumes"]
+
+    @property
+    def types(self) -> dict[str, dict[str, Any]]:
+        return self.records["types"]
+
+    def request(self, method: str, path: str, *, json: Any = None, **kwargs: Any) -> Any:
+        return self.call(method, path, json=json, params=kwargs.get("params")).body
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("POST", path, json=json, **kwargs)
 
     def endpoint(self) -> str:
         return f"http://{self.region_name.lower()}.example:8776/v3"
@@ -42,44 +61,55 @@ class FakeCinder:
         if self.down:
             raise PodUnreachable(self.region_name, "volumev3", "connection refused")
         parts = path.strip("/").split("/")
-        if method == "POST" and parts == ["volumes"]:
-            volume_id = str(uuid.uuid4())
-            self.volumes[volume_id] = {
-                **json["volume"],
-                "id": volume_id,
+        if parts == ["limits"]:
+            return BottomAnswer(200, {"limits": {"rate": [], "absolute": dict(self.limits)}})
+        if parts[0] == "os-quota-sets":
+            return BottomAnswer(200, {"quota_set": {"id": parts[1], "volumes": 10}})
+        collection = parts[0]
+        singular = COLLECTIONS[collection]
+        records = self.records[collection]
+        if method == "POST" and len(parts) == 1:
+            record_id = str(uuid.uuid4())
+            if collection == "volumes" and json["volume"].get("volume_type") in self.types:
+                json["volume"]["volume_type_id"] = json["volume"]["volume_type"]
+            records[record_id] = {
+                **json[singular],
+                "id": record_id,
                 "status": "creating",
                 "created_at": f"2026-11-25T00:00:{next(_clock):02d}.000000",
-                "links": [{"rel": "self", "href": f"{self.endpoint()}/volumes/{volume_id}"}],
+                "links": [{"rel": "self", "href": f"{self.endpoint()}/{collection}/{record_id}"}],
             }
-            return BottomAnswer(202, {"volume": self.volumes[volume_id]})
-        if method == "GET" and parts == ["volumes", "detail"]:
-            return BottomAnswer(200, {"volumes": self._page(params or {})})
-        volume = self.volumes.get(parts[1]) if len(parts) > 1 else None
-        if volume is None:
-            self._fail(404, f"Volume {parts[1] if len(parts) > 1 else ''} could not be found.")
-        if method == "GET":
-            return BottomAnswer(200, {"volume": volume})
-        if method == "PUT":
-            volume.update(json["volume"])
-            return BottomAnswer(200, {"volume": volume})
-        if method == "DELETE":
-            del self.volumes[parts[1]]
+            return BottomAnswer(202, {singular: records[record_id]})
+        if method == "GET" and len(parts) == 1:
+            return BottomAnswer(200, {"volume_types": list(records.values())})
+        if method == "GET" and parts[1:] == ["detail"]:
+            return BottomAnswer(200, {collection: self._page(records, params or {})})
+        record = records.get(parts[1]) if len(parts) > 1 else None
+        if record is None:
+            self._fail(404, f"{singular.title()} {parts[-1]} could not be found.")
+        if len(parts) > 2:
             return BottomAnswer(202, None)
+        if method == "GET":
+            return BottomAnswer(200, {singular: record})
+        if method == "PUT":
+            record.update(json[singular])
+            return BottomAnswer(200, {singular: record})
+        del records[parts[1]]
         return BottomAnswer(202, None)
 
-
-    def _page(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        """Volumes sorted on ``sort`` (keys with directions), after ``marker``, ``limit`` long."""
-        records = list(self.volumes.values())
+    @staticmethod
+    def _page(records: dict[str, dict], params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Records sorted on ``sort`` (keys with directions), after ``marker``, ``limit`` long."""
+        ordered = list(records.values())
         for part in reversed(params["sort"].split(",")):
             key, _, direction = part.partition(":")
-            records.sort(key=lambda r: (r.get(key) is not None, r.get(key) or ""))
+            ordered.sort(key=lambda r: (r.get(key) is not None, r.get(key) or ""))
             if direction == "desc":
-                records.reverse()
+                ordered.reverse()
         if "marker" in params:
-            ids = [r["id"] for r in records]
-            records = records[ids.index(params["marker"]) + 1 :]
-        return records[: int(params["limit"])]
+            ids = [r["id"] for r in ordered]
+            ordered = ordered[ids.index(params["marker"]) + 1 :]
+        return ordered[: int(params["limit"])]
 
 
 class FakeVolumePods:
@@ -88,6 +118,9 @@ class FakeVolumePods:
     def __init__(self, pods: dict[str, FakeCinder]) -> None:
         self.pods = pods
         self.tokens: list[str | None] = []
+
+    def service_client(self, region_name: str) -> FakeCinder:
+        return self.pods[region_name]
 
     def caller_client(self, region_name: str, token: str | None) -> FakeCinder:
         self.tokens.append(token)

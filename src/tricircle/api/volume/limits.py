@@ -1,0 +1,92 @@
+"""Limits and quotas seen from RegionOne: each pod's answer for the caller, added up.
+
+A project's capacity across pods is the sum of what each pod allows (-1, unlimited, anywhere
+makes the total unlimited) and its usage is the sum of its usage in each pod. Pods are asked in
+parallel as the caller; one that fails or does not answer in time is left out and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent import futures
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from tricircle.api.volume import common
+from tricircle.db.models import Pod
+from tricircle.pods.client import PodCallError
+
+LOG = logging.getLogger(__name__)
+
+blueprint = Blueprint("limits", __name__)
+
+
+def _ask_every_pod(path: str, params: dict[str, str]) -> list[Any]:
+    """The JSON answer of each pod that answers ``GET path`` in time, as the caller."""
+    state = common.state()
+    token = request.headers.get("X-Auth-Token")
+    microversion = str(g.api_version)
+    pods = common.bottom_pods()
+
+    def ask(pod: Pod) -> Any:
+        client = state.pods.caller_client(pod.region_name, token)
+        return client.call("GET", path, params=params, microversion=microversion).body
+
+    if not pods:
+        return []
+    pool = futures.ThreadPoolExecutor(max_workers=len(pods))
+    try:
+        asked = {pool.submit(ask, pod): pod for pod in pods}
+        futures.wait(asked, timeout=state.conf.volume_api.list_timeout)
+        answers = []
+        for future, pod in asked.items():
+            if not future.done():
+                LOG.warning("pod %s did not answer %s in time; left out", pod.region_name, path)
+            elif isinstance(future.exception(), PodCallError):
+                LOG.warning("pod %s failed %s: %s", pod.region_name, path, future.exception())
+            else:
+                answers.append(future.result())
+        return answers
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _add(values: list[Any]) -> Any:
+    """Numbers summed (any -1 limit stays -1); dicts added key by key; else the first value."""
+    if all(isinstance(v, dict) for v in values):
+        keys = dict.fromkeys(key for value in values for key in value)
+        return {key: _add([v[key] for v in values if key in v]) for key in keys}
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return -1 if -1 in values else sum(values)
+    return values[0]
+
+
+def _added(answers: list[Any], key: str, fallback: Callable[[], Any]) -> Any:
+    parts = [answer[key] for answer in answers]
+    return _add(parts) if parts else fallback()
+
+
+@blueprint.get("/v3/limits")
+def limits() -> Response:
+    """The caller's absolute limits and usage, summed over the pods."""
+    answers = _ask_every_pod("/limits", request.args.to_dict())
+    added = _added(answers, "limits", lambda: {"rate": [], "absolute": {}})
+    return jsonify({"limits": {"rate": [], "absolute": added["absolute"]}})
+
+
+@blueprint.get("/v3/os-quota-sets/<project_id>")
+def quota_set(project_id: str) -> Response:
+    """A project's quotas (with ``usage=true``, limits and usage), summed over the pods."""
+    answers = _ask_every_pod(f"/os-quota-sets/{project_id}", request.args.to_dict())
+    added = _added(answers, "quota_set", dict)
+    return jsonify({"quota_set": {**added, "id": project_id}})
+
+
+@blueprint.get("/v3/os-quota-sets/<project_id>/defaults")
+def quota_defaults(project_id: str) -> Response:
+    """The default quotas, summed over the pods."""
+    answers = _ask_every_pod(f"/os-quota-sets/{project_id}/defaults", {})
+    added = _added(answers, "quota_set", dict)
+    return jsonify({"quota_set": {**added, "id": project_id}})

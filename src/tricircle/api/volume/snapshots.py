@@ -1,0 +1,80 @@
+"""``/v3/snapshots``: a snapshot is made in its volume's pod; lists merged across pods."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from tricircle.api.volume import common, forwarding, listing, routing
+from tricircle.api.volume.faults import bad_request
+
+LOG = logging.getLogger(__name__)
+
+blueprint = Blueprint("snapshots", __name__)
+
+
+@blueprint.post("/v3/snapshots")
+def create_snapshot() -> tuple[Response, int]:
+    """Snapshot a volume in the pod that holds it and remember where the snapshot is."""
+    document = common.json_body("snapshot")
+    volume_id = document["snapshot"].get("volume_id")
+    if not isinstance(volume_id, str) or not volume_id:
+        raise bad_request(
+            f"Invalid input for field/attribute volume_id. Value: {volume_id}. "
+            "'volume_id' is a required property"
+        )
+    pod = forwarding.holding_pod(volume_id, routing.VOLUME)
+    answer = common.forward(pod.region_name, "POST", "/snapshots", body=document)
+    created = answer.body["snapshot"]
+    routing.record(created["id"], pod, common.project_id(), routing.SNAPSHOT)
+    LOG.info(
+        "snapshot %s of volume %s created in pod %s", created["id"], volume_id, pod.region_name
+    )
+    return jsonify({"snapshot": forwarding.top_view(created, pod)}), answer.status
+
+
+def _list(detailed: bool) -> Response:
+    records, links = listing.list_across_pods("snapshots", routing.SNAPSHOT)
+    if not detailed:
+        keep = ("id", "name", "status", "size", "volume_id", "created_at", "description")
+        records = [{key: record.get(key) for key in keep} for record in records]
+    body: dict[str, Any] = {"snapshots": records}
+    if links:
+        body["snapshots_links"] = links
+    return jsonify(body)
+
+
+@blueprint.get("/v3/snapshots")
+def list_snapshots() -> Response:
+    """The caller's snapshots in every pod (summary)."""
+    return _list(detailed=False)
+
+
+@blueprint.get("/v3/snapshots/detail")
+def list_snapshots_detail() -> Response:
+    """The caller's snapshots in every pod, in full."""
+    return _list(detailed=True)
+
+
+@blueprint.route("/v3/snapshots/<snapshot_id>", methods=["GET", "PUT", "DELETE"])
+def snapshot(snapshot_id: str) -> Response:
+    """Show, update or delete a snapshot in its pod."""
+    return forwarding.forward_to_holder(
+        snapshot_id,
+        routing.SNAPSHOT,
+        request.method,
+        f"/snapshots/{snapshot_id}",
+        forget_if_gone=request.method == "GET",
+    )
+
+
+@blueprint.route(
+    "/v3/snapshots/<snapshot_id>/<path:rest>", methods=["GET", "POST", "PUT", "DELETE"]
+)
+def snapshot_subresource(snapshot_id: str, rest: str) -> Response:
+    """Snapshot actions and metadata, in the snapshot's pod."""
+    return forwarding.forward_to_holder(
+        snapshot_id, routing.SNAPSHOT, request.method, f"/snapshots/{snapshot_id}/{rest}"
+    )

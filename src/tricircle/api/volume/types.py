@@ -1,0 +1,258 @@
+"""``/v3/types``: volume types kept at the gateway, copied into a pod when a volume there uses one.
+
+A type's copy in a pod is made once (create-once, routing type ``volume_type``) with Tricircle's
+own identity, public in the pod and named as the top type, so the pod's volumes show the type's
+name; its pod ID is shown as the top type's ID.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify
+
+from tricircle.api.volume import common
+from tricircle.api.volume.faults import CinderFault, bad_request, not_found
+from tricircle.api.volume.policy import TYPES_MANAGE, TYPES_SHOW_PRIVATE
+from tricircle.db import routings
+from tricircle.db import volume_types as type_queries
+from tricircle.db.models import Pod, VolumeType
+from tricircle.pods import create_once
+from tricircle.pods.client import PodClientError
+
+LOG = logging.getLogger(__name__)
+
+blueprint = Blueprint("volume_types", __name__)
+
+NAME_LIMIT = 255
+
+
+def _allowed(rule: str) -> bool:
+    return bool(common.state().enforcer.authorize(rule, {}, g.context, do_raise=False))
+
+
+def _authorize(rule: str) -> None:
+    common.state().enforcer.authorize(rule, {}, g.context, do_raise=True)
+
+
+def view(volume_type: VolumeType) -> dict[str, Any]:
+    """A type as Cinder shows it."""
+    return {
+        "id": volume_type.id,
+        "name": volume_type.name,
+        "description": volume_type.description,
+        "is_public": volume_type.is_public,
+        "os-volume-type-access:is_public": volume_type.is_public,
+        "extra_specs": dict(volume_type.extra_specs),
+        "qos_specs_id": None,
+    }
+
+
+def visible_type(name_or_id: str, *, by_name_message: bool = False) -> VolumeType:
+    """The type the caller may see or use; Cinder's 404 otherwise."""
+    with common.state().session_factory() as session:
+        found = type_queries.find_volume_type(session, name_or_id)
+    if found is None or (not found.is_public and not _allowed(TYPES_SHOW_PRIVATE)):
+        if by_name_message:
+            raise not_found(f"Volume type with name {name_or_id} could not be found.")
+        raise not_found(f"Volume type {name_or_id} could not be found.")
+    return found
+
+
+def _checked_fields(body: dict[str, Any], creating: bool) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    name = body.get("name")
+    if creating or "name" in body:
+        if not isinstance(name, str) or not name.strip() or len(name) > NAME_LIMIT:
+            raise bad_request(
+                f"Invalid input for field/attribute name. Value: {name}. "
+                "The name must be a non-empty string of at most 255 characters."
+            )
+        changes["name"] = name.strip()
+    if "description" in body:
+        description = body["description"]
+        if description is not None and not isinstance(description, str):
+            raise bad_request(
+                f"Invalid input for field/attribute description. Value: {description}."
+            )
+        changes["description"] = description
+    for key in ("os-volume-type-access:is_public", "is_public"):
+        if key in body:
+            if not isinstance(body[key], bool):
+                raise bad_request(f"Invalid input for field/attribute {key}. Value: {body[key]}.")
+            changes["is_public"] = body[key]
+    if "extra_specs" in body:
+        changes["extra_specs"] = _checked_specs(body["extra_specs"])
+    return changes
+
+
+def _checked_specs(specs: Any) -> dict[str, str]:
+    if not isinstance(specs, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in specs.items()
+    ):
+        raise bad_request("Invalid input for field/attribute extra_specs: an object of strings.")
+    return specs
+
+
+@blueprint.get("/v3/types")
+def list_types() -> Response:
+    """Public types (every type for admins)."""
+    with common.state().session_factory() as session:
+        found = type_queries.list_volume_types(
+            session, include_private=_allowed(TYPES_SHOW_PRIVATE)
+        )
+    return jsonify({"volume_types": [view(t) for t in found]})
+
+
+@blueprint.get("/v3/types/<type_id>")
+def show_type(type_id: str) -> Response:
+    """One type."""
+    return jsonify({"volume_type": view(visible_type(type_id))})
+
+
+@blueprint.post("/v3/types")
+def create_type() -> Response:
+    """Define a type at the gateway (admin); pods get it when a volume first uses it."""
+    _authorize(TYPES_MANAGE)
+    fields = _checked_fields(common.json_body("volume_type")["volume_type"], creating=True)
+    try:
+        with common.transaction() as session:
+            created = type_queries.create_volume_type(session, **fields)
+    except type_queries.VolumeTypeExists as exc:
+        raise CinderFault(409, str(exc)) from exc
+    LOG.info("volume type %s (%s) created", created.id, created.name)
+    return jsonify({"volume_type": view(created)})
+
+
+@blueprint.put("/v3/types/<type_id>")
+def update_type(type_id: str) -> Response:
+    """Rename, describe or publish a type (admin); copies in pods keep their first name."""
+    _authorize(TYPES_MANAGE)
+    changes = _checked_fields(common.json_body("volume_type")["volume_type"], creating=False)
+    changes.pop("extra_specs", None)
+    try:
+        with common.transaction() as session:
+            found = type_queries.find_volume_type(session, type_id)
+            if found is None:
+                raise not_found(f"Volume type {type_id} could not be found.")
+            updated = type_queries.update_volume_type(session, found, **changes)
+    except type_queries.VolumeTypeExists as exc:
+        raise CinderFault(409, str(exc)) from exc
+    return jsonify({"volume_type": view(updated)})
+
+
+def _in_each_copy(type_id: str, method: str, suffix: str, body: Any = None) -> None:
+    """Apply a change to every copy of a type in the pods, as Tricircle."""
+    with common.state().session_factory() as session:
+        copies = type_queries.bottom_copies(session, type_id)
+        regions = {c.pod_id: session.get(Pod, c.pod_id).region_name for c in copies}
+    for copy in copies:
+        client = common.state().pods.service_client(regions[copy.pod_id])
+        client.request(method, f"/types/{copy.bottom_id}{suffix}", json=body)
+
+
+@blueprint.delete("/v3/types/<type_id>")
+def delete_type(type_id: str) -> Response:
+    """Delete a type (admin) and its copies in the pods; a pod still using it refuses (400)."""
+    _authorize(TYPES_MANAGE)
+    visible_type(type_id)
+    try:
+        _in_each_copy(type_id, "DELETE", "")
+    except PodClientError as exc:
+        raise bad_request(f"Target volume type is still in use: {exc.pod_message}") from exc
+    with common.transaction() as session:
+        for copy in type_queries.bottom_copies(session, type_id):
+            routings.delete_routing(session, copy.id)
+        found = type_queries.find_volume_type(session, type_id)
+        if found is not None:
+            session.delete(found)
+    LOG.info("volume type %s deleted with its copies", type_id)
+    return Response(status=202)
+
+
+@blueprint.get("/v3/types/<type_id>/extra_specs")
+def list_extra_specs(type_id: str) -> Response:
+    """A type's extra specs."""
+    return jsonify({"extra_specs": dict(visible_type(type_id).extra_specs)})
+
+
+@blueprint.post("/v3/types/<type_id>/extra_specs")
+def set_extra_specs(type_id: str) -> Response:
+    """Add or change extra specs (admin), in the type and its copies."""
+    _authorize(TYPES_MANAGE)
+    specs = _checked_specs(common.json_body("extra_specs")["extra_specs"])
+    visible_type(type_id)
+    _in_each_copy(type_id, "POST", "/extra_specs", {"extra_specs": specs})
+    with common.transaction() as session:
+        found = type_queries.find_volume_type(session, type_id)
+        merged = {**found.extra_specs, **specs}
+        type_queries.update_volume_type(session, found, extra_specs=merged)
+    return jsonify({"extra_specs": merged})
+
+
+@blueprint.delete("/v3/types/<type_id>/extra_specs/<key>")
+def delete_extra_spec(type_id: str, key: str) -> Response:
+    """Remove one extra spec (admin), from the type and its copies."""
+    _authorize(TYPES_MANAGE)
+    if key not in visible_type(type_id).extra_specs:
+        raise not_found(f"Volume Type {type_id} has no extra specs with key {key}.")
+    _in_each_copy(type_id, "DELETE", f"/extra_specs/{key}")
+    with common.transaction() as session:
+        found = type_queries.find_volume_type(session, type_id)
+        remaining = {k: v for k, v in found.extra_specs.items() if k != key}
+        type_queries.update_volume_type(session, found, extra_specs=remaining)
+    return Response(status=202)
+
+
+def ensure_in_pod(volume_type: VolumeType, pod: Pod) -> str:
+    """The ID of the type's copy in ``pod``, made (once) with Tricircle's identity if missing."""
+    client = common.state().pods.service_client(pod.region_name)
+
+    def find_by_name(_top_id: str) -> str | None:
+        listed = client.get("/types", params={"is_public": "None"})["volume_types"]
+        return next((t["id"] for t in listed if t["name"] == volume_type.name), None)
+
+    def create(_top_id: str) -> str:
+        body = {
+            "volume_type": {
+                "name": volume_type.name,
+                "description": volume_type.description,
+                "os-volume-type-access:is_public": True,
+                "extra_specs": dict(volume_type.extra_specs),
+            }
+        }
+        try:
+            return client.post("/types", json=body)["volume_type"]["id"]
+        except PodClientError as exc:
+            found = find_by_name(volume_type.id) if exc.status == 409 else None
+            if found is None:
+                raise
+            return found
+
+    bottom_id = create_once.ensure_bottom_resource(
+        common.state().session_factory,
+        top_id=volume_type.id,
+        pod_id=pod.pod_id,
+        project_id="",
+        resource_type=type_queries.RESOURCE_TYPE,
+        create=create,
+        find_by_name=find_by_name,
+    )
+    LOG.debug("volume type %s is %s in pod %s", volume_type.id, bottom_id, pod.region_name)
+    return bottom_id
+
+
+def with_top_type_ids(records: list[dict], pod: Pod, state: common.VolumeState) -> list[dict]:
+    """Volume records with ``volume_type_id`` of a type copy shown as the top type's ID."""
+    bottom_ids = {r["volume_type_id"] for r in records if r.get("volume_type_id")}
+    if not bottom_ids:
+        return records
+    with state.session_factory() as session:
+        top_ids = type_queries.top_type_ids(session, pod.pod_id, bottom_ids)
+    return [
+        {**r, "volume_type_id": top_ids.get(r.get("volume_type_id"), r.get("volume_type_id"))}
+        if "volume_type_id" in r
+        else r
+        for r in records
+    ]

@@ -1,0 +1,56 @@
+"""Snapshots in their volume's pod, and limits and quotas added up over the pods."""
+
+from __future__ import annotations
+
+
+def _volume_in(client, az: str) -> dict:
+    return client.post(
+        "/v3/volumes", json={"volume": {"size": 1, "availability_zone": az}}
+    ).get_json()["volume"]
+
+
+def test_snapshot_is_made_in_the_volume_pod_and_listed_from_it(client, fake_pods):
+    volume = _volume_in(client, "az2")
+    response = client.post("/v3/snapshots", json={"snapshot": {"volume_id": volume["id"]}})
+    assert response.status_code == 202
+    snapshot = response.get_json()["snapshot"]
+    assert snapshot["id"] in fake_pods.pods["Pod2"].records["snapshots"]
+    assert not fake_pods.pods["Pod1"].records["snapshots"]
+    shown = client.get(f"/v3/snapshots/{snapshot['id']}").get_json()["snapshot"]
+    assert shown["volume_id"] == volume["id"]
+    listed = client.get("/v3/snapshots").get_json()["snapshots"]
+    assert [s["id"] for s in listed] == [snapshot["id"]]
+    assert client.delete(f"/v3/snapshots/{snapshot['id']}").status_code == 202
+    assert not fake_pods.pods["Pod2"].records["snapshots"]
+
+
+def test_snapshot_of_an_unknown_volume_is_404_and_reaches_no_pod(client, fake_pods):
+    response = client.post(
+        "/v3/snapshots", json={"snapshot": {"volume_id": "9e1f0c55-0000-4000-8000-000000000000"}}
+    )
+    assert response.status_code == 404
+    assert "could not be found" in response.get_json()["itemNotFound"]["message"]
+    assert not any(pod.calls for pod in fake_pods.pods.values())
+
+
+def test_snapshot_without_volume_is_400(client):
+    response = client.post("/v3/snapshots", json={"snapshot": {"name": "x"}})
+    assert response.status_code == 400
+    assert "volume_id" in response.get_json()["badRequest"]["message"]
+
+
+def test_limits_add_up_over_pods_and_unlimited_stays_unlimited(client, fake_pods):
+    fake_pods.pods["Pod1"].limits["totalVolumesUsed"] = 3
+    absolute = client.get("/v3/limits").get_json()["limits"]["absolute"]
+    assert absolute == {"maxTotalVolumes": 20, "totalVolumesUsed": 3, "maxTotalSnapshots": -1}
+
+
+def test_limits_leave_out_a_down_pod(client, fake_pods):
+    fake_pods.pods["Pod2"].down = True
+    absolute = client.get("/v3/limits").get_json()["limits"]["absolute"]
+    assert absolute["maxTotalVolumes"] == 10
+
+
+def test_quota_set_adds_up_over_pods(client):
+    quota = client.get("/v3/os-quota-sets/demo-project").get_json()["quota_set"]
+    assert quota == {"id": "demo-project", "volumes": 20}
