@@ -138,7 +138,11 @@ class PodAvailabilityZoneMixin:
 
     def get_network_availability_zones(self, network: object) -> list[str]:
         """The zones a network's hints name (hints of pods since removed are left out)."""
-        hints = az_validator.convert_az_string_to_list(network[az_def.AZ_HINTS])  # type: ignore[index]
+        stored = network[az_def.AZ_HINTS]  # type: ignore[index]
+        return self.zones_of_hints(az_validator.convert_az_string_to_list(stored))
+
+    def zones_of_hints(self, hints: list[str]) -> list[str]:
+        """The zones ``hints`` name, sorted, without the ones naming no pod."""
         if not hints:
             return []
         zones = self.pod_zones.get()
