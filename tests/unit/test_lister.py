@@ -563,3 +563,33 @@ def test_sort_keys_named_unlike_the_record_fields():
         marker = result.next_marker
     assert pages == expected
     assert hooks.last_query.sort_keys[-1] == SortKey("uuid")
+
+
+def test_pods_drained_by_a_deep_marker_are_refetched_in_one_round(monkeypatch):
+    same_names = {
+        pod_id: [{"id": f"{pod_id}-{n:03d}", "name": f"n{n:03d}"} for n in range(300)]
+        for pod_id in ("Pod1", "Pod2", "Pod3", "Pod4")
+    }
+    hooks = FakeHooks(same_names)
+    rounds: list[list[str]] = []
+    fetch_round = lister._ListRun._fetch_round
+
+    def counting(self, streams, extra=None):
+        rounds.append([stream.pod.region_name for stream in streams])
+        return fetch_round(self, streams, extra)
+
+    monkeypatch.setattr(lister._ListRun, "_fetch_round", counting)
+    sort_keys = complete_sort_keys(["name"], ["asc"], default_keys=("id",))
+    result = CrossPodLister(hooks).list(
+        all_pods(hooks), sort_keys=sort_keys, limit=40, marker="Pod4-049", timeout=5
+    )
+    assert [r["id"] for r in result.records][:5] == [
+        "Pod1-050",
+        "Pod2-050",
+        "Pod3-050",
+        "Pod4-050",
+        "Pod1-051",
+    ]
+    assert len(result.records) == 40 and result.has_next
+    # Pod4 pages natively past its marker; the others, drained by it, are asked again together.
+    assert rounds == [["Pod1", "Pod2", "Pod3", "Pod4"], ["Pod1", "Pod2", "Pod3"]]
