@@ -107,10 +107,10 @@ def main() -> None:
     for records in (int(value) for value in args.records.split(",")):
         for pod_count in (int(value) for value in args.pods.split(",")):
             hooks = LatencyHooks(pod_count, records, latency)
-            pages = [("first", None)]
+            pages = [("page 1", None)]
             marker = deep_marker(hooks, args.limit, args.depth)
             if marker is not None:
-                pages.append((f"{args.depth + 1}th", marker))
+                pages.append((f"page {args.depth + 1}", marker))
             for label, page_marker in pages:
                 calls = CallCounter(hooks)
                 samples = measure(calls, args.limit, page_marker, args.rounds)
