@@ -593,3 +593,19 @@ def test_pods_drained_by_a_deep_marker_are_refetched_in_one_round(monkeypatch):
     assert len(result.records) == 40 and result.has_next
     # Pod4 pages natively past its marker; the others, drained by it, are asked again together.
     assert rounds == [["Pod1", "Pod2", "Pod3", "Pod4"], ["Pod1", "Pod2", "Pod3"]]
+
+
+def test_pod_answering_records_without_ids_is_an_error_not_a_failed_list(hooks):
+    class Garbled(FakeHooks):
+        def fetch_page(self, pod, query):
+            if pod.pod_id == "Pod2":
+                return [{"name": "no id"}, "not a record"]
+            return super().fetch_page(pod, query)
+
+    garbled = Garbled(hooks.records_by_pod)
+    result = CrossPodLister(garbled).list(
+        all_pods(garbled), sort_keys=SORTS[0], limit=100, timeout=5
+    )
+    assert len(result.records) == 13 + 21
+    assert [(u.pod.region_name, u.reason) for u in result.unavailable] == [("Pod2", "error")]
+    assert "malformed page" in result.unavailable[0].detail

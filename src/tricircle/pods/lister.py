@@ -462,7 +462,10 @@ class _ListRun:
                     raise error
                 self._lose(stream, "error", f"{type(error).__name__}: {error}")
             else:
-                self._take(stream, future.result(), size)
+                try:
+                    self._take(stream, future.result(), size)
+                except (KeyError, TypeError, AttributeError) as exc:
+                    self._lose(stream, "error", f"malformed page: {type(exc).__name__}: {exc}")
 
     def _take(self, stream: _PodStream, page: Sequence[Record], size: int) -> None:
         """Add a page to the stream; a short page is its pod's last."""
