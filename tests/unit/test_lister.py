@@ -609,3 +609,23 @@ def test_pod_answering_records_without_ids_is_an_error_not_a_failed_list(hooks):
     assert len(result.records) == 13 + 21
     assert [(u.pod.region_name, u.reason) for u in result.unavailable] == [("Pod2", "error")]
     assert "malformed page" in result.unavailable[0].detail
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_pods_sorts_and_pages(seed):
+    """Any pods, sort and page sizes: following next markers lists exactly the sorted union."""
+    chooser = random.Random(seed)
+    records_by_pod = {}
+    for pod_number in range(chooser.randint(1, 4)):
+        pod_id = f"Pod{pod_number}"
+        records = records_with_fine_times(pod_id, chooser.randint(0, 25), seed * 10 + pod_number)
+        for record in records:
+            record["name"] = chooser.choice(["a", "b", None])
+            record["size"] = chooser.randint(1, 2)
+        records_by_pod[pod_id] = records
+    hooks = FinerPodHooks(records_by_pod)
+    names = chooser.sample(["name", "size", "created_at"], chooser.randint(0, 3))
+    directions = [chooser.choice(["asc", "desc"]) for _ in names]
+    sort_keys = complete_sort_keys(names, directions)
+    pages = all_pages(hooks, sort_keys, chooser.randint(1, 9), page_size=chooser.randint(2, 8))
+    assert [i for page in pages for i in page] == everything(hooks, sort_keys), sort_keys
