@@ -260,3 +260,21 @@ def test_a_new_subnet_copy_queues_setup_of_its_routers(
     assert [(job.resource_id, job.payload) for job in queued] == [
         ("router-a", {"router_id": "router-a"})
     ]
+
+
+def test_releasing_one_of_two_ports_on_a_local_network_keeps_copy_and_home(
+    mirror: BottomMirror, clients: FakeClients, pods: dict, sessions: sessionmaker[Session]
+) -> None:
+    network, _ = top_network(clients, **{"provider:network_type": "local"})
+    first = mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    second = mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    mirror.release_server_port(pods["Pod1"], first)  # made the network: in use, kept
+    assert len(clients.neutrons["Pod1"].data["networks"]) == 1
+    with pytest.raises(NetworkNotInPod):
+        mirror.ensure_bottom_network(pods["Pod2"], network)
+    mirror.release_server_port(pods["Pod1"], second)
+    assert [r.resource_type for r in all_routings(sessions)] == [
+        constants.LOCAL_NETWORK_HOME,
+        constants.NETWORK,
+        constants.SUBNET,
+    ]
