@@ -92,6 +92,8 @@ def test_network_hint_names_a_zone_or_a_pod(central, cleanup, name, hint, zone):
     shown = central.get(f"/v2.0/networks/{network['id']}").json()["network"]
     assert shown["availability_zone_hints"] == [hint]
     assert shown["availability_zones"] == [zone], f"network {network['id']}"
+    (listed,) = networks_named(central, name)
+    assert listed["availability_zones"] == [zone]
 
 
 def test_unknown_hint_is_refused_and_nothing_is_made(central, name):
@@ -119,6 +121,25 @@ def test_local_network_takes_one_hint(central, cleanup, name):
     assert networks_named(central, name) == []
     network = create(central, cleanup, "network", **local, availability_zone_hints=["Pod1"])
     assert network["availability_zones"] == ["az1"]
+
+
+def test_bulk_create_with_a_two_hint_local_network_makes_nothing(central, name):
+    response = central.post(
+        "/v2.0/networks",
+        json={
+            "networks": [
+                {"name": name, "availability_zone_hints": ["az1", "az2"]},
+                {
+                    "name": name,
+                    "provider:network_type": "local",
+                    "availability_zone_hints": ["az1", "az2"],
+                },
+            ]
+        },
+        raise_exc=False,
+    )
+    assert response.status_code == 400, response.text
+    assert networks_named(central, name) == []
 
 
 def test_router_interface_changes_queue_router_setup(central, admin_api, cleanup, name, wait_until):
