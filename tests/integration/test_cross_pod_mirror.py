@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cross_pod_helpers import lab_mirror, lab_pod
@@ -284,3 +285,40 @@ def test_deleting_top_resources_removes_their_bottom_copies_and_frees_the_vlan(
         },
     )["network"]
     mirror.top.delete(f"/v2.0/networks/{again['id']}")
+
+
+def test_concurrent_ports_in_two_pods_make_one_copy_and_one_gateway_per_pod(
+    mirror: BottomMirror, top_network: dict, pod_api: PodApi, demo_session: session.Session
+) -> None:
+    """Six boots at once (three per pod) race for the network, subnet and gateway copies."""
+    network, subnet = top_network["network"], top_network["subnet"]
+    project_id = demo_session.get_project_id()
+    regions = ["Pod1", "Pod2"] * 3
+    pods = {region: lab_pod(mirror.session_factory, region) for region in set(regions)}
+    with ThreadPoolExecutor(max_workers=len(regions)) as pool:
+        made = list(
+            pool.map(
+                lambda region: mirror.prepare_server_port(
+                    pods[region], project_id, {"uuid": network["id"]}
+                ),
+                regions,
+            )
+        )
+    assert len({server_port.top_port["id"] for server_port in made}) == 6
+    gateways = {}
+    for region in pods:
+        neutron = pod_api(region, "network")
+        networks = neutron.get("/v2.0/networks", params={"name": network["id"]}).json()
+        subnets = neutron.get("/v2.0/subnets", params={"name": subnet["id"]}).json()["subnets"]
+        assert len(networks["networks"]) == 1 and len(subnets) == 1, region
+        ports = neutron.get(
+            "/v2.0/ports", params={"network_id": networks["networks"][0]["id"]}
+        ).json()["ports"]
+        assert len(ports) == 3, region
+        gateways[region] = subnets[0]
+    assert sorted(mirror.reserved_gateway_ips(subnet)) == sorted(
+        copy["gateway_ip"] for copy in gateways.values()
+    )
+    for region, copy in gateways.items():
+        for other in gateways.values():
+            assert not address_in_pools(other["gateway_ip"], copy["allocation_pools"]), region

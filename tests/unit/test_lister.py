@@ -563,3 +563,69 @@ def test_sort_keys_named_unlike_the_record_fields():
         marker = result.next_marker
     assert pages == expected
     assert hooks.last_query.sort_keys[-1] == SortKey("uuid")
+
+
+def test_pods_drained_by_a_deep_marker_are_refetched_in_one_round(monkeypatch):
+    same_names = {
+        pod_id: [{"id": f"{pod_id}-{n:03d}", "name": f"n{n:03d}"} for n in range(300)]
+        for pod_id in ("Pod1", "Pod2", "Pod3", "Pod4")
+    }
+    hooks = FakeHooks(same_names)
+    rounds: list[list[str]] = []
+    fetch_round = lister._ListRun._fetch_round
+
+    def counting(self, streams, extra=None):
+        rounds.append([stream.pod.region_name for stream in streams])
+        return fetch_round(self, streams, extra)
+
+    monkeypatch.setattr(lister._ListRun, "_fetch_round", counting)
+    sort_keys = complete_sort_keys(["name"], ["asc"], default_keys=("id",))
+    result = CrossPodLister(hooks).list(
+        all_pods(hooks), sort_keys=sort_keys, limit=40, marker="Pod4-049", timeout=5
+    )
+    assert [r["id"] for r in result.records][:5] == [
+        "Pod1-050",
+        "Pod2-050",
+        "Pod3-050",
+        "Pod4-050",
+        "Pod1-051",
+    ]
+    assert len(result.records) == 40 and result.has_next
+    # Pod4 pages natively past its marker; the others, drained by it, are asked again together.
+    assert rounds == [["Pod1", "Pod2", "Pod3", "Pod4"], ["Pod1", "Pod2", "Pod3"]]
+
+
+def test_pod_answering_records_without_ids_is_an_error_not_a_failed_list(hooks):
+    class Garbled(FakeHooks):
+        def fetch_page(self, pod, query):
+            if pod.pod_id == "Pod2":
+                return [{"name": "no id"}, "not a record"]
+            return super().fetch_page(pod, query)
+
+    garbled = Garbled(hooks.records_by_pod)
+    result = CrossPodLister(garbled).list(
+        all_pods(garbled), sort_keys=SORTS[0], limit=100, timeout=5
+    )
+    assert len(result.records) == 13 + 21
+    assert [(u.pod.region_name, u.reason) for u in result.unavailable] == [("Pod2", "error")]
+    assert "malformed page" in result.unavailable[0].detail
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_pods_sorts_and_pages(seed):
+    """Any pods, sort and page sizes: following next markers lists exactly the sorted union."""
+    chooser = random.Random(seed)
+    records_by_pod = {}
+    for pod_number in range(chooser.randint(1, 4)):
+        pod_id = f"Pod{pod_number}"
+        records = records_with_fine_times(pod_id, chooser.randint(0, 25), seed * 10 + pod_number)
+        for record in records:
+            record["name"] = chooser.choice(["a", "b", None])
+            record["size"] = chooser.randint(1, 2)
+        records_by_pod[pod_id] = records
+    hooks = FinerPodHooks(records_by_pod)
+    names = chooser.sample(["name", "size", "created_at"], chooser.randint(0, 3))
+    directions = [chooser.choice(["asc", "desc"]) for _ in names]
+    sort_keys = complete_sort_keys(names, directions)
+    pages = all_pages(hooks, sort_keys, chooser.randint(1, 9), page_size=chooser.randint(2, 8))
+    assert [i for page in pages for i in page] == everything(hooks, sort_keys), sort_keys

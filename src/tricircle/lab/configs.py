@@ -161,8 +161,9 @@ def tricircle_database_url(layout: LabLayout) -> str:
 def central_neutron(layout: LabLayout) -> Sections:
     """The central Neutron (region RegionOne): PostgreSQL, shared_vlan and local, binds no port.
 
-    Its core plugin is Tricircle's ML2 (availability zones from Tricircle's pods) and the
-    ``tricircle`` service plugin queues jobs; both use Tricircle's database.
+    Its core plugin is Tricircle's ML2 (availability zones from Tricircle's pods), its router
+    plugin Neutron's with those zones, and the ``tricircle`` service plugin queues jobs; they all
+    use Tricircle's database.
 
     ``tenant_network_types`` is ``shared_vlan`` alone: ML2 falls back to the next listed type when
     one is exhausted, which would turn "no tenant network available" into a local network.
@@ -173,7 +174,7 @@ def central_neutron(layout: LabLayout) -> Sections:
         "DEFAULT": {
             **neutron_server(state),
             "core_plugin": "tricircle_ml2",
-            "service_plugins": "router,tricircle",
+            "service_plugins": "tricircle_router,tricircle",
         },
         "database": {"connection": f"{POSTGRES_URL}/{layout.db_prefix}_central_neutron"},
         "ml2": {

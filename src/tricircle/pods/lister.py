@@ -462,7 +462,10 @@ class _ListRun:
                     raise error
                 self._lose(stream, "error", f"{type(error).__name__}: {error}")
             else:
-                self._take(stream, future.result(), size)
+                try:
+                    self._take(stream, future.result(), size)
+                except (KeyError, TypeError, AttributeError) as exc:
+                    self._lose(stream, "error", f"malformed page: {type(exc).__name__}: {exc}")
 
     def _take(self, stream: _PodStream, page: Sequence[Record], size: int) -> None:
         """Add a page to the stream; a short page is its pod's last."""
@@ -532,22 +535,27 @@ class _ListRun:
         """Heap-merge the streams into up to ``limit + 1`` records, paging pods as they drain.
 
         A pod whose buffer is empty but that may have more is asked for its next page before
-        anything else is taken: its next record may be the smallest.
+        anything else is taken: its next record may be the smallest. That round also asks every
+        other pod holding fewer records than are still wanted, so pods drained one after the
+        other (deep markers) cost one round trip, not one each.
         """
         heap = [stream.head(self.order) for stream in self.streams if stream.buffer]
         heapq.heapify(heap)
         merged: list[Record] = []
         emitted: set[str] = set()
         while len(merged) <= self.limit:
-            needy = [
+            wanted = self.limit + 1 - len(merged)
+            open_streams = [
                 stream
                 for stream in self.streams
-                if stream.unavailable is None and not stream.exhausted and not stream.buffer
+                if stream.unavailable is None and not stream.exhausted
             ]
-            if needy:
+            if any(not stream.buffer for stream in open_streams):
+                needy = [stream for stream in open_streams if len(stream.buffer) < wanted]
+                had_head = {stream.index for stream in needy if stream.buffer}
                 self._fetch_round(needy)
                 for stream in needy:
-                    if stream.buffer:
+                    if stream.buffer and stream.index not in had_head:
                         heapq.heappush(heap, stream.head(self.order))
                 continue
             if not heap:
