@@ -246,3 +246,33 @@ def test_volume_type_defined_at_the_gateway_reaches_the_pod_on_first_use(
         admin_cloud.block_storage.delete_type(volume_type)
     listed = pod_types.get("/types").json()["volume_types"]
     assert name not in {t["name"] for t in listed}
+
+
+def test_admin_resets_status_and_force_deletes_through_the_gateway(
+    compute_lab, demo_cloud, demo_volume_api, pod_api, wait_until
+):
+    pod = compute_lab.pod_layouts[0]
+    volume = demo_cloud.block_storage.create_volume(size=1, availability_zone=pod.az)
+    demo_cloud.block_storage.wait_for_status(volume, "available", failures=["error"], wait=60)
+    admin_gateway = pod_api(TOP_REGION, "volumev3")
+    member_gateway = demo_volume_api(TOP_REGION)
+    reset = {"os-reset_status": {"status": "error"}}
+    refused = member_gateway.post(f"/volumes/{volume.id}/action", json=reset, raise_exc=False)
+    assert refused.status_code == 403
+    assert refused.json()["forbidden"]["code"] == 403
+    admin_gateway.post(f"/volumes/{volume.id}/action", json=reset)
+    in_pod = demo_volume_api(pod.region).get(f"/volumes/{volume.id}").json()["volume"]
+    assert in_pod["status"] == "error"
+    admin_gateway.post(f"/volumes/{volume.id}/action", json={"os-force_delete": {}})
+
+    def gone() -> bool:
+        try:
+            demo_volume_api(pod.region).get(f"/volumes/{volume.id}")
+        except ks_exceptions.NotFound:
+            return True
+        return False
+
+    wait_until(gone, 60, f"volume {volume.id} force-deleted in {pod.region}")
+    missing = member_gateway.get(f"/volumes/{volume.id}", raise_exc=False)
+    assert missing.status_code == 404
+    assert missing.json()["itemNotFound"]["code"] == 404

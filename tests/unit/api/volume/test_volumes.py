@@ -131,3 +131,23 @@ def test_unknown_marker_is_400(client):
     response = client.get("/v3/volumes?marker=nope")
     assert response.status_code == 400
     assert "Marker nope could not be found." in response.get_json()["badRequest"]["message"]
+
+
+def test_volume_from_a_snapshot_goes_to_the_snapshot_pod(client, fake_pods):
+    source = _create(client, availability_zone="az2").get_json()["volume"]
+    snapshot = client.post(
+        "/v3/snapshots", json={"snapshot": {"volume_id": source["id"]}}
+    ).get_json()["snapshot"]
+    response = client.post(
+        "/v3/volumes", json={"volume": {"snapshot_id": snapshot["id"], "size": None}}
+    )
+    assert response.status_code == 202
+    assert response.get_json()["volume"]["id"] in fake_pods.pods["Pod2"].volumes
+
+
+def test_clone_in_another_az_than_its_source_is_400(client, fake_pods):
+    source = _create(client, availability_zone="az2").get_json()["volume"]
+    response = _create(client, source_volid=source["id"], availability_zone="az1")
+    assert response.status_code == 400
+    assert "'az2'" in response.get_json()["badRequest"]["message"]
+    assert len(fake_pods.pods["Pod2"].volumes) == 1
