@@ -5,7 +5,7 @@ from __future__ import annotations
 import configparser
 
 from tricircle.lab import configs, lab
-from tricircle.lab.layout import SERVICE_USERS, LabLayout
+from tricircle.lab.layout import SERVICE_USERS, TOP_REGION, LabLayout
 
 
 def _cinder_conf(tmp_path, layout: LabLayout, index: int) -> configparser.RawConfigParser:
@@ -46,11 +46,14 @@ def test_catalog_has_each_pod_cinder_as_volumev3_and_block_storage(tmp_path):
         assert entries[("volumev3", pod.region)] == pod.url("cinder")
         assert entries[("block-storage", pod.region)] == pod.url("cinder")
     assert pod.url("cinder").endswith("/v3")
+    assert entries[("volumev3", TOP_REGION)] == layout.volume_gateway_url
+    assert entries[("block-storage", TOP_REGION)] == layout.volume_gateway_url
 
 
 def test_cinder_processes_and_ports_belong_to_a_compute_lab_only(tmp_path):
     full = LabLayout(root=tmp_path, pods=2)
-    assert "pod2-cinder-volume" in lab.expected_processes(full)
+    assert {"pod2-cinder-volume", "tricircle-volume-api"} <= set(lab.expected_processes(full))
+    assert lab.ports(full)[full.port("volume_gateway")] == "volume_gateway"
     assert lab.ports(full)[full.pod_layouts[1].port("cinder")] == "pod2-cinder"
     network_only = LabLayout(root=tmp_path, pods=2, compute=False)
     assert not any("cinder" in name for name in lab.expected_processes(network_only))

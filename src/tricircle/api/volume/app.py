@@ -30,6 +30,7 @@ from tricircle.api.volume import (
     types,
     versions,
     volumes,
+    zones,
 )
 from tricircle.api.volume.bottom import VolumePods
 from tricircle.conf import CONF
@@ -77,6 +78,7 @@ def create_app(
         snapshots.blueprint,
         limits.blueprint,
         types.blueprint,
+        zones.blueprint,
     ):
         app.register_blueprint(blueprint)
     faults.register_error_handlers(app)

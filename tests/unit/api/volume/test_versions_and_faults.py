@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from fake_pods import FakeCinder
+
+from tricircle.api.volume.microversions import ApiVersion
+from tricircle.db.models import Pod
 
 
 def test_root_lists_v3_up_to_the_lowest_pod_maximum(client):
@@ -63,3 +67,14 @@ def test_project_id_in_the_url_is_accepted(client):
     response = client.get("/v3/0123456789abcdef0123456789abcdef/volumes")
     assert response.status_code == 200
     assert response.get_json() == {"volumes": []}
+
+
+def test_availability_zones_are_tricircle_azs(client, fake_pods, session_factory):
+    fake_pods.pods["Pod3"] = FakeCinder("Pod3", ApiVersion(3, 71))
+    with session_factory.begin() as session:
+        session.add(Pod(region_name="Pod3", az_name="az2", pod_az_name="x", is_enabled=False))
+    zones = client.get("/v3/os-availability-zone").get_json()["availabilityZoneInfo"]
+    assert zones == [
+        {"zoneName": "az1", "zoneState": {"available": True}},
+        {"zoneName": "az2", "zoneState": {"available": True}},
+    ]
