@@ -1,16 +1,20 @@
 """Calls on one existing volume or snapshot, forwarded to the pod that holds it.
 
 The pod answers with its own status and body (links moved to the gateway, its AZ shown as the
-top AZ); a pod that no longer knows the resource makes the gateway forget its routing.
+top AZ); a pod that no longer knows the resource makes the gateway forget its routing. A resource
+the gateway has no routing for (made in a pod directly, or its routing lost) is looked for in
+every pod, as the caller, and its routing recorded when one pod has it: what lists show (they
+come from the pods) can always be shown.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from concurrent import futures
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 
 from tricircle.api.volume import common, routing, types
 from tricircle.api.volume.faults import bad_request, not_found
@@ -25,12 +29,58 @@ NOT_FOUND_MESSAGES = {
 }
 
 
+COLLECTIONS = {routing.VOLUME: "volumes", routing.SNAPSHOT: "snapshots"}
+
+
 def holding_pod(top_id: str, resource_type: str) -> Pod:
-    """The pod of ``top_id``; Cinder's 404 if the gateway knows no such resource."""
-    pod = routing.pod_of(top_id, resource_type)
+    """The pod of ``top_id``; Cinder's 404 if neither a routing nor any pod knows it."""
+    pod = routing.pod_of(top_id, resource_type) or _search_pods(top_id, resource_type)
     if pod is None:
         raise not_found(NOT_FOUND_MESSAGES[resource_type].format(id=top_id))
     return pod
+
+
+def _search_pods(top_id: str, resource_type: str) -> Pod | None:
+    """The pod that shows ``top_id`` to the caller, asked in parallel; its routing recorded."""
+    state = common.state()
+    token = request.headers.get("X-Auth-Token")
+    microversion = str(g.api_version)
+    path = f"/{COLLECTIONS[resource_type]}/{top_id}"
+    pods = common.bottom_pods()
+
+    def has_it(pod: Pod) -> bool:
+        client = state.pods.caller_client(pod.region_name, token)
+        try:
+            client.call("GET", path, microversion=microversion)
+        except PodClientError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    if not pods:
+        return None
+    pool = futures.ThreadPoolExecutor(max_workers=len(pods))
+    try:
+        asked = {pool.submit(has_it, pod): pod for pod in pods}
+        futures.wait(asked, timeout=state.conf.volume_api.list_timeout)
+        found = [
+            pod
+            for future, pod in asked.items()
+            if future.done() and future.exception() is None and future.result()
+        ]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if not found:
+        return None
+    routing.record(top_id, found[0], common.project_id(), resource_type)
+    LOG.info(
+        "%s %s found in pod %s without a routing; routing recorded",
+        resource_type,
+        top_id,
+        found[0].region_name,
+    )
+    return found[0]
 
 
 def raw_json_body() -> Any:

@@ -24,13 +24,13 @@ def test_snapshot_is_made_in_the_volume_pod_and_listed_from_it(client, fake_pods
     assert not fake_pods.pods["Pod2"].records["snapshots"]
 
 
-def test_snapshot_of_an_unknown_volume_is_404_and_reaches_no_pod(client, fake_pods):
+def test_snapshot_of_an_unknown_volume_is_404_and_creates_nothing(client, fake_pods):
     response = client.post(
         "/v3/snapshots", json={"snapshot": {"volume_id": "9e1f0c55-0000-4000-8000-000000000000"}}
     )
     assert response.status_code == 404
     assert "could not be found" in response.get_json()["itemNotFound"]["message"]
-    assert not any(pod.calls for pod in fake_pods.pods.values())
+    assert {call[0] for pod in fake_pods.pods.values() for call in pod.calls} == {"GET"}
 
 
 def test_snapshot_without_volume_is_400(client):

@@ -68,15 +68,27 @@ def test_malformed_json_is_400(client, fake_pods):
     assert response.get_json()["badRequest"]["message"] == "Malformed request body"
 
 
-def test_pod_refusal_passes_through_with_its_status(client, fake_pods):
+def test_pod_refusal_passes_through_and_drops_the_routing(client, fake_pods, session_factory):
     volume = _create(client, availability_zone="az1").get_json()["volume"]
     del fake_pods.pods["Pod1"].volumes[volume["id"]]
     response = client.get(f"/v3/volumes/{volume['id']}")
     assert response.status_code == 404
     assert "could not be found" in response.get_json()["itemNotFound"]["message"]
-    again = client.get(f"/v3/volumes/{volume['id']}")
-    assert again.status_code == 404
-    assert len([c for c in fake_pods.pods["Pod1"].calls if c[0] == "GET"]) == 1
+    with session_factory() as session:
+        assert session.scalars(select(ResourceRouting)).first() is None
+
+
+def test_volume_without_routing_is_found_in_its_pod_and_routed(client, fake_pods, session_factory):
+    answer = fake_pods.pods["Pod2"].call("POST", "/volumes", json={"volume": {"size": 1}})
+    volume_id = answer.body["volume"]["id"]
+    response = client.get(f"/v3/volumes/{volume_id}")
+    assert response.status_code == 200
+    with session_factory() as session:
+        routing = session.scalars(select(ResourceRouting)).one()
+    assert (routing.top_id, routing.resource_type) == (volume_id, "volume")
+    assert client.get(f"/v3/volumes/{volume_id}").status_code == 200
+    pod1_gets = [c for c in fake_pods.pods["Pod1"].calls if c[0] == "GET"]
+    assert len(pod1_gets) == 1
 
 
 def test_actions_and_delete_go_to_the_holding_pod(client, fake_pods):
