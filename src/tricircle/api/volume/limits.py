@@ -1,4 +1,4 @@
-"""Limits and quotas seen from RegionOne: each pod's answer for the caller, added up.
+"""Limits, quotas and the volume summary seen from RegionOne: each pod's answer, added up.
 
 A project's capacity across pods is the sum of what each pod allows (-1, unlimited, anywhere
 makes the total unlimited) and its usage is the sum of its usage in each pod. Pods are asked in
@@ -15,12 +15,17 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from tricircle.api.volume import common
+from tricircle.api.volume.faults import not_found
+from tricircle.api.volume.microversions import ApiVersion
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodCallError
 
 LOG = logging.getLogger(__name__)
 
 blueprint = Blueprint("limits", __name__)
+
+SUMMARY = ApiVersion(3, 12)
+SUMMARY_METADATA = ApiVersion(3, 36)
 
 
 def _ask_every_pod(path: str, params: dict[str, str]) -> list[Any]:
@@ -74,6 +79,26 @@ def limits() -> Response:
     answers = _ask_every_pod("/limits", request.args.to_dict())
     added = _added(answers, "limits", lambda: {"rate": [], "absolute": {}})
     return jsonify({"limits": {"rate": [], "absolute": added["absolute"]}})
+
+
+@blueprint.get("/v3/volumes/summary")
+def volume_summary() -> Response:
+    """Count and total size (and metadata values) of the caller's volumes in every pod."""
+    if g.api_version < SUMMARY:
+        raise not_found(f"API version {g.api_version} is not supported on this method.")
+    answers = _ask_every_pod("/volumes/summary", request.args.to_dict())
+    totals = {"total_size": 0, "total_count": 0}
+    metadata: dict[str, set[str]] = {}
+    for answer in answers:
+        summary = answer["volume-summary"]
+        for key in totals:
+            totals[key] += summary.get(key, 0)
+        for key, values in summary.get("metadata", {}).items():
+            metadata.setdefault(key, set()).update(values)
+    body: dict[str, Any] = dict(totals)
+    if g.api_version >= SUMMARY_METADATA:
+        body["metadata"] = {key: sorted(values) for key, values in sorted(metadata.items())}
+    return jsonify({"volume-summary": body})
 
 
 @blueprint.get("/v3/os-quota-sets/<project_id>")

@@ -38,7 +38,17 @@ def create_snapshot() -> tuple[Response, int]:
 def _list(detailed: bool) -> Response:
     records, links = listing.list_across_pods("snapshots", routing.SNAPSHOT)
     if not detailed:
-        keep = ("id", "name", "status", "size", "volume_id", "created_at", "description")
+        keep = (
+            "id",
+            "created_at",
+            "updated_at",
+            "name",
+            "description",
+            "volume_id",
+            "status",
+            "size",
+            "metadata",
+        )
         records = [{key: record.get(key) for key in keep} for record in records]
     body: dict[str, Any] = {"snapshots": records}
     if links:

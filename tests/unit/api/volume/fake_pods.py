@@ -63,6 +63,14 @@ class FakeCinder:
         parts = path.strip("/").split("/")
         if parts == ["limits"]:
             return BottomAnswer(200, {"limits": {"rate": [], "absolute": dict(self.limits)}})
+        if parts == ["volumes", "summary"]:
+            sizes = [int(v["size"]) for v in self.volumes.values()]
+            metadata: dict[str, list[str]] = {}
+            for volume in self.volumes.values():
+                for key, value in (volume.get("metadata") or {}).items():
+                    metadata.setdefault(key, []).append(value)
+            summary = {"total_size": sum(sizes), "total_count": len(sizes), "metadata": metadata}
+            return BottomAnswer(200, {"volume-summary": summary})
         if parts[0] == "os-quota-sets":
             return BottomAnswer(200, {"quota_set": {"id": parts[1], "volumes": 10}})
         collection = parts[0]

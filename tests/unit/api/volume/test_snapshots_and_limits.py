@@ -54,3 +54,20 @@ def test_limits_leave_out_a_down_pod(client, fake_pods):
 def test_quota_set_adds_up_over_pods(client):
     quota = client.get("/v3/os-quota-sets/demo-project").get_json()["quota_set"]
     assert quota == {"id": "demo-project", "volumes": 20}
+
+
+def test_volume_summary_adds_up_over_pods(client):
+    for az, size, tier in (("az1", 1, "gold"), ("az2", 3, "silver"), ("az2", 2, "gold")):
+        client.post(
+            "/v3/volumes",
+            json={"volume": {"size": size, "availability_zone": az, "metadata": {"tier": tier}}},
+        )
+    headers = {"OpenStack-API-Version": "volume 3.36"}
+    summary = client.get("/v3/volumes/summary", headers=headers).get_json()["volume-summary"]
+    assert summary == {"total_size": 6, "total_count": 3, "metadata": {"tier": ["gold", "silver"]}}
+
+
+def test_volume_summary_needs_3_12(client):
+    response = client.get("/v3/volumes/summary")
+    assert response.status_code == 404
+    assert "API version 3.0 is not supported" in response.get_json()["itemNotFound"]["message"]
