@@ -54,7 +54,8 @@ def create_app(
     """The Cinder gateway configured from ``conf`` (the global CONF by default).
 
     ``session_factory`` defaults to one on ``[database] connection``; ``volume_pods`` to the
-    pods reached with ``[client]``'s identity.
+    pods reached with ``[client]``'s identity. New bindings go only to pods whose volume service
+    answers (the scheduler's reachable filter).
     """
     conf = conf if conf is not None else CONF
     opts.register(conf)
@@ -70,7 +71,9 @@ def create_app(
         session_factory=session_factory,
         enforcer=policy.make_enforcer(conf),
         pods=volume_pods,
-        scheduler=make_scheduler(conf, session_factory),
+        scheduler=make_scheduler(
+            conf, session_factory, reachable=lambda pod: volume_pods.reachable(pod.region_name)
+        ),
     )
     for blueprint in (
         versions.blueprint,

@@ -122,6 +122,12 @@ class VolumePods:
             known = [self._max_versions[r] for r in region_names if r in self._max_versions]
         return min(known, default=MIN_VERSION)
 
+    def reachable(self, region_name: str) -> bool:
+        """True if the pod's volume service has answered its version document (remembered)."""
+        self.max_version([region_name])
+        with self._lock:
+            return region_name in self._max_versions
+
     def _discover(self, region_name: str) -> ApiVersion | None:
         """The pod's highest microversion, or None if its version document cannot be read."""
         try:

@@ -134,5 +134,8 @@ class FakeVolumePods:
         self.tokens.append(token)
         return self.pods[region_name]
 
+    def reachable(self, region_name: str) -> bool:
+        return not self.pods[region_name].down
+
     def max_version(self, region_names: list[str]) -> ApiVersion:
         return min(self.pods[region].max_version for region in region_names)

@@ -86,3 +86,12 @@ def test_unreachable_pod_is_left_out_and_asked_again():
     assert pods.max_version(["Pod1", "Pod2"]) == ApiVersion(3, 71)
     stubs["Pod2"].max_microversion = (3, 50)
     assert pods.max_version(["Pod1", "Pod2"]) == ApiVersion(3, 50)
+
+
+def test_reachable_means_the_version_document_answered():
+    stubs = {"Pod1": StubAdapter(), "Pod2": StubAdapter()}
+    stubs["Pod2"].max_microversion = None
+    clients = SimpleNamespace(client=lambda region, _type: SimpleNamespace(adapter=stubs[region]))
+    pods = VolumePods(clients)  # type: ignore[arg-type]
+    assert pods.reachable("Pod1")
+    assert not pods.reachable("Pod2")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from fake_pods import FakeCinder
 from sqlalchemy import select
 
-from tricircle.db.models import ResourceRouting
+from tricircle.api.volume.microversions import ApiVersion
+from tricircle.db.models import Pod, ResourceRouting
 
 
 def _create(client, **volume):
@@ -163,3 +165,12 @@ def test_clone_in_another_az_than_its_source_is_400(client, fake_pods):
     assert response.status_code == 400
     assert "'az2'" in response.get_json()["badRequest"]["message"]
     assert len(fake_pods.pods["Pod2"].volumes) == 1
+
+
+def test_a_pod_whose_cinder_is_down_gets_no_new_binding(client, fake_pods, session_factory):
+    with session_factory.begin() as session:
+        session.add(Pod(region_name="Pod3", az_name="az2", pod_az_name="nova-az3"))
+    fake_pods.pods["Pod3"] = FakeCinder("Pod3", ApiVersion(3, 70))
+    fake_pods.pods["Pod2"].down = True
+    volume = _create(client, availability_zone="az2").get_json()["volume"]
+    assert volume["id"] in fake_pods.pods["Pod3"].volumes
