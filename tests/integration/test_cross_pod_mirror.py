@@ -26,8 +26,10 @@ PodApi = Callable[[str, str], adapter.Adapter]
 
 
 @pytest.fixture(scope="module")
-def mirror(lab: LabLayout) -> BottomMirror:
-    return lab_mirror(lab)
+def mirror(lab: LabLayout) -> Iterator[BottomMirror]:
+    mirror = lab_mirror(lab)
+    yield mirror
+    mirror.session_factory.kw["bind"].dispose()  # give the shared PostgreSQL its connections back
 
 
 @pytest.fixture
