@@ -276,3 +276,26 @@ def test_admin_resets_status_and_force_deletes_through_the_gateway(
     missing = member_gateway.get(f"/volumes/{volume.id}", raise_exc=False)
     assert missing.status_code == 404
     assert missing.json()["itemNotFound"]["code"] == 404
+
+
+def test_volume_made_in_a_pod_directly_is_listed_and_shown_by_the_gateway(
+    compute_lab, demo_volume_api, wait_until
+):
+    pod = compute_lab.pod_layouts[-1]
+    in_pod = demo_volume_api(pod.region)
+    volume = in_pod.post("/volumes", json={"volume": {"size": 1, "name": "direct"}}).json()[
+        "volume"
+    ]
+    gateway = demo_volume_api(TOP_REGION)
+    try:
+        listed = gateway.get("/volumes").json()["volumes"]
+        assert volume["id"] in {v["id"] for v in listed}
+        shown = gateway.get(f"/volumes/{volume['id']}").json()["volume"]
+        assert (shown["name"], shown["availability_zone"]) == ("direct", pod.az)
+    finally:
+        wait_until(
+            lambda: in_pod.get(f"/volumes/{volume['id']}").json()["volume"]["status"] != "creating",
+            60,
+            f"volume {volume['id']} created in {pod.region}",
+        )
+        in_pod.delete(f"/volumes/{volume['id']}")
