@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from tricircle.api.compute.opts import compute_opts
+
 CONF = cfg.CONF
 
 database_opts = [
@@ -69,6 +71,7 @@ GROUPS: dict[str, list[cfg.Opt]] = {
     "xjob": xjob_opts,
     "client": client_opts,
     "scheduler": scheduler_opts,
+    "compute": compute_opts,
 }
 
 for _group, _opts in GROUPS.items():

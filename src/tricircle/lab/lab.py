@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
-from tricircle.lab import backends, identity, processes, services
+from tricircle.lab import backends, compute_gateway, identity, processes, services
 from tricircle.lab.identity import Endpoint
 from tricircle.lab.layout import HOST, SERVICE_USERS, TOP_REGION, LabLayout
 
@@ -71,7 +71,7 @@ def catalog(layout: LabLayout) -> list[Endpoint]:
                 Endpoint("compute", "nova", pod.region, pod.url("nova")),
                 Endpoint("placement", "placement", pod.region, pod.url("placement")),
             ]
-    return endpoints
+    return endpoints + compute_gateway.endpoints(layout)
 
 
 def expected_processes(layout: LabLayout) -> list[str]:
@@ -88,7 +88,7 @@ def expected_processes(layout: LabLayout) -> list[str]:
             f"{pod.name}-nova-compute",
             f"{pod.name}-nova-api",
         ]
-    return names
+    return names + compute_gateway.process_names(layout)
 
 
 def ports(layout: LabLayout) -> dict[int, str]:
@@ -100,7 +100,7 @@ def ports(layout: LabLayout) -> dict[int, str]:
     for pod in layout.pod_layouts:
         for service in ("neutron", "placement", "nova") if layout.compute else ("neutron",):
             used[pod.port(service)] = f"{pod.name}-{service}"
-    return used
+    return used | compute_gateway.ports(layout)
 
 
 def is_running(layout: LabLayout) -> bool:
@@ -216,6 +216,15 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
                 ),
             )
             work += [placement, nova_conf, nova]
+        if layout.compute:
+            work.append(
+                after(
+                    [pods_registered, *work],
+                    lambda: compute_gateway.start(
+                        layout, tricircle_ready.result(), progress, services.gunicorn_argv_for
+                    ),
+                )
+            )
         for future in work:
             future.result()
 

@@ -92,7 +92,13 @@ class LabLayout:
 
     def port(self, service: str) -> int:
         """Loopback port of a shared service."""
-        offsets = {"keystone": 0, "glance": 1, "tricircle": 2, "central_neutron": 3}
+        offsets = {
+            "keystone": 0,
+            "glance": 1,
+            "tricircle": 2,
+            "central_neutron": 3,
+            "compute_gateway": 4,
+        }
         return self.base_port + offsets[service]
 
     @property
@@ -104,6 +110,11 @@ class LabLayout:
     def admin_api_url(self) -> str:
         """Tricircle's admin API (service type ``tricircle`` in RegionOne)."""
         return f"http://{HOST}:{self.port('tricircle')}/v1.0"
+
+    @property
+    def compute_gateway_url(self) -> str:
+        """Tricircle's Nova API gateway (service type ``compute`` in RegionOne)."""
+        return f"http://{HOST}:{self.port('compute_gateway')}/v2.1"
 
     @property
     def glance_url(self) -> str:

@@ -1,0 +1,66 @@
+"""Checks of server create bodies before anything is made."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tricircle.api.compute.microversion import Microversion
+from tricircle.api.compute.server_requests import parse_server_create
+from tricircle.api.errors import BadRequest
+
+V2_1 = Microversion(2, 1)
+V2_37 = Microversion(2, 37)
+
+
+def body(**server: object) -> bytes:
+    return json.dumps(
+        {"server": {"name": "vm", "flavorRef": "1", "imageRef": "img", **server}}
+    ).encode()
+
+
+def test_a_valid_body_is_read():
+    parsed = parse_server_create(
+        body(availability_zone="az1", networks=[{"uuid": "n1"}], key_name="k"), V2_37
+    )
+    assert (parsed.flavor_id, parsed.image_ref, parsed.availability_zone) == ("1", "img", "az1")
+    assert parsed.networks == [{"uuid": "n1"}] and parsed.key_name == "k"
+
+
+def test_references_may_be_urls():
+    parsed = parse_server_create(
+        body(flavorRef="http://gw/flavors/42", imageRef="http://glance/images/abc"), V2_1
+    )
+    assert (parsed.flavor_id, parsed.image_ref) == ("42", "abc")
+
+
+@pytest.mark.parametrize(
+    ("raw", "version", "fragment"),
+    [
+        (b"{not json", V2_1, "Malformed request body"),
+        (b"[]", V2_1, "must be a JSON object"),
+        (json.dumps({"servers": {}}).encode(), V2_1, "'server'"),
+        (body(name=""), V2_1, "'name'"),
+        (body(flavorRef=None), V2_1, "'flavorRef'"),
+        (body(imageRef=None), V2_1, "'imageRef'"),
+        (body(), V2_37, "'networks'"),
+        (body(networks="none"), V2_1, "'networks'"),
+        (body(networks="all"), V2_37, "'networks'"),
+        (body(networks=[{"fixed_ip": "10.0.0.1"}]), V2_37, "'networks'"),
+        (body(networks=[{"uuid": "n", "bogus": 1}]), V2_37, "'networks'"),
+        (body(metadata={"a": 1}), V2_1, "'metadata'"),
+        (body(max_count=3), V2_1, "max_count"),
+        (body(availability_zone=5), V2_1, "'availability_zone'"),
+        (
+            body(block_device_mapping_v2=[{"source_type": "volume", "uuid": "v"}]),
+            V2_1,
+            "Volumes",
+        ),
+    ],
+)
+def test_bad_bodies_are_refused_naming_the_field(raw, version, fragment):
+    with pytest.raises(BadRequest) as raised:
+        parse_server_create(raw, version)
+    assert raised.value.code == 400
+    assert fragment in raised.value.message
