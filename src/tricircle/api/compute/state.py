@@ -28,42 +28,80 @@ EXTENSION = "tricircle.compute"
 FAILED_DISCOVERY_TTL = 3.0
 
 
-class PodVersions:
-    """Each pod's maximum compute microversion, from keystoneauth discovery, cached for a while."""
+@dataclass(frozen=True)
+class PodVersionEntry:
+    """What the last discovery of one pod found: when, whether it answered, its maximum."""
 
-    def __init__(self, pod_clients: PodClients, ttl: float) -> None:
+    checked_at: float
+    reachable: bool
+    maximum: Microversion | None
+
+
+class PodVersions:
+    """Each pod's maximum compute microversion from its version document, kept for a while.
+
+    Only the first look at a pod waits for its answer (bounded by ``timeout``); later, an expired
+    entry is served while one background refresh runs, so a stopped pod never stalls requests.
+    A pod that stops answering keeps its last known maximum but is marked unreachable.
+    """
+
+    def __init__(self, pod_clients: PodClients, ttl: float, timeout: float = 2.0) -> None:
         self.pod_clients = pod_clients
         self.ttl = ttl
-        self._cache: dict[str, tuple[float, Microversion | None]] = {}
+        self.timeout = timeout
+        self._cache: dict[str, PodVersionEntry] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def maximum(self, region_name: str) -> Microversion | None:
-        """The pod's maximum, or None when the pod cannot be asked (left out of the minimum)."""
-        now = time.monotonic()
+        """The pod's maximum, or None if it never answered (left out of the minimum)."""
+        return self._entry(region_name).maximum
+
+    def reachable(self, region_name: str) -> bool:
+        """True if the pod's compute answered its latest version discovery."""
+        return self._entry(region_name).reachable
+
+    def _entry(self, region_name: str) -> PodVersionEntry:
         with self._lock:
-            cached = self._cache.get(region_name)
-        if cached is not None and now - cached[0] < self._ttl_of(cached[1]):
-            return cached[1]
+            entry = self._cache.get(region_name)
+            expired = entry is not None and time.monotonic() - entry.checked_at > self._ttl_of(
+                entry
+            )
+            start_refresh = expired and region_name not in self._refreshing
+            if start_refresh:
+                self._refreshing.add(region_name)
+        if entry is None:
+            return self._refresh(region_name)
+        if start_refresh:
+            threading.Thread(target=self._refresh, args=(region_name,), daemon=True).start()
+        return entry
+
+    def _ttl_of(self, entry: PodVersionEntry) -> float:
+        """How long an entry is kept: a failed discovery is retried sooner."""
+        return self.ttl if entry.reachable else min(self.ttl, FAILED_DISCOVERY_TTL)
+
+    def _refresh(self, region_name: str) -> PodVersionEntry:
         found = self._discover(region_name)
         with self._lock:
-            self._cache[region_name] = (now, found)
-        return found
-
-    def _ttl_of(self, found: Microversion | None) -> float:
-        """How long an answer is kept: a failed discovery is retried sooner."""
-        return self.ttl if found is not None else min(self.ttl, FAILED_DISCOVERY_TTL)
+            previous = self._cache.get(region_name)
+            known = found if found is not None else (previous.maximum if previous else None)
+            entry = PodVersionEntry(time.monotonic(), found is not None, known)
+            self._cache[region_name] = entry
+            self._refreshing.discard(region_name)
+        return entry
 
     def _discover(self, region_name: str) -> Microversion | None:
+        """The maximum in the pod's v2.1 version document, or None if it did not answer."""
         adapter = self.pod_clients.client(region_name, "compute").adapter
         try:
-            data = adapter.get_endpoint_data()
-        except Exception as exc:  # noqa: BLE001 - a pod that cannot be asked is skipped
+            response = adapter.request(
+                "/", "GET", timeout=(self.timeout, self.timeout), raise_exc=False
+            )
+            version = response.json()["version"]["version"]
+            return Microversion.parse(version)
+        except Exception as exc:  # noqa: BLE001 - a pod that cannot be asked is reported
             LOG.warning("microversion discovery failed region=%s error=%s", region_name, exc)
             return None
-        if data is None or data.max_microversion is None:
-            return None
-        major, minor = data.max_microversion
-        return Microversion(major, minor)
 
 
 @dataclass
@@ -84,7 +122,7 @@ class ComputeState:
         self.scheduler = make_scheduler(
             self.conf,
             self.session_factory,
-            reachable=lambda pod: self.pod_versions.maximum(pod.region_name) is not None,
+            reachable=lambda pod: self.pod_versions.reachable(pod.region_name),
         )
         self.mirror = BottomMirror(
             self.session_factory, self.pod_clients, self.conf.client.top_region_name

@@ -24,6 +24,9 @@ class FixedPodVersions(PodVersions):
     def maximum(self, region_name: str) -> Microversion | None:
         return self.maximums.get(region_name)
 
+    def reachable(self, region_name: str) -> bool:
+        return self.maximums.get(region_name) is not None
+
 
 @pytest.fixture
 def pod_versions() -> FixedPodVersions:
