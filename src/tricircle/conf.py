@@ -65,11 +65,21 @@ scheduler_opts = [
     ),
 ]
 
+network_opts = [
+    cfg.StrOpt(
+        "bridge_cidr",
+        default="100.0.0.0/9",
+        help="CIDR of every tenant's bridge network (the subnet joining a router's bottom copies "
+        "in different pods). Tenant subnets attached to cross-pod routers must not overlap it.",
+    ),
+]
+
 GROUPS: dict[str, list[cfg.Opt]] = {
     "database": database_opts,
     "api": api_opts,
     "xjob": xjob_opts,
     "client": client_opts,
+    "network": network_opts,
     "scheduler": scheduler_opts,
     "compute": compute_opts,
 }

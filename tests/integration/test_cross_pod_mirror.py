@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cross_pod_helpers import lab_mirror, lab_pod
@@ -62,19 +63,31 @@ def top_network(
         mirror.delete_top_port(port["id"])
     mirror.delete_bottom_copies(constants.NETWORK, network["id"])
     central.delete(f"/v2.0/networks/{network['id']}", raise_exc=False)
+    groups = central.get("/v2.0/security-groups").json()["security_groups"]
+    for group in groups:
+        if group["name"].startswith("test-mirror-web-"):
+            mirror.delete_bottom_copies(constants.SECURITY_GROUP, group["id"])
+            central.delete(f"/v2.0/security-groups/{group['id']}", raise_exc=False)
 
 
 def test_ports_in_two_pods_share_the_vlan_with_per_pod_gateways(
-    mirror: BottomMirror, top_network: dict, pod_api: PodApi, demo_session: session.Session
+    mirror: BottomMirror,
+    central: adapter.Adapter,
+    top_network: dict,
+    pod_api: PodApi,
+    demo_session: session.Session,
 ) -> None:
     project_id = demo_session.get_project_id()
     network, subnet = top_network["network"], top_network["subnet"]
     top_segment = mirror.get_top_network(network["id"])
     assert top_segment["provider:network_type"] == constants.TYPE_SHARED_VLAN
+    group = web_group(central)
     made = {}
     for region in ("Pod1", "Pod2"):
         pod = lab_pod(mirror.session_factory, region)
-        made[region] = mirror.prepare_server_port(pod, project_id, {"uuid": network["id"]})
+        made[region] = mirror.prepare_server_port(
+            pod, project_id, {"uuid": network["id"]}, security_groups=[group["name"]]
+        )
         assert made[region].top_port_created
 
     bottom_subnets = {}
@@ -103,6 +116,19 @@ def test_ports_in_two_pods_share_the_vlan_with_per_pod_gateways(
         assert bottom_subnets[region]["cidr"] == subnet["cidr"]
         assert bottom_subnets[region]["dns_nameservers"] == ["10.40.0.53"]
 
+    # The group travels with the port, its remote-group rule as one rule per tenant CIDR.
+    neutron = pod_api("Pod1", "network")
+    bottom_groups = neutron.get("/v2.0/security-groups", params={"name": group["id"]}).json()
+    assert [g["id"] for g in bottom_groups["security_groups"]] == made["Pod1"].bottom_port[
+        "security_groups"
+    ]
+    rules = bottom_groups["security_groups"][0]["security_group_rules"]
+    assert all(rule["remote_group_id"] is None for rule in rules)
+    http = {r["remote_ip_prefix"] for r in rules if r["port_range_min"] == 80}
+    assert subnet["cidr"] in http
+    egress = [r for r in rules if r["direction"] == "egress"]
+    assert [(r["ethertype"], r["remote_ip_prefix"]) for r in egress] == [("IPv4", None)]
+
     pod1, pod2 = bottom_subnets["Pod1"], bottom_subnets["Pod2"]
     assert pod1["gateway_ip"] and pod2["gateway_ip"]
     assert pod1["gateway_ip"] != pod2["gateway_ip"]
@@ -122,6 +148,29 @@ def test_ports_in_two_pods_share_the_vlan_with_per_pod_gateways(
         assert network["id"] not in names, region
     with mirror.session_factory() as session:
         assert routings.find_routings_for_top(session, network["id"]) == []
+
+
+def web_group(central: adapter.Adapter) -> dict:
+    """A demo security group: HTTP from its own members, IPv4 egress; removed with its network."""
+    group = central.post(
+        "/v2.0/security-groups",
+        json={"security_group": {"name": f"test-mirror-web-{uuid.uuid4().hex[:8]}"}},
+    ).json()["security_group"]
+    for rule in (
+        {
+            "direction": "ingress",
+            "protocol": "tcp",
+            "port_range_min": 80,
+            "port_range_max": 80,
+            "remote_group_id": group["id"],
+        },
+        {"direction": "egress", "ethertype": "IPv4"},
+    ):
+        central.post(
+            "/v2.0/security-group-rules",
+            json={"security_group_rule": {"security_group_id": group["id"], **rule}},
+        )
+    return group
 
 
 def test_failure_part_way_leaves_nothing_behind(
@@ -174,3 +223,102 @@ def test_unknown_network_and_local_network_of_another_pod(
     finally:
         mirror.delete_bottom_copies(constants.NETWORK, local["id"])
         central.delete(f"/v2.0/networks/{local['id']}", raise_exc=False)
+
+
+def test_deleting_top_resources_removes_their_bottom_copies_and_frees_the_vlan(
+    mirror: BottomMirror,
+    central: adapter.Adapter,
+    pod_api: PodApi,
+    demo_session: session.Session,
+    wait_until: Callable[[Callable[[], object], float, str], object],
+) -> None:
+    """Top deletes on the central Neutron queue ``delete_bottom`` jobs; the worker runs them."""
+    project_id = demo_session.get_project_id()
+    network = central.post(
+        "/v2.0/networks", json={"network": {"name": f"test-delete-{uuid.uuid4().hex[:8]}"}}
+    ).json()["network"]
+    subnet = central.post(
+        "/v2.0/subnets",
+        json={"subnet": {"network_id": network["id"], "cidr": "10.43.0.0/24", "ip_version": 4}},
+    ).json()["subnet"]
+    segment = mirror.get_top_network(network["id"])
+    made = {
+        region: mirror.prepare_server_port(
+            lab_pod(mirror.session_factory, region), project_id, {"uuid": network["id"]}
+        )
+        for region in ("Pod1", "Pod2")
+    }
+
+    def copies(region: str, kind: str, top_id: str) -> list:
+        answer = pod_api(region, "network").get(f"/v2.0/{kind}", params={"name": top_id})
+        return answer.json()[kind]
+
+    top_port = made["Pod1"].top_port
+    central.delete(f"/v2.0/ports/{top_port['id']}")
+    wait_until(
+        lambda: copies("Pod1", "ports", top_port["id"]) == [], 60, "Pod1's bottom port deleted"
+    )
+    central.delete(f"/v2.0/ports/{made['Pod2'].top_port['id']}")
+    central.delete(f"/v2.0/networks/{network['id']}")
+
+    def all_gone() -> bool:
+        with mirror.session_factory() as session:
+            left = routings.find_routings_for_top(session, network["id"])
+            left += routings.find_routings_for_top(session, subnet["id"])
+        return not left and all(
+            copies(region, "networks", network["id"]) == []
+            and copies(region, "subnets", subnet["id"]) == []
+            for region in ("Pod1", "Pod2")
+        )
+
+    wait_until(all_gone, 60, "bottom networks, subnets and their routings deleted")
+    # The VLAN went back to the pool: a provider network may take it again.
+    again = mirror.top.post(
+        "/v2.0/networks",
+        json={
+            "network": {
+                "name": "test-delete-vlan-again",
+                "provider:network_type": constants.TYPE_SHARED_VLAN,
+                "provider:physical_network": segment["provider:physical_network"],
+                "provider:segmentation_id": segment["provider:segmentation_id"],
+            }
+        },
+    )["network"]
+    mirror.top.delete(f"/v2.0/networks/{again['id']}")
+
+
+def test_concurrent_ports_in_two_pods_make_one_copy_and_one_gateway_per_pod(
+    mirror: BottomMirror, top_network: dict, pod_api: PodApi, demo_session: session.Session
+) -> None:
+    """Six boots at once (three per pod) race for the network, subnet and gateway copies."""
+    network, subnet = top_network["network"], top_network["subnet"]
+    project_id = demo_session.get_project_id()
+    regions = ["Pod1", "Pod2"] * 3
+    pods = {region: lab_pod(mirror.session_factory, region) for region in set(regions)}
+    with ThreadPoolExecutor(max_workers=len(regions)) as pool:
+        made = list(
+            pool.map(
+                lambda region: mirror.prepare_server_port(
+                    pods[region], project_id, {"uuid": network["id"]}
+                ),
+                regions,
+            )
+        )
+    assert len({server_port.top_port["id"] for server_port in made}) == 6
+    gateways = {}
+    for region in pods:
+        neutron = pod_api(region, "network")
+        networks = neutron.get("/v2.0/networks", params={"name": network["id"]}).json()
+        subnets = neutron.get("/v2.0/subnets", params={"name": subnet["id"]}).json()["subnets"]
+        assert len(networks["networks"]) == 1 and len(subnets) == 1, region
+        ports = neutron.get(
+            "/v2.0/ports", params={"network_id": networks["networks"][0]["id"]}
+        ).json()["ports"]
+        assert len(ports) == 3, region
+        gateways[region] = subnets[0]
+    assert sorted(mirror.reserved_gateway_ips(subnet)) == sorted(
+        copy["gateway_ip"] for copy in gateways.values()
+    )
+    for region, copy in gateways.items():
+        for other in gateways.values():
+            assert not address_in_pools(other["gateway_ip"], copy["allocation_pools"]), region

@@ -259,3 +259,16 @@ def test_top_pod_cannot_be_bound(session_factory, add_pod):
     top = add_pod("RegionOne", az_name="")
     with pytest.raises(pods.InvalidBinding), session_factory.begin() as session:
         pods.bind_project(session, project_id="p1", pod=top)
+
+
+def test_pods_are_asked_in_parallel(conf, session_factory, add_pod):
+    for region in ("Pod1", "Pod2", "Pod3"):
+        add_pod(region)
+    everyone_asked = threading.Barrier(3, timeout=5)
+
+    def reachable(pod: Pod) -> bool:
+        everyone_asked.wait()  # only returns once all three pods are being asked at once
+        return True
+
+    placer = scheduler.make_scheduler(conf, session_factory, reachable=reachable)
+    assert placer.select_pod(PlacementRequest("p1", "az1")).pod.region_name == "Pod1"

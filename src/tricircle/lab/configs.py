@@ -162,8 +162,9 @@ def tricircle_database_url(layout: LabLayout) -> str:
 def central_neutron(layout: LabLayout) -> Sections:
     """The central Neutron (region RegionOne): PostgreSQL, shared_vlan and local, binds no port.
 
-    Its core plugin is Tricircle's ML2 (availability zones from Tricircle's pods) and the
-    ``tricircle`` service plugin queues jobs; both use Tricircle's database.
+    Its core plugin is Tricircle's ML2 (availability zones from Tricircle's pods), its router
+    plugin Neutron's with those zones, and the ``tricircle`` service plugin queues jobs; they all
+    use Tricircle's database.
 
     ``tenant_network_types`` is ``shared_vlan`` alone: ML2 falls back to the next listed type when
     one is exhausted, which would turn "no tenant network available" into a local network.
@@ -174,7 +175,7 @@ def central_neutron(layout: LabLayout) -> Sections:
         "DEFAULT": {
             **neutron_server(state),
             "core_plugin": "tricircle_ml2",
-            "service_plugins": "router,tricircle",
+            "service_plugins": "tricircle_router,tricircle",
         },
         "database": {"connection": f"{POSTGRES_URL}/{layout.db_prefix}_central_neutron"},
         "ml2": {
@@ -248,10 +249,15 @@ def tricircle(layout: LabLayout) -> Sections:
         "api": {"auth_strategy": "keystone", "bind_port": str(layout.port("tricircle"))},
         "keystone_authtoken": authtoken(layout, "tricircle"),
         "client": {
-            key: value
-            for key, value in service_auth(layout, "tricircle").items()
-            if key != "auth_type"
+            **{
+                key: value
+                for key, value in service_auth(layout, "tricircle").items()
+                if key != "auth_type"
+            },
+            # A pod that is down fails a job within seconds; the retry comes soon after.
+            "connect_timeout": "2",
+            "read_timeout": "30",
         },
-        "xjob": {"workers": "2", "poll_interval": "0.2"},
+        "xjob": {"workers": "2", "poll_interval": "0.2", "backoff_base": "1", "backoff_max": "5"},
         "compute": compute_gateway.config(layout),
     }

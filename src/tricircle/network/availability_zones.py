@@ -12,11 +12,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from neutron_lib import exceptions
 from neutron_lib.api.definitions import availability_zone as az_def
 from neutron_lib.api.validators import availability_zone as az_validator
 from neutron_lib.db import utils as db_utils
 from neutron_lib.exceptions import availability_zone as az_exc
 from oslo_log import log
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.db import pods
@@ -25,6 +27,12 @@ LOG = log.getLogger(__name__)
 
 # Resources whose hints are pods: Tricircle places both networks and routers in pods.
 ZONED_RESOURCES = ("network", "router")
+
+
+class PodsUnavailable(exceptions.ServiceUnavailable):
+    """Tricircle's database could not be read, so no zone can be checked (503)."""
+
+    message = "Availability zones are unavailable: Tricircle's pods could not be read."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,12 +75,28 @@ class PodZoneCache:
         self._read_at = 0.0
 
     def get(self, fresh: bool = False) -> PodZones:
-        """The cached zones, read again if stale or if ``fresh``."""
+        """The cached zones, read again if stale or if ``fresh``.
+
+        If Tricircle's database fails, a stale reading is still served (it only shows zones),
+        unless ``fresh`` was asked (a check that must not pass on old data): then, or with no
+        reading at all, PodsUnavailable (503).
+        """
         with self._lock:
             now = self._clock()
             if fresh or self._zones is None or now - self._read_at > self._max_age():
-                with self._sessions()() as session:
-                    self._zones = read_pod_zones(session)
+                try:
+                    with self._sessions()() as session:
+                        self._zones = read_pod_zones(session)
+                except SQLAlchemyError as error:
+                    if fresh or self._zones is None:
+                        LOG.error("pods unreadable in Tricircle's database: %s", error)
+                        raise PodsUnavailable() from error
+                    LOG.warning(
+                        "pods unreadable, serving zones read %.0fs ago: %s",
+                        now - self._read_at,
+                        error,
+                    )
+                    return self._zones
                 self._read_at = now
                 LOG.debug("pod zones read: %s", sorted(self._zones.zones))
             return self._zones
@@ -138,7 +162,11 @@ class PodAvailabilityZoneMixin:
 
     def get_network_availability_zones(self, network: object) -> list[str]:
         """The zones a network's hints name (hints of pods since removed are left out)."""
-        hints = az_validator.convert_az_string_to_list(network[az_def.AZ_HINTS])  # type: ignore[index]
+        stored = network[az_def.AZ_HINTS]  # type: ignore[index]
+        return self.zones_of_hints(az_validator.convert_az_string_to_list(stored))
+
+    def zones_of_hints(self, hints: list[str]) -> list[str]:
+        """The zones ``hints`` name, sorted, without the ones naming no pod."""
         if not hints:
             return []
         zones = self.pod_zones.get()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -29,11 +30,11 @@ LOG = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PlacementRequest:
-    """What is being placed: for which project, in which AZ (None: the default, else any; the
-    top pod's empty AZ is no AZ a project may ask for).
+    """What is being placed, for which project, in which AZ.
 
-    ``demand`` is free-form for capacity filters, e.g. ``{"vcpus": 1, "ram": 512, "disk": 1}``
-    for a server or ``{"size": 10}`` for a volume.
+    ``availability_zone`` None means the configured default, else any AZ; the top pod's empty
+    AZ is no AZ a project may ask for. ``demand`` is free-form for capacity filters, e.g.
+    ``{"vcpus": 1, "ram": 512, "disk": 1}`` for a server or ``{"size": 10}`` for a volume.
     """
 
     project_id: str
@@ -76,9 +77,11 @@ class NoValidPod(SchedulerError):
 
 
 class PodFilter(abc.ABC):
-    """One yes/no question about a candidate pod."""
+    """One yes/no question about a candidate pod; ``asks_pod`` filters run for all candidates
+    at once (each may wait for a pod's answer)."""
 
     name: ClassVar[str]
+    asks_pod: ClassVar[bool] = False
 
     @abc.abstractmethod
     def passes(self, pod: Pod, request: PlacementRequest) -> bool:
@@ -98,6 +101,7 @@ class ReachableFilter(PodFilter):
     """Only pods ``reachable(pod)`` vouches for; an exception from it counts as unreachable."""
 
     name = "ReachableFilter"
+    asks_pod = True
 
     def __init__(self, reachable: Callable[[Pod], bool]) -> None:
         self._reachable = reachable
@@ -114,6 +118,7 @@ class CapacityFilter(PodFilter):
     """Only pods where ``has_capacity(pod, request)`` holds; an exception counts as no room."""
 
     name = "CapacityFilter"
+    asks_pod = True
 
     def __init__(self, has_capacity: Callable[[Pod, PlacementRequest], bool]) -> None:
         self._has_capacity = has_capacity
@@ -202,9 +207,12 @@ class PodScheduler:
         chosen = self._best(self._filtered(candidates, request, az_name), request)
         with self._session_factory() as session, session.begin():
             binding, created = pods.bind_project(session, project_id=request.project_id, pod=chosen)
-            pod = (
-                chosen if binding.pod_id == chosen.pod_id else pods.get_pod(session, binding.pod_id)
-            )
+            bound_pod_id, binding_id, bound_az = binding.pod_id, binding.id, binding.az_name
+        if bound_pod_id == chosen.pod_id:
+            pod = chosen
+        else:
+            with self._session_factory() as session:
+                pod = pods.get_pod(session, bound_pod_id)
         if created:
             LOG.info(
                 "Bound project %s to pod %s in AZ %s",
@@ -219,7 +227,7 @@ class PodScheduler:
                 pod.region_name,
                 pod.az_name,
             )
-        return Placement(pod, binding.az_name, binding.id, newly_bound=created)
+        return Placement(pod, bound_az, binding_id, newly_bound=created)
 
     @staticmethod
     def _existing_binding(
@@ -249,8 +257,10 @@ class PodScheduler:
         remaining = candidates
         for pod_filter in self.filters:
             kept = []
-            for pod in remaining:
-                if pod_filter.passes(pod, request):
+            for pod, passed in zip(
+                remaining, self._answers(pod_filter, remaining, request), strict=True
+            ):
+                if passed:
                     kept.append(pod)
                 else:
                     reasons[pod.region_name] = pod_filter.name
@@ -264,6 +274,16 @@ class PodScheduler:
         if not remaining:
             raise NoValidPod(az_name, reasons)
         return remaining
+
+    @staticmethod
+    def _answers(
+        pod_filter: PodFilter, candidates: list[Pod], request: PlacementRequest
+    ) -> list[bool]:
+        """``pod_filter``'s verdict on each candidate; pods asked in parallel if it asks them."""
+        if not pod_filter.asks_pod or len(candidates) < 2:
+            return [pod_filter.passes(pod, request) for pod in candidates]
+        with futures.ThreadPoolExecutor(max_workers=len(candidates)) as executor:
+            return list(executor.map(lambda pod: pod_filter.passes(pod, request), candidates))
 
     def _best(self, candidates: list[Pod], request: PlacementRequest) -> Pod:
         """The heaviest candidate; equal weights go to the first region name."""

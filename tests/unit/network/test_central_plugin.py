@@ -7,15 +7,22 @@ from importlib.metadata import entry_points
 
 import pytest
 from neutron.plugins.ml2.plugin import Ml2Plugin
+from neutron.services.l3_router.l3_router_plugin import L3RouterPlugin
 from neutron_lib import constants as lib_constants
 from neutron_lib.api.validators import availability_zone as az_validator
 from neutron_lib.exceptions import BadRequest
 from neutron_lib.exceptions.availability_zone import AvailabilityZoneNotFound
 
 from tricircle.db import pods
+from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.lab import configs
 from tricircle.lab.layout import LabLayout
-from tricircle.network.availability_zones import PodAvailabilityZoneMixin, PodZoneCache
+from tricircle.network import router_plugin
+from tricircle.network.availability_zones import (
+    PodAvailabilityZoneMixin,
+    PodsUnavailable,
+    PodZoneCache,
+)
 from tricircle.network.central_plugin import (
     TricirclePlugin,
     check_local_network_hints,
@@ -173,7 +180,47 @@ def test_lab_central_neutron_loads_the_plugins_on_tricircles_database(tmp_path):
     layout = LabLayout(root=tmp_path, base_port=19000)
     neutron = configs.central_neutron(layout)
     assert neutron["DEFAULT"]["core_plugin"] == "tricircle_ml2"
-    assert neutron["DEFAULT"]["service_plugins"].split(",") == ["router", "tricircle"]
+    assert neutron["DEFAULT"]["service_plugins"].split(",") == ["tricircle_router", "tricircle"]
     url = neutron["tricircle"]["database_connection"]
     assert url == configs.tricircle(layout)["database"]["connection"]
     assert url.startswith("postgresql") and url.endswith("/tclab19000_tricircle")
+
+
+def test_router_plugin_takes_zones_from_the_core_plugin(monkeypatch, plugin):
+    monkeypatch.setattr(router_plugin.directory, "get_plugin", lambda: plugin)
+    routers = router_plugin.TricircleRouterPlugin
+    hinted = {"extra_attributes": {"availability_zone_hints": '["Pod1", "az2"]'}}
+    assert routers.get_router_availability_zones(None, hinted) == ["az1", "az2"]
+    assert routers.get_router_availability_zones(None, {"extra_attributes": None}) == []
+    routers.validate_availability_zones(None, None, "router", ["Pod2"])
+    with pytest.raises(AvailabilityZoneNotFound):
+        routers.validate_availability_zones(None, None, "router", ["az9"])
+
+
+def test_router_plugin_is_neutrons_l3_plugin_by_entry_point():
+    (entry,) = entry_points(group="neutron.service_plugins", name="tricircle_router")
+    assert entry.load() is router_plugin.TricircleRouterPlugin
+    assert issubclass(router_plugin.TricircleRouterPlugin, L3RouterPlugin)
+
+
+def broken_sessions(tmp_path):
+    """A session factory on a database that cannot be opened."""
+    missing = tmp_path / "no-such-dir" / "tricircle.sqlite"
+    return make_session_factory(make_engine(f"sqlite:///{missing}"))
+
+
+def test_database_failure_serves_stale_zones_but_refuses_checks(plugin, sessions, clock, tmp_path):
+    plugin.validate_availability_zones(None, "network", ["az1"])
+    sessions.factory = broken_sessions(tmp_path)
+    clock.now = 60.0
+    assert plugin.zones_of_hints(["Pod1"]) == ["az1"]
+    plugin.validate_availability_zones(None, "network", ["az2"])
+    with pytest.raises(PodsUnavailable) as raised:
+        plugin.validate_availability_zones(None, "network", ["az4"])
+    assert raised.value.msg.startswith("Availability zones are unavailable")
+
+
+def test_database_failure_with_no_reading_is_unavailable(tmp_path, clock):
+    cache = PodZoneCache(lambda: broken_sessions(tmp_path), lambda: 5.0, clock)
+    with pytest.raises(PodsUnavailable):
+        ZonePlugin(cache).get_availability_zones(types.SimpleNamespace(project_id="p"))

@@ -9,8 +9,10 @@ import pytest
 from neutron_lib import constants as lib_constants
 from neutron_lib import exceptions
 from neutron_lib.callbacks import events, resources
+from sqlalchemy.exc import OperationalError
 
 from tricircle.db import jobs, routings
+from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.network import constants, service_plugin
 from tricircle.network.service_plugin import TricircleServicePlugin
 
@@ -151,14 +153,11 @@ def test_delete_of_an_unrouted_resource_queues_nothing(plugin, session_factory, 
     assert all_jobs(session_factory) == []
 
 
-def test_a_database_failure_is_raised(context):
+def test_a_database_failure_is_raised(context, tmp_path):
     plugin = TricircleServicePlugin()
-    from sqlalchemy.orm import sessionmaker
-
-    from tricircle.db.engine import make_engine
-
-    plugin.sessions = lambda: sessionmaker(make_engine("sqlite:///file:missing?mode=ro&uri=true"))
-    with pytest.raises(Exception, match="unable to open database"):
+    missing = tmp_path / "no-such-dir" / "tricircle.sqlite"
+    plugin.sessions = lambda: make_session_factory(make_engine(f"sqlite:///{missing}"))
+    with pytest.raises(OperationalError, match="unable to open database"):
         plugin.router_changed(
             resources.ROUTER,
             events.AFTER_DELETE,

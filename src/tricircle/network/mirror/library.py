@@ -195,12 +195,8 @@ class BottomMirror:
             find_by_name=lambda _name: None,
         )
         if claimed:
-            undo.push(
-                Made(self.top_region_name, constants.LOCAL_NETWORK_HOME, top_network["id"]),
-                lambda: forget_bottom_resource(
-                    self.session_factory, top_id=top_network["id"], pod_id=top_pod.pod_id
-                ),
-            )
+            made = Made(self.top_region_name, constants.LOCAL_NETWORK_HOME, top_network["id"])
+            undo.push(made, lambda: self.unmake(pod, made))
         if home != pod.pod_id:
             raise errors.NetworkNotInPod(
                 top_network["id"], pod.region_name, "it is a local network of another pod"
@@ -394,6 +390,24 @@ class BottomMirror:
             bottom.post("/v2.0/security-group-rules", json={"security_group_rule": rule})
         return bottom_id
 
+    # -- routers --------------------------------------------------------------------------------
+
+    def ensure_bottom_router(self, pod: Pod, top_router: Mapping[str, Any]) -> str:
+        """The bottom copy of ``top_router`` in ``pod`` (no interfaces, no routes); its ID."""
+
+        def body(name: str) -> JSON:
+            return {
+                "name": name,
+                "project_id": top_router["project_id"],
+                **tables.travel(tables.ROUTER_ATTRIBUTES, top_router),
+            }
+
+        with Undo() as undo:
+            bottom_id, _created = self._ensure_copy(
+                pod, tables.ROUTER, top_router["id"], top_router["project_id"], body, undo
+            )
+        return bottom_id
+
     # -- ports ----------------------------------------------------------------------------------
 
     def ensure_bottom_port(self, pod: Pod, top_port: Mapping[str, Any]) -> JSON:
@@ -498,10 +512,8 @@ class BottomMirror:
             if exc.status in (400, 409):
                 raise errors.InvalidNetworkRequest(exc.pod_message) from exc
             raise
-        undo.push(
-            Made(self.top_region_name, TOP_PORT, top_port["id"]),
-            lambda: self.delete_top_port(top_port["id"]),
-        )
+        made = Made(self.top_region_name, TOP_PORT, top_port["id"])
+        undo.push(made, lambda: self.delete_top_port(made.top_id))
         LOG.info(
             "top port created top_network_id=%s top_port_id=%s project_id=%s",
             top_network["id"],
@@ -522,12 +534,55 @@ class BottomMirror:
         raise errors.SecurityGroupNotFound(name_or_id)
 
     def release_server_port(self, pod: Pod, server_port: ServerPort) -> None:
-        """Undo what ``prepare_server_port`` made (e.g. when the bottom server failed)."""
+        """Undo what ``prepare_server_port`` made (e.g. when the bottom server failed).
+
+        Copies that other ports now use stay. Every step is tried; the first failure is raised.
+        """
+        failures: list[Exception] = []
         for made in reversed(server_port.made):
-            if made.resource_type == TOP_PORT:
-                self.delete_top_port(made.top_id)
-            else:
-                self.delete_bottom_copy(pod, made.resource_type, made.top_id)
+            try:
+                self.unmake(pod, made)
+            except Exception as exc:
+                LOG.exception(
+                    "release failed region=%s resource_type=%s top_id=%s",
+                    made.region_name,
+                    made.resource_type,
+                    made.top_id,
+                )
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+    def unmake(self, pod: Pod, made: Made) -> None:
+        """Undo one thing a call made: a top port, a local network's home, or a bottom copy.
+
+        A bottom copy the pod still uses (409: ports of other callers on it) is kept, and so is
+        the home of a local network that still has its copy.
+        """
+        if made.resource_type == TOP_PORT:
+            self.delete_top_port(made.top_id)
+            return
+        if made.resource_type == constants.LOCAL_NETWORK_HOME:
+            if self._copies(constants.NETWORK, made.top_id):
+                return  # the network still has its copy: it keeps its home
+            with self.session_factory() as session:
+                top_pod = pod_queries.get_top_pod(session)
+            if top_pod is not None:
+                forget_bottom_resource(
+                    self.session_factory, top_id=made.top_id, pod_id=top_pod.pod_id
+                )
+            return
+        try:
+            self.delete_bottom_copy(pod, made.resource_type, made.top_id)
+        except PodClientError as exc:
+            if exc.status != 409:
+                raise
+            LOG.info(
+                "bottom copy kept, in use region=%s resource_type=%s top_id=%s",
+                made.region_name,
+                made.resource_type,
+                made.top_id,
+            )
 
     def delete_top_port(self, top_port_id: str) -> None:
         """Delete a top port (gone already is fine)."""
@@ -639,10 +694,8 @@ class BottomMirror:
             find_by_name=find_by_name,
         )
         if created:
-            undo.push(
-                Made(pod.region_name, kind.resource_type, top_id),
-                lambda: self.delete_bottom_copy(pod, kind.resource_type, top_id),
-            )
+            made = Made(pod.region_name, kind.resource_type, top_id)
+            undo.push(made, lambda: self.unmake(pod, made))
         return bottom_id, created
 
 

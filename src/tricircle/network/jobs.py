@@ -1,0 +1,73 @@
+"""Job handlers of cross-pod networking, run by the xjob worker.
+
+Each handler builds (once per database) the mirroring library and the L3 service from the
+worker's configuration: Tricircle's service identity in ``[client]``, ``[network] bridge_cidr``.
+Handlers are idempotent and raise on failure; the worker retries them with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from oslo_config import cfg
+from sqlalchemy.orm import Session, sessionmaker
+
+from tricircle import conf as tricircle_conf  # noqa: F401  (registers the options read below)
+from tricircle.db.models import Job
+from tricircle.jobs.handlers import JobContext, handler
+from tricircle.network import constants
+from tricircle.network.l3 import RouterL3
+from tricircle.network.mirror import BottomMirror
+from tricircle.pods.client import PodClients
+
+LOG = logging.getLogger(__name__)
+
+DELETABLE = (constants.NETWORK, constants.SUBNET, constants.PORT, constants.SECURITY_GROUP)
+
+_services: dict[int, RouterL3] = {}
+_services_lock = threading.Lock()
+
+
+def router_l3(session_factory: sessionmaker[Session], conf: cfg.ConfigOpts = cfg.CONF) -> RouterL3:
+    """The L3 service (and its mirroring library) over ``session_factory``, made once."""
+    with _services_lock:
+        key = id(session_factory)
+        if key not in _services:
+            mirror = BottomMirror(
+                session_factory, PodClients.from_conf(conf), conf.client.top_region_name
+            )
+            _services[key] = RouterL3(mirror, conf.network.bridge_cidr)
+        return _services[key]
+
+
+def _router_id(job: Job) -> str:
+    return (job.payload or {}).get("router_id") or job.resource_id
+
+
+@handler(constants.JOB_ROUTER_SETUP)
+def router_setup(context: JobContext, job: Job) -> None:
+    """Converge one top router: bottom routers, interfaces, bridge ports, routes."""
+    router_l3(context.session_factory).setup_router(_router_id(job), job.project_id)
+
+
+@handler(constants.JOB_CONFIGURE_ROUTES)
+def configure_routes(context: JobContext, job: Job) -> None:
+    """Set the extra routes of one top router's bottom routers."""
+    router_l3(context.session_factory).configure_routes(_router_id(job))
+
+
+@handler(constants.JOB_DELETE_BOTTOM)
+def delete_bottom(context: JobContext, job: Job) -> None:
+    """Delete every pod's bottom copy of a deleted top network, subnet, port or group."""
+    resource_type = (job.payload or {}).get("resource_type")
+    if resource_type not in DELETABLE:
+        raise ValueError(f"job {job.id}: cannot delete bottom copies of {resource_type!r}")
+    mirror = router_l3(context.session_factory).mirror
+    regions = mirror.delete_bottom_copies(resource_type, job.resource_id)
+    LOG.info(
+        "bottom copies deleted resource_type=%s top_id=%s regions=%s",
+        resource_type,
+        job.resource_id,
+        ",".join(regions) or "none",
+    )

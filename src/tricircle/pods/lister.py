@@ -1,0 +1,571 @@
+"""Lists across pods: one algorithm for servers and volumes, thin per-resource hooks.
+
+``CrossPodLister.list`` asks every pod in parallel (a thread pool) for a page sorted on the sort
+keys plus id, merges the pages on a heap and returns ``limit`` records and whether more exist.
+Everything happens within one deadline: a pod that has not answered by then, or that failed, is
+reported in the result; with ``include_unknown`` its placeholder records (``status: UNKNOWN``
+servers built from the routing table) are merged in at the place their own values sort to.
+
+Pagination uses a top id as marker (servers' and volumes' top ids are their bottom ids). The
+marker's pod comes from a hook (the routing table) and the marker's record from that pod, fetched
+alongside every pod's first page; the marker's pod gets the marker natively. Other pods have no
+"after these sort values" filter, so they are paged through from their first record and what
+sorts at or before the marker is dropped: page ``n`` of a deep listing costs each other pod about
+``n * limit`` records read, in pages doubling from ``limit + 1`` up to ``page_size`` (one request
+per pod for shallow pages). Only pages are requested, never single records, apart from the marker.
+Asking each pod for ``limit + 1`` makes next-page detection exact (no empty last page).
+
+A marker whose pod is unavailable is placed by its placeholder record; one that no pod and no
+placeholder knows is ``MarkerNotFound``.
+"""
+
+from __future__ import annotations
+
+import abc
+import collections
+import datetime as dt
+import heapq
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from tricircle.db.models import Pod
+
+LOG = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+
+TIMESTAMP_KEYS = frozenset({"created_at", "updated_at", "launched_at", "terminated_at"})
+DEFAULT_PAGE_SIZE = 1000
+
+
+class ListError(Exception):
+    """Base of the lister's refusals; gateways answer them as 400 in their dialect."""
+
+
+class InvalidSort(ListError, ValueError):
+    """Sort directions that do not fit the sort keys."""
+
+
+class MarkerNotFound(ListError, LookupError):
+    """No pod and no placeholder knows the marker."""
+
+    def __init__(self, marker: str) -> None:
+        super().__init__(f"marker [{marker}] not found")
+        self.marker = marker
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One sort key and its direction."""
+
+    name: str
+    descending: bool = False
+
+    @property
+    def direction(self) -> str:
+        """``asc`` or ``desc``, as OpenStack APIs spell it."""
+        return "desc" if self.descending else "asc"
+
+
+def complete_sort_keys(
+    keys: Sequence[str],
+    directions: Sequence[str] = (),
+    *,
+    default_keys: Sequence[str] = ("created_at", "id"),
+    default_direction: str = "desc",
+) -> tuple[SortKey, ...]:
+    """Nova's and Cinder's sort rules: missing directions take the first one given (else
+    ``default_direction``); ``default_keys`` not named are appended in that direction.
+
+    Raises InvalidSort for an unknown direction or more directions than keys.
+    """
+    for direction in directions:
+        if direction not in ("asc", "desc"):
+            raise InvalidSort(f"Unknown sort direction {direction!r}, must be 'asc' or 'desc'.")
+    if len(directions) > len(keys):
+        raise InvalidSort("Sort direction size exceeds sort key size.")
+    fill = directions[0] if directions else default_direction
+    names = list(keys) + [key for key in default_keys if key not in keys]
+    chosen = list(directions) + [fill] * (len(names) - len(directions))
+    return tuple(
+        SortKey(name, direction == "desc") for name, direction in zip(names, chosen, strict=True)
+    )
+
+
+@dataclass(frozen=True)
+class PodQuery:
+    """One page request to one pod: its records after ``marker`` (a native id, or None for the
+    first page), sorted on ``sort_keys`` (id always among them), at most ``limit`` of them."""
+
+    sort_keys: tuple[SortKey, ...]
+    limit: int
+    marker: str | None
+    filters: Mapping[str, Any]
+
+
+class ListHooks(abc.ABC):
+    """What one resource supplies to the lister. Methods run on worker threads concurrently.
+
+    ``id_key``: the record field holding the id; ``id_sort_key``: the sort key pods know for it
+    (Nova: ``uuid``), appended to every sort as the final tie-break. ``sort_fields``: sort key ->
+    record field where they differ (Nova: ``display_name`` -> ``name``).
+
+    ``fatal_errors``: exceptions from ``fetch_page`` that mean the request itself is wrong (a
+    pod's 400); they propagate out of ``list`` instead of marking the pod unavailable.
+    ``nulls_first``: whether the pods' databases sort NULL before other values in ascending
+    order (MySQL does, PostgreSQL does not).
+    ``coarse_keys``: sort keys the pods sort on more finely than they show them (Nova sorts
+    ``created_at`` by the microsecond and shows the second). Records that tie on such a key
+    are ordered by the lister itself, and the marker's pod is then paged from its first record
+    like the others (its native order past the marker is not the lister's).
+    """
+
+    id_key: ClassVar[str] = "id"
+    id_sort_key: ClassVar[str] = "id"
+    sort_fields: ClassVar[Mapping[str, str]] = {}
+    fatal_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    nulls_first: ClassVar[bool] = False
+    coarse_keys: ClassVar[frozenset[str]] = frozenset()
+
+    @abc.abstractmethod
+    def fetch_page(self, pod: Pod, query: PodQuery) -> Sequence[Record]:
+        """At most ``query.limit`` of the pod's records, sorted as asked; fewer means no more."""
+
+    @abc.abstractmethod
+    def find_marker_pod(self, marker: str) -> Pod | None:
+        """The pod holding the record ``marker`` (the routing table), or None."""
+
+    @abc.abstractmethod
+    def fetch_record(self, pod: Pod, record_id: str) -> Record | None:
+        """One record from its pod, or None if the pod does not have it."""
+
+    def sort_value(self, key: str, value: Any) -> Any:
+        """``value`` of sort key ``key`` made comparable across pods (None stays None).
+
+        The default parses ISO 8601 timestamps of TIMESTAMP_KEYS into naive UTC datetimes.
+        """
+        if key in TIMESTAMP_KEYS and isinstance(value, str):
+            return parse_timestamp(value)
+        return value
+
+    def unknown_records(self, pod: Pod, query: PodQuery) -> Sequence[Record]:
+        """Placeholders for the records of an unavailable pod (each with ``id_key``)."""
+        return []
+
+
+def parse_timestamp(value: str) -> dt.datetime | str:
+    """An ISO 8601 timestamp as a naive UTC datetime; the string itself if it is not one."""
+    try:
+        if value.endswith("Z"):
+            return dt.datetime.fromisoformat(value[:-1])
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed
+
+
+@dataclass(frozen=True)
+class UnavailablePod:
+    """A pod left out of a list: ``timeout`` (no answer by the deadline) or ``error``."""
+
+    pod: Pod
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ListResult:
+    """One page of a list across pods."""
+
+    records: list[Record]
+    has_next: bool
+    next_marker: str | None
+    unavailable: tuple[UnavailablePod, ...] = ()
+
+    @property
+    def timed_out(self) -> list[Pod]:
+        """Pods that did not answer in time."""
+        return [item.pod for item in self.unavailable if item.reason == "timeout"]
+
+
+def next_link(request_url: str, marker: str) -> str:
+    """``request_url`` with its ``marker`` query parameter set to ``marker``, others kept."""
+    parts = urlsplit(request_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "marker"]
+    query.append(("marker", marker))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _compare(left: Any, right: Any, nulls_first: bool) -> int:
+    """-1, 0 or 1 for two normalised sort values; None sorts by ``nulls_first``."""
+    if left is None or right is None:
+        if left is right:
+            return 0
+        return (-1 if left is None else 1) * (1 if nulls_first else -1)
+    try:
+        return (left > right) - (left < right)
+    except TypeError:
+        left_text, right_text = str(left), str(right)
+        return (left_text > right_text) - (left_text < right_text)
+
+
+class _Order:
+    """The total order of one list: the sort keys (id last) and their directions."""
+
+    def __init__(self, sort_keys: tuple[SortKey, ...], hooks: ListHooks) -> None:
+        self.sort_keys = sort_keys
+        self.hooks = hooks
+        self.fields = [
+            hooks.id_key
+            if key.name == hooks.id_sort_key
+            else hooks.sort_fields.get(key.name, key.name)
+            for key in sort_keys
+        ]
+        coarse = [i for i, key in enumerate(sort_keys) if key.name in hooks.coarse_keys]
+        self.group_width = coarse[0] + 1 if coarse else 0
+
+    def group(self, position: _Position) -> tuple[Any, ...]:
+        """The leading sort values up to the first coarse key: a pod lists equal groups
+        together but in its own order inside a group."""
+        return position.values[: self.group_width]
+
+    def position(self, record: Mapping[str, Any]) -> _Position:
+        """Where ``record`` sorts."""
+        values = tuple(
+            self.hooks.sort_value(key.name, record.get(name))
+            for key, name in zip(self.sort_keys, self.fields, strict=True)
+        )
+        return _Position(values, self)
+
+    def compare(self, left: tuple[Any, ...], right: tuple[Any, ...]) -> int:
+        """-1, 0 or 1: does ``left`` come before, with, or after ``right``."""
+        nulls_first = self.hooks.nulls_first
+        for key, left_value, right_value in zip(self.sort_keys, left, right, strict=True):
+            result = _compare(left_value, right_value, nulls_first)
+            if result:
+                return -result if key.descending else result
+        return 0
+
+
+class _Position:
+    """A record's place in an _Order; ``<`` means "listed before"."""
+
+    __slots__ = ("order", "values")
+
+    def __init__(self, values: tuple[Any, ...], order: _Order) -> None:
+        self.values = values
+        self.order = order
+
+    def __lt__(self, other: _Position) -> bool:
+        return self.order.compare(self.values, other.values) < 0
+
+    def after(self, other: _Position | None) -> bool:
+        """True if this position comes strictly after ``other`` (always, when None)."""
+        return other is None or self.order.compare(self.values, other.values) > 0
+
+
+_Entry = tuple["_Position | None", Record]
+
+
+@dataclass
+class _PodStream:
+    """What one pod has given so far, paging state, availability.
+
+    ``buffer`` holds records ready to merge, in the lister's order, each with its position once
+    computed (only records that reach the heap or the marker test need one); ``pending`` holds
+    the last group of a page, which the pod's next page may still add to (ListHooks.coarse_keys).
+    """
+
+    pod: Pod
+    index: int
+    buffer: collections.deque[_Entry] = field(default_factory=collections.deque)
+    pending: list[_Entry] = field(default_factory=list)
+    exhausted: bool = False
+    native_marker: str | None = None
+    page_size: int = 0
+    last_record: Record | None = None
+    unavailable: UnavailablePod | None = None
+
+    def head(self, order: _Order) -> _Head:
+        """The heap entry of the buffer's first record."""
+        position, record = self.buffer[0]
+        if position is None:
+            position = order.position(record)
+            self.buffer[0] = (position, record)
+        return _Head(position, self.index, self)
+
+
+@dataclass
+class _Head:
+    """A heap entry: a stream's first buffered record; ties go to the earlier pod."""
+
+    position: _Position
+    index: int
+    stream: _PodStream
+
+    def __lt__(self, other: _Head) -> bool:
+        result = self.position.order.compare(self.position.values, other.position.values)
+        return result < 0 if result else self.index < other.index
+
+
+class CrossPodLister:
+    """Lists one resource across pods with its ``hooks``."""
+
+    def __init__(self, hooks: ListHooks, *, page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        self.hooks = hooks
+        self.page_size = page_size
+
+    def list(
+        self,
+        pods: Sequence[Pod],
+        *,
+        sort_keys: Sequence[SortKey],
+        limit: int,
+        timeout: float,
+        marker: str | None = None,
+        filters: Mapping[str, Any] | None = None,
+        include_unknown: bool = False,
+    ) -> ListResult:
+        """Up to ``limit`` records of ``pods`` after ``marker``, sorted on ``sort_keys`` then id.
+
+        Returns within ``timeout`` seconds (plus the hooks' database lookups): pods that do not
+        answer in time or fail are reported in ``unavailable``; their placeholder records are
+        merged in only with ``include_unknown``. Raises MarkerNotFound, or a hook's
+        ``fatal_errors``.
+        """
+        deadline = time.monotonic() + timeout
+        keys = tuple(sort_keys)
+        if not any(key.name == self.hooks.id_sort_key for key in keys):
+            descending = keys[0].descending if keys else False
+            keys += (SortKey(self.hooks.id_sort_key, descending),)
+        if limit <= 0:
+            return ListResult([], has_next=False, next_marker=None)
+        run = _ListRun(self, pods, keys, limit, dict(filters or {}), include_unknown, deadline)
+        return run.execute(marker)
+
+
+class _ListRun:
+    """The state of one ``CrossPodLister.list`` call."""
+
+    def __init__(
+        self,
+        lister: CrossPodLister,
+        pods: Sequence[Pod],
+        sort_keys: tuple[SortKey, ...],
+        limit: int,
+        filters: dict[str, Any],
+        include_unknown: bool,
+        deadline: float,
+    ) -> None:
+        self.hooks = lister.hooks
+        self.max_page_size = lister.page_size
+        self.order = _Order(sort_keys, lister.hooks)
+        self.sort_keys = sort_keys
+        self.limit = limit
+        self.filters = filters
+        self.include_unknown = include_unknown
+        self.deadline = deadline
+        self.streams = [_PodStream(pod, index) for index, pod in enumerate(pods)]
+        self.marker_position: _Position | None = None
+        self.unknown_by_pod: dict[str, Sequence[Record]] = {}
+        self.executor = futures.ThreadPoolExecutor(
+            max_workers=len(pods) + 1, thread_name_prefix="tricircle-list"
+        )
+
+    def execute(self, marker: str | None) -> ListResult:
+        """Fan out, place the marker, merge; never waits past the deadline."""
+        started = time.monotonic()
+        try:
+            if marker is None:
+                self._fetch_round(self.streams)
+            else:
+                self._start_after(marker)
+            records = self._merge()
+        finally:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        has_next = len(records) > self.limit
+        records = records[: self.limit]
+        unavailable = tuple(s.unavailable for s in self.streams if s.unavailable is not None)
+        LOG.debug(
+            "Listed %d record(s) from %d pod(s) in %.0f ms%s",
+            len(records),
+            len(self.streams),
+            (time.monotonic() - started) * 1000,
+            "".join(f"; {u.pod.region_name} {u.reason}" for u in unavailable),
+        )
+        next_marker = str(records[-1][self.hooks.id_key]) if has_next else None
+        return ListResult(records, has_next, next_marker, unavailable)
+
+    def _start_after(self, marker: str) -> None:
+        """Round one with a marker: its record fetched alongside every pod's first page (its own
+        pod's page natively after it), then what sorts at or before it dropped."""
+        marker_pod = self.hooks.find_marker_pod(marker)
+        if marker_pod is None:
+            raise MarkerNotFound(marker)
+        marker_future = self.executor.submit(self.hooks.fetch_record, marker_pod, marker)
+        for stream in self.streams:
+            if stream.pod.pod_id == marker_pod.pod_id and not self.order.group_width:
+                stream.native_marker = marker
+        self._fetch_round(self.streams, extra=marker_future)
+        self.marker_position = self._marker_position(marker, marker_pod, marker_future)
+        for stream in self.streams:
+            stream.buffer = collections.deque(self._after_marker(list(stream.buffer)))
+
+    def _query(self, limit: int, marker: str | None) -> PodQuery:
+        return PodQuery(self.sort_keys, limit, marker, self.filters)
+
+    def _marker_position(self, marker: str, pod: Pod, future: futures.Future) -> _Position:
+        """Where the marker sorts: from its pod's record, else from its placeholder."""
+        if future.done() and future.exception() is None:
+            record = future.result()
+            if record is None:
+                raise MarkerNotFound(marker)
+            return self.order.position(record)
+        if future.done() and isinstance(future.exception(), self.hooks.fatal_errors):
+            raise future.exception()
+        LOG.warning(
+            "Marker %s: pod %s unavailable, placing it by placeholder", marker, pod.region_name
+        )
+        for record in self._unknown(pod):
+            if str(record.get(self.hooks.id_key)) == marker:
+                return self.order.position(record)
+        raise MarkerNotFound(marker)
+
+    def _fetch_round(
+        self, streams: Sequence[_PodStream], extra: futures.Future | None = None
+    ) -> None:
+        """Fetch the next page of each stream in parallel; late or failing pods go unavailable."""
+        pending: dict[futures.Future, tuple[_PodStream, int]] = {}
+        for stream in streams:
+            size = min(
+                self.max_page_size,
+                max(self.limit + 1, stream.page_size * 2) if stream.page_size else self.limit + 1,
+            )
+            stream.page_size = size
+            query = self._query(size, stream.native_marker)
+            pending[self.executor.submit(self.hooks.fetch_page, stream.pod, query)] = (stream, size)
+        waiting = set(pending) | ({extra} if extra is not None else set())
+        futures.wait(waiting, timeout=max(0.0, self.deadline - time.monotonic()))
+        for future, (stream, size) in pending.items():
+            if not future.done():
+                self._lose(stream, "timeout", "no answer before the list deadline")
+            elif future.exception() is not None:
+                error = future.exception()
+                if isinstance(error, self.hooks.fatal_errors):
+                    raise error
+                self._lose(stream, "error", f"{type(error).__name__}: {error}")
+            else:
+                try:
+                    self._take(stream, future.result(), size)
+                except (KeyError, TypeError, AttributeError) as exc:
+                    self._lose(stream, "error", f"malformed page: {type(exc).__name__}: {exc}")
+
+    def _take(self, stream: _PodStream, page: Sequence[Record], size: int) -> None:
+        """Add a page to the stream; a short page is its pod's last."""
+        stream.exhausted = len(page) < size
+        if not page:
+            self._release(stream)
+            return
+        stream.native_marker = str(page[-1][self.hooks.id_key])
+        stream.last_record = page[-1]
+        grouped = bool(self.order.group_width)
+        stream.pending.extend(
+            (self.order.position(record) if grouped else None, record) for record in page
+        )
+        self._release(stream)
+
+    def _release(self, stream: _PodStream) -> None:
+        """Move complete groups from pending to the buffer, each in the lister's order, keeping
+        what sorts after the marker (the rest was listed on earlier pages)."""
+        ready, stream.pending = stream.pending, []
+        if self.order.group_width:
+            if not stream.exhausted and ready:
+                last_group = self.order.group(ready[-1][0])
+                cut = len(ready)
+                while cut and self.order.group(ready[cut - 1][0]) == last_group:
+                    cut -= 1
+                ready, stream.pending = ready[:cut], ready[cut:]
+            ready.sort(key=lambda entry: entry[0])
+        stream.buffer.extend(self._after_marker(ready))
+
+    def _after_marker(self, entries: list[_Entry]) -> list[_Entry]:
+        """``entries`` (in the lister's order) without the leading ones at or before the marker."""
+        if self.marker_position is None:
+            return entries
+        for index, (position, record) in enumerate(entries):
+            if position is None:
+                position = self.order.position(record)
+            if position.after(self.marker_position):
+                entries[index] = (position, record)
+                return entries[index:]
+        return []
+
+    def _lose(self, stream: _PodStream, reason: str, detail: str) -> None:
+        """Mark a pod unavailable, keeping what it gave; with ``include_unknown`` its
+        placeholders that sort after what it gave stand for the rest."""
+        stream.unavailable = UnavailablePod(stream.pod, reason, detail)
+        stream.exhausted = True
+        self._release(stream)
+        LOG.info("List: pod %s %s (%s)", stream.pod.region_name, reason, detail)
+        if self.include_unknown:
+            placed = [(self.order.position(record), record) for record in self._unknown(stream.pod)]
+            placed.sort(key=lambda pair: pair[0])
+            last = None if stream.last_record is None else self.order.position(stream.last_record)
+            stream.buffer.extend(
+                (position, record)
+                for position, record in placed
+                if position.after(self.marker_position) and position.after(last)
+            )
+
+    def _unknown(self, pod: Pod) -> Sequence[Record]:
+        """The hook's placeholders for ``pod``, asked once per list."""
+        if pod.pod_id not in self.unknown_by_pod:
+            query = self._query(self.limit + 1, None)
+            self.unknown_by_pod[pod.pod_id] = self.hooks.unknown_records(pod, query)
+        return self.unknown_by_pod[pod.pod_id]
+
+    def _merge(self) -> list[Record]:
+        """Heap-merge the streams into up to ``limit + 1`` records, paging pods as they drain.
+
+        A pod whose buffer is empty but that may have more is asked for its next page before
+        anything else is taken: its next record may be the smallest. That round also asks every
+        other pod holding fewer records than are still wanted, so pods drained one after the
+        other (deep markers) cost one round trip, not one each.
+        """
+        heap = [stream.head(self.order) for stream in self.streams if stream.buffer]
+        heapq.heapify(heap)
+        merged: list[Record] = []
+        emitted: set[str] = set()
+        while len(merged) <= self.limit:
+            wanted = self.limit + 1 - len(merged)
+            open_streams = [
+                stream
+                for stream in self.streams
+                if stream.unavailable is None and not stream.exhausted
+            ]
+            if any(not stream.buffer for stream in open_streams):
+                needy = [stream for stream in open_streams if len(stream.buffer) < wanted]
+                had_head = {stream.index for stream in needy if stream.buffer}
+                self._fetch_round(needy)
+                for stream in needy:
+                    if stream.buffer and stream.index not in had_head:
+                        heapq.heappush(heap, stream.head(self.order))
+                continue
+            if not heap:
+                break
+            stream = heapq.heappop(heap).stream
+            _, record = stream.buffer.popleft()
+            if stream.buffer:
+                heapq.heappush(heap, stream.head(self.order))
+            record_id = str(record.get(self.hooks.id_key))
+            if record_id not in emitted:
+                emitted.add(record_id)
+                merged.append(record)
+        return merged

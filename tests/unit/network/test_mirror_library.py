@@ -1,0 +1,280 @@
+"""BottomMirror against an in-memory Neutron per region, on a SQLite Tricircle database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fake_neutron import FakeClients
+from sqlalchemy.orm import Session, sessionmaker
+
+from tricircle.db import jobs as job_queries
+from tricircle.db import migrations, routings
+from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.db.models import Pod, ResourceRouting
+from tricircle.network import constants
+from tricircle.network.mirror import (
+    BottomMirror,
+    InvalidNetworkRequest,
+    NetworkNotFound,
+    NetworkNotInPod,
+    PortInUse,
+    PortNotFound,
+)
+from tricircle.network.mirror.pools import address_in_pools
+
+PROJECT = "tenant"
+
+
+@pytest.fixture
+def sessions(tmp_path) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'tricircle.sqlite'}")
+    migrations.upgrade(engine)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def pods(sessions: sessionmaker[Session]) -> dict[str, Pod]:
+    with sessions.begin() as session:
+        made = {
+            region: Pod(region_name=region, az_name=az, pod_az_name=az)
+            for region, az in (("RegionOne", ""), ("Pod1", "az1"), ("Pod2", "az2"), ("Pod3", "az1"))
+        }
+        session.add_all(made.values())
+    return made
+
+
+@pytest.fixture
+def clients() -> FakeClients:
+    return FakeClients("RegionOne", "Pod1", "Pod2", "Pod3")
+
+
+@pytest.fixture
+def mirror(sessions: sessionmaker[Session], clients: FakeClients, pods: dict) -> BottomMirror:
+    return BottomMirror(sessions, clients, "RegionOne")  # type: ignore[arg-type]
+
+
+def top_network(clients: FakeClients, **attributes: object) -> tuple[dict, dict]:
+    top = clients.neutrons["RegionOne"]
+    segment = {
+        "provider:network_type": constants.TYPE_SHARED_VLAN,
+        "provider:physical_network": "physnet1",
+        "provider:segmentation_id": 2000,
+    }
+    if attributes.get("provider:network_type") == constants.TYPE_LOCAL:
+        segment = {}
+    body = {"project_id": PROJECT, **segment, **attributes}
+    network = top.post("/v2.0/networks", json={"network": body})["network"]
+    subnet = top.post(
+        "/v2.0/subnets",
+        json={
+            "subnet": {"network_id": network["id"], "cidr": "10.0.0.0/24", "project_id": PROJECT}
+        },
+    )["subnet"]
+    return network, subnet
+
+
+def all_routings(sessions: sessionmaker[Session]) -> list[ResourceRouting]:
+    with sessions() as session:
+        return routings.list_routings(session)
+
+
+def test_shared_vlan_ports_get_the_segment_and_per_pod_gateways(
+    mirror: BottomMirror, clients: FakeClients, pods: dict
+) -> None:
+    network, subnet = top_network(clients)
+    for region in ("Pod1", "Pod2"):
+        mirror.prepare_server_port(pods[region], PROJECT, {"uuid": network["id"]})
+    bottom = {}
+    for region in ("Pod1", "Pod2"):
+        neutron = clients.neutrons[region]
+        (bottom_network,) = neutron.data["networks"].values()
+        assert bottom_network["provider:network_type"] == "vlan"
+        assert bottom_network["provider:segmentation_id"] == 2000
+        assert bottom_network["name"] == network["id"]
+        assert bottom_network["project_id"] == PROJECT
+        (bottom[region],) = neutron.data["subnets"].values()
+    gateways = {region: subnet_copy["gateway_ip"] for region, subnet_copy in bottom.items()}
+    assert len(set(gateways.values())) == 2
+    assert subnet["gateway_ip"] not in gateways.values()
+    for region, subnet_copy in bottom.items():
+        for gateway in gateways.values():
+            assert not address_in_pools(gateway, subnet_copy["allocation_pools"]), region
+
+
+def test_failure_part_way_undoes_the_copies_routings_and_top_port(
+    mirror: BottomMirror, clients: FakeClients, pods: dict, sessions: sessionmaker[Session]
+) -> None:
+    network, _subnet = top_network(clients)
+    clients.neutrons["Pod2"].fail_on.add(("POST", "ports"))
+    with pytest.raises(Exception, match="injected"):
+        mirror.prepare_server_port(pods["Pod2"], PROJECT, {"uuid": network["id"]})
+    pod2 = clients.neutrons["Pod2"].data
+    assert pod2["networks"] == {} and pod2["subnets"] == {} and pod2["ports"] == {}
+    assert all_routings(sessions) == []
+    top_ports = clients.neutrons["RegionOne"].data["ports"].values()
+    assert [port["device_owner"] for port in top_ports] == [constants.GATEWAY_PORT_OWNER]
+
+
+def test_local_network_lives_in_the_first_pod_that_asks(
+    mirror: BottomMirror, clients: FakeClients, pods: dict, sessions: sessionmaker[Session]
+) -> None:
+    network, _subnet = top_network(clients, **{"provider:network_type": "local"})
+    assert mirror.ensure_bottom_network(pods["Pod2"], network)
+    assert "provider:network_type" not in next(
+        iter(clients.neutrons["Pod2"].data["networks"].values())
+    )
+    with pytest.raises(NetworkNotInPod, match="local network of another pod"):
+        mirror.ensure_bottom_network(pods["Pod1"], network)
+    mirror.delete_bottom_copies(constants.NETWORK, network["id"])
+    assert all_routings(sessions) == []
+
+
+def test_hints_name_the_home_pod_or_its_az(
+    mirror: BottomMirror, clients: FakeClients, pods: dict
+) -> None:
+    by_region, _ = top_network(
+        clients, **{"provider:network_type": "local", "availability_zone_hints": ["Pod3"]}
+    )
+    with pytest.raises(NetworkNotInPod, match="hints"):
+        mirror.ensure_bottom_network(pods["Pod2"], by_region)
+    with pytest.raises(NetworkNotInPod, match="hints"):
+        mirror.ensure_bottom_network(pods["Pod1"], by_region)  # in az1 like Pod3, not named
+    assert mirror.ensure_bottom_network(pods["Pod3"], by_region)
+
+    shared_in_az1, _ = top_network(clients, availability_zone_hints=["az1"])
+    assert mirror.ensure_bottom_network(pods["Pod1"], shared_in_az1)
+    assert mirror.ensure_bottom_network(pods["Pod3"], shared_in_az1)
+    with pytest.raises(NetworkNotInPod):
+        mirror.ensure_bottom_network(pods["Pod2"], shared_in_az1)
+
+
+def test_a_failed_first_claim_of_a_local_network_is_released(
+    mirror: BottomMirror, clients: FakeClients, pods: dict, sessions: sessionmaker[Session]
+) -> None:
+    network, _ = top_network(clients, **{"provider:network_type": "local"})
+    clients.neutrons["Pod1"].fail_on.add(("POST", "networks"))
+    with pytest.raises(Exception, match="injected"):
+        mirror.ensure_bottom_network(pods["Pod1"], network)
+    assert all_routings(sessions) == []
+    assert mirror.ensure_bottom_network(pods["Pod2"], network)
+
+
+def test_security_group_rules_follow_the_top(
+    mirror: BottomMirror, clients: FakeClients, pods: dict
+) -> None:
+    top = clients.neutrons["RegionOne"]
+    top_network(clients)
+    group = top.post("/v2.0/security-groups", json={"security_group": {"project_id": PROJECT}})[
+        "security_group"
+    ]
+    rules = [
+        {"direction": "ingress", "remote_group_id": group["id"], "protocol": "tcp"},
+        {"direction": "egress"},
+    ]
+    made = [
+        top.post(
+            "/v2.0/security-group-rules",
+            json={"security_group_rule": {"security_group_id": group["id"], **rule}},
+        )["security_group_rule"]
+        for rule in rules
+    ]
+    bottom_id = mirror.ensure_bottom_security_group(pods["Pod1"], group["id"])
+    pod1 = clients.neutrons["Pod1"]
+
+    def bottom_rules() -> set[tuple]:
+        return {
+            (rule["direction"], rule["protocol"], rule["remote_ip_prefix"])
+            for rule in pod1.data["security-group-rules"].values()
+            if rule["security_group_id"] == bottom_id
+        }
+
+    assert bottom_rules() == {("ingress", "tcp", "10.0.0.0/24"), ("egress", None, None)}
+    top.delete(f"/v2.0/security-group-rules/{made[1]['id']}")
+    assert mirror.ensure_bottom_security_group(pods["Pod1"], group["id"]) == bottom_id
+    assert bottom_rules() == {("ingress", "tcp", "10.0.0.0/24")}
+
+
+def test_server_port_requests_are_checked(
+    mirror: BottomMirror, clients: FakeClients, pods: dict
+) -> None:
+    network, _ = top_network(clients)
+    top = clients.neutrons["RegionOne"]
+    with pytest.raises(NetworkNotFound):
+        mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": "missing"})
+    with pytest.raises(NetworkNotFound):
+        mirror.prepare_server_port(pods["Pod1"], "someone-else", {"uuid": network["id"]})
+    with pytest.raises(InvalidNetworkRequest):
+        mirror.prepare_server_port(pods["Pod1"], PROJECT, {})
+    port = top.post(
+        "/v2.0/ports", json={"port": {"network_id": network["id"], "project_id": PROJECT}}
+    )["port"]
+    with pytest.raises(PortNotFound):
+        mirror.prepare_server_port(pods["Pod1"], "someone-else", {"port": port["id"]})
+    top.put(f"/v2.0/ports/{port['id']}", json={"port": {"device_id": "server-1"}})
+    with pytest.raises(PortInUse):
+        mirror.prepare_server_port(pods["Pod1"], PROJECT, {"port": port["id"]})
+    top.put(f"/v2.0/ports/{port['id']}", json={"port": {"device_id": ""}})
+    made = mirror.prepare_server_port(pods["Pod1"], PROJECT, {"port": port["id"]})
+    assert not made.top_port_created
+    assert made.bottom_port["mac_address"] == port["mac_address"]
+    assert made.bottom_port["fixed_ips"][0]["ip_address"] == port["fixed_ips"][0]["ip_address"]
+
+
+def test_release_undoes_exactly_what_was_made(
+    mirror: BottomMirror, clients: FakeClients, pods: dict, sessions: sessionmaker[Session]
+) -> None:
+    network, _ = top_network(clients)
+    first = mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    second = mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    assert [made.resource_type for made in second.made] == ["top_port", constants.PORT]
+    mirror.release_server_port(pods["Pod1"], second)
+    pod1 = clients.neutrons["Pod1"].data
+    assert list(pod1["ports"]) == [first.bottom_port["id"]]
+    assert second.top_port["id"] not in clients.neutrons["RegionOne"].data["ports"]
+    mirror.release_server_port(pods["Pod1"], first)
+    assert pod1["networks"] == {} and pod1["subnets"] == {}
+    assert all_routings(sessions) == []
+
+
+def test_a_new_subnet_copy_queues_setup_of_its_routers(
+    mirror: BottomMirror, clients: FakeClients, pods: dict, sessions: sessionmaker[Session]
+) -> None:
+    network, subnet = top_network(clients)
+    top = clients.neutrons["RegionOne"]
+    top.post(
+        "/v2.0/ports",
+        json={
+            "port": {
+                "network_id": network["id"],
+                "device_owner": "network:router_interface",
+                "device_id": "router-a",
+                "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": subnet["gateway_ip"]}],
+            }
+        },
+    )
+    mirror.prepare_server_port(pods["Pod2"], PROJECT, {"uuid": network["id"]})
+    with sessions() as session:
+        queued = job_queries.list_jobs(session, job_type=constants.JOB_ROUTER_SETUP)
+    assert [(job.resource_id, job.payload) for job in queued] == [
+        ("router-a", {"router_id": "router-a"})
+    ]
+
+
+def test_releasing_one_of_two_ports_on_a_local_network_keeps_copy_and_home(
+    mirror: BottomMirror, clients: FakeClients, pods: dict, sessions: sessionmaker[Session]
+) -> None:
+    network, _ = top_network(clients, **{"provider:network_type": "local"})
+    first = mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    second = mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    mirror.release_server_port(pods["Pod1"], first)  # made the network: in use, kept
+    assert len(clients.neutrons["Pod1"].data["networks"]) == 1
+    with pytest.raises(NetworkNotInPod):
+        mirror.ensure_bottom_network(pods["Pod2"], network)
+    mirror.release_server_port(pods["Pod1"], second)
+    assert [r.resource_type for r in all_routings(sessions)] == [
+        constants.LOCAL_NETWORK_HOME,
+        constants.NETWORK,
+        constants.SUBNET,
+    ]
