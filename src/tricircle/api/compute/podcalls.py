@@ -32,6 +32,10 @@ class PodFault(ApiFault):
         self.fault_name = fault_name  # type: ignore[misc]
 
 
+class PodClientFault(PodFault):
+    """A pod refused the request (4xx): the caller's request is wrong, not the pod."""
+
+
 def service_unavailable(region_name: str, detail: str) -> PodFault:
     """The fault for a pod that did not answer; the pod is named in the log only."""
     LOG.warning("pod unreachable region=%s detail=%s", region_name, detail)
@@ -128,15 +132,15 @@ def _json_or_none(response: Response) -> Any:
         return None
 
 
-def _client_fault(status: int, body: Any, text: str) -> PodFault:
+def _client_fault(status: int, body: Any, text: str) -> PodClientFault:
     """The pod's own fault ``{"name": {"code", "message"}}``, or a generic one of that status."""
     if isinstance(body, dict) and len(body) == 1:
         name, detail = next(iter(body.items()))
         if isinstance(detail, dict) and isinstance(detail.get("message"), str):
-            return PodFault(status, name, detail["message"])
+            return PodClientFault(status, name, detail["message"])
         if name == "error" and isinstance(detail, dict):  # Glance/Keystone style
-            return PodFault(status, _FAULT_NAMES.get(status, "computeFault"), str(detail))
-    return PodFault(status, _FAULT_NAMES.get(status, "computeFault"), text.strip()[:500])
+            return PodClientFault(status, _FAULT_NAMES.get(status, "computeFault"), str(detail))
+    return PodClientFault(status, _FAULT_NAMES.get(status, "computeFault"), text.strip()[:500])
 
 
 _FAULT_NAMES = {
