@@ -14,6 +14,8 @@ from flask import Blueprint, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import bottom, images, jobs, networking, placement, server_list
+from tricircle.api.compute.podcalls import PodFault
+from tricircle.api.compute.server_list import UNKNOWN_RECORDS_FROM
 from tricircle.api.compute.server_requests import ServerCreate, json_object, parse_server_create
 from tricircle.api.compute.state import (
     bottom_pods,
@@ -23,7 +25,13 @@ from tricircle.api.compute.state import (
     transaction,
 )
 from tricircle.api.compute.store import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
-from tricircle.api.compute.views import ViewContext, rewrite_links, server_view, top_addresses
+from tricircle.api.compute.views import (
+    ViewContext,
+    rewrite_links,
+    server_view,
+    top_addresses,
+    unknown_server,
+)
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.db import pods as pod_queries
 from tricircle.db import routings
@@ -85,9 +93,19 @@ def server_pod(server_id: str) -> Pod:
 
 
 def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
-    """Send the request to the pod as the caller; the pod's answer with gateway links."""
-    answer = state().calls.call(
-        caller(), pod.region_name, method, path, json=json, params=request.args.to_dict(flat=False)
+    """Send the request to the pod as the caller; the pod's answer with gateway links.
+
+    Reads wait for the pod no longer than a list does; writes get the client's read timeout.
+    """
+    app_state = state()
+    answer = app_state.calls.call(
+        caller(),
+        pod.region_name,
+        method,
+        path,
+        json=json,
+        params=request.args.to_dict(flat=False),
+        timeout=app_state.conf.compute.list_deadline if method == "GET" else None,
     )
     if answer.body is None:
         empty = Response(status=answer.status)
@@ -254,8 +272,21 @@ def list_servers_detail() -> ResponseReturnValue:
 
 @blueprint.get("/servers/<server_id>")
 def show(server_id: str) -> ResponseReturnValue:
-    """One server, from its pod."""
-    return forward(server_pod(server_id), "GET", f"/servers/{server_id}")
+    """One server, from its pod; from 2.69 an UNKNOWN record while its pod does not answer."""
+    pod = server_pod(server_id)
+    try:
+        return forward(pod, "GET", f"/servers/{server_id}")
+    except PodFault as exc:
+        if exc.code < 500 or not caller().microversion.at_least(UNKNOWN_RECORDS_FROM):
+            raise
+    with transaction() as session:
+        routing = routings.find_routing(session, server_id, pod.pod_id)
+        created = routing.created_at if routing is not None else None
+    stamp = created.isoformat(timespec="seconds") + "Z" if created is not None else None
+    record = unknown_server(
+        server_id, caller().project_id, stamp, pod.az_name, True, view_context()
+    )
+    return jsonify({"server": record})
 
 
 @blueprint.put("/servers/<server_id>")

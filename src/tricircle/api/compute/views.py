@@ -78,7 +78,12 @@ def server_view(server: Mapping[str, Any], view: ViewContext) -> dict[str, Any]:
 
 
 def unknown_server(
-    server_id: str, project_id: str, created: str, az_name: str, detail: bool, view: ViewContext
+    server_id: str,
+    project_id: str,
+    created: str | None,
+    az_name: str,
+    detail: bool,
+    view: ViewContext,
 ) -> dict[str, Any]:
     """The record of a server in a pod that did not answer (microversion 2.69 and later)."""
     record: dict[str, Any] = {
