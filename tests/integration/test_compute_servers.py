@@ -284,3 +284,33 @@ def test_a_stopped_pod_does_not_stall_lists(compute_lab, demo_session, four_serv
         assert one.json()["server"]["status"] == "UNKNOWN"
     finally:
         os.killpg(group, signal.SIGCONT)
+
+
+def test_several_servers_in_one_request_are_all_routed(
+    compute_lab, demo_cloud, demo_session, admin_session
+):
+    api = gateway(demo_session)
+    body = {
+        "server": {
+            "name": "gw-multi",
+            "flavorRef": "1",
+            "imageRef": image_id(demo_cloud),
+            "networks": "none",
+            "availability_zone": "az2",
+            "min_count": 2,
+            "max_count": 2,
+            "return_reservation_id": True,
+        }
+    }
+    reservation = api.post("/servers", json=body, headers=V2_37).json()["reservation_id"]
+    listed = api.get("/servers", params={"reservation_id": reservation}).json()["servers"]
+    servers = [demo_cloud.compute.get_server(server["id"]) for server in listed]
+    try:
+        assert len(servers) == 2
+        assert {s.id for s in servers} <= routed_servers(admin_session, compute_lab)
+        for server in servers:
+            active = demo_cloud.compute.wait_for_server(server, wait=180)
+            assert active.availability_zone == "az2"
+    finally:
+        delete_all(demo_cloud, servers)
+    assert not {s.id for s in servers} & routed_servers(admin_session, compute_lab)

@@ -28,6 +28,13 @@ class ServerCreate:
     availability_zone: str | None
     networks: Any
     key_name: str | None
+    max_count: int = 1
+    return_reservation_id: bool = False
+
+    @property
+    def by_reservation(self) -> bool:
+        """True if the pod's answer is a reservation ID (several servers, or asked for)."""
+        return self.max_count > 1 or self.return_reservation_id
 
 
 def json_object(raw: bytes) -> dict[str, Any]:
@@ -77,17 +84,30 @@ def _check_networks(networks: Any, version: Microversion) -> None:
             raise InvalidField("networks", "each entry needs a uuid or a port")
 
 
-def _check_counts(server: dict[str, Any]) -> None:
-    for name in ("min_count", "max_count"):
-        value = server.get(name, 1)
-        try:
-            count = int(value)
-        except (TypeError, ValueError) as exc:
-            raise InvalidField(name, "must be an integer") from exc
-        if count < 1:
-            raise InvalidField(name, "must be at least 1")
-        if count > 1:
-            raise BadRequest(f"{name} above 1 is not supported by the gateway: create one by one.")
+def _count(server: dict[str, Any], name: str) -> int:
+    value = server.get(name, 1)
+    if isinstance(value, bool):
+        raise InvalidField(name, "must be an integer")
+    try:
+        count = int(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidField(name, "must be an integer") from exc
+    if count < 1:
+        raise InvalidField(name, "must be at least 1")
+    return count
+
+
+def _check_counts(server: dict[str, Any]) -> int:
+    """The most servers asked for; several only without network entries (one port per server)."""
+    minimum, maximum = _count(server, "min_count"), _count(server, "max_count")
+    if minimum > maximum:
+        raise InvalidField("min_count", "must not exceed max_count")
+    if maximum > 1 and isinstance(server.get("networks"), list):
+        raise BadRequest(
+            "Several servers in one request cannot share network entries: each server needs its "
+            "own ports. Create them one by one, or use networks 'none' or 'auto'."
+        )
+    return maximum
 
 
 def _check_block_devices(server: dict[str, Any]) -> bool:
@@ -129,7 +149,10 @@ def parse_server_create(raw: bytes, version: Microversion) -> ServerCreate:
     ):
         raise InvalidField("metadata", "must be an object of strings")
     _check_networks(server.get("networks"), version)
-    _check_counts(server)
+    max_count = _check_counts(server)
+    reservation = server.get("return_reservation_id", False)
+    if not isinstance(reservation, bool):
+        raise InvalidField("return_reservation_id", "must be a boolean")
     return ServerCreate(
         server=server,
         name=name,
@@ -138,4 +161,6 @@ def parse_server_create(raw: bytes, version: Microversion) -> ServerCreate:
         availability_zone=_optional_string(server, "availability_zone"),
         networks=server.get("networks"),
         key_name=_optional_string(server, "key_name"),
+        max_count=max_count,
+        return_reservation_id=reservation,
     )

@@ -185,41 +185,80 @@ def create() -> ResponseReturnValue:
     plan = networking.prepare_networks(
         app_state.mirror, request_body.networks, pod, who.project_id, security_groups
     )
+    bottom_server = _bottom_server(request_body, pod, plan)
+    if request_body.by_reservation:
+        bottom_server["return_reservation_id"] = True
     try:
         answer = app_state.calls.call(
             who,
             pod.region_name,
             "POST",
             "/servers",
-            json={"server": _bottom_server(request_body, pod, plan)},
+            json={"server": bottom_server},
             timeout=app_state.conf.compute.boot_timeout,
         )
-        server_id = answer.body["server"]["id"]
+        if request_body.by_reservation:
+            server_ids = _reserved_servers(pod, answer.body["reservation_id"])
+        else:
+            server_ids = [answer.body["server"]["id"]]
     except BaseException:
         networking.undo(app_state.mirror, plan)
         raise
     try:
-        _record_server(server_id, pod, who.project_id)
-        networking.attach_top_ports(app_state.mirror, plan, server_id, pod.az_name)
+        for server_id in server_ids:
+            _record_server(server_id, pod, who.project_id)
+        networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
     except BaseException:
-        LOG.exception("server %s not recorded, deleting it from %s", server_id, pod.region_name)
-        app_state.calls.call(who, pod.region_name, "DELETE", f"/servers/{server_id}")
-        _forget_server(server_id, pod)
-        _queue_port_cleanup(server_id, pod, who.project_id, plan.top_port_ids)
+        LOG.exception("servers %s not recorded, deleting them from %s", server_ids, pod.region_name)
+        for server_id in server_ids:
+            app_state.calls.call(who, pod.region_name, "DELETE", f"/servers/{server_id}")
+            _forget_server(server_id, pod)
+        _queue_port_cleanup(server_ids[0], pod, who.project_id, plan.top_port_ids)
         raise
     LOG.info(
-        "server created region=%s server_id=%s project_id=%s az=%s top_port_ids=%s",
+        "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s",
         pod.region_name,
-        server_id,
+        server_ids,
         who.project_id,
         pod.az_name,
         plan.top_port_ids,
     )
-    response = jsonify({"server": rewrite_links(answer.body["server"], view_context())})
+    if request_body.return_reservation_id:
+        response = jsonify({"reservation_id": answer.body["reservation_id"]})
+    elif request_body.by_reservation:
+        response = jsonify({"server": _created_view(server_ids[0])})
+    else:
+        response = jsonify({"server": rewrite_links(answer.body["server"], view_context())})
     response.status_code = answer.status
-    if answer.headers.get("Location"):
-        response.headers["Location"] = f"{gateway_url()}/servers/{server_id}"
+    response.headers["Location"] = f"{gateway_url()}/servers/{server_ids[0]}"
     return response
+
+
+def _reserved_servers(pod: Pod, reservation_id: str) -> list[str]:
+    """IDs of the servers one multiple create made in ``pod``, oldest first."""
+    answer = state().calls.call(
+        caller(),
+        pod.region_name,
+        "GET",
+        "/servers",
+        params={"reservation_id": reservation_id, "sort_key": "created_at", "sort_dir": "asc"},
+    )
+    server_ids = [server["id"] for server in answer.body["servers"]]
+    if not server_ids:
+        raise RuntimeError(f"no server of reservation {reservation_id} in {pod.region_name}")
+    return server_ids
+
+
+def _created_view(server_id: str) -> dict[str, Any]:
+    """The create answer naming the first server of a multiple create."""
+    return {
+        "id": server_id,
+        "links": [
+            {"rel": "self", "href": f"{gateway_url()}/servers/{server_id}"},
+            {"rel": "bookmark", "href": f"{request.host_url.rstrip('/')}/servers/{server_id}"},
+        ],
+        "OS-DCF:diskConfig": "MANUAL",
+    }
 
 
 def _record_server(server_id: str, pod: Pod, project_id: str) -> None:

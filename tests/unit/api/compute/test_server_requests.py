@@ -28,6 +28,13 @@ def test_a_valid_body_is_read():
     assert parsed.networks == [{"uuid": "n1"}] and parsed.key_name == "k"
 
 
+def test_several_servers_go_by_reservation():
+    parsed = parse_server_create(body(min_count=2, max_count=3, networks="none"), V2_37)
+    assert parsed.max_count == 3 and parsed.by_reservation
+    assert parse_server_create(body(return_reservation_id=True), V2_1).by_reservation
+    assert not parse_server_create(body(), V2_1).by_reservation
+
+
 def test_references_may_be_urls():
     parsed = parse_server_create(
         body(flavorRef="http://gw/flavors/42", imageRef="http://glance/images/abc"), V2_1
@@ -50,7 +57,10 @@ def test_references_may_be_urls():
         (body(networks=[{"fixed_ip": "10.0.0.1"}]), V2_37, "'networks'"),
         (body(networks=[{"uuid": "n", "bogus": 1}]), V2_37, "'networks'"),
         (body(metadata={"a": 1}), V2_1, "'metadata'"),
-        (body(max_count=3), V2_1, "max_count"),
+        (body(max_count=3, networks=[{"uuid": "n"}]), V2_37, "own ports"),
+        (body(min_count=3, max_count=2), V2_1, "min_count"),
+        (body(max_count=True), V2_1, "max_count"),
+        (body(return_reservation_id="yes"), V2_1, "return_reservation_id"),
         (body(availability_zone=5), V2_1, "'availability_zone'"),
         (
             body(block_device_mapping_v2=[{"source_type": "volume", "uuid": "v"}]),
