@@ -314,3 +314,40 @@ def test_several_servers_in_one_request_are_all_routed(
     finally:
         delete_all(demo_cloud, servers)
     assert not {s.id for s in servers} & routed_servers(admin_session, compute_lab)
+
+
+def test_interfaces_attach_and_detach_through_the_networking_library(
+    demo_cloud, demo_session, shared_network, pod_api, wait_until
+):
+    network, subnet = shared_network
+    server = boot(demo_cloud, "gw-iface", "az1")
+    api = gateway(demo_session)
+    try:
+        attached = api.post(
+            f"/servers/{server.id}/os-interface",
+            json={"interfaceAttachment": {"net_id": network.id}},
+        ).json()["interfaceAttachment"]
+        assert attached["net_id"] == network.id
+        assert attached["fixed_ips"][0]["subnet_id"] == subnet.id
+        top_port = pod_api("RegionOne", "network").get(f"/v2.0/ports/{attached['port_id']}").json()
+        assert top_port["port"]["device_id"] == server.id
+        listed = api.get(f"/servers/{server.id}/os-interface").json()["interfaceAttachments"]
+        assert [item["port_id"] for item in listed] == [attached["port_id"]]
+        bottom = pod_api("Pod1", "network").get("/v2.0/ports", params={"device_id": server.id})
+        assert [p["mac_address"] for p in bottom.json()["ports"]] == [attached["mac_addr"]]
+        api.delete(f"/servers/{server.id}/os-interface/{attached['port_id']}")
+        top_ports = pod_api("RegionOne", "network")
+
+        def freed() -> bool:
+            port = top_ports.get(f"/v2.0/ports/{attached['port_id']}").json()["port"]
+            return port["device_id"] == ""
+
+        wait_until(freed, 60, f"top port {attached['port_id']} to be freed")
+        assert api.get(f"/servers/{server.id}/os-interface").json()["interfaceAttachments"] == []
+        bottom_copies = pod_api("Pod1", "network").get(
+            "/v2.0/ports", params={"name": attached["port_id"]}
+        )
+        assert bottom_copies.json()["ports"] == []
+        pod_api("RegionOne", "network").delete(f"/v2.0/ports/{attached['port_id']}")
+    finally:
+        delete_all(demo_cloud, [server])

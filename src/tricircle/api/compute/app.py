@@ -19,6 +19,7 @@ from tricircle.api.compute import (
     availability_zones,
     flavors,
     images,
+    interfaces,
     keypairs,
     limits,
     microversion,
@@ -69,6 +70,7 @@ def create_app(
     for module in (
         servers,
         server_actions,
+        interfaces,
         flavors,
         keypairs,
         images,

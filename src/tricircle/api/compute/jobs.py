@@ -1,9 +1,10 @@
-"""The gateway's job: after a server is deleted, remove the ports Tricircle made for it.
+"""The gateway's jobs: remove the ports Tricircle made for a server once the pod lets go.
 
 Nova deletes the ports it made itself; a port made by the cross-pod networking library (a top
-port on the central Neutron mirrored as a bottom port) outlives the server, so this job removes
-the bottom copy, the top port and the routing once the bottom server is gone. The handler is
-idempotent and raises (to be retried) while the pod still shows the server.
+port on the central Neutron mirrored as a bottom port) outlives the server, so one job removes
+the bottom copy, the top port and the routing once the bottom server is gone; another removes the
+bottom copy of a detached interface and frees its top port once the pod has detached it. The
+handlers are idempotent and raise (to be retried) while the pod still holds on.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tricircle.pods.client import PodClientError, PodClients
 LOG = logging.getLogger(__name__)
 
 JOB_SERVER_PORTS_CLEANUP = "server_ports_cleanup"
+JOB_INTERFACE_DETACH = "server_interface_detach"
 
 _clients: PodClients | None = None
 _clients_lock = threading.Lock()
@@ -29,6 +31,10 @@ _clients_lock = threading.Lock()
 
 class ServerStillPresent(RuntimeError):
     """The pod still shows the deleted server; the job is retried later."""
+
+
+class PortStillAttached(RuntimeError):
+    """The pod has not finished detaching the port; the job is retried later."""
 
 
 def top_port_ids(pod_clients: PodClients, top_region_name: str, server_id: str) -> list[str]:
@@ -71,3 +77,34 @@ def cleanup_server_ports(context: JobContext, job: Job) -> None:
             job.resource_id,
             top_port_id,
         )
+
+
+@handler(JOB_INTERFACE_DETACH)
+def finish_interface_detach(context: JobContext, job: Job) -> None:
+    """Once the pod detached the bottom port, delete it and free the top port."""
+    payload = job.payload or {}
+    with context.session_factory() as session:
+        pod = pod_queries.get_pod(session, payload["pod_id"])
+    clients = _pod_clients()
+    mirror = BottomMirror(context.session_factory, clients, conf.CONF.client.top_region_name)
+    for made_pod, bottom_port_id in mirror.copies(constants.PORT, job.resource_id):
+        if made_pod.pod_id != pod.pod_id:
+            continue
+        try:
+            port = mirror.bottom(pod).get(f"/v2.0/ports/{bottom_port_id}")["port"]
+        except PodClientError as exc:
+            if exc.status != 404:
+                raise
+        else:
+            if port.get("device_id") == payload["server_id"]:
+                raise PortStillAttached(f"port {bottom_port_id} still on {payload['server_id']}")
+        mirror.delete_bottom_copy(pod, constants.PORT, job.resource_id)
+    mirror.top.put(
+        f"/v2.0/ports/{job.resource_id}", json={"port": {"device_id": "", "device_owner": ""}}
+    )
+    LOG.info(
+        "interface detach finished region=%s server_id=%s top_port_id=%s",
+        pod.region_name,
+        payload["server_id"],
+        job.resource_id,
+    )

@@ -383,18 +383,16 @@ def volume_attachments(server_id: str, volume_id: str | None = None) -> Response
 
 @blueprint.route(
     "/servers/<server_id>/<any(metadata, ips, tags, 'os-instance-actions', 'os-server-password', "
-    "diagnostics, 'os-security-groups', topology, 'os-interface', migrations):resource>",
+    "diagnostics, 'os-security-groups', topology, migrations):resource>",
     methods=["GET", "PUT", "POST", "DELETE"],
 )
 @blueprint.route(
-    "/servers/<server_id>/<any(metadata, ips, tags, 'os-instance-actions', 'os-interface', "
-    "migrations):resource>/<path:rest>",
+    "/servers/<server_id>/<any(metadata, ips, tags, 'os-instance-actions', migrations):resource>"
+    "/<path:rest>",
     methods=["GET", "PUT", "POST", "DELETE"],
 )
 def sub_resource(server_id: str, resource: str, rest: str | None = None) -> ResponseReturnValue:
     """Server metadata, tags, actions log, addresses and the like, forwarded to the pod."""
-    if resource == "os-interface" and request.method == "POST":
-        raise BadRequest("Attaching interfaces through this gateway is not available yet.")
     path = f"/servers/{server_id}/{resource}" + (f"/{rest}" if rest else "")
     body = json_object(request.get_data()) if request.method in ("PUT", "POST") else None
     return forward(server_pod(server_id), request.method, path, json=body)
