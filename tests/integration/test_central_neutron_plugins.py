@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from keystoneauth1 import adapter, session
@@ -304,3 +305,41 @@ def test_router_with_unknown_hint_is_refused(central, name):
     assert response.status_code == 404, response.text
     assert response.json()["NeutronError"]["type"] == "AvailabilityZoneNotFound"
     assert central.get("/v2.0/routers", params={"name": name}).json()["routers"] == []
+
+
+def test_concurrent_interface_adds_on_every_worker_each_queue_one_job(
+    central, admin_api, cleanup, name, wait_until
+):
+    count = 8  # Neutron allows a project 10 routers by default
+    network = create(central, cleanup, "network", name=name)
+    pairs = []
+    for index in range(count):
+        subnet = create(
+            central,
+            cleanup,
+            "subnet",
+            network_id=network["id"],
+            cidr=f"10.75.{index}.0/24",
+            ip_version=4,
+        )
+        router = create(central, cleanup, "router", name=f"{name}-{index}")
+        pairs.append((router["id"], subnet["id"]))
+
+    def add(pair: tuple[str, str]) -> int:
+        router_id, subnet_id = pair
+        path = f"/v2.0/routers/{router_id}/add_router_interface"
+        return central.put(path, json={"subnet_id": subnet_id}, raise_exc=False).status_code
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        assert list(pool.map(add, pairs)) == [200] * count
+    for router_id, _ in pairs:
+        jobs = wait_until(
+            lambda router_id=router_id: jobs_of(admin_api, constants.JOB_ROUTER_SETUP, router_id),
+            30,
+            f"router_setup job for router {router_id}",
+        )
+        assert len(jobs) == 1, f"router {router_id}: {jobs}"
+    for router_id, subnet_id in pairs:
+        central.put(
+            f"/v2.0/routers/{router_id}/remove_router_interface", json={"subnet_id": subnet_id}
+        )

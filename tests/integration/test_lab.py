@@ -134,8 +134,11 @@ def test_server_boots_active_with_bound_port(compute_lab: LabLayout, pod_api, wa
 
 def test_second_up_changes_nothing(lab: LabLayout):
     before = lab_control.status(lab)
+    command = [sys.executable, "-m", "tricircle.cli", "lab", "--dir", str(lab.root), "up"]
+    command += ["--base-port", str(lab.base_port)]
+    command += [] if lab.compute else ["--network-only"]
     result = subprocess.run(
-        [sys.executable, "-m", "tricircle.cli", "lab", "--dir", str(lab.root), "up"],
+        command,
         capture_output=True,
         text=True,
         check=False,

@@ -304,7 +304,7 @@ class BottomMirror:
         """Bring every pod's bottom copy of ``top_subnet`` to the current pools; regions changed."""
         wanted = self.bottom_pools(top_subnet)
         changed = []
-        for pod, bottom_id in self._copies(constants.SUBNET, top_subnet["id"]):
+        for pod, bottom_id in self.copies(constants.SUBNET, top_subnet["id"]):
             bottom = self.bottom(pod)
             current = bottom.get(f"/v2.0/subnets/{bottom_id}")["subnet"]["allocation_pools"]
             if pools.normalized(current) == pools.normalized(wanted):
@@ -563,7 +563,7 @@ class BottomMirror:
             self.delete_top_port(made.top_id)
             return
         if made.resource_type == constants.LOCAL_NETWORK_HOME:
-            if self._copies(constants.NETWORK, made.top_id):
+            if self.copies(constants.NETWORK, made.top_id):
                 return  # the network still has its copy: it keeps its home
             with self.session_factory() as session:
                 top_pod = pod_queries.get_top_pod(session)
@@ -628,7 +628,7 @@ class BottomMirror:
         Deleting a network also forgets where a local network lived.
         """
         touched = []
-        for pod, _bottom_id in self._copies(resource_type, top_id):
+        for pod, _bottom_id in self.copies(resource_type, top_id):
             self.delete_bottom_copy(pod, resource_type, top_id)
             touched.append(pod.region_name)
         if resource_type == constants.NETWORK:
@@ -642,9 +642,6 @@ class BottomMirror:
 
     def copies(self, resource_type: str, top_id: str) -> list[tuple[Pod, str]]:
         """(pod, bottom ID) of every complete bottom copy of ``top_id`` of this type."""
-        return self._copies(resource_type, top_id)
-
-    def _copies(self, resource_type: str, top_id: str) -> list[tuple[Pod, str]]:
         with self.session_factory() as session:
             found = [
                 (pod_queries.get_pod(session, routing.pod_id), routing.bottom_id)
