@@ -1,6 +1,7 @@
 """Keypairs, stored at the gateway per user; made for the user in a pod when a server needs one.
 
-Only imported public keys are accepted (the gateway generates no private keys).
+Public keys are imported, or (ssh keys before microversion 2.92, as Nova does) generated: the
+private key is returned once and never stored.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 import struct
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
@@ -29,6 +32,8 @@ LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_keypairs", __name__)
 
 KEY_TYPES = ("ssh", "x509")
+IMPORT_ONLY_FROM = "2.92"
+GENERATED_KEY_BITS = 2048
 _NAME = re.compile(r"^[a-zA-Z0-9 _\-.@]{1,255}$")
 
 
@@ -93,8 +98,8 @@ def show(name: str) -> ResponseReturnValue:
     return jsonify({"keypair": keypair_view(keypair, True)})
 
 
-def _parse(raw: bytes) -> tuple[str, str, str]:
-    """Name, public key and type from a create body; 400 naming the bad field."""
+def _parse(raw: bytes) -> tuple[str, str | None, str]:
+    """Name, public key (None: generate one) and type from a create body; 400 naming the field."""
     try:
         document = json.loads(raw or b"")
     except (UnicodeDecodeError, ValueError) as exc:
@@ -112,17 +117,38 @@ def _parse(raw: bytes) -> tuple[str, str, str]:
     if key_type not in KEY_TYPES:
         raise InvalidField("type", f"must be one of {', '.join(KEY_TYPES)}")
     public_key = body.get("public_key")
+    if public_key is None:
+        return name, None, key_type
     if not isinstance(public_key, str) or not public_key.strip():
-        raise BadRequest(
-            "This gateway only imports keypairs: give the public_key of a key you generated."
-        )
+        raise InvalidField("public_key", "must be a non-empty string")
     return name, public_key.strip(), key_type
+
+
+def generate_ssh_key() -> tuple[str, str]:
+    """A new RSA key: (OpenSSH public key, PEM private key)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=GENERATED_KEY_BITS)
+    private_key = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    public_key = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+    return f"{public_key} Generated-by-Tricircle", private_key
 
 
 @blueprint.post("/os-keypairs")
 def create() -> ResponseReturnValue:
-    """Import a public key for the caller."""
+    """Import a public key for the caller, or (before 2.92, ssh keys) generate one."""
     name, public_key, key_type = _parse(request.get_data())
+    private_key = None
+    if public_key is None:
+        if g.microversion.at_least(IMPORT_ONLY_FROM) or key_type != "ssh":
+            raise InvalidField("public_key", "is required")
+        public_key, private_key = generate_ssh_key()
     keypair = Keypair(
         user_id=caller().user_id,
         name=name,
@@ -134,7 +160,10 @@ def create() -> ResponseReturnValue:
     with transaction() as session:
         create_keypair(session, keypair)
     status = 201 if g.microversion.at_least("2.2") else 200
-    return jsonify({"keypair": keypair_view(keypair, True)}), status
+    view = keypair_view(keypair, True)
+    if private_key is not None:
+        view["private_key"] = private_key
+    return jsonify({"keypair": view}), status
 
 
 @blueprint.delete("/os-keypairs/<name>")

@@ -76,11 +76,22 @@ def test_keypairs_are_imported_per_user(compute_member, compute_admin):
     assert_fault(compute_member.post("/v2.1/os-keypairs", json=body), 409, "conflictingRequest")
 
 
+def test_keypairs_are_generated_before_2_92(compute_member):
+    created = compute_member.post("/v2.1/os-keypairs", json={"keypair": {"name": "gen"}})
+    keypair = created.get_json()["keypair"]
+    assert keypair["private_key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert keypair["fingerprint"] == fingerprint(keypair["public_key"])
+    shown = compute_member.get("/v2.1/os-keypairs/gen").get_json()["keypair"]
+    assert "private_key" not in shown and shown["public_key"] == keypair["public_key"]
+
+
 def test_bad_keypairs_are_refused(compute_member):
     bad_key = {"keypair": {"name": "k", "public_key": "ssh-rsa notbase64!"}}
     assert_fault(compute_member.post("/v2.1/os-keypairs", json=bad_key), 400, "badRequest")
     generated = {"keypair": {"name": "k"}}
-    assert_fault(compute_member.post("/v2.1/os-keypairs", json=generated), 400, "badRequest")
+    import_only = {"OpenStack-API-Version": "compute 2.92"}
+    response = compute_member.post("/v2.1/os-keypairs", json=generated, headers=import_only)
+    assert_fault(response, 400, "badRequest", "public_key")
     assert_fault(compute_member.get("/v2.1/os-keypairs/none"), 404, "itemNotFound")
 
 
