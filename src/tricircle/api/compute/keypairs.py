@@ -23,7 +23,12 @@ from flask.typing import ResponseReturnValue
 from tricircle.api.compute import policy
 from tricircle.api.compute.podcalls import PodFault
 from tricircle.api.compute.state import authorize, bottom_pods, caller, state, transaction
-from tricircle.api.compute.store import create_keypair, get_keypair, list_keypairs
+from tricircle.api.compute.store import (
+    create_keypair,
+    delete_keypair,
+    get_keypair,
+    list_keypairs,
+)
 from tricircle.api.errors import BadRequest, InvalidField
 from tricircle.db import routings
 from tricircle.db.models import Keypair, utcnow
@@ -173,7 +178,7 @@ def delete(name: str) -> ResponseReturnValue:
     with transaction() as session:
         keypair = get_keypair(session, _user_id(), name)
         copies = routings.find_routings_for_top(session, f"keypair-{keypair.id}")
-        session.delete(keypair)
+        delete_keypair(session, keypair)
         for routing in copies:
             routings.delete_routing(session, routing.id)
     regions = {pod.pod_id: pod.region_name for pod in bottom_pods()}
