@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from oslo_config import cfg
 
+from tricircle.api.compute.opts import compute_opts
+
 CONF = cfg.CONF
 
 database_opts = [
@@ -79,6 +81,7 @@ GROUPS: dict[str, list[cfg.Opt]] = {
     "client": client_opts,
     "network": network_opts,
     "scheduler": scheduler_opts,
+    "compute": compute_opts,
 }
 
 for _group, _opts in GROUPS.items():

@@ -316,7 +316,8 @@ def test_concurrent_ports_in_two_pods_make_one_copy_and_one_gateway_per_pod(
         ports = neutron.get(
             "/v2.0/ports", params={"network_id": networks["networks"][0]["id"]}
         ).json()["ports"]
-        assert len(ports) == regions.count(region), region
+        owners = sorted(port["device_owner"] for port in ports)
+        assert owners == [""] * regions.count(region) + ["network:dhcp"], region
         gateways[region] = subnets[0]
     assert sorted(mirror.reserved_gateway_ips(subnet)) == sorted(
         copy["gateway_ip"] for copy in gateways.values()

@@ -1,5 +1,5 @@
 """WSGI entry points for production servers, e.g.
-``gunicorn 'tricircle.api.wsgi:admin_application()'``.
+``gunicorn 'tricircle.api.wsgi:admin_application()'`` or ``compute_application()``.
 
 Configuration files come from ``TRICIRCLE_CONFIG_FILES`` (separated by ``;``), else from
 oslo.config's usual places (``/etc/tricircle/tricircle.conf``, ...).
@@ -15,6 +15,7 @@ from oslo_config import cfg
 
 from tricircle import conf
 from tricircle.api.admin.app import create_app
+from tricircle.api.compute.app import create_app as create_compute_app
 
 CONFIG_FILES_ENV = "TRICIRCLE_CONFIG_FILES"
 
@@ -29,3 +30,9 @@ def admin_application() -> Flask:
     """The admin API, configured from the environment's config files."""
     logging.basicConfig(level=logging.INFO)
     return create_app(conf.load(config_files()))
+
+
+def compute_application() -> Flask:
+    """The Nova API gateway, configured from the environment's config files."""
+    logging.basicConfig(level=logging.INFO)
+    return create_compute_app(conf.load(config_files()))

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -194,6 +195,49 @@ class JobLog(Base):
     attempt: Mapped[int] = mapped_column(Integer, nullable=False)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, nullable=False)
+
+
+class Flavor(TimestampMixin, Base):
+    """A flavor defined at the Nova gateway; made with the same ID in a pod on first use there."""
+
+    __tablename__ = "flavors"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    ram: Mapped[int] = mapped_column(Integer, nullable=False)
+    vcpus: Mapped[int] = mapped_column(Integer, nullable=False)
+    disk: Mapped[int] = mapped_column(Integer, nullable=False)
+    ephemeral: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    swap: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    rxtx_factor: Mapped[float] = mapped_column(Float, nullable=False, default=1.0)
+    is_public: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    extra_specs: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class FlavorAccess(Base):
+    """A project allowed to use a private flavor."""
+
+    __tablename__ = "flavor_access"
+
+    flavor_id: Mapped[str] = mapped_column(
+        String(255), ForeignKey("flavors.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class Keypair(TimestampMixin, Base):
+    """A user's keypair stored at the Nova gateway; made for the user in a pod on first use."""
+
+    __tablename__ = "keypairs"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_keypairs_user_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str] = mapped_column(String(255), nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False, default="ssh")
+    fingerprint: Mapped[str] = mapped_column(String(255), nullable=False)
+    public_key: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 class VolumeType(TimestampMixin, Base):

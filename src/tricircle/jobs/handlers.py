@@ -30,7 +30,7 @@ Handler = Callable[[JobContext, Job], None]
 HANDLERS: dict[str, Handler] = {}
 
 # Modules whose import registers handlers; the worker imports them before it starts.
-HANDLER_MODULES: tuple[str, ...] = ("tricircle.network.jobs",)
+HANDLER_MODULES: tuple[str, ...] = ("tricircle.network.jobs", "tricircle.api.compute.jobs")
 
 
 class UnknownJobType(LookupError):

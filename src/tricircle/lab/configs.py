@@ -6,6 +6,7 @@ import configparser
 import sys
 from pathlib import Path
 
+from tricircle.lab import compute_gateway
 from tricircle.lab.layout import (
     HOST,
     PASSWORD,
@@ -220,6 +221,7 @@ def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
             "instances_path": str(state / "instances"),
             "heal_instance_info_cache_interval": "-1",
             "update_resources_interval": "30",
+            "allow_resize_to_same_host": "true",
         },
         "api": {"auth_strategy": "keystone"},
         "wsgi": {"api_paste_config": str(state / "etc" / "api-paste.ini")},
@@ -298,4 +300,5 @@ def tricircle(layout: LabLayout) -> Sections:
             "read_timeout": "30",
         },
         "xjob": {"workers": "2", "poll_interval": "0.2", "backoff_base": "1", "backoff_max": "5"},
+        "compute": compute_gateway.config(layout),
     }

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
-from tricircle.lab import backends, identity, processes, services
+from tricircle.lab import backends, compute_gateway, identity, processes, services
 from tricircle.lab.identity import Endpoint
 from tricircle.lab.layout import HOST, SERVICE_USERS, TOP_REGION, LabLayout
 
@@ -71,7 +71,7 @@ def catalog(layout: LabLayout) -> list[Endpoint]:
                 Endpoint("compute", "nova", pod.region, pod.url("nova")),
                 Endpoint("placement", "placement", pod.region, pod.url("placement")),
             ]
-    return endpoints + volume_catalog(layout)
+    return endpoints + compute_gateway.endpoints(layout) + volume_catalog(layout)
 
 
 def volume_catalog(layout: LabLayout) -> list[Endpoint]:
@@ -105,7 +105,7 @@ def expected_processes(layout: LabLayout) -> list[str]:
             f"{pod.name}-nova-compute",
             f"{pod.name}-nova-api",
         ]
-    return names + volume_processes(layout)
+    return names + compute_gateway.process_names(layout) + volume_processes(layout)
 
 
 def volume_processes(layout: LabLayout) -> list[str]:
@@ -128,7 +128,7 @@ def ports(layout: LabLayout) -> dict[int, str]:
     for pod in layout.pod_layouts:
         for service in ("neutron", "placement", "nova") if layout.compute else ("neutron",):
             used[pod.port(service)] = f"{pod.name}-{service}"
-    return used | volume_ports(layout)
+    return used | compute_gateway.ports(layout) | volume_ports(layout)
 
 
 def volume_ports(layout: LabLayout) -> dict[int, str]:
@@ -268,6 +268,15 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
                     [tricircle_ready],
                     lambda: services.start_volume_gateway(
                         layout, tricircle_ready.result(), progress
+                    ),
+                )
+            )
+        if layout.compute:
+            work.append(
+                after(
+                    [pods_registered, *work],
+                    lambda: compute_gateway.start(
+                        layout, tricircle_ready.result(), progress, services.gunicorn_argv_for
                     ),
                 )
             )

@@ -102,6 +102,7 @@ class LabLayout:
             "glance": 1,
             "tricircle": 2,
             "central_neutron": 3,
+            "compute_gateway": 4,
             "volume_gateway": 5,
         }
         return self.base_port + offsets[service]
@@ -115,6 +116,11 @@ class LabLayout:
     def admin_api_url(self) -> str:
         """Tricircle's admin API (service type ``tricircle`` in RegionOne)."""
         return f"http://{HOST}:{self.port('tricircle')}/v1.0"
+
+    @property
+    def compute_gateway_url(self) -> str:
+        """Tricircle's Nova API gateway (service type ``compute`` in RegionOne)."""
+        return f"http://{HOST}:{self.port('compute_gateway')}/v2.1"
 
     @property
     def volume_gateway_url(self) -> str:

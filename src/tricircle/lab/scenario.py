@@ -1,7 +1,11 @@
-"""The lab's demo: one server booted directly in each pod, on a VLAN network, and where it landed.
+"""The lab's demo, through Tricircle with a stock client on region RegionOne only.
 
-This is today's main job; later the same scenario runs through Tricircle's gateway instead.
-Every call goes to the pod's own endpoints, found in the catalog by region, with the admin's token.
+As the demo user, openstacksdk makes one shared_vlan network and a second network on the central
+Neutron, joins them with one router, and boots through the Nova gateway a server in ``az1`` and
+one in ``az2`` on the shared network, and one more on the second network in the last pod. The
+proof is then read from the pods' own APIs with the admin's token: both bottom copies of the
+shared network are VLANs with the top network's physical network and VLAN ID, and each pod got a
+bottom router for the top router, with routes to the other pods' networks.
 """
 
 from __future__ import annotations
@@ -9,119 +13,188 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
+import openstack
 from keystoneauth1 import adapter
 
 from tricircle.lab import identity
-from tricircle.lab.layout import FLAVOR, IMAGE, TOP_REGION, VLAN_PHYSNET, LabLayout, PodLayout
+from tricircle.lab.layout import (
+    DEMO_PROJECT,
+    DEMO_USER,
+    FLAVOR,
+    IMAGE,
+    PASSWORD,
+    TOP_REGION,
+    LabLayout,
+    PodLayout,
+)
 
-DEMO_VLAN = 110
+SHARED_NETWORK = ("demo-shared", "10.10.0.0/24")
+SECOND_NETWORK = ("demo-second", "10.20.0.0/24")
+ROUTER = "demo-router"
 
 
 @dataclasses.dataclass(frozen=True)
 class Landing:
-    """Where one demo server landed."""
+    """Where one demo server landed, and its network as the pod holds it."""
 
     pod: str
     server_id: str
     status: str
     availability_zone: str
-    host: str
     addresses: dict[str, list[str]]
+    network_type: str
+    physical_network: str
     segmentation_id: int
 
 
-class PodAPI:
-    """The admin's adapters to one pod's compute and network services."""
-
-    def __init__(self, layout: LabLayout, pod: PodLayout) -> None:
-        session = identity.admin_session(layout)
-        self.compute = adapter.Adapter(
-            session, service_type="compute", region_name=pod.region, interface="public"
-        )
-        self.network = adapter.Adapter(
-            session, service_type="network", region_name=pod.region, interface="public"
-        )
-        self.image = adapter.Adapter(
-            session, service_type="image", region_name=TOP_REGION, interface="public"
-        )
-
-
-def ensure_demo_network(api: PodAPI, name: str, cidr: str) -> dict:
-    """The pod's VLAN network ``name`` with one subnet, created if missing."""
-    found = api.network.get("/v2.0/networks", params={"name": name}).json()["networks"]
-    if found:
-        return found[0]
-    network = api.network.post(
-        "/v2.0/networks",
-        json={
-            "network": {
-                "name": name,
-                "provider:network_type": "vlan",
-                "provider:physical_network": VLAN_PHYSNET,
-                "provider:segmentation_id": DEMO_VLAN,
-            }
-        },
-    ).json()["network"]
-    api.network.post(
-        "/v2.0/subnets",
-        json={"subnet": {"network_id": network["id"], "ip_version": 4, "cidr": cidr}},
+def demo_cloud(layout: LabLayout) -> openstack.connection.Connection:
+    """openstacksdk as the demo user, on RegionOne only."""
+    return openstack.connect(
+        auth_url=layout.keystone_url,
+        username=DEMO_USER,
+        password=PASSWORD,
+        project_name=DEMO_PROJECT,
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name=TOP_REGION,
     )
+
+
+def ensure_network(cloud: openstack.connection.Connection, name: str, cidr: str) -> Any:
+    """The demo's network ``name`` with one subnet, created on the central Neutron if missing."""
+    network = cloud.network.find_network(name, ignore_missing=True)
+    if network is None:
+        network = cloud.network.create_network(name=name)
+    if not list(cloud.network.subnets(network_id=network.id)):
+        cloud.network.create_subnet(network_id=network.id, cidr=cidr, ip_version=4, name=name)
     return network
 
 
-def boot(api: PodAPI, pod: PodLayout, network: dict, timeout: float = 120.0) -> Landing:
-    """Boot ``demo-<pod>`` on ``network`` and wait for ACTIVE (or fail naming the pod)."""
-    images = api.image.get("/v2/images", params={"name": IMAGE}).json()["images"]
-    flavors = api.compute.get("/flavors").json()["flavors"]
-    flavor_id = next(f["id"] for f in flavors if f["name"] == FLAVOR)
-    server = api.compute.post(
-        "/servers",
-        json={
-            "server": {
-                "name": f"demo-{pod.name}",
-                "imageRef": images[0]["id"],
-                "flavorRef": flavor_id,
-                "networks": [{"uuid": network["id"]}],
-                "availability_zone": pod.az,
-            }
-        },
-    ).json()["server"]
+def ensure_router(cloud: openstack.connection.Connection, networks: list[Any]) -> Any:
+    """The demo router, with an interface on every network's subnet."""
+    router = cloud.network.find_router(ROUTER, ignore_missing=True)
+    if router is None:
+        router = cloud.network.create_router(name=ROUTER)
+    attached = {
+        port.fixed_ips[0]["subnet_id"]
+        for port in cloud.network.ports(device_id=router.id)
+        if port.fixed_ips
+    }
+    for network in networks:
+        for subnet in cloud.network.subnets(network_id=network.id):
+            if subnet.id not in attached:
+                cloud.network.add_interface_to_router(router, subnet_id=subnet.id)
+    return router
+
+
+def ensure_server(
+    cloud: openstack.connection.Connection,
+    name: str,
+    pod: PodLayout,
+    network: Any,
+    timeout: float = 180.0,
+) -> Any:
+    """Server ``name`` booted through the gateway in the pod's AZ on ``network``, ACTIVE."""
+    server = cloud.compute.find_server(name, ignore_missing=True)
+    if server is None:
+        server = cloud.compute.create_server(
+            name=name,
+            image_id=cloud.image.find_image(IMAGE, ignore_missing=False).id,
+            flavor_id=cloud.compute.find_flavor(FLAVOR, ignore_missing=False).id,
+            networks=[{"uuid": network.id}],
+            availability_zone=pod.az,
+        )
+    server = cloud.compute.wait_for_server(server, wait=timeout)
+    if server.status != "ACTIVE":
+        raise RuntimeError(f"{pod.region}: server {server.id} is {server.status}")
+    return server
+
+
+def _pod_network(layout: LabLayout, pod: PodLayout, top_network_id: str) -> dict:
+    """The pod's bottom copy of a top network (named after the top ID), read as the admin."""
+    network = adapter.Adapter(
+        identity.admin_session(layout), service_type="network", region_name=pod.region
+    )
+    found = network.get("/v2.0/networks", params={"name": top_network_id}).json()["networks"]
+    if len(found) != 1:
+        raise RuntimeError(f"{pod.region}: {len(found)} bottom copies of {top_network_id}")
+    return found[0]
+
+
+def bottom_routers(layout: LabLayout, top_router_id: str, timeout: float = 90.0) -> dict[str, Any]:
+    """Region -> the bottom router of the top router, once the router jobs made one per pod."""
+    session = identity.admin_session(layout)
     deadline = time.monotonic() + timeout
     while True:
-        detail = api.compute.get(
-            f"/servers/{server['id']}", headers={"OpenStack-API-Version": "compute 2.47"}
-        ).json()["server"]
-        if detail["status"] in ("ACTIVE", "ERROR") or time.monotonic() > deadline:
+        rows = session.get(
+            f"{layout.admin_api_url}/routings", params={"resource_type": "router"}
+        ).json()["routings"]
+        pods = {pod["pod_id"]: pod["region_name"] for pod in _pods(layout)}
+        found = {
+            pods[row["pod_id"]]: row["bottom_id"]
+            for row in rows
+            if row["top_id"] == top_router_id and row["bottom_id"]
+        }
+        if len(found) == layout.pods or time.monotonic() > deadline:
             break
-        time.sleep(0.5)
-    if detail["status"] != "ACTIVE":
-        raise RuntimeError(f"{pod.region}: server {server['id']} is {detail['status']}")
-    return Landing(
-        pod=pod.region,
-        server_id=server["id"],
-        status=detail["status"],
-        availability_zone=detail["OS-EXT-AZ:availability_zone"],
-        host=detail["OS-EXT-SRV-ATTR:host"],
-        addresses={net: [a["addr"] for a in addrs] for net, addrs in detail["addresses"].items()},
-        segmentation_id=network["provider:segmentation_id"],
-    )
+        time.sleep(1)
+    routers = {}
+    for region, bottom_id in sorted(found.items()):
+        network = adapter.Adapter(session, service_type="network", region_name=region)
+        routers[region] = network.get(f"/v2.0/routers/{bottom_id}").json()["router"]
+    return routers
+
+
+def _pods(layout: LabLayout) -> list[dict]:
+    session = identity.admin_session(layout)
+    return session.get(f"{layout.admin_api_url}/pods").json()["pods"]
 
 
 def run(layout: LabLayout, out: TextIO = sys.stdout) -> list[Landing]:
-    """Boot one server in every pod and print where each landed."""
+    """Run the scenario and print where each server landed, its VLAN in each pod, the routers."""
+    cloud = demo_cloud(layout)
+    shared = ensure_network(cloud, *SHARED_NETWORK)
+    second = ensure_network(cloud, *SECOND_NETWORK)
+    router = ensure_router(cloud, [shared, second])
+    print(f"RegionOne: network {shared.name} ({shared.id}), router {router.name}", file=out)
     landings = []
-    for pod in layout.pod_layouts:
-        api = PodAPI(layout, pod)
-        network = ensure_demo_network(api, "demo-vlan", f"10.{pod.index}.0.0/24")
-        landing = boot(api, pod, network)
+    for pod in layout.pod_layouts[:2]:
+        server = ensure_server(cloud, f"demo-{pod.az}", pod, shared)
+        bottom = _pod_network(layout, pod, shared.id)
+        landing = Landing(
+            pod=pod.region,
+            server_id=server.id,
+            status=server.status,
+            availability_zone=server.availability_zone,
+            addresses={
+                net: [entry["addr"] for entry in entries]
+                for net, entries in server.addresses.items()
+            },
+            network_type=bottom["provider:network_type"],
+            physical_network=bottom["provider:physical_network"],
+            segmentation_id=bottom["provider:segmentation_id"],
+        )
         landings.append(landing)
         print(
             f"{landing.pod}: server {landing.server_id} {landing.status} in "
-            f"{landing.availability_zone} on host {landing.host}, "
-            f"addresses {landing.addresses}, VLAN {landing.segmentation_id}",
+            f"{landing.availability_zone}, addresses {landing.addresses}; the pod's Neutron has "
+            f"{shared.name} as {landing.network_type} {landing.physical_network}:"
+            f"{landing.segmentation_id}",
             file=out,
             flush=True,
         )
+    last_pod = layout.pod_layouts[min(layout.pods, 2) - 1]
+    other = ensure_server(cloud, f"demo-{second.name}", last_pod, second)
+    print(
+        f"{last_pod.region}: server {other.id} {other.status} on {second.name} "
+        f"{ {net: [e['addr'] for e in entries] for net, entries in other.addresses.items()} }",
+        file=out,
+    )
+    vlans = {landing.segmentation_id for landing in landings}
+    print(f"same VLAN in every pod: {vlans.pop() if len(vlans) == 1 else 'NO'}", file=out)
+    for region, bottom_router in bottom_routers(layout, router.id).items():
+        routes = [f"{r['destination']} via {r['nexthop']}" for r in bottom_router.get("routes", [])]
+        print(f"{region}: bottom router {bottom_router['id']} routes {routes}", file=out)
     return landings

@@ -36,6 +36,7 @@ DELETED_RESOURCE_TYPES = {
     resources.NETWORK: constants.NETWORK,
     resources.SUBNET: constants.SUBNET,
     resources.PORT: constants.PORT,
+    resources.SECURITY_GROUP: constants.SECURITY_GROUP,
 }
 # Ports that never stop a delete: Neutron's auto-deleted ones and Tricircle's reservations.
 NON_BLOCKING_OWNERS = {*neutron_constants.AUTO_DELETE_PORT_OWNERS, constants.GATEWAY_PORT_OWNER}
@@ -80,6 +81,7 @@ class TricircleServicePlugin(service_base.ServicePluginBase):
     @registry.receives(resources.NETWORK, [events.AFTER_DELETE])
     @registry.receives(resources.SUBNET, [events.AFTER_DELETE])
     @registry.receives(resources.PORT, [events.AFTER_DELETE])
+    @registry.receives(resources.SECURITY_GROUP, [events.AFTER_DELETE])
     def top_resource_deleted(
         self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
     ) -> None:

@@ -19,7 +19,7 @@ def read_ini(path: Path) -> configparser.RawConfigParser:
 def test_every_port_is_distinct_and_loopback(tmp_path):
     layout = LabLayout(root=tmp_path, pods=4, base_port=20000)
     used = lab.ports(layout)
-    assert len(used) == 5 + 4 * 4
+    assert len(used) == 6 + 4 * 4
     assert all(20000 <= port < 20000 + 100 * 5 for port in used)
     assert layout.keystone_url.startswith("http://127.0.0.1:")
     for pod in layout.pod_layouts:

@@ -23,6 +23,7 @@ KEYS = {
 COLLECTIONS = {path: path.replace("-", "_") for path in KEYS}
 _ids = itertools.count(1)
 TOP_REGION = "RegionOne"
+AUTO_DELETED = "network:dhcp"  # ports Neutron removes with their network
 
 
 class FakeNeutron:
@@ -69,13 +70,16 @@ class FakeNeutron:
         collection, item, _action = self._parse("DELETE", path)
         self._item(collection, item)
         if collection == "networks":
-            if any(p["network_id"] == item for p in self.data["ports"].values()):
+            ports = [p for p in self.data["ports"].values() if p["network_id"] == item]
+            if any(port["device_owner"] != AUTO_DELETED for port in ports):
                 raise PodClientError(self.region_name, "network", 409, "network in use")
+            for port in ports:
+                del self.data["ports"][port["id"]]
             for subnet_id in [s["id"] for s in self.data["subnets"].values()]:
                 if self.data["subnets"][subnet_id]["network_id"] == item:
                     del self.data["subnets"][subnet_id]
         if collection == "subnets" and any(
-            fixed["subnet_id"] == item
+            fixed["subnet_id"] == item and port["device_owner"] != AUTO_DELETED
             for port in self.data["ports"].values()
             for fixed in port["fixed_ips"]
         ):

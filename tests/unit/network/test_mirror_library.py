@@ -114,7 +114,10 @@ def test_failure_part_way_undoes_the_copies_routings_and_top_port(
     assert pod2["networks"] == {} and pod2["subnets"] == {} and pod2["ports"] == {}
     assert all_routings(sessions) == []
     top_ports = clients.neutrons["RegionOne"].data["ports"].values()
-    assert [port["device_owner"] for port in top_ports] == [constants.GATEWAY_PORT_OWNER]
+    assert sorted(port["device_owner"] for port in top_ports) == [
+        "network:dhcp",  # the reservations stay for the next attempt
+        constants.GATEWAY_PORT_OWNER,
+    ]
 
 
 def test_local_network_lives_in_the_first_pod_that_asks(
@@ -231,7 +234,11 @@ def test_release_undoes_exactly_what_was_made(
     assert [made.resource_type for made in second.made] == ["top_port", constants.PORT]
     mirror.release_server_port(pods["Pod1"], second)
     pod1 = clients.neutrons["Pod1"].data
-    assert list(pod1["ports"]) == [first.bottom_port["id"]]
+    assert sorted(port["device_id"] for port in pod1["ports"].values()) == [
+        "",
+        "reserved_dhcp_port",
+    ]
+    assert first.bottom_port["id"] in pod1["ports"]
     assert second.top_port["id"] not in clients.neutrons["RegionOne"].data["ports"]
     mirror.release_server_port(pods["Pod1"], first)
     assert pod1["networks"] == {} and pod1["subnets"] == {}
@@ -277,4 +284,50 @@ def test_releasing_one_of_two_ports_on_a_local_network_keeps_copy_and_home(
         constants.LOCAL_NETWORK_HOME,
         constants.NETWORK,
         constants.SUBNET,
+    ]
+
+
+def test_each_pod_gets_a_dhcp_port_on_an_address_reserved_on_the_top(
+    mirror: BottomMirror, clients: FakeClients, pods: dict
+) -> None:
+    network, subnet = top_network(clients)
+    for region in ("Pod1", "Pod2"):
+        mirror.prepare_server_port(pods[region], PROJECT, {"uuid": network["id"]})
+    top_ports = clients.neutrons["RegionOne"].data["ports"].values()
+    reserved = {
+        port["name"]: port["fixed_ips"][0]["ip_address"]
+        for port in top_ports
+        if port["device_owner"] == "network:dhcp"
+    }
+    assert len(reserved) == 2
+    for region in ("Pod1", "Pod2"):
+        (dhcp,) = [
+            port
+            for port in clients.neutrons[region].data["ports"].values()
+            if port["device_owner"] == "network:dhcp"
+        ]
+        assert dhcp["device_id"] == "reserved_dhcp_port"
+        assert (
+            dhcp["fixed_ips"][0]["ip_address"] == reserved[f"tricircle-dhcp-{pods[region].pod_id}"]
+        )
+
+    quiet, _ = top_network(clients)
+    top = clients.neutrons["RegionOne"]
+    no_dhcp = top.post(
+        "/v2.0/subnets",
+        json={
+            "subnet": {
+                "network_id": quiet["id"],
+                "cidr": "10.8.0.0/24",
+                "project_id": PROJECT,
+                "enable_dhcp": False,
+            }
+        },
+    )["subnet"]
+    bottom_network_id = mirror.ensure_bottom_network(pods["Pod1"], quiet)
+    mirror.ensure_bottom_subnet(pods["Pod1"], no_dhcp, bottom_network_id)
+    assert not [
+        port
+        for port in top.data["ports"].values()
+        if port["network_id"] == quiet["id"] and port["device_owner"] == "network:dhcp"
     ]

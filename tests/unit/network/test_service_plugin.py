@@ -124,6 +124,7 @@ def test_router_events_coalesce_while_the_job_waits(plugin, session_factory, con
         (resources.NETWORK, constants.NETWORK),
         (resources.SUBNET, constants.SUBNET),
         (resources.PORT, constants.PORT),
+        (resources.SECURITY_GROUP, constants.SECURITY_GROUP),
     ],
 )
 def test_delete_of_a_routed_resource_queues_delete_bottom(

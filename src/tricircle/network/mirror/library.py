@@ -29,6 +29,9 @@ from tricircle.pods.create_once import ensure_bottom_resource, forget_bottom_res
 LOG = logging.getLogger(__name__)
 
 ROUTER_INTERFACE_OWNER = "network:router_interface"
+DHCP_OWNER = "network:dhcp"
+# A pod's DHCP agent adopts a port with this device_id instead of allocating an address itself.
+RESERVED_DHCP_DEVICE = "reserved_dhcp_port"
 TOP_PORT = "top_port"  # Made.resource_type of a top port a call created
 
 JSON = dict[str, Any]
@@ -234,11 +237,73 @@ class BottomMirror:
             pod, tables.SUBNET, top_subnet["id"], top_subnet["project_id"], body, undo
         )
         if created:
+            if top_subnet.get("enable_dhcp"):
+                self._reserve_dhcp_port(pod, top_subnet, bottom_network_id, bottom_id, undo)
             # Pods that made their copy before our reservation must not hand out our gateway;
             # ours may have been made while another pod reserved its own.
             self.sync_bottom_pools(top_subnet)
             self._enqueue_router_setup(top_subnet)
         return bottom_id
+
+    def _reserve_dhcp_port(
+        self,
+        pod: Pod,
+        top_subnet: Mapping[str, Any],
+        bottom_network_id: str,
+        bottom_subnet_id: str,
+        undo: Undo,
+    ) -> None:
+        """Reserve the pod's DHCP server address on the top and pre-make its port in the pod.
+
+        Without it the pod's DHCP agent would take an address from the bottom pools that the
+        central IPAM may give to a port in another pod.
+        """
+        name = f"tricircle-dhcp-{pod.pod_id}"
+        found = self.top.get(
+            "/v2.0/ports",
+            params={
+                "name": name,
+                "device_owner": DHCP_OWNER,
+                "fixed_ips": f"subnet_id={top_subnet['id']}",
+            },
+        )["ports"]
+        top_port = (
+            found[0]
+            if found
+            else self.top.post(
+                "/v2.0/ports",
+                json={
+                    "port": {
+                        "name": name,
+                        "network_id": top_subnet["network_id"],
+                        "project_id": top_subnet["project_id"],
+                        "device_owner": DHCP_OWNER,
+                        "device_id": top_subnet["id"],
+                        "fixed_ips": [{"subnet_id": top_subnet["id"]}],
+                    }
+                },
+            )["port"]
+        )
+        address = _address_on(top_port, top_subnet["id"])
+
+        def body(port_name: str) -> JSON:
+            return {
+                "name": port_name,
+                "network_id": bottom_network_id,
+                "project_id": top_subnet["project_id"],
+                "device_owner": DHCP_OWNER,
+                "device_id": RESERVED_DHCP_DEVICE,
+                "fixed_ips": [{"subnet_id": bottom_subnet_id, "ip_address": address}],
+            }
+
+        self._ensure_copy(pod, tables.PORT, top_port["id"], top_subnet["project_id"], body, undo)
+        LOG.info(
+            "dhcp address reserved region=%s top_subnet_id=%s top_port_id=%s ip=%s",
+            pod.region_name,
+            top_subnet["id"],
+            top_port["id"],
+            address,
+        )
 
     def reserve_gateway_ip(self, pod: Pod, top_subnet: Mapping[str, Any]) -> str | None:
         """The pod's gateway address on ``top_subnet``, reserving it by a top port if needed.
@@ -593,8 +658,9 @@ class BottomMirror:
     def delete_bottom_copy(self, pod: Pod, resource_type: str, top_id: str) -> bool:
         """Delete the bottom copy of ``top_id`` in ``pod`` and forget its routing.
 
-        A network takes its bottom subnets' routings with it. Raises PodClientError 409 while the
-        pod still uses the resource (e.g. ports on a network); True if a routing was removed.
+        A network takes the routings of its bottom subnets and remaining (DHCP) ports with it.
+        Raises PodClientError 409 while the pod still uses the resource (e.g. ports on a
+        network); True if a routing was removed.
         """
         kind = tables.KINDS[resource_type]
         with self.session_factory() as session:
@@ -602,17 +668,19 @@ class BottomMirror:
         if bottom_id is None:
             return False
         bottom = self.bottom(pod)
-        subnet_names: list[str] = []
+        contained: list[str] = []  # top IDs of the subnets and (DHCP) ports going with it
         if kind is tables.NETWORK:
-            subnet_names = [
-                subnet["name"]
-                for subnet in bottom.get("/v2.0/subnets", params={"network_id": bottom_id})[
-                    "subnets"
+            for member in (tables.SUBNET, tables.PORT):
+                contained += [
+                    found["name"]
+                    for found in bottom.get(
+                        f"/v2.0/{member.path}", params={"network_id": bottom_id, "fields": "name"}
+                    )[member.collection]
+                    if found["name"]
                 ]
-            ]
         _delete_quietly(bottom, f"/v2.0/{kind.path}/{bottom_id}")
-        for top_subnet_id in subnet_names:
-            forget_bottom_resource(self.session_factory, top_id=top_subnet_id, pod_id=pod.pod_id)
+        for contained_top_id in contained:
+            forget_bottom_resource(self.session_factory, top_id=contained_top_id, pod_id=pod.pod_id)
         LOG.info(
             "bottom copy deleted region=%s resource_type=%s top_id=%s bottom_id=%s",
             pod.region_name,

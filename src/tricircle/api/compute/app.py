@@ -1,0 +1,119 @@
+"""The Nova API gateway's WSGI app: Nova v2.1 paths under ``/v2.1``, behind auth_token.
+
+Every request under ``/v2.1/`` gets its microversion negotiated before the view runs; every
+response carries the version served and a request ID, and one structured access-log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from oslo_config import cfg
+from sqlalchemy.orm import Session, sessionmaker
+
+from tricircle.api import auth, errors, validation
+from tricircle.api.compute import (
+    availability_zones,
+    flavors,
+    images,
+    interfaces,
+    keypairs,
+    limits,
+    microversion,
+    policy,
+    server_actions,
+    servers,
+    versions,
+)
+from tricircle.api.compute.state import EXTENSION, ComputeState, PodVersions
+from tricircle.conf import CONF
+from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.pods.client import PodClients
+
+ACCESS_LOG = logging.getLogger("tricircle.api.compute.access")
+API_PREFIX = "/v2.1"
+REQUEST_ID_HEADERS = ("X-OpenStack-Request-ID", "X-Compute-Request-ID")
+
+
+def create_app(
+    conf: cfg.ConfigOpts | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    pod_clients: PodClients | None = None,
+    pod_versions: PodVersions | None = None,
+) -> Flask:
+    """The gateway configured from ``conf`` (the global CONF by default).
+
+    ``session_factory`` defaults to one on ``[database] connection``, ``pod_clients`` to
+    Tricircle's service identity from ``[client]``; tests pass their own.
+    """
+    conf = conf if conf is not None else CONF
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(conf.database.connection))
+    if pod_clients is None:
+        pod_clients = PodClients.from_conf(conf)
+    if pod_versions is None:
+        pod_versions = PodVersions(pod_clients, conf.compute.pod_versions_ttl)
+    app = Flask(__name__)
+    app.json.sort_keys = False
+    app.url_map.strict_slashes = False
+    app.extensions[EXTENSION] = ComputeState(
+        conf=conf,
+        session_factory=session_factory,
+        enforcer=policy.make_enforcer(conf),
+        pod_clients=pod_clients,
+        pod_versions=pod_versions,
+    )
+    app.register_blueprint(versions.blueprint)
+    for module in (
+        servers,
+        server_actions,
+        interfaces,
+        flavors,
+        keypairs,
+        images,
+        availability_zones,
+        limits,
+    ):
+        app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
+    errors.register_error_handlers(app)
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.wsgi_app = auth.wrap_with_auth(app.wsgi_app, conf)
+    return app
+
+
+def _start_request() -> None:
+    """Request ID, caller context, URL checks and, under /v2.1/, the microversion."""
+    g.started = time.monotonic()
+    g.request_id = f"req-{uuid.uuid4()}"
+    g.context = auth.request_context(request.environ, g.request_id)
+    g.microversion = None
+    validation.check_url(request.path, request.args)
+    if request.path.rstrip("/") != API_PREFIX and request.path.startswith(API_PREFIX + "/"):
+        asked = microversion.requested(request.headers)
+        g.microversion = microversion.negotiate(asked, versions.maximum_version())
+
+
+def _finish_request(response: Response) -> Response:
+    """Tag the response with the request ID and version, and write one access-log line."""
+    for header in REQUEST_ID_HEADERS:
+        response.headers[header] = g.request_id
+    if g.get("microversion") is not None:
+        response.headers.update(microversion.response_headers(g.microversion))
+    fields = {
+        "request_id": g.request_id,
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "microversion": str(g.get("microversion")),
+        "duration_ms": round((time.monotonic() - g.started) * 1000, 1),
+        "project_id": g.context.project_id,
+        "user_id": g.context.user_id,
+    }
+    ACCESS_LOG.info(
+        " ".join(f"{key}=%({key})s" for key in fields), fields, extra={"tricircle": fields}
+    )
+    return response

@@ -1,0 +1,217 @@
+"""``GET /servers`` and ``/servers/detail`` over every pod, through the cross-pod lister.
+
+The lister (``tricircle.pods.lister``) does the fan-out with a deadline, the heap merge on the
+sort keys plus ``uuid``, the marker translation and next-page detection; the hooks below say how
+to ask one pod for servers (with the caller's token, filters and microversion), where a marker
+server lives (the routing table) and what a server of an unavailable pod looks like (``UNKNOWN``
+records from the routing table, shown from microversion 2.69 on; below it the servers are left
+out and the omission is logged).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from flask import Response, jsonify, request
+from sqlalchemy.orm import Session, sessionmaker
+
+from tricircle.api.compute.podcalls import Caller, CallerPodCalls, PodClientFault, PodFault
+from tricircle.api.compute.state import bottom_pods, caller, state
+from tricircle.api.compute.views import ViewContext, server_view, unknown_server
+from tricircle.api.errors import BadRequest, InvalidField
+from tricircle.db import pods as pod_queries
+from tricircle.db import routings
+from tricircle.db.models import Pod
+from tricircle.pods import lister
+
+LOG = logging.getLogger(__name__)
+
+SERVER = "server"
+MAX_LIMIT = 1000
+UNKNOWN_RECORDS_FROM = "2.69"
+# Nova sort keys -> the field of a detailed server carrying the value.
+SORT_FIELDS = {
+    "uuid": "id",
+    "display_name": "name",
+    "created_at": "created",
+    "updated_at": "updated",
+    "launched_at": "OS-SRV-USG:launched_at",
+    "terminated_at": "OS-SRV-USG:terminated_at",
+    "vm_state": "OS-EXT-STS:vm_state",
+    "task_state": "OS-EXT-STS:task_state",
+    "power_state": "OS-EXT-STS:power_state",
+    "availability_zone": "OS-EXT-AZ:availability_zone",
+    "host": "OS-EXT-SRV-ATTR:host",
+    "hostname": "OS-EXT-SRV-ATTR:hostname",
+    "key_name": "key_name",
+    "user_id": "user_id",
+    "project_id": "tenant_id",
+    "locked": "locked",
+    "display_description": "description",
+    "access_ip_v4": "accessIPv4",
+    "access_ip_v6": "accessIPv6",
+    "config_drive": "config_drive",
+}
+_RESERVED = {"limit", "marker", "sort_key", "sort_dir"}
+# The caller's query parameters (repeatable, in order) travel to each pod under this filter.
+FILTER_PAIRS = "pairs"
+
+
+class ServerListHooks(lister.ListHooks):
+    """How the lister reaches servers in pods, for one caller's request."""
+
+    id_key: ClassVar[str] = "id"
+    id_sort_key: ClassVar[str] = "uuid"
+    sort_fields: ClassVar[Mapping[str, str]] = SORT_FIELDS
+    fatal_errors: ClassVar[tuple[type[Exception], ...]] = (PodClientFault,)
+    coarse_keys: ClassVar[frozenset[str]] = frozenset(lister.TIMESTAMP_KEYS)
+
+    def __init__(
+        self,
+        calls: CallerPodCalls,
+        who: Caller,
+        session_factory: sessionmaker[Session],
+        view: ViewContext,
+        all_projects: bool,
+        timeout: float,
+    ) -> None:
+        self.calls = calls
+        self.who = who
+        self.session_factory = session_factory
+        self.view = view
+        self.all_projects = all_projects
+        self.timeout = timeout
+
+    def fetch_page(self, pod: Pod, query: lister.PodQuery) -> Sequence[dict[str, Any]]:
+        """The pod's detailed servers, sorted as asked, after a native marker."""
+        params = list(query.filters[FILTER_PAIRS])
+        for key in query.sort_keys:
+            params += [("sort_key", key.name), ("sort_dir", key.direction)]
+        params.append(("limit", str(query.limit)))
+        if query.marker is not None:
+            params.append(("marker", query.marker))
+        answer = self.calls.call(
+            self.who, pod.region_name, "GET", "/servers/detail", params=params, timeout=self.timeout
+        )
+        return answer.body["servers"]
+
+    def find_marker_pod(self, marker: str) -> Pod | None:
+        """The pod the routing table names for the marker server."""
+        with self.session_factory() as session:
+            for routing in routings.find_routings_for_top(session, marker):
+                if routing.resource_type == SERVER and routing.bottom_id:
+                    return pod_queries.get_pod(session, routing.pod_id)
+        return None
+
+    def fetch_record(self, pod: Pod, record_id: str) -> dict[str, Any] | None:
+        """The marker server as its pod shows it, or None if the pod no longer has it."""
+        try:
+            answer = self.calls.call(
+                self.who, pod.region_name, "GET", f"/servers/{record_id}", timeout=self.timeout
+            )
+        except PodFault as exc:
+            if exc.code == 404:
+                return None
+            raise
+        return answer.body["server"]
+
+    def unknown_records(self, pod: Pod, query: lister.PodQuery) -> Sequence[dict[str, Any]]:
+        """UNKNOWN records of the caller's servers routed to ``pod`` (created = routing time)."""
+        with self.session_factory() as session:
+            rows = routings.list_routings(
+                session,
+                resource_type=SERVER,
+                pod_id=pod.pod_id,
+                project_id=None if self.all_projects else self.who.project_id,
+            )
+        return [
+            unknown_server(
+                row.top_id,
+                row.project_id,
+                row.created_at.isoformat(timespec="seconds") + "Z",
+                pod.az_name,
+                True,
+                self.view,
+            )
+            for row in rows
+        ]
+
+
+def sort_keys(args: Any) -> tuple[lister.SortKey, ...]:
+    """Nova's sort parameters (``id`` meaning ``uuid``), completed with Nova's defaults."""
+    names = ["uuid" if key == "id" else key for key in args.getlist("sort_key")]
+    for name in names:
+        if name not in SORT_FIELDS:
+            raise InvalidField("sort_key", f"{name} is not a supported sort key")
+    try:
+        return lister.complete_sort_keys(
+            names, args.getlist("sort_dir"), default_keys=("created_at", "uuid")
+        )
+    except lister.InvalidSort as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def page_limit(args: Any) -> int:
+    """``limit`` (0..MAX_LIMIT, larger capped), MAX_LIMIT by default."""
+    raw = args.get("limit")
+    if raw is None:
+        return MAX_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError as exc:
+        raise InvalidField("limit", "must be an integer") from exc
+    if limit < 0:
+        raise InvalidField("limit", "must be >= 0")
+    return min(limit, MAX_LIMIT)
+
+
+def list_servers(detail: bool, view: ViewContext) -> Response:
+    """One page of the caller's servers over every pod, with ``servers_links``."""
+    args = request.args
+    who = caller()
+    app_state = state()
+    deadline = app_state.conf.compute.list_deadline
+    all_projects = who.is_admin and args.get("all_tenants") not in (None, "0", "false", "False")
+    hooks = ServerListHooks(
+        app_state.calls, who, app_state.session_factory, view, all_projects, deadline
+    )
+    pairs = [(name, value) for name, value in args.items(multi=True) if name not in _RESERVED]
+    unknown = who.microversion.at_least(UNKNOWN_RECORDS_FROM)
+    try:
+        result = lister.CrossPodLister(hooks).list(
+            bottom_pods(),
+            sort_keys=sort_keys(args),
+            limit=page_limit(args),
+            timeout=deadline,
+            marker=args.get("marker"),
+            filters={FILTER_PAIRS: pairs},
+            include_unknown=unknown,
+        )
+    except lister.MarkerNotFound as exc:
+        raise BadRequest(str(exc)) from exc
+    for missing in result.unavailable:
+        LOG.warning(
+            "server list: pod %s %s (%s), its servers %s",
+            missing.pod.region_name,
+            missing.reason,
+            missing.detail,
+            "shown as UNKNOWN" if unknown else "left out",
+        )
+    body: dict[str, Any] = {"servers": [_render(s, detail, view) for s in result.records]}
+    if result.has_next and result.next_marker is not None:
+        body["servers_links"] = [
+            {"rel": "next", "href": lister.next_link(request.url, result.next_marker)}
+        ]
+    return jsonify(body)
+
+
+def _render(server: dict[str, Any], detail: bool, view: ViewContext) -> dict[str, Any]:
+    """A pod's detailed server (or a placeholder) as the caller sees it in this list."""
+    if server.get("status") == "UNKNOWN" and "flavor" not in server:
+        return server if detail else {key: server[key] for key in ("id", "status", "links")}
+    shown = server_view(server, view)
+    if detail:
+        return shown
+    return {"id": shown["id"], "name": shown.get("name"), "links": shown.get("links", [])}

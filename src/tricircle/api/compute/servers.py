@@ -1,0 +1,398 @@
+"""Servers: create in a pod, show, update, delete, and sub-resources forwarded to the pod.
+
+A server lives in one pod; its top ID is the bottom ID and a routing row (resource_type
+``server``) says which pod. Every call reaches the pod with the caller's token and microversion.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from tricircle.api.compute import bottom, images, jobs, networking, placement, server_list
+from tricircle.api.compute.podcalls import PodFault
+from tricircle.api.compute.server_list import UNKNOWN_RECORDS_FROM
+from tricircle.api.compute.server_requests import ServerCreate, json_object, parse_server_create
+from tricircle.api.compute.state import (
+    bottom_pods,
+    caller,
+    gateway_url,
+    state,
+    transaction,
+)
+from tricircle.api.compute.store import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
+from tricircle.api.compute.views import (
+    ViewContext,
+    rewrite_links,
+    server_view,
+    top_addresses,
+    unknown_server,
+)
+from tricircle.api.errors import BadRequest, NotFound
+from tricircle.db import pods as pod_queries
+from tricircle.db import routings
+from tricircle.db.models import Pod
+from tricircle.jobs.queue import enqueue_job
+
+LOG = logging.getLogger(__name__)
+blueprint = Blueprint("compute_servers", __name__)
+
+SERVER = placement.SERVER
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def view_context() -> ViewContext:
+    """The gateway's URLs, AZ names and top network names for rewriting pod answers."""
+    if "view_context" not in g:
+        names: dict[str, str | None] = {}
+
+        def top_network_name(bottom_name: str) -> str | None:
+            if not _UUID.match(bottom_name):
+                return None
+            if bottom_name not in names:
+                names[bottom_name] = _lookup_top_network_name(bottom_name)
+            return names[bottom_name]
+
+        g.view_context = ViewContext(
+            versioned_url=gateway_url(),
+            bookmark_url=request.host_url.rstrip("/"),
+            az_by_pod_az={pod.pod_az_name: pod.az_name for pod in bottom_pods()},
+            top_network_name=top_network_name,
+        )
+    return g.view_context
+
+
+def _lookup_top_network_name(top_network_id: str) -> str | None:
+    """The name of a top network on the central Neutron, or None if it is not one."""
+    app_state = state()
+    client = app_state.pod_clients.client(app_state.conf.client.top_region_name, "network")
+    try:
+        network = client.get(f"/v2.0/networks/{top_network_id}")["network"]
+    except Exception as exc:  # noqa: BLE001 - an unknown name is shown as the pod gave it
+        LOG.info("not a top network name=%s error=%s", top_network_id, exc)
+        return None
+    return network.get("name") or top_network_id
+
+
+def server_pod(server_id: str) -> Pod:
+    """The pod holding ``server_id``; Nova's 404 if unknown or not the caller's."""
+    who = caller()
+    with transaction() as session:
+        found = [
+            routing
+            for routing in routings.find_routings_for_top(session, server_id)
+            if routing.resource_type == SERVER and routing.bottom_id
+        ]
+        if not found or (not who.is_admin and found[0].project_id != who.project_id):
+            raise NotFound(f"Instance {server_id} could not be found.")
+        return pod_queries.get_pod(session, found[0].pod_id)
+
+
+def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
+    """Send the request to the pod as the caller; the pod's answer with gateway links.
+
+    Reads wait for the pod no longer than a list does; writes get the client's read timeout.
+    """
+    app_state = state()
+    answer = app_state.calls.call(
+        caller(),
+        pod.region_name,
+        method,
+        path,
+        json=json,
+        params=request.args.to_dict(flat=False),
+        timeout=app_state.conf.compute.list_deadline if method == "GET" else None,
+    )
+    if answer.body is None:
+        empty = Response(status=answer.status)
+        if "Location" in answer.headers:
+            empty.headers["Location"] = answer.headers["Location"]
+        return empty
+    body = answer.body
+    if isinstance(body, dict) and isinstance(body.get("server"), dict):
+        body = {**body, "server": server_view(body["server"], view_context())}
+    elif isinstance(body, dict) and isinstance(body.get("addresses"), dict):
+        body = {**body, "addresses": top_addresses(body["addresses"], view_context())}
+    else:
+        body = rewrite_links(body, view_context())
+    response = jsonify(body)
+    response.status_code = answer.status
+    return response
+
+
+def _asked_az(asked: str | None) -> str | None:
+    """The Tricircle AZ asked for (``az`` or ``az:host``); None lets the scheduler choose."""
+    if asked:
+        return asked.split(":", 1)[0] or None
+    return None
+
+
+def _bottom_server(request_body: ServerCreate, pod: Pod, plan: networking.NetworkPlan) -> dict:
+    """The create body for the pod: its own AZ, bottom ports, security groups left to ports."""
+    bottom_server = dict(request_body.server)
+    bottom_server.pop("availability_zone", None)
+    if pod.pod_az_name:
+        bottom_server["availability_zone"] = pod.pod_az_name
+    if plan.server_ports:
+        bottom_server["networks"] = plan.bottom_networks
+        bottom_server.pop("security_groups", None)
+    return bottom_server
+
+
+def _security_group_names(server: dict) -> list[str] | None:
+    groups = server.get("security_groups")
+    if groups is None:
+        return None
+    if not isinstance(groups, list) or not all(
+        isinstance(group, dict) and isinstance(group.get("name"), str) for group in groups
+    ):
+        raise BadRequest("Invalid input for field 'security_groups': a list of {'name': ...}.")
+    return [group["name"] for group in groups]
+
+
+@blueprint.post("/servers")
+def create() -> ResponseReturnValue:
+    """Boot a server in the pod of the asked AZ; nothing is left behind if any step fails."""
+    who = caller()
+    app_state = state()
+    request_body = parse_server_create(request.get_data(), who.microversion)
+    security_groups = _security_group_names(request_body.server)
+    visible_to = None if who.is_admin else who.project_id
+    with transaction() as session:
+        try:
+            flavor = get_flavor(session, request_body.flavor_id, visible_to)
+        except FlavorNotFound as exc:
+            raise BadRequest(exc.message) from exc
+        keypair = None
+        if request_body.key_name is not None:
+            try:
+                keypair = get_keypair(session, who.user_id, request_body.key_name)
+            except KeypairNotFound as exc:
+                raise BadRequest("Invalid key_name provided.") from exc
+    if request_body.image_ref is not None:
+        images.find_image(request_body.image_ref)
+    demand = {"vcpus": flavor.vcpus, "ram": flavor.ram, "disk": flavor.disk}
+    pod = placement.pod_for_server(
+        app_state.scheduler, who.project_id, _asked_az(request_body.availability_zone), demand
+    )
+    bottom.ensure_bottom_flavor(app_state, pod, flavor, who.project_id)
+    if keypair is not None:
+        bottom.ensure_bottom_keypair(app_state, app_state.calls, who, pod, keypair)
+    plan = networking.prepare_networks(
+        app_state.mirror, request_body.networks, pod, who.project_id, security_groups
+    )
+    bottom_server = _bottom_server(request_body, pod, plan)
+    if request_body.by_reservation:
+        bottom_server["return_reservation_id"] = True
+    try:
+        answer = app_state.calls.call(
+            who,
+            pod.region_name,
+            "POST",
+            "/servers",
+            json={"server": bottom_server},
+            timeout=app_state.conf.compute.boot_timeout,
+        )
+        if request_body.by_reservation:
+            server_ids = _reserved_servers(pod, answer.body["reservation_id"])
+        else:
+            server_ids = [answer.body["server"]["id"]]
+    except BaseException:
+        networking.undo(app_state.mirror, plan)
+        raise
+    try:
+        for server_id in server_ids:
+            _record_server(server_id, pod, who.project_id)
+        networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
+    except BaseException:
+        LOG.exception("servers %s not recorded, deleting them from %s", server_ids, pod.region_name)
+        for server_id in server_ids:
+            app_state.calls.call(who, pod.region_name, "DELETE", f"/servers/{server_id}")
+            _forget_server(server_id, pod)
+        _queue_port_cleanup(server_ids[0], pod, who.project_id, plan.top_port_ids)
+        raise
+    LOG.info(
+        "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s",
+        pod.region_name,
+        server_ids,
+        who.project_id,
+        pod.az_name,
+        plan.top_port_ids,
+    )
+    if request_body.return_reservation_id:
+        response = jsonify({"reservation_id": answer.body["reservation_id"]})
+    elif request_body.by_reservation:
+        response = jsonify({"server": _created_view(server_ids[0])})
+    else:
+        response = jsonify({"server": rewrite_links(answer.body["server"], view_context())})
+    response.status_code = answer.status
+    response.headers["Location"] = f"{gateway_url()}/servers/{server_ids[0]}"
+    return response
+
+
+def _reserved_servers(pod: Pod, reservation_id: str) -> list[str]:
+    """IDs of the servers one multiple create made in ``pod``, oldest first."""
+    answer = state().calls.call(
+        caller(),
+        pod.region_name,
+        "GET",
+        "/servers",
+        params={"reservation_id": reservation_id, "sort_key": "created_at", "sort_dir": "asc"},
+    )
+    server_ids = [server["id"] for server in answer.body["servers"]]
+    if not server_ids:
+        raise RuntimeError(f"no server of reservation {reservation_id} in {pod.region_name}")
+    return server_ids
+
+
+def _created_view(server_id: str) -> dict[str, Any]:
+    """The create answer naming the first server of a multiple create."""
+    return {
+        "id": server_id,
+        "links": [
+            {"rel": "self", "href": f"{gateway_url()}/servers/{server_id}"},
+            {"rel": "bookmark", "href": f"{request.host_url.rstrip('/')}/servers/{server_id}"},
+        ],
+        "OS-DCF:diskConfig": "MANUAL",
+    }
+
+
+def _record_server(server_id: str, pod: Pod, project_id: str) -> None:
+    """The routing of a new server: top ID = bottom ID, in ``pod``."""
+    with transaction() as session:
+        lock = routings.lock_routing(
+            session,
+            top_id=server_id,
+            pod_id=pod.pod_id,
+            project_id=project_id,
+            resource_type=SERVER,
+        )
+        if lock is None or not routings.fill_bottom_id(session, lock, server_id):
+            raise RuntimeError(f"server {server_id} is already routed")
+
+
+def _forget_server(server_id: str, pod: Pod) -> None:
+    """Remove the server's routing in ``pod``."""
+    with transaction() as session:
+        for routing in routings.find_routings_for_top(session, server_id):
+            if routing.resource_type == SERVER and routing.pod_id == pod.pod_id:
+                routings.delete_routing(session, routing.id)
+
+
+def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str, top_ports: list[str]) -> None:
+    """Queue the removal of the server's Tricircle ports once the bottom server is gone."""
+    if not top_ports:
+        return
+    with transaction() as session:
+        enqueue_job(
+            session,
+            jobs.JOB_SERVER_PORTS_CLEANUP,
+            server_id,
+            project_id,
+            {"pod_id": pod.pod_id, "top_port_ids": top_ports},
+        )
+
+
+@blueprint.get("/servers")
+def list_servers() -> ResponseReturnValue:
+    """Servers of every pod, merged (IDs, names, links)."""
+    return server_list.list_servers(detail=False, view=view_context())
+
+
+@blueprint.get("/servers/detail")
+def list_servers_detail() -> ResponseReturnValue:
+    """Servers of every pod, merged, in full."""
+    return server_list.list_servers(detail=True, view=view_context())
+
+
+@blueprint.get("/servers/<server_id>")
+def show(server_id: str) -> ResponseReturnValue:
+    """One server, from its pod; from 2.69 an UNKNOWN record while its pod does not answer."""
+    pod = server_pod(server_id)
+    try:
+        return forward(pod, "GET", f"/servers/{server_id}")
+    except PodFault as exc:
+        if exc.code < 500 or not caller().microversion.at_least(UNKNOWN_RECORDS_FROM):
+            raise
+    with transaction() as session:
+        routing = routings.find_routing(session, server_id, pod.pod_id)
+        created = routing.created_at if routing is not None else None
+    stamp = created.isoformat(timespec="seconds") + "Z" if created is not None else None
+    record = unknown_server(
+        server_id, caller().project_id, stamp, pod.az_name, True, view_context()
+    )
+    return jsonify({"server": record})
+
+
+@blueprint.put("/servers/<server_id>")
+def update(server_id: str) -> ResponseReturnValue:
+    """Rename or redescribe a server in its pod."""
+    body = json_object(request.get_data())
+    return forward(server_pod(server_id), "PUT", f"/servers/{server_id}", json=body)
+
+
+def delete_server(server_id: str, action_body: dict | None = None) -> Response:
+    """Delete (or force-delete) the bottom server, forget its routing, queue its port cleanup."""
+    pod = server_pod(server_id)
+    app_state = state()
+    top_ports = jobs.top_port_ids(
+        app_state.pod_clients, app_state.conf.client.top_region_name, server_id
+    )
+    if action_body is None:
+        response = forward(pod, "DELETE", f"/servers/{server_id}")
+    else:
+        response = forward(pod, "POST", f"/servers/{server_id}/action", json=action_body)
+    _forget_server(server_id, pod)
+    _queue_port_cleanup(server_id, pod, caller().project_id, top_ports)
+    LOG.info(
+        "server deleted region=%s server_id=%s top_port_ids=%s",
+        pod.region_name,
+        server_id,
+        top_ports,
+    )
+    return response
+
+
+@blueprint.delete("/servers/<server_id>")
+def delete(server_id: str) -> ResponseReturnValue:
+    """Delete a server."""
+    return delete_server(server_id)
+
+
+VOLUME_ATTACHMENTS_UNAVAILABLE = "Volume attachments are not available through this gateway yet."
+
+
+@blueprint.route("/servers/<server_id>/os-volume_attachments", methods=["GET", "POST"])
+@blueprint.route(
+    "/servers/<server_id>/os-volume_attachments/<volume_id>", methods=["GET", "PUT", "DELETE"]
+)
+def volume_attachments(server_id: str, volume_id: str | None = None) -> ResponseReturnValue:
+    """Reserved for the Cinder gateway: lists are empty, anything else is Nova's 404 or 400."""
+    server_pod(server_id)
+    if request.method == "GET" and volume_id is None:
+        return jsonify({"volumeAttachments": []})
+    if request.method in ("GET", "DELETE"):
+        raise NotFound(f"Volume {volume_id} is not attached to server {server_id}.")
+    json_object(request.get_data())
+    raise BadRequest(VOLUME_ATTACHMENTS_UNAVAILABLE)
+
+
+@blueprint.route(
+    "/servers/<server_id>/<any(metadata, ips, tags, 'os-instance-actions', 'os-server-password', "
+    "diagnostics, 'os-security-groups', topology, migrations):resource>",
+    methods=["GET", "PUT", "POST", "DELETE"],
+)
+@blueprint.route(
+    "/servers/<server_id>/<any(metadata, ips, tags, 'os-instance-actions', migrations):resource>"
+    "/<path:rest>",
+    methods=["GET", "PUT", "POST", "DELETE"],
+)
+def sub_resource(server_id: str, resource: str, rest: str | None = None) -> ResponseReturnValue:
+    """Server metadata, tags, actions log, addresses and the like, forwarded to the pod."""
+    path = f"/servers/{server_id}/{resource}" + (f"/{rest}" if rest else "")
+    body = json_object(request.get_data()) if request.method in ("PUT", "POST") else None
+    return forward(server_pod(server_id), request.method, path, json=body)

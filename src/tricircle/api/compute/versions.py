@@ -1,0 +1,58 @@
+"""Version documents: ``GET /`` (every version) and ``GET /v2.1`` (the one served)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from tricircle.api.compute import microversion
+from tricircle.api.compute.state import bottom_pods, state
+
+blueprint = Blueprint("compute_versions", __name__)
+
+UPDATED = "2013-07-23T11:33:21Z"
+
+
+def maximum_version() -> microversion.Microversion:
+    """The highest version served: the configured cap lowered to every reachable pod's maximum."""
+    app_state = state()
+    cap = microversion.Microversion.parse(app_state.conf.compute.max_microversion)
+    found = [app_state.pod_versions.maximum(pod.region_name) for pod in bottom_pods()]
+    return microversion.lowest(cap, [version for version in found if version is not None])
+
+
+def version_document(href: str) -> dict[str, Any]:
+    """The v2.1 version entry with its self link ``href``."""
+    return {
+        "id": "v2.1",
+        "status": "CURRENT",
+        "version": str(maximum_version()),
+        "min_version": microversion.MIN_VERSION,
+        "updated": UPDATED,
+        "links": [
+            {"rel": "self", "href": href},
+            {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"},
+        ],
+        "media-types": [
+            {
+                "base": "application/json",
+                "type": "application/vnd.openstack.compute+json;version=2.1",
+            }
+        ],
+    }
+
+
+@blueprint.get("/")
+def list_versions() -> ResponseReturnValue:
+    """Every API version (only v2.1), as Nova's root document."""
+    document = version_document(request.host_url.rstrip("/") + "/v2.1/")
+    return jsonify({"versions": [document]})
+
+
+@blueprint.get("/v2.1")
+@blueprint.get("/v2.1/")
+def show_version() -> ResponseReturnValue:
+    """The v2.1 version document."""
+    return jsonify({"version": version_document(request.host_url.rstrip("/") + "/v2.1/")})

@@ -1,0 +1,99 @@
+"""The top view of what a pod answers: gateway links, Tricircle AZs, top network names.
+
+A pod's server document is the caller's view already (the pod rendered it at the caller's
+microversion with the caller's policy); the gateway only replaces what names the pod: link
+hosts, the pod's own AZ, and bottom network names in ``addresses``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+LINKED_COLLECTIONS = ("servers", "flavors", "images", "os-keypairs")
+AZ_KEY = "OS-EXT-AZ:availability_zone"
+
+
+@dataclass(frozen=True)
+class ViewContext:
+    """What the rewrite needs: the gateway's URLs, AZ names by pod AZ, top network names."""
+
+    versioned_url: str  # e.g. http://gateway/v2.1
+    bookmark_url: str  # e.g. http://gateway
+    az_by_pod_az: Mapping[str, str]
+    top_network_name: Callable[[str], str | None]
+
+
+def rewrite_href(href: str, rel: str, view: ViewContext) -> str:
+    """``href`` pointing at the gateway instead of the pod, kept from the collection onwards."""
+    path = urlsplit(href).path
+    for collection in LINKED_COLLECTIONS:
+        index = path.find(f"/{collection}")
+        if index >= 0:
+            base = view.bookmark_url if rel == "bookmark" else view.versioned_url
+            return base + path[index:]
+    return href
+
+
+def rewrite_links(document: Any, view: ViewContext) -> Any:
+    """``document`` with every ``links`` list (at any depth) pointing at the gateway."""
+    if isinstance(document, list):
+        return [rewrite_links(item, view) for item in document]
+    if not isinstance(document, dict):
+        return document
+    rewritten: dict[str, Any] = {}
+    for key, value in document.items():
+        if key == "links" and isinstance(value, list):
+            rewritten[key] = [
+                {**link, "href": rewrite_href(link["href"], link.get("rel", ""), view)}
+                if isinstance(link, dict) and isinstance(link.get("href"), str)
+                else link
+                for link in value
+            ]
+        else:
+            rewritten[key] = rewrite_links(value, view)
+    return rewritten
+
+
+def top_addresses(addresses: Mapping[str, Any], view: ViewContext) -> dict[str, Any]:
+    """``addresses`` keyed by top network names (bottom networks are named after top IDs)."""
+    result: dict[str, Any] = {}
+    for bottom_name, entries in addresses.items():
+        top_name = view.top_network_name(bottom_name)
+        result[top_name if top_name is not None else bottom_name] = entries
+    return result
+
+
+def server_view(server: Mapping[str, Any], view: ViewContext) -> dict[str, Any]:
+    """One server as the caller sees it through the gateway."""
+    result = rewrite_links(dict(server), view)
+    pod_az = result.get(AZ_KEY)
+    if isinstance(pod_az, str) and pod_az in view.az_by_pod_az:
+        result[AZ_KEY] = view.az_by_pod_az[pod_az]
+    if isinstance(result.get("addresses"), dict):
+        result["addresses"] = top_addresses(result["addresses"], view)
+    return result
+
+
+def unknown_server(
+    server_id: str,
+    project_id: str,
+    created: str | None,
+    az_name: str,
+    detail: bool,
+    view: ViewContext,
+) -> dict[str, Any]:
+    """The record of a server in a pod that did not answer (microversion 2.69 and later)."""
+    record: dict[str, Any] = {
+        "id": server_id,
+        "status": "UNKNOWN",
+        "links": [
+            {"rel": "self", "href": f"{view.versioned_url}/servers/{server_id}"},
+            {"rel": "bookmark", "href": f"{view.bookmark_url}/servers/{server_id}"},
+        ],
+    }
+    if detail:
+        record.update({"tenant_id": project_id, "created": created, AZ_KEY: az_name})
+    return record

@@ -1,0 +1,108 @@
+"""Flavors, keypairs and availability zones held by the gateway itself."""
+
+from __future__ import annotations
+
+from admin_api_helpers import assert_fault
+
+from tricircle.api.compute.keypairs import fingerprint
+
+PUBLIC_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBhZ6J1V9Lrb+fGlBvT4fQpnBLBu8Gp3yZgq1vLuJ8GR test@lab"
+)
+V2_61 = {"OpenStack-API-Version": "compute 2.61"}
+
+
+def _flavor(**extra: object) -> dict:
+    return {"flavor": {"name": "m1.small", "ram": 2048, "vcpus": 1, "disk": 20, **extra}}
+
+
+def test_admin_defines_a_flavor_that_members_see(compute_admin, compute_member):
+    created = compute_admin.post("/v2.1/flavors", json=_flavor(id="42"), headers=V2_61)
+    assert created.status_code == 200, created.get_json()
+    shown = compute_member.get("/v2.1/flavors/42", headers=V2_61).get_json()["flavor"]
+    assert (shown["ram"], shown["vcpus"], shown["disk"], shown["extra_specs"]) == (2048, 1, 20, {})
+    assert shown["links"][0]["href"].endswith("/v2.1/flavors/42")
+    listed = compute_member.get("/v2.1/flavors").get_json()["flavors"]
+    assert [flavor["id"] for flavor in listed] == ["42"]
+    assert set(listed[0]) == {"id", "name", "links"}
+
+
+def test_members_may_not_define_flavors(compute_member):
+    assert_fault(compute_member.post("/v2.1/flavors", json=_flavor()), 403, "forbidden")
+
+
+def test_flavor_input_is_checked(compute_admin):
+    assert_fault(compute_admin.post("/v2.1/flavors", json=_flavor(ram=0)), 400, "badRequest")
+    assert_fault(compute_admin.post("/v2.1/flavors", data="{"), 400, "badRequest", "Malformed")
+    compute_admin.post("/v2.1/flavors", json=_flavor(id="7"))
+    assert_fault(
+        compute_admin.post("/v2.1/flavors", json=_flavor(id="7")), 409, "conflictingRequest"
+    )
+    assert_fault(compute_admin.get("/v2.1/flavors/nope"), 404, "itemNotFound", "nope")
+
+
+def test_private_flavors_need_access(compute_admin, compute_member):
+    compute_admin.post(
+        "/v2.1/flavors", json=_flavor(id="p", **{"os-flavor-access:is_public": False})
+    )
+    assert_fault(compute_member.get("/v2.1/flavors/p"), 404, "itemNotFound")
+    granted = compute_admin.post(
+        "/v2.1/flavors/p/action", json={"addTenantAccess": {"tenant": "demo-project"}}
+    )
+    assert granted.get_json()["flavor_access"] == [{"flavor_id": "p", "tenant_id": "demo-project"}]
+    assert compute_member.get("/v2.1/flavors/p").status_code == 200
+
+
+def test_extra_specs_round_trip(compute_admin):
+    compute_admin.post("/v2.1/flavors", json=_flavor(id="x"))
+    compute_admin.post("/v2.1/flavors/x/os-extra_specs", json={"extra_specs": {"hw:cpu": "1"}})
+    assert compute_admin.get("/v2.1/flavors/x/os-extra_specs/hw:cpu").get_json() == {"hw:cpu": "1"}
+    assert compute_admin.delete("/v2.1/flavors/x/os-extra_specs/hw:cpu").status_code == 200
+    assert compute_admin.get("/v2.1/flavors/x/os-extra_specs").get_json() == {"extra_specs": {}}
+    assert compute_admin.delete("/v2.1/flavors/x").status_code == 202
+
+
+def test_keypairs_are_imported_per_user(compute_member, compute_admin):
+    body = {"keypair": {"name": "k1", "public_key": PUBLIC_KEY}}
+    created = compute_member.post(
+        "/v2.1/os-keypairs", json=body, headers={"OpenStack-API-Version": "compute 2.2"}
+    )
+    assert created.status_code == 201
+    assert created.get_json()["keypair"]["fingerprint"] == fingerprint(PUBLIC_KEY)
+    assert created.get_json()["keypair"]["type"] == "ssh"
+    listed = compute_member.get("/v2.1/os-keypairs").get_json()["keypairs"]
+    assert [entry["keypair"]["name"] for entry in listed] == ["k1"]
+    assert compute_admin.get("/v2.1/os-keypairs").get_json()["keypairs"] == []
+    assert_fault(compute_member.post("/v2.1/os-keypairs", json=body), 409, "conflictingRequest")
+
+
+def test_keypairs_are_generated_before_2_92(compute_member):
+    created = compute_member.post("/v2.1/os-keypairs", json={"keypair": {"name": "gen"}})
+    keypair = created.get_json()["keypair"]
+    assert keypair["private_key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert keypair["fingerprint"] == fingerprint(keypair["public_key"])
+    shown = compute_member.get("/v2.1/os-keypairs/gen").get_json()["keypair"]
+    assert "private_key" not in shown and shown["public_key"] == keypair["public_key"]
+
+
+def test_bad_keypairs_are_refused(compute_member):
+    bad_key = {"keypair": {"name": "k", "public_key": "ssh-rsa notbase64!"}}
+    assert_fault(compute_member.post("/v2.1/os-keypairs", json=bad_key), 400, "badRequest")
+    generated = {"keypair": {"name": "k"}}
+    import_only = {"OpenStack-API-Version": "compute 2.92"}
+    response = compute_member.post("/v2.1/os-keypairs", json=generated, headers=import_only)
+    assert_fault(response, 400, "badRequest", "public_key")
+    assert_fault(compute_member.get("/v2.1/os-keypairs/none"), 404, "itemNotFound")
+
+
+def test_availability_zones_come_from_pods(compute_member, compute_admin):
+    zones = compute_member.get("/v2.1/os-availability-zone").get_json()["availabilityZoneInfo"]
+    assert [zone["zoneName"] for zone in zones] == ["az1", "az2"]
+    assert_fault(compute_member.get("/v2.1/os-availability-zone/detail"), 403, "forbidden")
+    detail = compute_admin.get("/v2.1/os-availability-zone/detail").get_json()
+    assert "Pod1" in detail["availabilityZoneInfo"][0]["hosts"]
+
+
+def test_unknown_paths_and_methods_are_nova_faults(compute_member):
+    assert_fault(compute_member.get("/v2.1/nothing-here"), 404, "itemNotFound")
+    assert_fault(compute_member.request("PATCH", "/v2.1/flavors"), 405, "badMethod")

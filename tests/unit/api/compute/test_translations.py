@@ -1,0 +1,60 @@
+"""Small translations of the gateway: mirroring refusals to Nova faults, quota sums, pod faults."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from requests import Response
+
+from tricircle.api.compute import limits, networking, podcalls
+from tricircle.network import mirror
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "fragment"),
+    [
+        (mirror.NetworkNotFound("n1"), 400, "Network n1 could not be found."),
+        (mirror.PortNotFound("p1"), 400, "Port id p1 could not be found."),
+        (mirror.SecurityGroupNotFound("web"), 400, "Security group web not found."),
+        (mirror.PortInUse("p1", "vm"), 409, "Port p1 is still in use."),
+        (mirror.NetworkNotInPod("n1", "Pod2", "local to Pod1"), 400, "local to Pod1"),
+        (mirror.InvalidNetworkRequest("bad fixed_ip"), 400, "bad fixed_ip"),
+    ],
+)
+def test_mirroring_refusals_become_nova_faults(error, code, fragment):
+    fault = networking.nova_fault(error)
+    assert fault.code == code and fragment in fault.message
+    assert "Pod2" not in fault.message
+
+
+def test_quota_values_add_up_and_unlimited_wins():
+    summed = limits.sum_documents(
+        [
+            {"instances": 10, "cores": -1, "id": "p", "ram": {"limit": 5, "in_use": 1}},
+            {"instances": 5, "cores": 20, "id": "p", "ram": {"limit": 7, "in_use": 2}},
+        ]
+    )
+    assert summed == {"instances": 15, "cores": -1, "id": "p", "ram": {"limit": 12, "in_use": 3}}
+
+
+def _response(status: int, body: object) -> Response:
+    response = Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode()
+    return response
+
+
+def test_a_pod_refusal_keeps_its_nova_fault():
+    refused = _response(409, {"conflictingRequest": {"code": 409, "message": "in task_state"}})
+    with pytest.raises(podcalls.PodClientFault) as raised:
+        podcalls._answer("Pod1", refused)
+    assert raised.value.body() == {"conflictingRequest": {"code": 409, "message": "in task_state"}}
+
+
+def test_a_pod_failure_hides_the_pod():
+    failed = _response(500, {"computeFault": {"code": 500, "message": "db at 10.0.0.1 down"}})
+    with pytest.raises(podcalls.PodFault) as raised:
+        podcalls._answer("Pod1", failed)
+    assert raised.value.code == 500 and "10.0.0.1" not in raised.value.message
+    assert not isinstance(raised.value, podcalls.PodClientFault)
