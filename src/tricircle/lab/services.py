@@ -512,18 +512,27 @@ def _wait_volume_backend(layout: LabLayout, pod: PodLayout, timeout: float = 90.
     )
 
 
+GATEWAY_KEEPALIVE = "75"
+
+
 def start_volume_gateway(layout: LabLayout, conf: Path, progress: Progress) -> None:
-    """Tricircle's Cinder API gateway (``tricircle-volume-api``) on Tricircle's config."""
+    """Tricircle's Cinder API gateway (``tricircle-volume-api``) on Tricircle's config.
+
+    Idle client connections are kept for 75 s: with gunicorn's default of 2 s, a client polling
+    every 2 s (openstacksdk's ``wait_for_status``) races the server closing its connection and
+    sees ``RemoteDisconnected``.
+    """
     name = "tricircle-volume-api"
+    *options, app = gunicorn_argv_for(
+        name,
+        "tricircle.api.volume.wsgi:volume_application()",
+        layout.port("volume_gateway"),
+        threads=8,
+    )
     processes.start(
         layout,
         name,
-        gunicorn_argv_for(
-            name,
-            "tricircle.api.volume.wsgi:volume_application()",
-            layout.port("volume_gateway"),
-            threads=8,
-        ),
+        [*options, "--keep-alive", GATEWAY_KEEPALIVE, app],
         env={"TRICIRCLE_CONFIG_FILES": str(conf)},
     )
     processes.wait_for_http(layout, name, layout.volume_gateway_url)
