@@ -128,7 +128,9 @@ def start_keystone(layout: LabLayout, progress: Progress) -> None:
     processes.start(
         layout,
         "keystone",
-        gunicorn_argv("keystone", "keystone", layout.port("keystone"), threads=4),
+        # One thread: SQLite answers "database is locked" at once (no busy wait) when two
+        # threads' transactions both upgrade to writes, and every password login writes.
+        gunicorn_argv("keystone", "keystone", layout.port("keystone"), threads=1),
         env={"OS_KEYSTONE_CONFIG_DIR": str(state), "OS_KEYSTONE_CONFIG_FILES": "keystone.conf"},
     )
     processes.wait_for_http(layout, "keystone", layout.keystone_url)
