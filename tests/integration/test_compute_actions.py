@@ -132,7 +132,7 @@ def test_every_action_is_forwarded_to_the_pod(
         json={"volumeAttachment": {"volumeId": str(uuid.uuid4())}},
         raise_exc=False,
     )
-    fault(attach, 400, "badRequest")
+    assert "could not be found" in fault(attach, 404, "itemNotFound")
 
     forced = api.post(f"/servers/{server.id}/action", json={"forceDelete": None})
     assert forced.status_code == 202

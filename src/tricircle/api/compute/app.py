@@ -27,6 +27,7 @@ from tricircle.api.compute import (
     server_actions,
     servers,
     versions,
+    volume_attachments,
 )
 from tricircle.api.compute.state import EXTENSION, ComputeState, PodVersions
 from tricircle.conf import CONF
@@ -71,6 +72,7 @@ def create_app(
         servers,
         server_actions,
         interfaces,
+        volume_attachments,
         flavors,
         keypairs,
         images,

@@ -1,8 +1,9 @@
 """Checks of server create and update bodies made before anything is created anywhere.
 
 The pod's Nova validates the full schema again at the caller's microversion; the gateway checks
-what it must understand itself (flavor, image, AZ, keypair, networks, counts) and refuses what it
-cannot route, so bad input is answered before a pod is chosen or a port is made.
+what it must understand itself (flavor, image, AZ, keypair, networks, counts, the volumes and
+snapshots block devices name) and refuses what it cannot route, so bad input is answered before
+a pod is chosen or a port is made.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tricircle.api.compute.microversion import Microversion
 from tricircle.api.errors import BadRequest, InvalidField
 
 VOLUME_SOURCES = ("volume", "snapshot")
+_LEGACY_SOURCES = (("volume_id", "volume"), ("snapshot_id", "snapshot"))
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class ServerCreate:
     key_name: str | None
     max_count: int = 1
     return_reservation_id: bool = False
+    volume_sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def by_reservation(self) -> bool:
@@ -110,21 +113,42 @@ def _check_counts(server: dict[str, Any]) -> int:
     return maximum
 
 
-def _check_block_devices(server: dict[str, Any]) -> bool:
-    """True if a block device boots the server; BadRequest for volumes (not routed yet)."""
-    mappings = server.get("block_device_mapping_v2")
+def _mapping_list(server: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    mappings = server.get(name)
     if mappings is None:
-        return False
+        return []
     if not isinstance(mappings, list):
-        raise InvalidField("block_device_mapping_v2", "must be a list")
+        raise InvalidField(name, "must be a list")
+    if not all(isinstance(mapping, dict) for mapping in mappings):
+        raise InvalidField(name, "entries must be objects")
+    return mappings
+
+
+def _check_block_devices(server: dict[str, Any]) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    """Whether a block device boots the server, and the volumes and snapshots it names.
+
+    The pod's Nova checks the mappings in full; the gateway reads the Cinder resources named
+    (``block_device_mapping_v2`` sources, legacy ``block_device_mapping`` IDs) to pick their pod.
+    """
+    sources: list[tuple[str, str]] = []
+    mappings = _mapping_list(server, "block_device_mapping_v2")
     for mapping in mappings:
-        if not isinstance(mapping, dict):
-            raise InvalidField("block_device_mapping_v2", "entries must be objects")
-        if mapping.get("source_type") in VOLUME_SOURCES or mapping.get("destination_type") == (
-            "volume"
-        ):
-            raise BadRequest("Volumes are not available through this gateway yet.")
-    return any(str(mapping.get("boot_index")) == "0" for mapping in mappings)
+        if mapping.get("source_type") in VOLUME_SOURCES:
+            source_id = mapping.get("uuid")
+            if not isinstance(source_id, str) or not source_id:
+                raise InvalidField(
+                    "block_device_mapping_v2", "a volume or snapshot source needs its uuid"
+                )
+            sources.append((mapping["source_type"], source_id))
+    legacy = _mapping_list(server, "block_device_mapping")
+    for mapping in legacy:
+        for field, resource_type in _LEGACY_SOURCES:
+            if mapping.get(field) is not None:
+                if not isinstance(mapping[field], str) or not mapping[field]:
+                    raise InvalidField("block_device_mapping", f"{field} must be a string")
+                sources.append((resource_type, mapping[field]))
+    boots = any(str(mapping.get("boot_index")) == "0" for mapping in mappings) or bool(legacy)
+    return boots, tuple(dict.fromkeys(sources))
 
 
 def parse_server_create(raw: bytes, version: Microversion) -> ServerCreate:
@@ -139,8 +163,12 @@ def parse_server_create(raw: bytes, version: Microversion) -> ServerCreate:
     flavor_id = _reference(server, "flavorRef")
     if flavor_id is None:
         raise InvalidField("flavorRef", "is required")
-    boots_from_mapping = _check_block_devices(server)
-    image_ref = _reference(server, "imageRef")
+    boots_from_mapping, volume_sources = _check_block_devices(server)
+    image_ref = (
+        None
+        if boots_from_mapping and server.get("imageRef") == ""
+        else _reference(server, "imageRef")
+    )
     if image_ref is None and not boots_from_mapping:
         raise InvalidField("imageRef", "is required unless a block device boots the server")
     metadata = server.get("metadata", {})
@@ -163,4 +191,5 @@ def parse_server_create(raw: bytes, version: Microversion) -> ServerCreate:
         key_name=_optional_string(server, "key_name"),
         max_count=max_count,
         return_reservation_id=reservation,
+        volume_sources=volume_sources,
     )

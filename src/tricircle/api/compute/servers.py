@@ -1,7 +1,8 @@
 """Servers: create in a pod, show, update, delete, and sub-resources forwarded to the pod.
 
-A server lives in one pod; its top ID is the bottom ID and a routing row (resource_type
-``server``) says which pod. Every call reaches the pod with the caller's token and microversion.
+A server lives in one pod (the pod of the volumes it boots from, else the scheduler's choice in
+the asked AZ); its top ID is the bottom ID and a routing row (resource_type ``server``) says
+which pod. Every call reaches the pod with the caller's token and microversion.
 """
 
 from __future__ import annotations
@@ -13,7 +14,15 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tricircle.api.compute import bottom, images, jobs, networking, placement, server_list
+from tricircle.api.compute import (
+    bottom,
+    images,
+    jobs,
+    networking,
+    placement,
+    server_list,
+    volume_pods,
+)
 from tricircle.api.compute.podcalls import PodFault
 from tricircle.api.compute.server_list import UNKNOWN_RECORDS_FROM
 from tricircle.api.compute.server_requests import ServerCreate, json_object, parse_server_create
@@ -35,7 +44,7 @@ from tricircle.api.compute.views import (
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.db import pods as pod_queries
 from tricircle.db import routings
-from tricircle.db.models import Pod
+from tricircle.db.models import Flavor, Pod
 from tricircle.jobs.queue import enqueue_job
 
 LOG = logging.getLogger(__name__)
@@ -154,9 +163,20 @@ def _security_group_names(server: dict) -> list[str] | None:
     return [group["name"] for group in groups]
 
 
+def _pod_for(request_body: ServerCreate, project_id: str, flavor: Flavor) -> Pod:
+    """The pod of the server's volumes if it boots from any, else the scheduler's choice."""
+    asked_az = _asked_az(request_body.availability_zone)
+    volume_pod = volume_pods.pod_of_sources(request_body.volume_sources)
+    if volume_pod is not None:
+        volume_pods.check_asked_zone(asked_az, volume_pod)
+        return volume_pod
+    demand = {"vcpus": flavor.vcpus, "ram": flavor.ram, "disk": flavor.disk}
+    return placement.pod_for_server(state().scheduler, project_id, asked_az, demand)
+
+
 @blueprint.post("/servers")
 def create() -> ResponseReturnValue:
-    """Boot a server in the pod of the asked AZ; nothing is left behind if any step fails."""
+    """Boot a server in the pod of its volumes or of the asked AZ; nothing left if a step fails."""
     who = caller()
     app_state = state()
     request_body = parse_server_create(request.get_data(), who.microversion)
@@ -175,10 +195,7 @@ def create() -> ResponseReturnValue:
                 raise BadRequest("Invalid key_name provided.") from exc
     if request_body.image_ref is not None:
         images.find_image(request_body.image_ref)
-    demand = {"vcpus": flavor.vcpus, "ram": flavor.ram, "disk": flavor.disk}
-    pod = placement.pod_for_server(
-        app_state.scheduler, who.project_id, _asked_az(request_body.availability_zone), demand
-    )
+    pod = _pod_for(request_body, who.project_id, flavor)
     bottom.ensure_bottom_flavor(app_state, pod, flavor, who.project_id)
     if keypair is not None:
         bottom.ensure_bottom_keypair(app_state, app_state.calls, who, pod, keypair)
@@ -361,24 +378,6 @@ def delete_server(server_id: str, action_body: dict | None = None) -> Response:
 def delete(server_id: str) -> ResponseReturnValue:
     """Delete a server."""
     return delete_server(server_id)
-
-
-VOLUME_ATTACHMENTS_UNAVAILABLE = "Volume attachments are not available through this gateway yet."
-
-
-@blueprint.route("/servers/<server_id>/os-volume_attachments", methods=["GET", "POST"])
-@blueprint.route(
-    "/servers/<server_id>/os-volume_attachments/<volume_id>", methods=["GET", "PUT", "DELETE"]
-)
-def volume_attachments(server_id: str, volume_id: str | None = None) -> ResponseReturnValue:
-    """Reserved for the Cinder gateway: lists are empty, anything else is Nova's 404 or 400."""
-    server_pod(server_id)
-    if request.method == "GET" and volume_id is None:
-        return jsonify({"volumeAttachments": []})
-    if request.method in ("GET", "DELETE"):
-        raise NotFound(f"Volume {volume_id} is not attached to server {server_id}.")
-    json_object(request.get_data())
-    raise BadRequest(VOLUME_ATTACHMENTS_UNAVAILABLE)
 
 
 @blueprint.route(

@@ -62,11 +62,6 @@ def test_references_may_be_urls():
         (body(max_count=True), V2_1, "max_count"),
         (body(return_reservation_id="yes"), V2_1, "return_reservation_id"),
         (body(availability_zone=5), V2_1, "'availability_zone'"),
-        (
-            body(block_device_mapping_v2=[{"source_type": "volume", "uuid": "v"}]),
-            V2_1,
-            "Volumes",
-        ),
     ],
 )
 def test_bad_bodies_are_refused_naming_the_field(raw, version, fragment):
