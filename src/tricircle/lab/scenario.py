@@ -2,10 +2,12 @@
 
 As the demo user, openstacksdk makes one shared_vlan network and a second network on the central
 Neutron, joins them with one router, and boots through the Nova gateway a server in ``az1`` and
-one in ``az2`` on the shared network, and one more on the second network in the last pod. The
-proof is then read from the pods' own APIs with the admin's token: both bottom copies of the
-shared network are VLANs with the top network's physical network and VLAN ID, and each pod got a
-bottom router for the top router, with routes to the other pods' networks.
+one in ``az2`` on the shared network, and one more on the second network in the last pod; it
+makes a volume in ``az1`` through RegionOne's block-storage (the Cinder gateway) and attaches it
+to the server in ``az1`` through the Nova gateway. The proof is then read from the pods' own APIs
+with the admin's token: both bottom copies of the shared network are VLANs with the top network's
+physical network and VLAN ID, the first pod's Cinder has the volume in-use on that server, and
+each pod got a bottom router for the top router, with routes to the other pods' networks.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from tricircle.lab.layout import (
 )
 
 SHARED_NETWORK = ("demo-shared", "10.10.0.0/24")
+VOLUME = "demo-volume"
 SECOND_NETWORK = ("demo-second", "10.20.0.0/24")
 ROUTER = "demo-router"
 
@@ -112,6 +115,54 @@ def ensure_server(
     return server
 
 
+def ensure_attached_volume(
+    cloud: openstack.connection.Connection, pod: PodLayout, server: Any, timeout: float = 120.0
+) -> Any:
+    """Volume ``demo-volume`` made in the pod's AZ through RegionOne, attached to ``server``."""
+    block_storage = cloud.block_storage
+    volume = block_storage.find_volume(VOLUME, ignore_missing=True)
+    if volume is None:
+        volume = block_storage.create_volume(size=1, name=VOLUME, availability_zone=pod.az)
+    if volume.status != "in-use":
+        volume = block_storage.wait_for_status(
+            volume, "available", failures=["error"], wait=timeout
+        )
+        cloud.compute.create_volume_attachment(server, volume)
+    return block_storage.wait_for_status(volume, "in-use", failures=["error"], wait=timeout)
+
+
+def _pod_volume(layout: LabLayout, pod: PodLayout, volume_id: str) -> dict:
+    """The volume as the pod's own Cinder holds it, read as the admin."""
+    volume = adapter.Adapter(
+        identity.admin_session(layout), service_type="volumev3", region_name=pod.region
+    )
+    return volume.get(f"/volumes/{volume_id}").json()["volume"]
+
+
+def show_attached_volume(
+    layout: LabLayout,
+    cloud: openstack.connection.Connection,
+    pod: PodLayout,
+    server: Any,
+    out: TextIO,
+) -> None:
+    """Attach the demo volume to ``server`` and print it as the pod's own Cinder holds it."""
+    volume = ensure_attached_volume(cloud, pod, server)
+    in_pod = _pod_volume(layout, pod, volume.id)
+    attached = {a["server_id"]: a["device"] for a in in_pod["attachments"]}
+    on_server = (
+        f"attached to server {server.id} as {attached[server.id]}"
+        if server.id in attached
+        else f"NOT attached to server {server.id} (attachments {attached})"
+    )
+    print(
+        f"{pod.region}: volume {volume.id} {in_pod['status']} in "
+        f"{in_pod['availability_zone']}, {on_server}; read from the pod's Cinder",
+        file=out,
+        flush=True,
+    )
+
+
 def _pod_network(layout: LabLayout, pod: PodLayout, top_network_id: str) -> dict:
     """The pod's bottom copy of a top network (named after the top ID), read as the admin."""
     network = adapter.Adapter(
@@ -185,6 +236,8 @@ def run(layout: LabLayout, out: TextIO = sys.stdout) -> list[Landing]:
             file=out,
             flush=True,
         )
+        if pod.region == layout.pod_layouts[0].region:
+            show_attached_volume(layout, cloud, pod, server, out)
     last_pod = layout.pod_layouts[min(layout.pods, 2) - 1]
     other = ensure_server(cloud, f"demo-{second.name}", last_pod, second)
     print(
