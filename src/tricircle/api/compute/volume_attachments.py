@@ -73,9 +73,9 @@ def parse_attach(raw: bytes, version: Microversion) -> dict[str, Any]:
         raise InvalidField("device", "must be a device name like /dev/vdb, or null")
     tag = attachment.get("tag")
     if "tag" in attachment and (
-        not isinstance(tag, str) or not 1 <= len(tag) <= _TAG_MAX or "/" in tag or "," in tag
+        not isinstance(tag, str) or len(tag) > _TAG_MAX or "/" in tag or "," in tag
     ):
-        raise InvalidField("tag", f"must be 1 to {_TAG_MAX} characters without '/' or ','")
+        raise InvalidField("tag", f"must be at most {_TAG_MAX} characters without '/' or ','")
     if "delete_on_termination" in attachment and not isinstance(
         attachment["delete_on_termination"], bool
     ):

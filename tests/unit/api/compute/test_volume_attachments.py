@@ -40,6 +40,7 @@ def test_a_valid_attach_body_is_read_with_a_canonical_volume_id():
     assert parsed == {"volumeAttachment": {"volumeId": VOLUME_POD1}}
     tagged = parse_attach(attach_body(device="/dev/vdb", tag="data"), V2_49)
     assert tagged["volumeAttachment"]["tag"] == "data"
+    assert parse_attach(attach_body(tag=""), V2_49)["volumeAttachment"]["tag"] == ""
     kept = parse_attach(attach_body(delete_on_termination=True, device=None), V2_79)
     assert kept["volumeAttachment"]["delete_on_termination"] is True
 
