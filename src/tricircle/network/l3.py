@@ -313,25 +313,21 @@ class RouterL3:
     ) -> None:
         """The router's bridge port for ``pod``, on the top and in the pod, on the bottom router."""
         name = bridge_port_name(pod.pod_id)
-        found = [
-            port for port in self._bridge_ports(bridge_network, router_id) if port["name"] == name
-        ]
-        top_port = (
-            found[0]
-            if found
-            else self.top.post(
-                "/v2.0/ports",
-                json={
-                    "port": {
-                        "name": name,
-                        "network_id": bridge_network["id"],
-                        "device_owner": constants.BRIDGE_PORT_OWNER,
-                        "device_id": router_id,
-                        "fixed_ips": [{"subnet_id": bridge_subnet["id"]}],
-                        "port_security_enabled": False,
-                    }
-                },
-            )["port"]
+        top_port = self.mirror.find_or_create_top_port(
+            {
+                "network_id": bridge_network["id"],
+                "device_owner": constants.BRIDGE_PORT_OWNER,
+                "device_id": router_id,
+                "name": name,
+            },
+            {
+                "name": name,
+                "network_id": bridge_network["id"],
+                "device_owner": constants.BRIDGE_PORT_OWNER,
+                "device_id": router_id,
+                "fixed_ips": [{"subnet_id": bridge_subnet["id"]}],
+                "port_security_enabled": False,
+            },
         )
         bottom_port = self.mirror.ensure_bottom_port(pod, top_port)
         with self.mirror.session_factory() as session:

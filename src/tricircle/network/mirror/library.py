@@ -259,30 +259,20 @@ class BottomMirror:
         central IPAM may give to a port in another pod.
         """
         name = f"tricircle-dhcp-{pod.pod_id}"
-        found = self.top.get(
-            "/v2.0/ports",
-            params={
+        top_port = self.find_or_create_top_port(
+            {
                 "name": name,
                 "device_owner": DHCP_OWNER,
                 "fixed_ips": f"subnet_id={top_subnet['id']}",
             },
-        )["ports"]
-        top_port = (
-            found[0]
-            if found
-            else self.top.post(
-                "/v2.0/ports",
-                json={
-                    "port": {
-                        "name": name,
-                        "network_id": top_subnet["network_id"],
-                        "project_id": top_subnet["project_id"],
-                        "device_owner": DHCP_OWNER,
-                        "device_id": top_subnet["id"],
-                        "fixed_ips": [{"subnet_id": top_subnet["id"]}],
-                    }
-                },
-            )["port"]
+            {
+                "name": name,
+                "network_id": top_subnet["network_id"],
+                "project_id": top_subnet["project_id"],
+                "device_owner": DHCP_OWNER,
+                "device_id": top_subnet["id"],
+                "fixed_ips": [{"subnet_id": top_subnet["id"]}],
+            },
         )
         address = _address_on(top_port, top_subnet["id"])
 
@@ -304,6 +294,11 @@ class BottomMirror:
             top_port["id"],
             address,
         )
+
+    def find_or_create_top_port(self, filters: Mapping[str, str], body: JSON) -> JSON:
+        """The first top port matching ``filters``, else a new top port made from ``body``."""
+        found = self.top.get("/v2.0/ports", params=dict(filters))["ports"]
+        return found[0] if found else self.top.post("/v2.0/ports", json={"port": body})["port"]
 
     def reserve_gateway_ip(self, pod: Pod, top_subnet: Mapping[str, Any]) -> str | None:
         """The pod's gateway address on ``top_subnet``, reserving it by a top port if needed.
