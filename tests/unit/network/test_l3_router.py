@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fake_neutron import FakeClients
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.db import migrations, routings
-from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.network import constants
 from tricircle.network.l3 import RouterL3
@@ -17,14 +14,6 @@ from tricircle.network.mirror import BottomMirror
 
 PROJECT = "tenant"
 CIDRS = {"Pod1": "10.1.0.0/24", "Pod2": "10.2.0.0/24"}
-
-
-@pytest.fixture
-def sessions(tmp_path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'tricircle.sqlite'}")
-    migrations.upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

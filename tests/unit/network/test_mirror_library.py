@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fake_neutron import FakeClients
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.db import jobs as job_queries
-from tricircle.db import migrations, routings
-from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.db import routings
 from tricircle.db.models import Pod, ResourceRouting
 from tricircle.network import constants
 from tricircle.network.mirror import (
@@ -24,14 +21,6 @@ from tricircle.network.mirror import (
 from tricircle.network.mirror.pools import address_in_pools
 
 PROJECT = "tenant"
-
-
-@pytest.fixture
-def sessions(tmp_path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'tricircle.sqlite'}")
-    migrations.upgrade(engine)
-    yield make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture
