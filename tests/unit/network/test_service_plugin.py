@@ -167,18 +167,23 @@ def test_a_database_failure_is_raised(context, tmp_path):
         )
 
 
-def test_subnet_delete_removes_its_gateway_ports_inside_the_transaction(plugin, core, context):
-    fake = core(
-        port("gw1", constants.GATEWAY_PORT_OWNER),
-        port("dhcp", lib_constants.DEVICE_OWNER_DHCP),
-        port("vanished", constants.GATEWAY_PORT_OWNER),
-    )
+def _delete_subnet(plugin, context) -> None:
+    """Send the plugin the core plugin's BEFORE_DELETE event of SUBNET."""
     plugin.subnet_deleting(
         resources.SUBNET,
         events.BEFORE_DELETE,
         None,
         events.DBEventPayload(context, resource_id=SUBNET),
     )
+
+
+def test_subnet_delete_removes_its_gateway_ports_inside_the_transaction(plugin, core, context):
+    fake = core(
+        port("gw1", constants.GATEWAY_PORT_OWNER),
+        port("dhcp", lib_constants.DEVICE_OWNER_DHCP),
+        port("vanished", constants.GATEWAY_PORT_OWNER),
+    )
+    _delete_subnet(plugin, context)
     assert fake.deleted == ["gw1"]
     assert fake.guarded == [False, False]
     assert getattr(context, "GUARD_TRANSACTION", True) is True
@@ -187,24 +192,14 @@ def test_subnet_delete_removes_its_gateway_ports_inside_the_transaction(plugin, 
 @pytest.mark.parametrize("blocker", [lib_constants.DEVICE_OWNER_ROUTER_INTF, "compute:nova", ""])
 def test_subnet_still_in_use_keeps_its_gateway_ports(plugin, core, context, blocker):
     fake = core(port("gw1", constants.GATEWAY_PORT_OWNER), port("user", blocker))
-    plugin.subnet_deleting(
-        resources.SUBNET,
-        events.BEFORE_DELETE,
-        None,
-        events.DBEventPayload(context, resource_id=SUBNET),
-    )
+    _delete_subnet(plugin, context)
     assert fake.deleted == []
 
 
 def test_auto_address_subnet_lets_user_ports_go_but_not_router_ports(plugin, core, context):
     slaac = {"id": SUBNET, "ipv6_address_mode": "slaac", "ipv6_ra_mode": "slaac"}
     fake = core(port("gw1", constants.GATEWAY_PORT_OWNER), port("vm", "compute:nova"), subnet=slaac)
-    plugin.subnet_deleting(
-        resources.SUBNET,
-        events.BEFORE_DELETE,
-        None,
-        events.DBEventPayload(context, resource_id=SUBNET),
-    )
+    _delete_subnet(plugin, context)
     assert fake.deleted == ["gw1"]
 
 
