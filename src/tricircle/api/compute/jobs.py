@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
+from typing import Any
 
 from tricircle import conf
 from tricircle.db import pods as pod_queries
-from tricircle.db.models import Job
+from tricircle.db.models import Job, Pod
 from tricircle.jobs.handlers import JobContext, handler
 from tricircle.network import constants
 from tricircle.network.mirror import BottomMirror
@@ -53,12 +55,22 @@ def _pod_clients() -> PodClients:
         return _clients
 
 
+def _payload_pod(context: JobContext, payload: Mapping[str, Any]) -> Pod:
+    """The pod the job's payload names by ``pod_id``."""
+    with context.session_factory() as session:
+        return pod_queries.get_pod(session, payload["pod_id"])
+
+
+def _mirror(context: JobContext, clients: PodClients) -> BottomMirror:
+    """The bottom mirror of the central Neutron, on the job's database."""
+    return BottomMirror(context.session_factory, clients, conf.CONF.client.top_region_name)
+
+
 @handler(JOB_SERVER_PORTS_CLEANUP)
 def cleanup_server_ports(context: JobContext, job: Job) -> None:
     """Delete the bottom copies and the top ports of a deleted server's ports."""
     payload = job.payload or {}
-    with context.session_factory() as session:
-        pod = pod_queries.get_pod(session, payload["pod_id"])
+    pod = _payload_pod(context, payload)
     clients = _pod_clients()
     try:
         clients.client(pod.region_name, "compute").get(f"/servers/{job.resource_id}")
@@ -67,7 +79,7 @@ def cleanup_server_ports(context: JobContext, job: Job) -> None:
             raise
     else:
         raise ServerStillPresent(f"server {job.resource_id} still present in {pod.region_name}")
-    mirror = BottomMirror(context.session_factory, clients, conf.CONF.client.top_region_name)
+    mirror = _mirror(context, clients)
     for top_port_id in payload.get("top_port_ids", []):
         mirror.delete_bottom_copy(pod, constants.PORT, top_port_id)
         mirror.delete_top_port(top_port_id)
@@ -83,10 +95,9 @@ def cleanup_server_ports(context: JobContext, job: Job) -> None:
 def finish_interface_detach(context: JobContext, job: Job) -> None:
     """Once the pod detached the bottom port, delete it and free the top port."""
     payload = job.payload or {}
-    with context.session_factory() as session:
-        pod = pod_queries.get_pod(session, payload["pod_id"])
+    pod = _payload_pod(context, payload)
     clients = _pod_clients()
-    mirror = BottomMirror(context.session_factory, clients, conf.CONF.client.top_region_name)
+    mirror = _mirror(context, clients)
     for made_pod, bottom_port_id in mirror.copies(constants.PORT, job.resource_id):
         if made_pod.pod_id != pod.pod_id:
             continue
