@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from cross_pod_helpers import lab_mirror
 from keystoneauth1 import adapter, session
 from keystoneauth1.identity import v3
 
 from tricircle.lab import lab as lab_control
 from tricircle.lab.layout import DEMO_PROJECT, DEMO_USER, PASSWORD, LabLayout
+from tricircle.network.mirror import BottomMirror
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +102,11 @@ def _wait_until(predicate: Callable[[], object], timeout: float, what: str) -> o
 def wait_until() -> Callable[[Callable[[], object], float, str], object]:
     """``wait_until(predicate, timeout, what)``: poll with a deadline, never a bare sleep."""
     return _wait_until
+
+
+@pytest.fixture(scope="module")
+def mirror(lab: LabLayout) -> Iterator[BottomMirror]:
+    """The mirroring library over the lab, as Tricircle's processes build it."""
+    mirror = lab_mirror(lab)
+    yield mirror
+    mirror.session_factory.kw["bind"].dispose()  # give the shared PostgreSQL its connections back

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from cross_pod_helpers import lab_mirror, lab_pod
+from cross_pod_helpers import lab_pod
 from keystoneauth1 import adapter, session
 
 from tricircle.db import jobs as job_queries
@@ -34,13 +34,6 @@ class Topology:
     router_id: str
     subnets: dict[str, dict]  # region -> top subnet
     project_id: str
-
-
-@pytest.fixture(scope="module")
-def mirror(lab: LabLayout) -> Iterator[BottomMirror]:
-    mirror = lab_mirror(lab)
-    yield mirror
-    mirror.session_factory.kw["bind"].dispose()  # give the shared PostgreSQL its connections back
 
 
 @pytest.fixture

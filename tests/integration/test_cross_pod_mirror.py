@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from cross_pod_helpers import lab_mirror, lab_pod
+from cross_pod_helpers import lab_pod
 from keystoneauth1 import adapter, session
 
 from tricircle.db import routings
-from tricircle.lab.layout import TOP_REGION, LabLayout
+from tricircle.lab.layout import TOP_REGION
 from tricircle.network import constants
 from tricircle.network.mirror import BottomMirror, NetworkNotFound, NetworkNotInPod
 from tricircle.network.mirror.pools import address_in_pools
@@ -23,13 +23,6 @@ from tricircle.network.mirror.pools import address_in_pools
 pytestmark = pytest.mark.integration
 
 PodApi = Callable[[str, str], adapter.Adapter]
-
-
-@pytest.fixture(scope="module")
-def mirror(lab: LabLayout) -> Iterator[BottomMirror]:
-    mirror = lab_mirror(lab)
-    yield mirror
-    mirror.session_factory.kw["bind"].dispose()  # give the shared PostgreSQL its connections back
 
 
 @pytest.fixture
