@@ -49,7 +49,12 @@ def gunicorn_argv(
 def gunicorn_argv_for(
     name: str, app: str, port: int, threads: int = 1, workers: int = 1
 ) -> list[str]:
-    """Command line serving WSGI app ``app`` (gunicorn syntax) on 127.0.0.1:``port``."""
+    """Command line serving WSGI app ``app`` (gunicorn syntax) on 127.0.0.1:``port``.
+
+    Idle client connections are kept for 75 s: with gunicorn's default of 2 s, a client reusing
+    a pooled connection about 2 s later (openstacksdk polls every 2 s) races the server closing
+    it and sees a reset or ``RemoteDisconnected``.
+    """
     return [
         str(BIN / "gunicorn"),
         "--bind",
@@ -62,6 +67,8 @@ def gunicorn_argv_for(
         "300",
         "--graceful-timeout",
         "3",
+        "--keep-alive",
+        "75",
         "--name",
         f"lab-{name}",
         app,
@@ -514,18 +521,10 @@ def _wait_volume_backend(layout: LabLayout, pod: PodLayout, timeout: float = 90.
     )
 
 
-GATEWAY_KEEPALIVE = "75"
-
-
 def start_volume_gateway(layout: LabLayout, conf: Path, progress: Progress) -> None:
-    """Tricircle's Cinder API gateway (``tricircle-volume-api``) on Tricircle's config.
-
-    Idle client connections are kept for 75 s: with gunicorn's default of 2 s, a client polling
-    every 2 s (openstacksdk's ``wait_for_status``) races the server closing its connection and
-    sees ``RemoteDisconnected``.
-    """
+    """Tricircle's Cinder API gateway (``tricircle-volume-api``) on Tricircle's config."""
     name = "tricircle-volume-api"
-    *options, app = gunicorn_argv_for(
+    argv = gunicorn_argv_for(
         name,
         "tricircle.api.volume.wsgi:volume_application()",
         layout.port("volume_gateway"),
@@ -534,7 +533,7 @@ def start_volume_gateway(layout: LabLayout, conf: Path, progress: Progress) -> N
     processes.start(
         layout,
         name,
-        [*options, "--keep-alive", GATEWAY_KEEPALIVE, app],
+        argv,
         env={"TRICIRCLE_CONFIG_FILES": str(conf)},
     )
     processes.wait_for_http(layout, name, layout.volume_gateway_url)
