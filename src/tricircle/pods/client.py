@@ -108,6 +108,42 @@ class PodClient:
             raise PodServiceNotFound(self.region_name, self.service_type, "no endpoint")
         return url
 
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+        microversion: str | None = None,
+        token: str | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> Response:
+        """Send a request and return the raw response, whatever its status.
+
+        With ``token`` the call is made as that token's owner (sent as X-Auth-Token) while the
+        endpoint still comes from Tricircle's own catalog. Raises PodServiceNotFound or
+        PodUnreachable when no answer can be had.
+        """
+        headers = {**(headers or {}), **({} if token is None else {"X-Auth-Token": token})}
+        try:
+            return self.adapter.request(
+                path,
+                method,
+                json=json,
+                params=params,
+                headers=headers,
+                authenticated=None if token is None else False,
+                microversion=microversion,
+                timeout=self.timeout if timeout is None else timeout,
+                raise_exc=False,
+            )
+        except ksa_exceptions.EndpointNotFound as exc:
+            raise PodServiceNotFound(self.region_name, self.service_type, str(exc)) from exc
+        except ksa_exceptions.ConnectionError as exc:
+            raise PodUnreachable(self.region_name, self.service_type, str(exc)) from exc
+
     def request(
         self,
         method: str,
@@ -119,21 +155,9 @@ class PodClient:
         microversion: str | None = None,
     ) -> Any:
         """Send a request; the decoded JSON answer, or None for an empty one."""
-        try:
-            response = self.adapter.request(
-                path,
-                method,
-                json=json,
-                params=params,
-                headers=headers,
-                microversion=microversion,
-                timeout=self.timeout,
-                raise_exc=False,
-            )
-        except ksa_exceptions.EndpointNotFound as exc:
-            raise PodServiceNotFound(self.region_name, self.service_type, str(exc)) from exc
-        except ksa_exceptions.ConnectionError as exc:
-            raise PodUnreachable(self.region_name, self.service_type, str(exc)) from exc
+        response = self.send(
+            method, path, json=json, params=params, headers=headers, microversion=microversion
+        )
         return self._decoded(response)
 
     def _decoded(self, response: Response) -> Any:

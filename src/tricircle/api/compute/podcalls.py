@@ -13,12 +13,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from keystoneauth1 import exceptions as ksa_exceptions
 from requests import Response
 
 from tricircle.api.compute.microversion import Microversion
 from tricircle.api.errors import ApiFault
-from tricircle.pods.client import PodClients
+from tricircle.pods.client import PodClients, PodServiceNotFound, PodUnreachable
 
 LOG = logging.getLogger(__name__)
 
@@ -84,20 +83,16 @@ class CallerPodCalls:
         client = self.pod_clients.client(region_name, service_type)
         microversion = str(caller.microversion) if service_type == "compute" else None
         try:
-            response = client.adapter.request(
-                path,
+            response = client.send(
                 method,
+                path,
                 json=json,
                 params=params,
-                headers={"X-Auth-Token": caller.token},
-                authenticated=False,
                 microversion=microversion,
-                timeout=timeout if timeout is not None else client.timeout,
-                raise_exc=False,
+                token=caller.token,
+                timeout=timeout,
             )
-        except ksa_exceptions.EndpointNotFound as exc:
-            raise service_unavailable(region_name, f"no {service_type} endpoint: {exc}") from exc
-        except ksa_exceptions.ConnectionError as exc:
+        except (PodServiceNotFound, PodUnreachable) as exc:
             raise service_unavailable(region_name, str(exc)) from exc
         LOG.info(
             "pod call region=%s service=%s method=%s path=%s status=%s",

@@ -16,7 +16,7 @@ from typing import Any
 from keystoneauth1 import exceptions as ksa_exceptions
 
 from tricircle.api.volume.microversions import MIN_VERSION, ApiVersion
-from tricircle.pods.client import PodClient, PodClients, PodServiceNotFound, PodUnreachable
+from tricircle.pods.client import PodClient, PodClients
 
 LOG = logging.getLogger(__name__)
 
@@ -52,23 +52,9 @@ class CallerPodClient(PodClient):
         microversion: str | None = None,
     ) -> BottomAnswer:
         """Send a request as the caller; the pod's status and JSON, or its typed error."""
-        headers = {"X-Auth-Token": self.token} if self.token else {}
-        try:
-            response = self.adapter.request(
-                path,
-                method,
-                json=json,
-                params=params,
-                headers=headers,
-                authenticated=None if self.token is None else False,
-                microversion=microversion,
-                timeout=self.timeout,
-                raise_exc=False,
-            )
-        except ksa_exceptions.EndpointNotFound as exc:
-            raise PodServiceNotFound(self.region_name, self.service_type, str(exc)) from exc
-        except ksa_exceptions.ConnectionError as exc:
-            raise PodUnreachable(self.region_name, self.service_type, str(exc)) from exc
+        response = self.send(
+            method, path, json=json, params=params, microversion=microversion, token=self.token
+        )
         return BottomAnswer(response.status_code, self._decoded(response))
 
     def request(
