@@ -107,7 +107,7 @@ def test_backoff_delay_values():
 
 def test_killed_worker_job_is_retaken_after_its_lease(session_factory, poll):
     job = enqueue(session_factory)
-    dead = queue.claim_next_job(session_factory, "dead-worker", lease_seconds=0.3)
+    dead = queue.claim_next_job(session_factory, "dead-worker", lease_seconds=1.0)
     assert dead.id == job.id
     assert queue.claim_next_job(session_factory, "live-worker", lease_seconds=30) is None
     retaken = poll(

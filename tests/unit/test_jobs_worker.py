@@ -108,14 +108,14 @@ def test_heartbeat_extends_leases_of_running_jobs(session_factory, poll):
     release = threading.Event()
     job_id = enqueue(session_factory, "slow", "router-1")
     worker = make_worker(
-        session_factory, {"slow": lambda context, job: release.wait(10)}, lease_seconds=0.3
+        session_factory, {"slow": lambda context, job: release.wait(10)}, lease_seconds=1.0
     )
     worker.start()
     try:
         poll(lambda: job_status(session_factory, job_id) == JobStatus.RUNNING, what="claim")
         for _ in range(3):
             assert queue.claim_next_job(session_factory, "thief", lease_seconds=30) is None
-            worker.stopping.wait(0.2)
+            worker.stopping.wait(0.6)
     finally:
         release.set()
         worker.stop(timeout=10)

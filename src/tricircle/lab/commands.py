@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import uuid
 from pathlib import Path
 
-from tricircle.lab import lab, processes, scenario
+from tricircle.lab import guests, lab, processes, scenario
 from tricircle.lab.cloud_config import write_clouds_yaml
 from tricircle.lab.layout import LabLayout
 
@@ -50,6 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions.add_parser(
         "env", help="Print OS_* exports for the admin in RegionOne; write clouds.yaml."
     ).set_defaults(handler=_env)
+    guest = actions.add_parser(
+        "guest",
+        help="Run a command inside a server's guest (the lab's ssh): guest SERVER_ID -- CMD...",
+    )
+    guest.add_argument("server_id", help="The server's ID (as RegionOne shows it).")
+    guest.add_argument("command", nargs=argparse.REMAINDER, help="The command and its arguments.")
+    guest.set_defaults(handler=_guest)
 
 
 def _saved(args: argparse.Namespace) -> LabLayout | None:
@@ -97,9 +106,9 @@ def _down(args: argparse.Namespace) -> int:
         return 0
     stopped = lab.down(layout)
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
-    left = processes.survivors(layout)
+    left = lab.leftovers(layout)
     if left:
-        print(f"still running after down: PIDs {left}", file=sys.stderr)
+        print(f"still left after down: {', '.join(left)}", file=sys.stderr)
         return 1
     return 0
 
@@ -113,6 +122,26 @@ def _env(args: argparse.Namespace) -> int:
         print(f"export {key}={value}")
     print(f"export OS_CLIENT_CONFIG_FILE={clouds}")
     return 0
+
+
+def _guest(args: argparse.Namespace) -> int:
+    layout = _saved(args)
+    if layout is None:
+        return 1
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        print("no command given: guest SERVER_ID -- COMMAND...", file=sys.stderr)
+        return 2
+    try:
+        server_id = str(uuid.UUID(args.server_id))
+        argv = guests.command_argv(layout, server_id, command)
+    except ValueError:
+        print(f"not a server ID: {args.server_id!r}", file=sys.stderr)
+        return 2
+    except guests.GuestError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return subprocess.run(argv, check=False).returncode
 
 
 def _demo(args: argparse.Namespace) -> int:

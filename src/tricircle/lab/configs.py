@@ -130,27 +130,89 @@ def neutron_server(state: Path) -> dict[str, str]:
 
 
 def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
-    """A pod's stock Neutron: ML2 with local/flat/vlan, router plugin, the lab binding driver."""
+    """A pod's stock Neutron server (API and RPC server): ML2 with local/flat/vlan, the
+    ``openvswitch`` mechanism driver, the router plugin, PostgreSQL and the pod's RabbitMQ vhost.
+
+    Ports bind because the pod's OVS agent reports the pod's one host; Nova hears of port status
+    changes as it would in any cloud.
+    """
     state = pod.dir / "neutron"
     low, high = VLAN_RANGE
     return {
         "DEFAULT": {
             **neutron_server(state),
+            "transport_url": f"{RABBIT_URL}/{pod.vhost}",
             "api_workers": "1",
+            "rpc_workers": "1",
+            "host": pod.host,
         },
-        "database": {"connection": f"sqlite:///{state}/neutron.sqlite"},
+        "database": {
+            "connection": f"{POSTGRES_URL}/{pod.neutron_database}",
+            "max_pool_size": "2",
+            "max_overflow": "8",
+        },
         "ml2": {
             "type_drivers": "local,flat,vlan",
             "tenant_network_types": "vlan,local",
-            "mechanism_drivers": "tricircle_lab_binding",
+            "mechanism_drivers": "openvswitch",
             "extension_drivers": "port_security",
         },
         "ml2_type_vlan": {"network_vlan_ranges": f"{VLAN_PHYSNET}:{low}:{high}"},
         "ml2_type_flat": {"flat_networks": "*"},
+        "securitygroup": {"firewall_driver": "openvswitch", "enable_security_group": "true"},
         "keystone_authtoken": authtoken(layout, "neutron"),
         "nova": service_auth(layout, "nova", pod.region),
         "oslo_concurrency": {"lock_path": str(state / "locks")},
-        "agent": {"report_interval": "0"},
+        "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": "0"},
+    }
+
+
+def pod_agents(layout: LabLayout, pod: PodLayout) -> Sections:
+    """What a pod's OVS, L3 and DHCP agents share, read after ``neutron.conf``.
+
+    The agents run as root with no root helper; their privileged calls go through privsep daemons
+    started by the venv's ``privsep-helper``. Bridges use the userspace datapath of the lab's own
+    Open vSwitch; the native firewall keeps security groups in OpenFlow (userspace conntrack).
+    No metadata service: guests get everything from DHCP.
+    """
+    state = pod.dir / "neutron"
+    helper = f"{sys.prefix}/bin/privsep-helper"
+    privsep = {
+        section: {"helper_command": helper}
+        for section in (
+            "privsep",
+            "privsep_dhcp_release",
+            "privsep_ovs_vsctl",
+            "privsep_namespace",
+            "privsep_conntrack",
+            "privsep_link",
+        )
+    }
+    return {
+        "DEFAULT": {
+            **common(state),
+            "host": pod.host,
+            "interface_driver": "openvswitch",
+            "enable_metadata_proxy": "false",
+            "enable_isolated_metadata": "false",
+            "force_metadata": "false",
+        },
+        "agent": {
+            "root_helper": "",
+            "root_helper_daemon": "",
+            "report_interval": "10",
+            "tunnel_types": "",
+        },
+        "ovs": {
+            "integration_bridge": pod.integration_bridge,
+            "bridge_mappings": f"{VLAN_PHYSNET}:{pod.physnet_bridge}",
+            "datapath_type": "netdev",
+            "ovsdb_connection": f"unix:{layout.ovsdb_socket}",
+            "of_listen_address": HOST,
+            "of_listen_port": str(pod.port("openflow")),
+        },
+        "securitygroup": {"firewall_driver": "openvswitch", "enable_security_group": "true"},
+        **privsep,
     }
 
 
@@ -206,13 +268,15 @@ def pod_placement(layout: LabLayout, pod: PodLayout) -> Sections:
 
 
 def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
-    """A pod's Nova: PostgreSQL, RabbitMQ vhost, the fake virt driver, hosts in AZ ``az<i>``."""
+    """A pod's Nova: PostgreSQL, RabbitMQ vhost, hosts in AZ ``az<i>``, and the lab's guest driver
+    (Nova's fake driver whose servers are network namespaces plugged by os-vif into the pod's
+    integration bridge on the lab's Open vSwitch)."""
     state = pod.dir / "nova"
     return {
         "DEFAULT": {
             **common(state),
-            "compute_driver": "fake.FakeDriverWithoutFakeNodes",
-            "host": f"{pod.name}-compute",
+            "compute_driver": "tricircle_lab.LabGuestDriver",
+            "host": pod.host,
             "my_ip": HOST,
             "transport_url": f"{RABBIT_URL}/{pod.vhost}",
             "default_availability_zone": pod.az,
@@ -239,6 +303,8 @@ def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
         "oslo_concurrency": {"lock_path": str(state / "locks")},
         "oslo_messaging_notifications": {"driver": "noop"},
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": "0"},
+        "os_vif_ovs": {"ovsdb_connection": f"unix:{layout.ovsdb_socket}"},
+        "vif_plug_ovs_privileged": {"helper_command": f"{sys.prefix}/bin/privsep-helper"},
     }
 
 

@@ -17,7 +17,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
-from tricircle.lab import backends, compute_gateway, identity, processes, services
+from tricircle.lab import (
+    backends,
+    compute_gateway,
+    identity,
+    namespaces,
+    openvswitch,
+    processes,
+    services,
+)
 from tricircle.lab.identity import Endpoint
 from tricircle.lab.layout import HOST, SERVICE_USERS, TOP_REGION, LabLayout
 
@@ -94,10 +102,14 @@ def volume_catalog(layout: LabLayout) -> list[Endpoint]:
 def expected_processes(layout: LabLayout) -> list[str]:
     """Names of every long-running process of a complete lab."""
     names = ["keystone", "glance", "tricircle-api", "tricircle-xjob", "central-neutron"]
+    if layout.compute:
+        names += ["ovsdb-server", "ovs-vswitchd"]
     for pod in layout.pod_layouts:
         names.append(f"{pod.name}-neutron")
         if not layout.compute:
             continue
+        names += [f"{pod.name}-neutron-rpc"]
+        names += [f"{pod.name}-{agent}" for agent in services.AGENTS]
         names += [
             f"{pod.name}-placement",
             f"{pod.name}-nova-conductor",
@@ -126,7 +138,9 @@ def ports(layout: LabLayout) -> dict[int, str]:
         for service in ("keystone", "glance", "tricircle", "central_neutron")
     }
     for pod in layout.pod_layouts:
-        for service in ("neutron", "placement", "nova") if layout.compute else ("neutron",):
+        for service in (
+            ("neutron", "placement", "nova", "openflow") if layout.compute else ("neutron",)
+        ):
             used[pod.port(service)] = f"{pod.name}-{service}"
     return used | compute_gateway.ports(layout) | volume_ports(layout)
 
@@ -164,6 +178,9 @@ def up(layout: LabLayout, out: TextIO = sys.stdout) -> bool:
         raise processes.LabError(
             f"port already in use: {described}; stop what holds it or pick another --base-port"
         )
+    left = remove_data_plane(saved or layout)
+    if left:
+        print(f"removed namespaces left by an earlier lab: {', '.join(left)}", file=out)
     _reset_state(layout)
     layout.save()
     progress = ProgressPrinter(out)
@@ -213,6 +230,9 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
             progress("keystone", "regions, endpoints, service users and demo tenant registered")
 
         backend_ready = pool.submit(prepare_backends)
+        switch_ready = pool.submit(
+            lambda: layout.compute and (openvswitch.start(layout), progress("openvswitch", "ready"))
+        )
         keystone_ready = pool.submit(services.start_keystone, layout, progress)
         catalog_ready = after([keystone_ready], register)
         glance_ready = pool.submit(services.start_glance, layout, progress)
@@ -237,16 +257,23 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
             central_neutron,
         ]
         for pod in pods:
-            neutron = pool.submit(services.start_pod_neutron, layout, pod, progress)
+            neutron = after(
+                [backend_ready], lambda pod=pod: services.start_pod_neutron(layout, pod, progress)
+            )
             work.append(neutron)
             if not layout.compute:
                 continue
+            agents = after(
+                [switch_ready, neutron, catalog_ready],
+                lambda pod=pod: services.start_pod_agents(layout, pod, progress),
+            )
+            work.append(agents)
             placement = pool.submit(services.start_pod_placement, layout, pod, progress)
             nova_conf = after(
                 [backend_ready], lambda pod=pod: services.prepare_pod_nova(layout, pod, progress)
             )
             nova = after(
-                [nova_conf, catalog_ready, placement, neutron],
+                [nova_conf, catalog_ready, placement, agents],
                 lambda pod=pod, conf=nova_conf: services.start_pod_nova(
                     layout, pod, conf.result(), progress
                 ),
@@ -285,9 +312,29 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
 
 
 def down(layout: LabLayout) -> list[str]:
-    """Stop every process the lab started, and any backend it started itself."""
+    """Stop every process the lab started, remove its namespaces, and stop any backend it
+    started itself."""
+    ovs_interfaces = openvswitch.interface_names(layout)
+    openvswitch.stop(layout)
     stopped = processes.stop_all(layout)
+    namespaces.remove_lab_namespaces(layout, ovs_interfaces)
+    openvswitch.remove_leftover_devices(layout, ovs_interfaces)
     return stopped + backends.stop_started_backends(layout)
+
+
+def remove_data_plane(layout: LabLayout) -> list[str]:
+    """Remove the namespaces (and the processes inside them) an earlier run of this lab left,
+    once its processes are stopped; returns their names."""
+    ovs_interfaces = openvswitch.interface_names(layout)
+    removed = namespaces.remove_lab_namespaces(layout, ovs_interfaces)
+    openvswitch.remove_leftover_devices(layout, ovs_interfaces)
+    return removed
+
+
+def leftovers(layout: LabLayout) -> list[str]:
+    """What of this lab still runs or exists after ``down``: processes and namespaces."""
+    left = [f"process {pid}" for pid in processes.survivors(layout)]
+    return left + [f"namespace {name}" for name in namespaces.lab_namespaces(layout, set())]
 
 
 def status(layout: LabLayout) -> list[ServiceStatus]:

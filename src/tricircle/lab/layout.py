@@ -53,8 +53,8 @@ class PodLayout:
         return self.root / self.name
 
     def port(self, service: str) -> int:
-        """Loopback port of one of the pod's HTTP services."""
-        offsets = {"neutron": 0, "placement": 1, "nova": 2, "cinder": 3}
+        """Loopback port of one of the pod's services (``openflow``: its OVS agent's controller)."""
+        offsets = {"neutron": 0, "placement": 1, "nova": 2, "cinder": 3, "openflow": 10}
         return self.base_port + 100 * self.index + offsets[service]
 
     def url(self, service: str) -> str:
@@ -72,9 +72,35 @@ class PodLayout:
         return f"{self.db_prefix}_{self.name}_cinder"
 
     @property
+    def neutron_database(self) -> str:
+        """PostgreSQL database name of the pod's Neutron (API and RPC server both write it)."""
+        return f"{self.db_prefix}_{self.name}_neutron"
+
+    @property
     def vhost(self) -> str:
-        """RabbitMQ virtual host of the pod's Nova and Cinder."""
+        """RabbitMQ virtual host of the pod's Nova, Cinder and Neutron (server and agents)."""
         return f"{self.db_prefix}_{self.name}"
+
+    @property
+    def host(self) -> str:
+        """Host name of the pod's one hypervisor: Nova's compute host and every Neutron agent."""
+        return f"{self.name}-compute"
+
+    @property
+    def bridge_tag(self) -> str:
+        """Short lab-unique prefix of this pod's OVS bridges (their ports are network devices,
+        so names stay within Linux's 15 characters and differ between labs)."""
+        return f"tl{self.base_port // 100}"
+
+    @property
+    def integration_bridge(self) -> str:
+        """The pod's integration bridge (made by its OVS agent)."""
+        return f"{self.bridge_tag}i{self.index}"
+
+    @property
+    def physnet_bridge(self) -> str:
+        """The pod's bridge for ``physnet1``, trunked into the lab's switch."""
+        return f"{self.bridge_tag}p{self.index}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +164,30 @@ class LabLayout:
         return [
             PodLayout(i, self.base_port, self.root, self.db_prefix) for i in range(1, self.pods + 1)
         ]
+
+    @property
+    def switch_bridge(self) -> str:
+        """The lab's "physical switch": every pod's physnet1 bridge is trunked into it."""
+        return f"tl{self.base_port // 100}sw"
+
+    @property
+    def ovs_dir(self) -> Path:
+        """State of the lab's own Open vSwitch (database, sockets, pid files)."""
+        return self.root / "ovs"
+
+    @property
+    def ovsdb_socket(self) -> Path:
+        """The lab's OVSDB socket, used by the agents, os-vif and ``ovs-vsctl``."""
+        return self.ovs_dir / "db.sock"
+
+    @property
+    def namespace_prefix(self) -> str:
+        """Prefix of every network namespace the lab itself names (guests, the outside host)."""
+        return f"{self.db_prefix}-"
+
+    def guest_namespace(self, server_id: str) -> str:
+        """The network namespace standing for server ``server_id``'s guest."""
+        return f"{self.namespace_prefix}vm-{server_id}"
 
     @property
     def pid_dir(self) -> Path:

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -64,6 +65,16 @@ def start(
     (layout.pid_dir / f"{name}.pid").write_text(f"{process.pid} {_start_time(process.pid)}\n")
     LOG.debug("started process=%s pid=%d log=%s", name, process.pid, log_path)
     return process.pid
+
+
+def tool_path_env() -> dict[str, str]:
+    """``PATH`` for processes that run the data plane's tools (``ip``, ``dnsmasq``,
+    ``privsep-helper``, ``dhclient``): the venv's scripts, then the system's ``sbin`` folders."""
+    venv = str(Path(sys.executable).parent)
+    system = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+    current = [part for part in os.environ.get("PATH", "").split(":") if part]
+    ordered = dict.fromkeys([venv, *system, *current])
+    return {"PATH": ":".join(ordered)}
 
 
 def recorded(layout: LabLayout) -> dict[str, int | None]:

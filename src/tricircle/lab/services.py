@@ -18,7 +18,7 @@ from pathlib import Path
 
 from keystoneauth1 import exceptions as ks_exceptions
 
-from tricircle.lab import backends, configs, identity, processes
+from tricircle.lab import backends, configs, identity, openvswitch, processes
 from tricircle.lab.layout import (
     DB_PREFIX,
     FLAVOR,
@@ -195,28 +195,20 @@ def upload_image(layout: LabLayout, progress: Progress) -> str:
     return image["id"]
 
 
-def _build_neutron_schema(path: Path) -> None:
-    """Neutron's tables made from its models (its migrations do not run on SQLite)."""
-    _create_neutron_tables(f"sqlite:///{path}")
-
-
 def _create_neutron_tables(url: str) -> None:
-    """Create Neutron's tables from its models in the database at ``url``."""
-    script = (
-        "import sys, sqlalchemy\n"
-        "from neutron.db.migration.models import head\n"
-        "from neutron_lib.db import model_base\n"
-        "model_base.BASEV2.metadata.create_all(sqlalchemy.create_engine(sys.argv[1]))\n"
-    )
+    """Neutron's tables and seed data (``lab.neutron_schema``) in the database at ``url``."""
     import subprocess
 
-    subprocess.run([sys.executable, "-c", script, url], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "tricircle.lab.neutron_schema", url], check=True, capture_output=True
+    )
 
 
-def _central_neutron_template() -> str:
-    """A PostgreSQL template database with Neutron's tables, built once."""
+def _neutron_template() -> str:
+    """A PostgreSQL template database with Neutron's tables, built once (for the central Neutron
+    and every pod's)."""
     major = metadata.version("neutron").split(".")[0]
-    template = f"{DB_PREFIX}_tpl_neutron{major}"
+    template = f"{DB_PREFIX}_tpl_neutron{major}_sgrules"
     with _template_lock:
         if template in backends.existing_databases(DB_PREFIX):
             return template
@@ -243,7 +235,7 @@ def start_central_neutron(layout: LabLayout, progress: Progress) -> None:
     state = layout.root / "central-neutron"
     conf = configs.write_ini(state / "neutron.conf", configs.central_neutron(layout))
     database = f"{layout.db_prefix}_central_neutron"
-    backends.copy_databases([(_central_neutron_template(), database)])
+    backends.copy_databases([(_neutron_template(), database)])
     processes.start(
         layout,
         "central-neutron",
@@ -257,10 +249,10 @@ def start_central_neutron(layout: LabLayout, progress: Progress) -> None:
 
 
 def start_pod_neutron(layout: LabLayout, pod: PodLayout, progress: Progress) -> None:
-    """A pod's stock Neutron server."""
+    """A pod's stock Neutron: the API and, where the lab has a data plane, its RPC server."""
     state = pod.dir / "neutron"
     conf = configs.write_ini(state / "neutron.conf", configs.pod_neutron(layout, pod))
-    _sqlite_from_template(layout, "neutron.sqlite", state / "neutron.sqlite", _build_neutron_schema)
+    backends.copy_databases([(_neutron_template(), pod.neutron_database)])
     name = f"{pod.name}-neutron"
     processes.start(
         layout,
@@ -268,8 +260,64 @@ def start_pod_neutron(layout: LabLayout, pod: PodLayout, progress: Progress) -> 
         gunicorn_argv(name, "neutron", pod.port("neutron")),
         env={"OS_NEUTRON_CONFIG_DIR": str(conf.parent), "OS_NEUTRON_CONFIG_FILES": conf.name},
     )
+    if layout.compute:
+        processes.start(
+            layout,
+            f"{pod.name}-neutron-rpc",
+            [str(BIN / "neutron-rpc-server"), "--config-file", str(conf)],
+        )
     processes.wait_for_http(layout, name, pod.url("neutron"))
-    progress(f"{pod.name}/neutron", f"answering at {pod.url('neutron')}")
+    progress(f"{pod.name}/neutron", f"answering at {pod.url('neutron')} (PostgreSQL)")
+
+
+AGENTS = {
+    "ovs-agent": "neutron-openvswitch-agent",
+    "dhcp-agent": "neutron-dhcp-agent",
+    "l3-agent": "neutron-l3-agent",
+}
+
+
+def start_pod_agents(layout: LabLayout, pod: PodLayout, progress: Progress) -> None:
+    """The pod's OVS, DHCP and L3 agents on host ``pod<i>-compute``; returns once the pod's
+    Neutron sees all three alive (ports on that host can then be bound)."""
+    state = pod.dir / "neutron"
+    conf = state / "neutron.conf"
+    agents_conf = configs.write_ini(state / "agents.ini", configs.pod_agents(layout, pod))
+    for name, binary in AGENTS.items():
+        processes.start(
+            layout,
+            f"{pod.name}-{name}",
+            [str(BIN / binary), "--config-file", str(conf), "--config-file", str(agents_conf)],
+            env={**processes.tool_path_env(), **openvswitch.env(layout)},
+        )
+    _wait_agents_alive(layout, pod)
+    progress(f"{pod.name}/agents", f"OVS, DHCP and L3 agents alive on {pod.host}")
+
+
+def _wait_agents_alive(layout: LabLayout, pod: PodLayout, timeout: float = 120.0) -> None:
+    """Wait until the pod's Neutron lists every agent of ``pod.host`` as alive."""
+    deadline = time.monotonic() + timeout
+    session = identity.admin_session(layout)
+    url = f"{pod.url('neutron')}/v2.0/agents"
+    alive: set[str] = set()
+    while time.monotonic() < deadline:
+        try:
+            agents = session.get(url, params={"host": pod.host}).json()["agents"]
+        except ks_exceptions.ClientException:
+            agents = []
+        alive = {agent["binary"] for agent in agents if agent["alive"]}
+        if alive >= set(AGENTS.values()):
+            return
+        for name in AGENTS:
+            if not processes.alive(layout, f"{pod.name}-{name}"):
+                log = processes.log_path(layout, f"{pod.name}-{name}")
+                raise processes.LabError(f"{pod.name}-{name} exited; see {log}")
+        time.sleep(0.5)
+    missing = ", ".join(sorted(set(AGENTS.values()) - alive))
+    raise processes.LabError(
+        f"{pod.name}: agents not alive within {timeout:.0f}s: {missing}; "
+        f"see {processes.log_path(layout, pod.name + '-ovs-agent')} and the other agents' logs"
+    )
 
 
 def start_pod_placement(layout: LabLayout, pod: PodLayout, progress: Progress) -> None:
@@ -352,12 +400,18 @@ def prepare_pod_nova(layout: LabLayout, pod: PodLayout, progress: Progress) -> P
 
 def start_pod_nova(layout: LabLayout, pod: PodLayout, conf: Path, progress: Progress) -> None:
     """A pod's Nova services; returns once a server can be scheduled to its compute host."""
-    for binary in ("conductor", "scheduler", "compute"):
+    for binary in ("conductor", "scheduler"):
         processes.start(
             layout,
             f"{pod.name}-nova-{binary}",
             [str(BIN / f"nova-{binary}"), "--config-file", str(conf)],
         )
+    processes.start(
+        layout,
+        f"{pod.name}-nova-compute",
+        [sys.executable, "-m", "tricircle.lab.nova_compute", "--config-file", str(conf)],
+        env={**processes.tool_path_env(), **openvswitch.env(layout)},
+    )
     name = f"{pod.name}-nova-api"
     processes.start(
         layout,

@@ -19,7 +19,7 @@ def read_ini(path: Path) -> configparser.RawConfigParser:
 def test_every_port_is_distinct_and_loopback(tmp_path):
     layout = LabLayout(root=tmp_path, pods=4, base_port=20000)
     used = lab.ports(layout)
-    assert len(used) == 6 + 4 * 4
+    assert len(used) == 6 + 4 * 5
     assert all(20000 <= port < 20000 + 100 * 5 for port in used)
     assert layout.keystone_url.startswith("http://127.0.0.1:")
     for pod in layout.pod_layouts:
@@ -49,13 +49,15 @@ def test_settings_round_trip(tmp_path):
     assert LabLayout.load(tmp_path / "missing") is None
 
 
-def test_pod_neutron_has_vlan_range_and_binding_driver(tmp_path):
+def test_pod_neutron_is_stock_ml2_ovs_on_postgresql_and_its_vhost(tmp_path):
     layout = LabLayout(root=tmp_path)
     pod = layout.pod_layouts[0]
     path = configs.write_ini(tmp_path / "neutron.conf", configs.pod_neutron(layout, pod))
     neutron = read_ini(path)
     assert neutron.get("ml2", "type_drivers") == "local,flat,vlan"
-    assert neutron.get("ml2", "mechanism_drivers") == "tricircle_lab_binding"
+    assert neutron.get("ml2", "mechanism_drivers") == "openvswitch"
+    assert neutron.get("database", "connection").endswith(f"/{pod.neutron_database}")
+    assert neutron.get("DEFAULT", "transport_url").endswith(f"/{pod.vhost}")
     assert neutron.get("ml2_type_vlan", "network_vlan_ranges") == "physnet1:100:200"
     assert neutron.get("DEFAULT", "service_plugins") == "router"
     assert neutron.get("keystone_authtoken", "auth_url") == layout.keystone_url
@@ -89,3 +91,39 @@ def test_clouds_yaml_has_admin_and_demo_in_region_one(tmp_path):
     assert clouds["lab-demo"]["auth"]["username"] == "demo"
     assert clouds["lab-admin"]["region_name"] == TOP_REGION
     assert clouds["lab-admin"]["regions"] == [TOP_REGION, "Pod1", "Pod2"]
+
+
+def test_pod_agents_use_the_labs_switch_and_the_pods_own_bridges(tmp_path):
+    layout = LabLayout(root=tmp_path, pods=2, base_port=18000)
+    first, second = layout.pod_layouts
+    agents = [
+        read_ini(configs.write_ini(tmp_path / f"{pod.name}.ini", configs.pod_agents(layout, pod)))
+        for pod in (first, second)
+    ]
+    for pod, conf in zip((first, second), agents, strict=True):
+        assert conf.get("DEFAULT", "host") == pod.host
+        assert conf.get("ovs", "datapath_type") == "netdev"
+        assert conf.get("ovs", "ovsdb_connection") == f"unix:{layout.ovsdb_socket}"
+        assert conf.get("ovs", "bridge_mappings") == f"physnet1:{pod.physnet_bridge}"
+    assert agents[0].get("ovs", "integration_bridge") != agents[1].get("ovs", "integration_bridge")
+    assert agents[0].get("ovs", "of_listen_port") != agents[1].get("ovs", "of_listen_port")
+
+
+def test_bridge_names_fit_linux_and_differ_between_labs(tmp_path):
+    names = set()
+    for base_port in (18000, 28000, 65000):
+        layout = LabLayout(root=tmp_path, pods=9, base_port=base_port)
+        bridges = [layout.switch_bridge]
+        bridges += [b for p in layout.pod_layouts for b in (p.integration_bridge, p.physnet_bridge)]
+        assert all(len(name) <= 15 for name in bridges)
+        assert not names & set(bridges)
+        names |= set(bridges)
+
+
+def test_pod_nova_runs_the_lab_guest_driver_on_the_labs_switch(tmp_path):
+    layout = LabLayout(root=tmp_path)
+    pod = layout.pod_layouts[0]
+    nova = read_ini(configs.write_ini(tmp_path / "nova.conf", configs.pod_nova(layout, pod)))
+    assert nova.get("DEFAULT", "compute_driver") == "tricircle_lab.LabGuestDriver"
+    assert nova.get("DEFAULT", "host") == pod.host
+    assert nova.get("os_vif_ovs", "ovsdb_connection") == f"unix:{layout.ovsdb_socket}"

@@ -1,0 +1,170 @@
+"""The lab's Nova virt driver: Nova's fake driver whose servers are real network guests.
+
+Loaded by the pods' nova-compute (``compute_driver = tricircle.lab.guest_driver.LabGuestDriver``).
+Everything Nova tracks (power state, resources, volumes) is the fake driver's; in addition each
+running server is a network namespace (``lab.guests``) with one interface per port, plugged the
+way a hypervisor plugs a VM: os-vif's OVS plugin adds the hypervisor side to the pod's integration
+bridge with ``iface-id``, ``attached-mac`` and ``vm-uuid``, so the pod's OVS agent wires it and
+Neutron reports the port ACTIVE; the guest then asks the pod's DHCP agent for its address.
+
+Spawn and power-on plug and start the guest; power-off, shelve and destroy take it away (its
+namespace, veths and OVS ports); reboot keeps it; interface attach and detach plug and unplug one
+port. Runs inside nova-compute, which the lab starts as root with ``TRICIRCLE_LAB_ROOT`` set.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import os_vif
+from nova.network import os_vif_util
+from nova.virt import fake
+from oslo_log import log as logging
+
+from tricircle.lab import guests
+from tricircle.lab.layout import LabLayout
+from tricircle.lab.processes import MARKER
+
+LOG = logging.getLogger(__name__)
+DEFAULT_MTU = 1500
+
+
+class LabGuestDriver(fake.FakeDriverWithoutFakeNodes):
+    """Fake compute whose running servers are namespaces on the pod's integration bridge."""
+
+    def __init__(self, virtapi: Any, read_only: bool = False) -> None:
+        super().__init__(virtapi, read_only)
+        layout = LabLayout.load(Path(os.environ[MARKER]))
+        if layout is None:
+            raise RuntimeError(f"no lab recorded in {os.environ[MARKER]}")
+        self._layout = layout
+        self._lock = threading.Lock()
+        self._plugged: dict[str, dict[str, Any]] = {}
+        os_vif.initialize()
+
+    def spawn(
+        self,
+        context: Any,
+        instance: Any,
+        image_meta: Any,
+        injected_files: Any,
+        admin_password: Any,
+        allocations: Any,
+        network_info: Any = None,
+        block_device_info: Any = None,
+        power_on: bool = True,
+        accel_info: Any = None,
+    ) -> None:
+        """Spawn as the fake driver does, then start the guest if powered on."""
+        super().spawn(
+            context,
+            instance,
+            image_meta,
+            injected_files,
+            admin_password,
+            allocations,
+            network_info,
+            block_device_info,
+            power_on,
+            accel_info,
+        )
+        if power_on:
+            self._start_guest(instance, network_info or [])
+
+    def destroy(
+        self,
+        context: Any,
+        instance: Any,
+        network_info: Any,
+        block_device_info: Any = None,
+        destroy_disks: bool = True,
+        destroy_secrets: bool = True,
+    ) -> None:
+        """Take the guest away, then forget the server as the fake driver does."""
+        self._stop_guest(instance, network_info or [])
+        super().destroy(
+            context, instance, network_info, block_device_info, destroy_disks, destroy_secrets
+        )
+
+    def power_off(self, instance: Any, timeout: int = 0, retry_interval: int = 0) -> None:
+        """Power off: the guest and its ports go away, as a stopped VM's taps do."""
+        super().power_off(instance, timeout, retry_interval)
+        self._stop_guest(instance, [])
+
+    def power_on(
+        self,
+        context: Any,
+        instance: Any,
+        network_info: Any,
+        block_device_info: Any = None,
+        accel_info: Any = None,
+        share_info: Any = None,
+    ) -> None:
+        """Power on: the guest comes back with every port plugged again."""
+        super().power_on(context, instance, network_info, block_device_info, accel_info, share_info)
+        self._start_guest(instance, network_info or [])
+
+    def attach_interface(self, context: Any, instance: Any, image_meta: Any, vif: Any) -> None:
+        """Attach one port to a running guest."""
+        super().attach_interface(context, instance, image_meta, vif)
+        if instance.uuid in self._plugged:
+            self._plug(instance, vif)
+
+    def detach_interface(self, context: Any, instance: Any, vif: Any) -> None:
+        """Detach one port from the guest."""
+        super().detach_interface(context, instance, vif)
+        self._unplug(instance, vif)
+
+    def _start_guest(self, instance: Any, network_info: Any) -> None:
+        with self._lock:
+            self._plugged.setdefault(instance.uuid, {})
+        for vif in network_info:
+            self._plug(instance, vif)
+        LOG.info("guest started", instance=instance)
+
+    def _stop_guest(self, instance: Any, network_info: Any) -> None:
+        with self._lock:
+            plugged = self._plugged.pop(instance.uuid, {})
+        for vif in network_info:
+            plugged.setdefault(vif["id"], vif)
+        for vif in plugged.values():
+            self._unplug_from_bridge(instance, vif)
+        guests.remove(self._layout, instance.uuid)
+        LOG.info("guest removed", instance=instance)
+
+    def _plug(self, instance: Any, vif: Any) -> None:
+        mtu = (vif.get("network") or {}).get("meta", {}).get("mtu") or DEFAULT_MTU
+        guest_name = guests.plug(
+            self._layout, instance.uuid, vif["devname"], vif["address"], int(mtu)
+        )
+        os_vif_vif = os_vif_util.nova_to_osvif_vif(vif)
+        os_vif_vif.port_profile.create_port = True
+        os_vif.plug(os_vif_vif, os_vif_util.nova_to_osvif_instance(instance))
+        guests.start_dhcp(self._layout, instance.uuid, guest_name)
+        with self._lock:
+            self._plugged.setdefault(instance.uuid, {})[vif["id"]] = vif
+        LOG.info(
+            "port plugged port_id=%s mac=%s bridge_port=%s guest_interface=%s",
+            vif["id"],
+            vif["address"],
+            vif["devname"],
+            guest_name,
+            instance=instance,
+        )
+
+    def _unplug(self, instance: Any, vif: Any) -> None:
+        guest_name = guests.guest_interface(self._layout, instance.uuid, vif["address"])
+        if guest_name is not None:
+            guests.unplug(self._layout, instance.uuid, guest_name)
+        self._unplug_from_bridge(instance, vif)
+        with self._lock:
+            self._plugged.get(instance.uuid, {}).pop(vif["id"], None)
+
+    def _unplug_from_bridge(self, instance: Any, vif: Any) -> None:
+        os_vif.unplug(
+            os_vif_util.nova_to_osvif_vif(vif), os_vif_util.nova_to_osvif_instance(instance)
+        )
+        LOG.info("port unplugged port_id=%s", vif["id"], instance=instance)

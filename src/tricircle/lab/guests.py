@@ -1,0 +1,120 @@
+"""Guests: a server of the lab is a network namespace with one veth per port, configured by DHCP.
+
+The hypervisor side of each veth (``tap<port id prefix>``, the name Nova gives the VIF) stays in the
+machine's namespace with no address (IPv6 off, so not even a link-local one) and is added to the
+pod's integration bridge by os-vif; the guest side (``eth<n>``) holds the port's MAC inside the
+guest's namespace and gets its address, gateway and routes from the pod's DHCP agent through
+``dhclient``, whose hook (``tricircle-lab-dhcp-hook``) applies them inside the namespace only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tricircle.lab import namespaces
+from tricircle.lab.layout import LabLayout
+
+DHCP_HOOK = Path(sys.executable).parent / "tricircle-lab-dhcp-hook"
+
+
+class GuestError(RuntimeError):
+    """A guest could not be found or wired."""
+
+
+def state_dir(layout: LabLayout, server_id: str) -> Path:
+    """Where a guest keeps its DHCP leases and pid files."""
+    return layout.root / "guests" / server_id
+
+
+def interfaces(layout: LabLayout, server_id: str) -> list[str]:
+    """The guest's own interfaces (``eth<n>``), in order."""
+    namespace = layout.guest_namespace(server_id)
+    return sorted(name for name in namespaces.links(namespace) if name.startswith("eth"))
+
+
+def plug(layout: LabLayout, server_id: str, host_name: str, mac: str, mtu: int) -> str:
+    """Give the guest a new interface with ``mac``, paired with ``host_name`` on the hypervisor
+    side (left down for os-vif to add to the bridge); returns the guest's interface name."""
+    namespace = layout.guest_namespace(server_id)
+    namespaces.create(namespace)
+    if namespaces.exists(namespace) and host_name in _host_links():
+        namespaces.ip("link", "delete", host_name, check=False)
+    used = set(interfaces(layout, server_id))
+    guest_name = next(f"eth{n}" for n in range(64) if f"eth{n}" not in used)
+    namespaces.ip(
+        "link", "add", host_name, "mtu", str(mtu), "type", "veth",
+        "peer", "name", guest_name, "netns", namespace,
+    )  # fmt: skip
+    Path(f"/proc/sys/net/ipv6/conf/{host_name}/disable_ipv6").write_text("1\n")
+    namespaces.ip("link", "set", host_name, "up")
+    namespaces.ip("-n", namespace, "link", "set", guest_name, "address", mac, "mtu", str(mtu))
+    namespaces.ip("-n", namespace, "link", "set", guest_name, "up")
+    return guest_name
+
+
+def guest_interface(layout: LabLayout, server_id: str, mac: str) -> str | None:
+    """The guest's interface holding ``mac``, if any."""
+    namespace = layout.guest_namespace(server_id)
+    for name in interfaces(layout, server_id):
+        output = namespaces.ip("-n", namespace, "-o", "link", "show", name, check=False)
+        if mac.lower() in output.lower():
+            return name
+    return None
+
+
+def start_dhcp(layout: LabLayout, server_id: str, guest_name: str) -> None:
+    """Run a DHCP client for ``guest_name`` inside the guest, in the background, as a VM's OS
+    would at boot."""
+    directory = state_dir(layout, server_id)
+    directory.mkdir(parents=True, exist_ok=True)
+    command = [
+        "dhclient", "-nw", "-4",
+        "-sf", str(DHCP_HOOK),
+        "-pf", str(directory / f"dhclient-{guest_name}.pid"),
+        "-lf", str(directory / f"dhclient-{guest_name}.leases"),
+        guest_name,
+    ]  # fmt: skip
+    subprocess.run(
+        namespaces.exec_argv(layout.guest_namespace(server_id), command),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        check=True,
+        start_new_session=True,
+    )
+
+
+def unplug(layout: LabLayout, server_id: str, guest_name: str) -> None:
+    """Remove one interface (and its DHCP client) from a guest."""
+    namespace = layout.guest_namespace(server_id)
+    pid_file = state_dir(layout, server_id) / f"dhclient-{guest_name}.pid"
+    if pid_file.exists():
+        subprocess.run(["kill", pid_file.read_text().strip()], capture_output=True, check=False)
+        pid_file.unlink()
+    namespaces.ip("-n", namespace, "link", "delete", guest_name, check=False)
+
+
+def remove(layout: LabLayout, server_id: str) -> None:
+    """Remove the whole guest: its processes, interfaces (both veth ends) and namespace."""
+    namespace = layout.guest_namespace(server_id)
+    if namespaces.exists(namespace):
+        namespaces.remove(namespace)
+    directory = state_dir(layout, server_id)
+    for path in directory.glob("*") if directory.exists() else []:
+        path.unlink()
+    if directory.exists():
+        directory.rmdir()
+
+
+def command_argv(layout: LabLayout, server_id: str, command: list[str]) -> list[str]:
+    """The command line running ``command`` in server ``server_id``'s guest."""
+    namespace = layout.guest_namespace(server_id)
+    if not namespaces.exists(namespace):
+        raise GuestError(f"server {server_id} has no running guest in the lab in {layout.root}")
+    return namespaces.exec_argv(namespace, command)
+
+
+def _host_links() -> set[str]:
+    output = namespaces.ip("-o", "link", "show")
+    return {line.split(":")[1].strip().split("@")[0] for line in output.splitlines()}
