@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up this machine for Tricircle and its lab: Debian packages (PostgreSQL and RabbitMQ where
-# none answers on 127.0.0.1), then the virtual environment .venv with the project and the lab's
-# OpenStack services at the versions pinned in constraints.txt. Safe to run again.
+# none answers on 127.0.0.1; Open vSwitch and the data plane's tools), then the virtual
+# environment .venv with the project and the lab's OpenStack services at the versions pinned in
+# constraints.txt. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,14 @@ fi
 if ! listening 5672 && ! command -v rabbitmq-server >/dev/null; then
   packages+=(rabbitmq-server)
 fi
+# The lab's data plane: its own userspace Open vSwitch, the agents' tools (dnsmasq, iptables,
+# conntrack, arping), and what guests run (dhclient, ping, ethtool).
+for tool in ovs-vswitchd:openvswitch-switch dnsmasq:dnsmasq-base dhclient:isc-dhcp-client \
+    iptables:iptables ping:iputils-ping arping:arping conntrack:conntrack ethtool:ethtool \
+    ip:iproute2 pgrep:procps; do
+  command -v "${tool%%:*}" >/dev/null || [ -x "/usr/sbin/${tool%%:*}" ] || [ -x "/sbin/${tool%%:*}" ] \
+    || packages+=("${tool#*:}")
+done
 if [ ${#packages[@]} -gt 0 ]; then
   echo "setup: installing ${packages[*]} from Debian's packages"
   as_root apt-get update -qq

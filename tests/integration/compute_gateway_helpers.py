@@ -46,14 +46,17 @@ def boot(
     az: str,
     networks: Any = "none",
     wait: bool = True,
+    **attributes: Any,
 ) -> Any:
-    """A server booted through the gateway (ACTIVE when ``wait``)."""
+    """A server booted through the gateway (ACTIVE when ``wait``); ``attributes`` go into the
+    create body as they are (for example ``security_groups``)."""
     server = cloud.compute.create_server(
         name=name,
         image_id=image_id(cloud),
         flavor_id=FLAVOR_ID,
         networks=networks,
         availability_zone=az,
+        **attributes,
     )
     return cloud.compute.wait_for_server(server, wait=180) if wait else server
 

@@ -94,9 +94,10 @@ def _status(args: argparse.Namespace) -> int:
     rows = lab.status(layout)
     for row in rows:
         state = f"running pid {row.pid}" if row.pid else "stopped"
-        print(f"{row.name:<22} {state:<20} {row.rss_mb:8.1f} MiB")
-    total = sum(row.rss_mb for row in rows)
-    print(f"{'total':<22} {'':<20} {total:8.1f} MiB")
+        print(f"{row.name:<22} {state:<20} RSS {row.rss_mb:7.1f} MiB  PSS {row.pss_mb:7.1f} MiB")
+    rss = sum(row.rss_mb for row in rows)
+    pss = sum(row.pss_mb for row in rows)
+    print(f"{'total':<22} {'':<20} RSS {rss:7.1f} MiB  PSS {pss:7.1f} MiB")
     return 0 if all(row.pid for row in rows) else 3
 
 

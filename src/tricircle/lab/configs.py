@@ -170,24 +170,12 @@ def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
 def pod_agents(layout: LabLayout, pod: PodLayout) -> Sections:
     """What a pod's OVS, L3 and DHCP agents share, read after ``neutron.conf``.
 
-    The agents run as root with no root helper; their privileged calls go through privsep daemons
-    started by the venv's ``privsep-helper``. Bridges use the userspace datapath of the lab's own
-    Open vSwitch; the native firewall keeps security groups in OpenFlow (userspace conntrack).
-    No metadata service: guests get everything from DHCP.
+    The agents run as root with no root helper, their privileged calls made in-process
+    (``lab.neutron_agent``). Bridges use the userspace datapath of the lab's own Open vSwitch; the
+    native firewall keeps security groups in OpenFlow (userspace conntrack). No metadata service:
+    guests get everything from DHCP.
     """
     state = pod.dir / "neutron"
-    helper = f"{sys.prefix}/bin/privsep-helper"
-    privsep = {
-        section: {"helper_command": helper}
-        for section in (
-            "privsep",
-            "privsep_dhcp_release",
-            "privsep_ovs_vsctl",
-            "privsep_namespace",
-            "privsep_conntrack",
-            "privsep_link",
-        )
-    }
     return {
         "DEFAULT": {
             **common(state),
@@ -212,7 +200,6 @@ def pod_agents(layout: LabLayout, pod: PodLayout) -> Sections:
             "of_listen_port": str(pod.port("openflow")),
         },
         "securitygroup": {"firewall_driver": "openvswitch", "enable_security_group": "true"},
-        **privsep,
     }
 
 

@@ -37,6 +37,7 @@ class ServiceStatus:
     name: str
     pid: int | None
     rss_mb: float
+    pss_mb: float
 
 
 class ProgressPrinter:
@@ -264,16 +265,19 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
             if not layout.compute:
                 continue
             agents = after(
-                [switch_ready, neutron, catalog_ready],
-                lambda pod=pod: services.start_pod_agents(layout, pod, progress),
+                [switch_ready, neutron], lambda pod=pod: services.start_pod_agents(layout, pod)
             )
-            work.append(agents)
+            agents_alive = after(
+                [agents, catalog_ready],
+                lambda pod=pod: services.wait_pod_agents(layout, pod, progress),
+            )
+            work += [agents, agents_alive]
             placement = pool.submit(services.start_pod_placement, layout, pod, progress)
             nova_conf = after(
                 [backend_ready], lambda pod=pod: services.prepare_pod_nova(layout, pod, progress)
             )
             nova = after(
-                [nova_conf, catalog_ready, placement, agents],
+                [nova_conf, catalog_ready, placement, neutron],
                 lambda pod=pod, conf=nova_conf: services.start_pod_nova(
                     layout, pod, conf.result(), progress
                 ),
@@ -338,27 +342,34 @@ def leftovers(layout: LabLayout) -> list[str]:
 
 
 def status(layout: LabLayout) -> list[ServiceStatus]:
-    """Each expected process: PID if running, resident memory of its process group."""
+    """Each expected process: PID if running, memory of its process group."""
     running = processes.recorded(layout)
-    return [
-        ServiceStatus(name, running.get(name), _group_rss_mb(running.get(name)))
-        for name in expected_processes(layout)
-    ]
+    rows = []
+    for name in expected_processes(layout):
+        rss_mb, pss_mb = _group_memory_mb(running.get(name))
+        rows.append(ServiceStatus(name, running.get(name), rss_mb, pss_mb))
+    return rows
 
 
-def _group_rss_mb(pgid: int | None) -> float:
-    """Resident memory, in MiB, of every process in group ``pgid``."""
+def _group_memory_mb(pgid: int | None) -> tuple[float, float]:
+    """Resident and proportional memory, in MiB, of every process in group ``pgid``.
+
+    RSS counts pages a forked worker shares with its parent twice; PSS splits each shared page
+    among its sharers, so PSS summed over the lab is what the lab really holds.
+    """
     if pgid is None:
-        return 0.0
-    total_kb = 0
+        return 0.0, 0.0
+    rss_kb = pss_kb = 0
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
             if int(fields[2]) != pgid:
                 continue
-            for line in (proc / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
+            for line in (proc / "smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss_kb += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss_kb += int(line.split()[1])
         except (OSError, ValueError):
             continue
-    return total_kb / 1024
+    return rss_kb / 1024, pss_kb / 1024

@@ -265,11 +265,15 @@ def start_pod_neutron(layout: LabLayout, pod: PodLayout, progress: Progress) -> 
             layout,
             f"{pod.name}-neutron-rpc",
             [str(BIN / "neutron-rpc-server"), "--config-file", str(conf)],
+            env=DATA_PLANE_ENV,
         )
     processes.wait_for_http(layout, name, pod.url("neutron"))
     progress(f"{pod.name}/neutron", f"answering at {pod.url('neutron')} (PostgreSQL)")
 
 
+# glibc gives each thread of a process its own malloc arenas; two are plenty for these mostly
+# idle, many-threaded services and keep each one's memory flat.
+DATA_PLANE_ENV = {"MALLOC_ARENA_MAX": "2"}
 AGENTS = {
     "ovs-agent": "neutron-openvswitch-agent",
     "dhcp-agent": "neutron-dhcp-agent",
@@ -277,9 +281,8 @@ AGENTS = {
 }
 
 
-def start_pod_agents(layout: LabLayout, pod: PodLayout, progress: Progress) -> None:
-    """The pod's OVS, DHCP and L3 agents on host ``pod<i>-compute``; returns once the pod's
-    Neutron sees all three alive (ports on that host can then be bound)."""
+def start_pod_agents(layout: LabLayout, pod: PodLayout) -> None:
+    """Start the pod's OVS, DHCP and L3 agents on host ``pod<i>-compute``."""
     state = pod.dir / "neutron"
     conf = state / "neutron.conf"
     agents_conf = configs.write_ini(state / "agents.ini", configs.pod_agents(layout, pod))
@@ -287,9 +290,15 @@ def start_pod_agents(layout: LabLayout, pod: PodLayout, progress: Progress) -> N
         processes.start(
             layout,
             f"{pod.name}-{name}",
-            [str(BIN / binary), "--config-file", str(conf), "--config-file", str(agents_conf)],
-            env={**processes.tool_path_env(), **openvswitch.env(layout)},
+            [sys.executable, "-m", "tricircle.lab.neutron_agent", binary]
+            + ["--config-file", str(conf), "--config-file", str(agents_conf)],
+            env={**DATA_PLANE_ENV, **processes.tool_path_env(), **openvswitch.env(layout)},
         )
+
+
+def wait_pod_agents(layout: LabLayout, pod: PodLayout, progress: Progress) -> None:
+    """Return once the pod's Neutron sees its three agents alive (ports on its host can then be
+    bound and served by DHCP)."""
     _wait_agents_alive(layout, pod)
     progress(f"{pod.name}/agents", f"OVS, DHCP and L3 agents alive on {pod.host}")
 

@@ -23,6 +23,7 @@ BRIDGE_NETWORK = "bridge_network"
 JOB_ROUTER_SETUP = "router_setup"  # resource_id: top router; converges bottom routers and bridge
 JOB_CONFIGURE_ROUTES = "configure_routes"  # resource_id: top router; extra routes in each pod
 JOB_DELETE_BOTTOM = "delete_bottom"  # resource_id: top ID; payload {"resource_type": ...}
+JOB_SYNC_SECURITY_GROUP = "sync_security_group"  # resource_id: top group; rules in every pod
 
 # device_owner of ports Tricircle makes on the central Neutron ("network:" marks them trusted).
 GATEWAY_PORT_OWNER = "network:tricircle_gateway"  # one per (pod, subnet): the pod's gateway IP

@@ -18,7 +18,7 @@ from tricircle.db.models import Job
 from tricircle.jobs.handlers import JobContext, handler
 from tricircle.network import constants
 from tricircle.network.l3 import RouterL3
-from tricircle.network.mirror import BottomMirror
+from tricircle.network.mirror import BottomMirror, errors
 from tricircle.pods.client import PodClients
 
 LOG = logging.getLogger(__name__)
@@ -71,3 +71,21 @@ def delete_bottom(context: JobContext, job: Job) -> None:
         job.resource_id,
         ",".join(regions) or "none",
     )
+
+
+@handler(constants.JOB_SYNC_SECURITY_GROUP)
+def sync_security_group(context: JobContext, job: Job) -> None:
+    """Reconcile every pod's copy of a top security group with the top group's rules."""
+    mirror = router_l3(context.session_factory).mirror
+    for pod, bottom_id in mirror.copies(constants.SECURITY_GROUP, job.resource_id):
+        try:
+            mirror.ensure_bottom_security_group(pod, job.resource_id)
+        except errors.SecurityGroupNotFound:
+            LOG.info("top security group gone; delete_bottom removes it top_id=%s", job.resource_id)
+            return
+        LOG.info(
+            "security group rules synced pod=%s top_id=%s bottom_id=%s",
+            pod.region_name,
+            job.resource_id,
+            bottom_id,
+        )

@@ -4,7 +4,10 @@ Subscribed to Neutron's callbacks, it commits one job row per event in Tricircle
 (``enqueue_job`` coalesces a job still waiting for the same resource):
 
 - a router interface added or removed, a router deleted: ``router_setup`` for the top router;
-- a network, subnet or port deleted that has bottom copies (resource routings): ``delete_bottom``.
+- a network, subnet or port deleted that has bottom copies (resource routings): ``delete_bottom``;
+- a security-group rule created or deleted, for a group with bottom copies, and a subnet created
+  or deleted (remote-group rules become one rule per CIDR of the project's subnets), for each of
+  the project's groups with bottom copies: ``sync_security_group``.
 
 It also removes Tricircle's gateway reservation ports (one per pod and subnet) just before their
 subnet or network is deleted, which Neutron would otherwise refuse as in use. Only when nothing
@@ -92,6 +95,50 @@ class TricircleServicePlugin(service_base.ServicePluginBase):
             payload.resource_id,
             project_id,
             {"resource_type": DELETED_RESOURCE_TYPES[resource], "project_id": project_id},
+            cause=f"{resource} {event}",
+            only_if_routed=True,
+        )
+
+    @registry.receives(resources.SECURITY_GROUP_RULE, [events.AFTER_CREATE])
+    def rule_created(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``sync_security_group`` for the new rule's group, if it has bottom copies."""
+        rule = payload.latest_state
+        self._enqueue_group_sync(rule["security_group_id"], rule["project_id"], resource, event)
+
+    @registry.receives(resources.SECURITY_GROUP_RULE, [events.AFTER_DELETE])
+    def rule_deleted(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``sync_security_group`` for the deleted rule's group, if it has bottom copies."""
+        group_id = payload.metadata["security_group_id"]
+        group = directory.get_plugin().get_security_group(
+            payload.context.elevated(), group_id, fields=["project_id"]
+        )
+        self._enqueue_group_sync(group_id, group["project_id"], resource, event)
+
+    @registry.receives(resources.SUBNET, [events.AFTER_CREATE, events.AFTER_DELETE])
+    def subnet_changed(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``sync_security_group`` for each of the subnet's project's groups that has
+        bottom copies: their remote-group rules name the project's CIDRs."""
+        project_id = payload.latest_state["project_id"]
+        groups = directory.get_plugin().get_security_groups(
+            payload.context.elevated(), filters={"project_id": [project_id]}, fields=["id"]
+        )
+        for group in groups:
+            self._enqueue_group_sync(group["id"], project_id, resource, event)
+
+    def _enqueue_group_sync(
+        self, group_id: str, project_id: str, resource: str, event: str
+    ) -> None:
+        self._enqueue(
+            constants.JOB_SYNC_SECURITY_GROUP,
+            group_id,
+            project_id,
+            {"security_group_id": group_id},
             cause=f"{resource} {event}",
             only_if_routed=True,
         )

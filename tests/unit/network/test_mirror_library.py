@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fake_neutron import FakeClients
 from sqlalchemy.orm import Session, sessionmaker
@@ -320,3 +322,22 @@ def test_each_pod_gets_a_dhcp_port_on_an_address_reserved_on_the_top(
         for port in top.data["ports"].values()
         if port["network_id"] == quiet["id"] and port["device_owner"] == "network:dhcp"
     ]
+
+
+def test_a_bottom_subnet_turns_dhcp_on_only_once_its_dhcp_port_exists(
+    mirror: BottomMirror, clients: FakeClients, pods: dict
+) -> None:
+    network, _subnet = top_network(clients)
+    pod = clients.neutrons["Pod1"]
+    dhcp_seen_while: list[bool] = []
+    post = pod.post
+
+    def watching_post(path: str, json: Any = None, **kwargs: Any) -> Any:
+        if path.endswith("/ports") and json["port"].get("device_owner") == "network:dhcp":
+            dhcp_seen_while.extend(s["enable_dhcp"] for s in pod.data["subnets"].values())
+        return post(path, json, **kwargs)
+
+    pod.post = watching_post  # type: ignore[method-assign]
+    mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    assert dhcp_seen_while == [False]
+    assert [s["enable_dhcp"] for s in pod.data["subnets"].values()] == [True]

@@ -19,6 +19,8 @@ from tricircle.network.service_plugin import TricircleServicePlugin
 ROUTER = "11111111-1111-1111-1111-111111111111"
 NETWORK = "22222222-2222-2222-2222-222222222222"
 SUBNET = "33333333-3333-3333-3333-333333333333"
+GROUP = "44444444-4444-4444-4444-444444444444"
+OTHER_GROUP = "55555555-5555-5555-5555-555555555555"
 
 
 class FakeCorePlugin:
@@ -40,6 +42,14 @@ class FakeCorePlugin:
             return [p for p in self.ports if p["network_id"] in filters["network_id"]]
         wanted = filters["fixed_ips"]["subnet_id"]
         return [p for p in self.ports if p["subnet_id"] in wanted]
+
+    def get_security_group(self, context, group_id, fields):
+        assert context.is_admin
+        return {"id": group_id, "project_id": "p5"}
+
+    def get_security_groups(self, context, filters, fields):
+        assert context.is_admin
+        return [{"id": g} for g in (GROUP, OTHER_GROUP) if filters["project_id"] == ["p5"]]
 
     def delete_port(self, context, port_id):
         self.guarded.append(getattr(context, "GUARD_TRANSACTION", True))
@@ -152,6 +162,66 @@ def test_delete_of_an_unrouted_resource_queues_nothing(plugin, session_factory, 
         resources.PORT, events.AFTER_DELETE, None, payload(context, NETWORK, {"project_id": "p"})
     )
     assert all_jobs(session_factory) == []
+
+
+def route_group(session_factory, pod_id, group_id: str = GROUP) -> None:
+    with session_factory.begin() as session:
+        routings.lock_routing(
+            session,
+            top_id=group_id,
+            pod_id=pod_id,
+            project_id="p5",
+            resource_type=constants.SECURITY_GROUP,
+        )
+
+
+def sync_job(group_id: str = GROUP) -> tuple:
+    return (constants.JOB_SYNC_SECURITY_GROUP, group_id, "p5", {"security_group_id": group_id})
+
+
+def test_a_rule_created_in_a_copied_group_queues_its_sync(
+    plugin, session_factory, pod_id, context, core
+):
+    core()
+    route_group(session_factory, pod_id)
+    rule = {"id": "r1", "security_group_id": GROUP, "project_id": "p5"}
+    plugin.rule_created(
+        resources.SECURITY_GROUP_RULE, events.AFTER_CREATE, None, payload(context, "r1", rule)
+    )
+    assert all_jobs(session_factory) == [sync_job()]
+
+
+def test_a_rule_deleted_from_a_copied_group_queues_its_sync(
+    plugin, session_factory, pod_id, context, core
+):
+    core()
+    route_group(session_factory, pod_id)
+    deleted = events.DBEventPayload(
+        context, resource_id="r1", metadata={"security_group_id": GROUP}
+    )
+    plugin.rule_deleted(resources.SECURITY_GROUP_RULE, events.AFTER_DELETE, None, deleted)
+    assert all_jobs(session_factory) == [sync_job()]
+
+
+def test_a_rule_of_a_group_never_copied_queues_nothing(plugin, session_factory, context, core):
+    core()
+    rule = {"id": "r1", "security_group_id": GROUP, "project_id": "p5"}
+    plugin.rule_created(
+        resources.SECURITY_GROUP_RULE, events.AFTER_CREATE, None, payload(context, "r1", rule)
+    )
+    assert all_jobs(session_factory) == []
+
+
+@pytest.mark.parametrize("event", [events.AFTER_CREATE, events.AFTER_DELETE])
+def test_a_subnet_change_syncs_the_projects_copied_groups(
+    plugin, session_factory, pod_id, context, core, event
+):
+    core()
+    route_group(session_factory, pod_id)
+    plugin.subnet_changed(
+        resources.SUBNET, event, None, payload(context, SUBNET, {"project_id": "p5"})
+    )
+    assert all_jobs(session_factory) == [sync_job()]
 
 
 def test_a_database_failure_is_raised(context, tmp_path):

@@ -214,7 +214,10 @@ class BottomMirror:
 
         Its gateway is the pod's own address, reserved by a top port named
         ``gateway_port_name(pod_id)``; its pools are the top pools minus every pod's reserved
-        gateway. A new reservation shrinks the other pods' bottom pools too.
+        gateway. A new reservation shrinks the other pods' bottom pools too. The copy is made with
+        DHCP off and DHCP is turned on once the pod's DHCP port (its address reserved on the top)
+        exists: the pod's DHCP agent then adopts that port instead of racing to make its own
+        with an address the central IPAM may give to a port in another pod.
         """
         with Undo() as undo:
             return self._ensure_subnet(pod, top_subnet, bottom_network_id, undo)
@@ -231,6 +234,7 @@ class BottomMirror:
                 "gateway_ip": gateway_ip,
                 "allocation_pools": self.bottom_pools(top_subnet),
                 **tables.travel(tables.SUBNET_ATTRIBUTES, top_subnet),
+                "enable_dhcp": False,
             }
 
         bottom_id, created = self._ensure_copy(
@@ -239,6 +243,9 @@ class BottomMirror:
         if created:
             if top_subnet.get("enable_dhcp"):
                 self._reserve_dhcp_port(pod, top_subnet, bottom_network_id, bottom_id, undo)
+                self.bottom(pod).put(
+                    f"/v2.0/subnets/{bottom_id}", json={"subnet": {"enable_dhcp": True}}
+                )
             # Pods that made their copy before our reservation must not hand out our gateway;
             # ours may have been made while another pod reserved its own.
             self.sync_bottom_pools(top_subnet)
