@@ -45,27 +45,7 @@ def in_guest(
     lab: LabLayout, server_id: str, *command: str, timeout: float = 30
 ) -> subprocess.CompletedProcess:
     """Run ``command`` inside a server's guest (as ``tricircle lab guest`` does)."""
-    return subprocess.run(
-        guests.command_argv(lab, server_id, list(command)),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def replies(lab: LabLayout, server_id: str, address: str, count: int = 3) -> int:
-    """How many of ``count`` pings from the server's guest to ``address`` were answered."""
-    result = in_guest(lab, server_id, "ping", "-c", str(count), "-W", "1", "-i", "0.3", address)
-    found = re.search(r"(\d+) received", result.stdout)
-    return int(found.group(1)) if found else 0
-
-
-def guest_address(lab: LabLayout, server_id: str) -> str | None:
-    """The IPv4 address the guest's first interface holds (from DHCP), if any."""
-    output = in_guest(lab, server_id, "ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout
-    found = re.search(r"inet (\d+\.\d+\.\d+\.\d+)/", output)
-    return found.group(1) if found else None
+    return guests.run(lab, server_id, list(command), timeout)
 
 
 def default_gateway(lab: LabLayout, server_id: str) -> str | None:

@@ -151,20 +151,26 @@ def web_group(central: adapter.Adapter) -> dict:
         "/v2.0/security-groups",
         json={"security_group": {"name": f"test-mirror-web-{uuid.uuid4().hex[:8]}"}},
     ).json()["security_group"]
-    for rule in (
-        {
-            "direction": "ingress",
-            "protocol": "tcp",
-            "port_range_min": 80,
-            "port_range_max": 80,
-            "remote_group_id": group["id"],
+    egress_v6 = [
+        rule["id"]
+        for rule in group["security_group_rules"]
+        if rule["direction"] == "egress" and rule["ethertype"] == "IPv6"
+    ]
+    for rule_id in egress_v6:
+        central.delete(f"/v2.0/security-group-rules/{rule_id}")
+    central.post(
+        "/v2.0/security-group-rules",
+        json={
+            "security_group_rule": {
+                "security_group_id": group["id"],
+                "direction": "ingress",
+                "protocol": "tcp",
+                "port_range_min": 80,
+                "port_range_max": 80,
+                "remote_group_id": group["id"],
+            }
         },
-        {"direction": "egress", "ethertype": "IPv4"},
-    ):
-        central.post(
-            "/v2.0/security-group-rules",
-            json={"security_group_rule": {"security_group_id": group["id"], **rule}},
-        )
+    )
     return group
 
 

@@ -24,14 +24,12 @@ from compute_gateway_helpers import boot, connect
 from data_plane_helpers import (
     bottom_subnet,
     default_gateway,
-    guest_address,
-    replies,
     start_echo_server,
     tcp_exchange,
     top_address,
 )
 
-from tricircle.lab import namespaces, openvswitch
+from tricircle.lab import guests, namespaces, openvswitch
 from tricircle.lab.layout import DEMO_PROJECT, DEMO_USER
 
 pytestmark = pytest.mark.integration
@@ -96,7 +94,7 @@ def fabric(compute_lab, demo_cloud, wait_until) -> Iterator[SimpleNamespace]:
         for name, server in made.servers.items():
             expected = top_address(server, made.networks[plans[name][1]].name)
             wait_until(
-                lambda s=server, a=expected: guest_address(compute_lab, s.id) == a,
+                lambda s=server, a=expected: guests.address(compute_lab, s.id) == a,
                 60,
                 f"guest of {name} ({server.id}) to hold {expected} by DHCP",
             )
@@ -151,8 +149,12 @@ def test_l2_guests_take_their_address_and_their_own_pods_gateway_by_dhcp(
 def test_l2_servers_in_two_pods_ping_and_talk_tcp_both_ways(compute_lab, fabric):
     first, second = fabric.servers["l2_a"], fabric.servers["l2_b"]
     first_ip, second_ip = top_address(first, "dp-l2"), top_address(second, "dp-l2")
-    assert replies(compute_lab, first.id, second_ip) == 3, f"az1 {first_ip} -> az2 {second_ip}"
-    assert replies(compute_lab, second.id, first_ip) == 3, f"az2 {second_ip} -> az1 {first_ip}"
+    assert guests.ping_replies(compute_lab, first.id, second_ip) == 3, (
+        f"az1 {first_ip} -> az2 {second_ip}"
+    )
+    assert guests.ping_replies(compute_lab, second.id, first_ip) == 3, (
+        f"az2 {second_ip} -> az1 {first_ip}"
+    )
     for server, peer, peer_ip in ((first, second, second_ip), (second, first, first_ip)):
         echo = start_echo_server(compute_lab, peer.id, 7001)
         try:
@@ -181,7 +183,9 @@ def test_a_server_on_another_vlan_with_overlapping_addresses_cannot_reach_them(
     assert top_address(other, "dp-other") == OTHER_FIXED_IP
     for name in ("l2_a", "l2_b"):
         address = top_address(fabric.servers[name], "dp-l2")
-        assert replies(compute_lab, other.id, address) == 0, f"{OTHER_FIXED_IP} reached {address}"
+        assert guests.ping_replies(compute_lab, other.id, address) == 0, (
+            f"{OTHER_FIXED_IP} reached {address}"
+        )
 
 
 def test_l3_servers_in_two_pods_talk_through_the_router_and_only_while_attached(
@@ -192,14 +196,14 @@ def test_l3_servers_in_two_pods_talk_through_the_router_and_only_while_attached(
     source_ip = top_address(source, "dp-a")
 
     def answered() -> bool:
-        return replies(compute_lab, source.id, target_ip, count=1) == 1
+        return guests.ping_replies(compute_lab, source.id, target_ip, count=1) == 1
 
     wait_until(answered, 90, f"az1 {source_ip} -> az2 {target_ip} through the router")
-    assert replies(compute_lab, source.id, target_ip) == 3
-    assert replies(compute_lab, target.id, source_ip) == 3
+    assert guests.ping_replies(compute_lab, source.id, target_ip) == 3
+    assert guests.ping_replies(compute_lab, target.id, source_ip) == 3
     demo_cloud.network.remove_interface_from_router(fabric.router, subnet_id=fabric.subnets["b"].id)
     wait_until(
-        lambda: replies(compute_lab, source.id, target_ip, count=2) == 0,
+        lambda: guests.ping_replies(compute_lab, source.id, target_ip, count=2) == 0,
         60,
         f"{target_ip} to be cut off once its network left the router",
     )
@@ -211,7 +215,7 @@ def test_security_group_rules_reach_the_pods_firewall(compute_lab, fabric, demo_
     source, target = fabric.servers["l3_a"], fabric.servers["l3_b"]
     target_ip = top_address(target, "dp-b")
     wait_until(
-        lambda: replies(compute_lab, source.id, target_ip, count=1) == 1,
+        lambda: guests.ping_replies(compute_lab, source.id, target_ip, count=1) == 1,
         90,
         f"ICMP to {target_ip}, allowed by its group",
     )

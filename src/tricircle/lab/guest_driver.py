@@ -7,6 +7,10 @@ way a hypervisor plugs a VM: os-vif's OVS plugin adds the hypervisor side to the
 bridge with ``iface-id``, ``attached-mac`` and ``vm-uuid``, so the pod's OVS agent wires it and
 Neutron reports the port ACTIVE; the guest then asks the pod's DHCP agent for its address.
 
+Like a real hypervisor's driver, spawn and power-on wait (up to ``vif_plugging_timeout``) for
+Neutron's ``network-vif-plugged`` event of each port that was down, so a server turns ACTIVE once
+its ports are wired, not before; a timeout fails the boot only with ``vif_plugging_is_fatal``.
+
 Spawn and power-on plug and start the guest; power-off, shelve and destroy take it away (its
 namespace, veths and OVS ports); reboot keeps it; interface attach and detach plug and unplug one
 port. Runs inside nova-compute, which the lab starts as root with ``TRICIRCLE_LAB_ROOT`` set.
@@ -20,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import os_vif
+from nova import exception
 from nova.network import os_vif_util
 from nova.virt import fake
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from tricircle.lab import guests
@@ -29,6 +35,7 @@ from tricircle.lab.layout import LabLayout
 from tricircle.lab.processes import MARKER
 
 LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
 DEFAULT_MTU = 1500
 
 
@@ -121,9 +128,32 @@ class LabGuestDriver(fake.FakeDriverWithoutFakeNodes):
     def _start_guest(self, instance: Any, network_info: Any) -> None:
         with self._lock:
             self._plugged.setdefault(instance.uuid, {})
-        for vif in network_info:
-            self._plug(instance, vif)
+        events = [
+            ("network-vif-plugged", vif["id"])
+            for vif in network_info
+            if vif.get("active", True) is False
+        ]
+        timeout = CONF.vif_plugging_timeout
+        try:
+            with self.virtapi.wait_for_instance_event(
+                instance,
+                events if timeout else [],
+                timeout=timeout,
+                error_callback=self._neutron_failed,
+            ):
+                for vif in network_info:
+                    self._plug(instance, vif)
+        except exception.InstanceEventTimeout:
+            if CONF.vif_plugging_is_fatal:
+                self._stop_guest(instance, network_info)
+                raise exception.VirtualInterfaceCreateException() from None
         LOG.info("guest started", instance=instance)
+
+    @staticmethod
+    def _neutron_failed(event_name: str, instance: Any) -> None:
+        LOG.error("Neutron reported failure of %s", event_name, instance=instance)
+        if CONF.vif_plugging_is_fatal:
+            raise exception.VirtualInterfaceCreateException()
 
     def _stop_guest(self, instance: Any, network_info: Any) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ guest's namespace and gets its address, gateway and routes from the pod's DHCP a
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -120,6 +121,35 @@ def command_argv(layout: LabLayout, server_id: str, command: list[str]) -> list[
     if not namespaces.exists(namespace):
         raise GuestError(f"server {server_id} has no running guest in the lab in {layout.root}")
     return namespaces.exec_argv(namespace, command)
+
+
+def run(
+    layout: LabLayout, server_id: str, command: list[str], timeout: float = 30
+) -> subprocess.CompletedProcess:
+    """Run ``command`` in server ``server_id``'s guest; its exit status, output and errors."""
+    return subprocess.run(
+        command_argv(layout, server_id, command),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def ping_replies(layout: LabLayout, server_id: str, address: str, count: int = 3) -> int:
+    """How many of ``count`` pings from the guest to ``address`` were answered."""
+    output = run(
+        layout, server_id, ["ping", "-c", str(count), "-W", "1", "-i", "0.3", address]
+    ).stdout
+    found = re.search(r"(\d+) received", output)
+    return int(found.group(1)) if found else 0
+
+
+def address(layout: LabLayout, server_id: str, guest_name: str = "eth0") -> str | None:
+    """The IPv4 address an interface of the guest holds (from DHCP), if any."""
+    output = run(layout, server_id, ["ip", "-4", "-o", "addr", "show", "dev", guest_name]).stdout
+    found = re.search(r"inet (\d+\.\d+\.\d+\.\d+)/", output)
+    return found.group(1) if found else None
 
 
 def _host_links() -> set[str]:

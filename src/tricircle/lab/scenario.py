@@ -8,6 +8,8 @@ to the server in ``az1`` through the Nova gateway. The proof is then read from t
 with the admin's token: both bottom copies of the shared network are VLANs with the top network's
 physical network and VLAN ID, the first pod's Cinder has the volume in-use on that server, and
 each pod got a bottom router for the top router, with routes to the other pods' networks.
+Last, packets: from inside the ``az1`` server's guest, pings to the ``az2`` server over the shared
+VLAN (L2) and to the server on the second network through the router (L3).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any, TextIO
 import openstack
 from keystoneauth1 import adapter
 
-from tricircle.lab import identity
+from tricircle.lab import guests, identity
 from tricircle.lab.layout import (
     DEMO_PROJECT,
     DEMO_USER,
@@ -198,6 +200,34 @@ def bottom_routers(layout: LabLayout, top_router_id: str, timeout: float = 90.0)
     return routers
 
 
+def _top_ipv4(server: Any) -> str:
+    return next(
+        entry["addr"]
+        for entries in server.addresses.values()
+        for entry in entries
+        if entry["version"] == 4
+    )
+
+
+def ping_proof(
+    layout: LabLayout, source: Any, target: Any, timeout: float = 90.0
+) -> tuple[str, str, int]:
+    """Ping ``target`` from ``source``'s guest once both guests hold their addresses and the
+    path answers (router jobs may still be converging), then 3 more; (source IP, target IP,
+    replies of the 3)."""
+    source_ip, target_ip = _top_ipv4(source), _top_ipv4(target)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready = all(
+            guests.address(layout, server.id) == ip
+            for server, ip in ((source, source_ip), (target, target_ip))
+        )
+        if ready and guests.ping_replies(layout, source.id, target_ip, count=1) == 1:
+            break
+        time.sleep(1)
+    return source_ip, target_ip, guests.ping_replies(layout, source.id, target_ip)
+
+
 def _pods(layout: LabLayout) -> list[dict]:
     session = identity.admin_session(layout)
     return session.get(f"{layout.admin_api_url}/pods").json()["pods"]
@@ -211,8 +241,10 @@ def run(layout: LabLayout, out: TextIO = sys.stdout) -> list[Landing]:
     router = ensure_router(cloud, [shared, second])
     print(f"RegionOne: network {shared.name} ({shared.id}), router {router.name}", file=out)
     landings = []
+    servers = []
     for pod in layout.pod_layouts[:2]:
         server = ensure_server(cloud, f"demo-{pod.az}", pod, shared)
+        servers.append(server)
         bottom = _pod_network(layout, pod, shared.id)
         landing = Landing(
             pod=pod.region,
@@ -250,4 +282,17 @@ def run(layout: LabLayout, out: TextIO = sys.stdout) -> list[Landing]:
     for region, bottom_router in bottom_routers(layout, router.id).items():
         routes = [f"{r['destination']} via {r['nexthop']}" for r in bottom_router.get("routes", [])]
         print(f"{region}: bottom router {bottom_router['id']} routes {routes}", file=out)
+    if len(servers) == 2:
+        source_ip, target_ip, answered = ping_proof(layout, servers[0], servers[1])
+        print(
+            f"az1 server {source_ip} -> az2 server {target_ip}: {answered}/3 replies "
+            f"(L2, VLAN {landings[0].segmentation_id})",
+            file=out,
+        )
+    source_ip, target_ip, answered = ping_proof(layout, servers[0], other)
+    print(
+        f"az1 server {source_ip} -> {last_pod.region} server {target_ip} on {second.name}: "
+        f"{answered}/3 replies (L3 through {router.name} and the bridge network)",
+        file=out,
+    )
     return landings

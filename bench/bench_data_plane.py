@@ -1,0 +1,172 @@
+"""Time from ``POST /servers`` to the first cross-pod ping reply, on a running lab's data plane.
+
+As the demo user: one shared_vlan network (``bench-dp``) and a "pinger" server in az1. Then
+``--rounds`` times, interleaved: boot a server in az2 through RegionOne's Nova gateway, and, as
+the baseline, the same boot made directly in Pod2's Nova on the network's bottom copy
+(``networks: [{"uuid": bottom network}]``, the pod's own IPAM). Each is timed from the POST to
+ACTIVE and to the first reply of a ping sent every 0.2 s from the pinger's guest in Pod1 (L2 over
+the shared VLAN, across pods), then deleted. Prints medians and the gateway/baseline ratio.
+
+    .venv/bin/python bench/bench_data_plane.py --dir .lab --rounds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from keystoneauth1 import adapter, session
+
+from bench_compute import compute, demo_session
+from tricircle.lab import guests, identity
+from tricircle.lab.layout import IMAGE, TOP_REGION, LabLayout
+
+NETWORK = ("bench-dp", "10.77.0.0/24")
+
+
+def network_api(user: session.Session, region: str) -> adapter.Adapter:
+    return adapter.Adapter(user, service_type="network", region_name=region, interface="public")
+
+
+def ensure_network(central: adapter.Adapter) -> dict:
+    name, cidr = NETWORK
+    found = central.get("/v2.0/networks", params={"name": name}).json()["networks"]
+    if found:
+        return found[0]
+    network = central.post("/v2.0/networks", json={"network": {"name": name}}).json()["network"]
+    central.post(
+        "/v2.0/subnets",
+        json={"subnet": {"network_id": network["id"], "cidr": cidr, "ip_version": 4}},
+    )
+    return network
+
+
+def wait_active(nova: adapter.Adapter, server_id: str, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        server = nova.get(f"/servers/{server_id}").json()["server"]
+        if server["status"] == "ACTIVE":
+            return server
+        if server["status"] == "ERROR":
+            raise RuntimeError(f"server {server_id} went to ERROR")
+        time.sleep(0.2)
+    raise RuntimeError(f"server {server_id} not ACTIVE within {timeout:.0f}s")
+
+
+def wait_gone(nova: adapter.Adapter, server_id: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while nova.get(f"/servers/{server_id}", raise_exc=False).status_code != 404:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server {server_id} not gone within {timeout:.0f}s")
+        time.sleep(0.3)
+
+
+def first_reply(layout: LabLayout, pinger_id: str, address: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while guests.ping_replies(layout, pinger_id, address, count=1) != 1:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no reply from {address} within {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+def ipv4(server: dict) -> str:
+    return next(
+        entry["addr"]
+        for entries in server["addresses"].values()
+        for entry in entries
+        if entry["version"] == 4
+    )
+
+
+def timed_boot(
+    layout: LabLayout, nova: adapter.Adapter, body: dict, pinger_id: str
+) -> tuple[float, float]:
+    """(seconds to ACTIVE, seconds to the first ping reply) of one boot; the server is deleted."""
+    started = time.monotonic()
+    server_id = nova.post("/servers", json=body).json()["server"]["id"]
+    try:
+        server = wait_active(nova, server_id)
+        active = time.monotonic() - started
+        first_reply(layout, pinger_id, ipv4(server))
+        return active, time.monotonic() - started
+    finally:
+        nova.delete(f"/servers/{server_id}")
+        wait_gone(nova, server_id)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", type=Path, default=Path(".lab"))
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    layout = LabLayout.load(args.dir.resolve())
+    if layout is None or layout.pods < 2:
+        raise SystemExit(f"no lab with two pods in {args.dir}")
+    user = demo_session(layout)
+    gateway, pod2 = compute(user, TOP_REGION), compute(user, "Pod2")
+    network = ensure_network(network_api(user, TOP_REGION))
+    image_id = (
+        adapter.Adapter(user, service_type="image", region_name=TOP_REGION)
+        .get("/v2/images", params={"name": IMAGE})
+        .json()["images"][0]["id"]
+    )
+
+    def body(name: str, az: str, network_id: str) -> dict:
+        return {
+            "server": {
+                "name": name,
+                "imageRef": image_id,
+                "flavorRef": "1",
+                "networks": [{"uuid": network_id}],
+                "availability_zone": az,
+            }
+        }
+
+    pinger = wait_active(
+        gateway,
+        gateway.post("/servers", json=body("bench-dp-pinger", "az1", network["id"])).json()[
+            "server"
+        ]["id"],
+    )
+    first_reply(layout, pinger["id"], ipv4(pinger))
+    admin_network = network_api(identity.admin_session(layout), "Pod2")
+    samples: dict[str, list[tuple[float, float]]] = {"gateway": [], "pod": []}
+    try:
+        for round_number in range(args.rounds):
+            samples["gateway"].append(
+                timed_boot(
+                    layout,
+                    gateway,
+                    body(f"bench-dp-{round_number}", "az2", network["id"]),
+                    pinger["id"],
+                )
+            )
+            bottom = admin_network.get("/v2.0/networks", params={"name": network["id"]}).json()
+            bottom_id = bottom["networks"][0]["id"]
+            samples["pod"].append(
+                timed_boot(
+                    layout,
+                    pod2,
+                    body(f"bench-dp-direct-{round_number}", "az2", bottom_id),
+                    pinger["id"],
+                )
+            )
+    finally:
+        gateway.delete(f"/servers/{pinger['id']}")
+    median: Callable[[list[float]], float] = statistics.median
+    print(f"{args.rounds} rounds, az1 pinger -> new az2 server on {NETWORK[0]} (seconds, median)")
+    print("| boot | to ACTIVE | to first cross-pod ping reply |")
+    print("|---|---|---|")
+    for label, name in (("through RegionOne", "gateway"), ("directly in Pod2", "pod")):
+        active = median([a for a, _ in samples[name]])
+        reply = median([r for _, r in samples[name]])
+        print(f"| {label} | {active:.2f} | {reply:.2f} |")
+    ratio = median([r for _, r in samples["gateway"]]) / median([r for _, r in samples["pod"]])
+    print(f"ratio to first reply, gateway / pod: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
