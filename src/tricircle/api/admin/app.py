@@ -40,7 +40,7 @@ def create_app(
     )
     for blueprint in (pods.blueprint, routings.blueprint, jobs.blueprint):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
-    errors.register_error_handlers(app)
+    errors.ADMIN.register(app)
     app.before_request(_start_request)
     app.after_request(_log_request)
     app.wsgi_app = auth.wrap_with_auth(app.wsgi_app, conf)

@@ -14,9 +14,10 @@ from flask import Flask, Response, g, request
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api import auth, errors, validation
+from tricircle.api import auth, validation
 from tricircle.api.compute import (
     availability_zones,
+    faults,
     flavors,
     images,
     interfaces,
@@ -80,7 +81,7 @@ def create_app(
         limits,
     ):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
-    errors.register_error_handlers(app)
+    faults.NOVA.register(app)
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.wsgi_app = auth.wrap_with_auth(app.wsgi_app, conf)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from flask import Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api.compute.podcalls import Caller, CallerPodCalls, PodClientFault, PodFault
+from tricircle.api.compute.podcalls import Caller, CallerPodCalls
 from tricircle.api.compute.state import bottom_pods, caller, state
 from tricircle.api.compute.views import ViewContext, server_view, unknown_server
 from tricircle.api.errors import BadRequest, InvalidField
@@ -25,6 +25,7 @@ from tricircle.db import pods as pod_queries
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.pods import lister
+from tricircle.pods.client import PodClientError
 
 LOG = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class ServerListHooks(lister.ListHooks):
     id_key: ClassVar[str] = "id"
     id_sort_key: ClassVar[str] = "uuid"
     sort_fields: ClassVar[Mapping[str, str]] = SORT_FIELDS
-    fatal_errors: ClassVar[tuple[type[Exception], ...]] = (PodClientFault,)
+    fatal_errors: ClassVar[tuple[type[Exception], ...]] = (PodClientError,)
     coarse_keys: ClassVar[frozenset[str]] = frozenset(lister.TIMESTAMP_KEYS)
 
     def __init__(
@@ -111,8 +112,8 @@ class ServerListHooks(lister.ListHooks):
             answer = self.calls.call(
                 self.who, pod.region_name, "GET", f"/servers/{record_id}", timeout=self.timeout
             )
-        except PodFault as exc:
-            if exc.code == 404:
+        except PodClientError as exc:
+            if exc.status == 404:
                 return None
             raise
         return answer.body["server"]

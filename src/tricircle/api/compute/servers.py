@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -23,7 +24,6 @@ from tricircle.api.compute import (
     server_list,
     volume_pods,
 )
-from tricircle.api.compute.podcalls import PodFault
 from tricircle.api.compute.server_list import UNKNOWN_RECORDS_FROM
 from tricircle.api.compute.server_requests import ServerCreate, json_object, parse_server_create
 from tricircle.api.compute.state import (
@@ -46,6 +46,8 @@ from tricircle.db import pods as pod_queries
 from tricircle.db import routings
 from tricircle.db.models import Flavor, Pod
 from tricircle.jobs.queue import enqueue_job
+from tricircle.network.mirror.undo import Made, Undo
+from tricircle.pods.client import POD_FAILURES
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_servers", __name__)
@@ -176,7 +178,13 @@ def _pod_for(request_body: ServerCreate, project_id: str, flavor: Flavor) -> Pod
 
 @blueprint.post("/servers")
 def create() -> ResponseReturnValue:
-    """Boot a server in the pod of its volumes or of the asked AZ; nothing left if a step fails."""
+    """Boot a server in the pod of its volumes or of the asked AZ; nothing left if a step fails.
+
+    Steps: the bottom flavor and keypair (kept, shared by later boots), the server's ports (released
+    if the bottom create fails), the bottom servers, their routings and the top ports' owner.
+    Each step after the bottom create pushes its undo; on failure every undo runs, last first,
+    a failing one logged and the others still run.
+    """
     who = caller()
     app_state = state()
     request_body = parse_server_create(request.get_data(), who.microversion)
@@ -221,17 +229,24 @@ def create() -> ResponseReturnValue:
     except BaseException:
         networking.undo(app_state.mirror, plan)
         raise
-    try:
+    with Undo() as undo:
+        # Once a bottom server holds the ports, a job removes them after the pod let go.
+        undo.push(
+            Made(pod.region_name, "server_ports", server_ids[0]),
+            partial(_queue_port_cleanup, server_ids[0], pod, who.project_id, plan.top_port_ids),
+        )
+        for server_id in server_ids:
+            undo.push(
+                Made(pod.region_name, SERVER, server_id),
+                partial(_delete_bottom_server, server_id, pod),
+            )
         for server_id in server_ids:
             _record_server(server_id, pod, who.project_id)
+            undo.push(
+                Made(pod.region_name, "server_routing", server_id),
+                partial(_forget_server, server_id, pod),
+            )
         networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
-    except BaseException:
-        LOG.exception("servers %s not recorded, deleting them from %s", server_ids, pod.region_name)
-        for server_id in server_ids:
-            app_state.calls.call(who, pod.region_name, "DELETE", f"/servers/{server_id}")
-            _forget_server(server_id, pod)
-        _queue_port_cleanup(server_ids[0], pod, who.project_id, plan.top_port_ids)
-        raise
     LOG.info(
         "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s",
         pod.region_name,
@@ -292,6 +307,11 @@ def _record_server(server_id: str, pod: Pod, project_id: str) -> None:
             raise RuntimeError(f"server {server_id} is already routed")
 
 
+def _delete_bottom_server(server_id: str, pod: Pod) -> None:
+    """Delete a bottom server this request made (undo of a boot)."""
+    state().calls.call(caller(), pod.region_name, "DELETE", f"/servers/{server_id}")
+
+
 def _forget_server(server_id: str, pod: Pod) -> None:
     """Remove the server's routing in ``pod``."""
     with transaction() as session:
@@ -332,8 +352,8 @@ def show(server_id: str) -> ResponseReturnValue:
     pod = server_pod(server_id)
     try:
         return forward(pod, "GET", f"/servers/{server_id}")
-    except PodFault as exc:
-        if exc.code < 500 or not caller().microversion.at_least(UNKNOWN_RECORDS_FROM):
+    except POD_FAILURES:
+        if not caller().microversion.at_least(UNKNOWN_RECORDS_FROM):
             raise
     with transaction() as session:
         routing = routings.find_routing(session, server_id, pod.pod_id)

@@ -14,12 +14,13 @@ import logging
 from collections.abc import Iterable
 from concurrent import futures
 
-from tricircle.api.compute.podcalls import Caller, PodClientFault
+from tricircle.api.compute.podcalls import Caller
 from tricircle.api.compute.state import ComputeState, bottom_pods, caller, state, transaction
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.db import pods as pod_queries
 from tricircle.db import routings
 from tricircle.db.models import Pod
+from tricircle.pods.client import PodClientError
 
 LOG = logging.getLogger(__name__)
 
@@ -63,8 +64,8 @@ def _shown_in(
             service_type=VOLUME_SERVICE,
             timeout=app_state.conf.compute.list_deadline,
         )
-    except PodClientFault as exc:
-        if exc.code == 404:
+    except PodClientError as exc:
+        if exc.status == 404:
             return None
         raise
     return answer.body.get(resource_type) if isinstance(answer.body, dict) else None

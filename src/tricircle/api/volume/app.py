@@ -84,7 +84,7 @@ def create_app(
         zones.blueprint,
     ):
         app.register_blueprint(blueprint)
-    faults.register_error_handlers(app)
+    faults.CINDER.register(app)
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.wsgi_app = _route_auth(app.wsgi_app, auth.wrap_with_auth(app.wsgi_app, conf))
