@@ -6,7 +6,8 @@ answer is Nova's 503 and a pod's failure its 500, both naming the pod only in th
 
 from __future__ import annotations
 
-from tricircle.api.errors import Dialect
+from tricircle.api.errors import Conflict, Dialect, NotFound
+from tricircle.db import compute as compute_queries
 
 NOVA = Dialect(
     name="Nova gateway",
@@ -14,4 +15,8 @@ NOVA = Dialect(
     unexpected="The server could not complete the request.",
     unavailable="A compute pod is unavailable, try again later.",
     failed="A compute pod failed to complete the request.",
+    translations=(
+        (compute_queries.NotFoundError, lambda exc: NotFound(exc.message)),
+        (compute_queries.ConflictError, lambda exc: Conflict(exc.message)),
+    ),
 )

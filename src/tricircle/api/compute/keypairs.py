@@ -22,14 +22,14 @@ from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import policy
 from tricircle.api.compute.state import authorize, bottom_pods, caller, state, transaction
-from tricircle.api.compute.store import (
+from tricircle.api.errors import BadRequest, InvalidField
+from tricircle.db import routings
+from tricircle.db.compute import (
     create_keypair,
     delete_keypair,
     get_keypair,
     list_keypairs,
 )
-from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.db import routings
 from tricircle.db.models import Keypair, utcnow
 from tricircle.pods.client import PodCallError
 

@@ -18,7 +18,6 @@ from flask.typing import ResponseReturnValue
 from tricircle.api.compute import (
     bottom,
     images,
-    jobs,
     networking,
     placement,
     server_list,
@@ -33,7 +32,6 @@ from tricircle.api.compute.state import (
     state,
     transaction,
 )
-from tricircle.api.compute.store import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.api.compute.views import (
     ViewContext,
     rewrite_links,
@@ -44,8 +42,10 @@ from tricircle.api.compute.views import (
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.db import pods as pod_queries
 from tricircle.db import routings
+from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.db.models import Flavor, Pod
 from tricircle.jobs.queue import enqueue_job
+from tricircle.network import server_ports
 from tricircle.network.mirror.undo import Made, Undo
 from tricircle.pods.client import POD_FAILURES
 
@@ -327,7 +327,7 @@ def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str, top_ports: li
     with transaction() as session:
         enqueue_job(
             session,
-            jobs.JOB_SERVER_PORTS_CLEANUP,
+            server_ports.JOB_SERVER_PORTS_CLEANUP,
             server_id,
             project_id,
             {"pod_id": pod.pod_id, "top_port_ids": top_ports},
@@ -376,7 +376,7 @@ def delete_server(server_id: str, action_body: dict | None = None) -> Response:
     """Delete (or force-delete) the bottom server, forget its routing, queue its port cleanup."""
     pod = server_pod(server_id)
     app_state = state()
-    top_ports = jobs.top_port_ids(
+    top_ports = server_ports.top_port_ids(
         app_state.pod_clients, app_state.conf.client.top_region_name, server_id
     )
     if action_body is None:
