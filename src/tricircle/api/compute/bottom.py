@@ -12,13 +12,14 @@ import logging
 from tricircle.api.compute.podcalls import Caller, CallerPodCalls
 from tricircle.api.compute.state import ComputeState
 from tricircle.db.models import Flavor, Keypair, Pod
+from tricircle.db.routings import ResourceType
 from tricircle.pods import create_once
 from tricircle.pods.client import PodClient, PodClientError
 
 LOG = logging.getLogger(__name__)
 
-FLAVOR = "flavor"
-KEYPAIR = "keypair"
+FLAVOR = ResourceType.FLAVOR
+KEYPAIR = ResourceType.KEYPAIR
 FLAVOR_MICROVERSION = "2.55"
 
 

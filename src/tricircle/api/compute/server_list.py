@@ -21,15 +21,15 @@ from tricircle.api.compute.podcalls import Caller, CallerPodCalls
 from tricircle.api.compute.state import bottom_pods, caller, state
 from tricircle.api.compute.views import ViewContext, server_view, unknown_server
 from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.db import pods as pod_queries
 from tricircle.db import routings
 from tricircle.db.models import Pod
+from tricircle.db.routings import ResourceType
 from tricircle.pods import lister
 from tricircle.pods.client import PodClientError
 
 LOG = logging.getLogger(__name__)
 
-SERVER = "server"
+SERVER = ResourceType.SERVER
 MAX_LIMIT = 1000
 UNKNOWN_RECORDS_FROM = "2.69"
 # Nova sort keys -> the field of a detailed server carrying the value.
@@ -101,10 +101,7 @@ class ServerListHooks(lister.ListHooks):
     def find_marker_pod(self, marker: str) -> Pod | None:
         """The pod the routing table names for the marker server."""
         with self.session_factory() as session:
-            for routing in routings.find_routings_for_top(session, marker):
-                if routing.resource_type == SERVER and routing.bottom_id:
-                    return pod_queries.get_pod(session, routing.pod_id)
-        return None
+            return routings.routed_pod(session, marker, SERVER)
 
     def fetch_record(self, pod: Pod, record_id: str) -> dict[str, Any] | None:
         """The marker server as its pod shows it, or None if the pod no longer has it."""

@@ -40,10 +40,10 @@ from tricircle.api.compute.views import (
     unknown_server,
 )
 from tricircle.api.errors import BadRequest, NotFound
-from tricircle.db import pods as pod_queries
 from tricircle.db import routings
 from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.db.models import Flavor, Pod
+from tricircle.db.routings import ResourceType
 from tricircle.jobs.queue import enqueue_job
 from tricircle.network import server_ports
 from tricircle.network.mirror.undo import Made, Undo
@@ -52,7 +52,7 @@ from tricircle.pods.client import POD_FAILURES
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_servers", __name__)
 
-SERVER = placement.SERVER
+SERVER = ResourceType.SERVER
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -93,14 +93,12 @@ def server_pod(server_id: str) -> Pod:
     """The pod holding ``server_id``; Nova's 404 if unknown or not the caller's."""
     who = caller()
     with transaction() as session:
-        found = [
-            routing
-            for routing in routings.find_routings_for_top(session, server_id)
-            if routing.resource_type == SERVER and routing.bottom_id
-        ]
-        if not found or (not who.is_admin and found[0].project_id != who.project_id):
-            raise NotFound(f"Instance {server_id} could not be found.")
-        return pod_queries.get_pod(session, found[0].pod_id)
+        pod = routings.routed_pod(
+            session, server_id, SERVER, project_id=None if who.is_admin else who.project_id
+        )
+    if pod is None:
+        raise NotFound(f"Instance {server_id} could not be found.")
+    return pod
 
 
 def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
@@ -296,14 +294,13 @@ def _created_view(server_id: str) -> dict[str, Any]:
 def _record_server(server_id: str, pod: Pod, project_id: str) -> None:
     """The routing of a new server: top ID = bottom ID, in ``pod``."""
     with transaction() as session:
-        lock = routings.lock_routing(
+        if not routings.route_as_itself(
             session,
             top_id=server_id,
             pod_id=pod.pod_id,
             project_id=project_id,
             resource_type=SERVER,
-        )
-        if lock is None or not routings.fill_bottom_id(session, lock, server_id):
+        ):
             raise RuntimeError(f"server {server_id} is already routed")
 
 
@@ -315,9 +312,7 @@ def _delete_bottom_server(server_id: str, pod: Pod) -> None:
 def _forget_server(server_id: str, pod: Pod) -> None:
     """Remove the server's routing in ``pod``."""
     with transaction() as session:
-        for routing in routings.find_routings_for_top(session, server_id):
-            if routing.resource_type == SERVER and routing.pod_id == pod.pod_id:
-                routings.delete_routing(session, routing.id)
+        routings.forget_routing(session, server_id, pod.pod_id, SERVER)
 
 
 def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str, top_ports: list[str]) -> None:

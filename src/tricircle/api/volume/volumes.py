@@ -69,7 +69,7 @@ def _pod_for_new_volume(volume: dict[str, Any], size: int) -> Pod:
         PlacementRequest(
             project_id=common.project_id(),
             availability_zone=az_name,
-            resource_type="volume",
+            resource_type=routing.VOLUME,
             demand={"size": size},
         )
     )
