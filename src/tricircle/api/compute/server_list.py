@@ -18,9 +18,10 @@ from flask import Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api.compute.podcalls import Caller, CallerPodCalls
-from tricircle.api.compute.state import bottom_pods, caller, state
+from tricircle.api.compute.state import caller, state
 from tricircle.api.compute.views import ViewContext, server_view, unknown_server
 from tricircle.api.errors import BadRequest, InvalidField
+from tricircle.api.gateway import bottom_pods
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType

@@ -26,11 +26,9 @@ from tricircle.api.compute import (
 from tricircle.api.compute.server_list import UNKNOWN_RECORDS_FROM
 from tricircle.api.compute.server_requests import ServerCreate, json_object, parse_server_create
 from tricircle.api.compute.state import (
-    bottom_pods,
     caller,
     gateway_url,
     state,
-    transaction,
 )
 from tricircle.api.compute.views import (
     ViewContext,
@@ -40,6 +38,7 @@ from tricircle.api.compute.views import (
     unknown_server,
 )
 from tricircle.api.errors import BadRequest, NotFound
+from tricircle.api.gateway import bottom_pods, transaction
 from tricircle.db import routings
 from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.db.models import Flavor, Pod

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 from functools import partial
 
 from tricircle.api.compute.podcalls import Caller
-from tricircle.api.compute.state import ComputeState, bottom_pods, caller, state, transaction
+from tricircle.api.compute.state import ComputeState, caller, state
 from tricircle.api.errors import BadRequest, NotFound
+from tricircle.api.gateway import bottom_pods, transaction
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType

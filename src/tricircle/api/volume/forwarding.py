@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
+from tricircle.api import gateway
 from tricircle.api.volume import common, routing, types
 from tricircle.api.volume.faults import bad_request, not_found
 from tricircle.db.models import Pod
@@ -46,7 +47,7 @@ def _search_pods(top_id: str, resource_type: str) -> Pod | None:
     token = request.headers.get("X-Auth-Token")
     microversion = str(g.api_version)
     path = f"/{COLLECTIONS[resource_type]}/{top_id}"
-    pods = common.bottom_pods()
+    pods = gateway.bottom_pods()
 
     def has_it(pod: Pod) -> bool | None:
         client = state.pods.caller_client(pod.region_name, token)

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from tricircle.api import gateway
 from tricircle.api.volume import common
 from tricircle.api.volume.faults import not_found
 from tricircle.api.volume.microversions import ApiVersion
@@ -33,7 +34,7 @@ def _ask_every_pod(path: str, params: dict[str, str]) -> list[Any]:
     state = common.state()
     token = request.headers.get("X-Auth-Token")
     microversion = str(g.api_version)
-    pods = common.bottom_pods()
+    pods = gateway.bottom_pods()
 
     def ask(pod: Pod) -> Any:
         client = state.pods.caller_client(pod.region_name, token)

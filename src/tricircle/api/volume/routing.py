@@ -6,7 +6,7 @@ The gateway keeps the pod's own ID for volumes and snapshots, so one routing row
 
 from __future__ import annotations
 
-from tricircle.api.volume import common
+from tricircle.api import gateway
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
@@ -17,13 +17,13 @@ SNAPSHOT = ResourceType.SNAPSHOT
 
 def pod_of(top_id: str, resource_type: ResourceType) -> Pod | None:
     """The pod holding ``top_id`` of ``resource_type``, or None if the gateway knows none."""
-    with common.transaction() as session:
+    with gateway.transaction() as session:
         return routings.routed_pod(session, top_id, resource_type)
 
 
 def record(top_id: str, pod: Pod, project_id: str, resource_type: ResourceType) -> None:
     """Remember that ``top_id`` (also its bottom ID) lives in ``pod``."""
-    with common.transaction() as session:
+    with gateway.transaction() as session:
         routings.route_as_itself(
             session,
             top_id=top_id,
@@ -35,5 +35,5 @@ def record(top_id: str, pod: Pod, project_id: str, resource_type: ResourceType) 
 
 def forget(top_id: str, pod: Pod) -> None:
     """Drop the routing of ``top_id`` in ``pod`` (its bottom resource is gone)."""
-    with common.transaction() as session:
+    with gateway.transaction() as session:
         routings.forget_routing(session, top_id, pod.pod_id)
