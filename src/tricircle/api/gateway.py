@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -57,9 +57,8 @@ def install_request_hooks(
     request_id_headers: Sequence[str] = (REQUEST_ID_HEADER,),
     on_start: Callable[[], None] | None = None,
     on_finish: Callable[[Response], None] | None = None,
-    log_fields: Callable[[], Mapping[str, Any]] = dict,
 ) -> None:
-    """Hooks run around every request of ``app``; ``log_fields`` adds to the access-log line."""
+    """Hooks run around every request of ``app``; ``on_start`` may set ``g.microversion``."""
 
     def start() -> None:
         g.started = time.monotonic()
@@ -82,8 +81,10 @@ def install_request_hooks(
             "duration_ms": round((time.monotonic() - g.started) * 1000, 1),
             "project_id": g.context.project_id,
             "user_id": g.context.user_id,
-            **log_fields(),
+            "remote_addr": request.remote_addr,
         }
+        if "microversion" in g:
+            fields["microversion"] = str(g.microversion)
         access_log.info(
             " ".join(f"{key}=%({key})s" for key in fields), fields, extra={"tricircle": fields}
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,8 +38,6 @@ def create_app(
     for blueprint in (pods.blueprint, routings.blueprint, jobs.blueprint):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     errors.ADMIN.register(app)
-    gateway.install_request_hooks(
-        app, ACCESS_LOG, log_fields=lambda: {"remote_addr": request.remote_addr}
-    )
+    gateway.install_request_hooks(app, ACCESS_LOG)
     app.wsgi_app = auth.wrap_with_auth(app.wsgi_app, conf)
     return app

@@ -86,7 +86,6 @@ def create_app(
         request_id_headers=REQUEST_ID_HEADERS,
         on_start=_negotiate_microversion,
         on_finish=_announce_microversion,
-        log_fields=lambda: {"microversion": str(g.get("microversion"))},
     )
     app.wsgi_app = auth.wrap_with_auth(app.wsgi_app, conf)
     return app

@@ -2,7 +2,7 @@
 
 Version documents (``/``, ``/v3``) answer without a token, as Cinder's do; everything else sits
 behind auth_token (unless noauth). ``/v3/<project_id>/...`` (the old URL style) is served as
-``/v3/...``. Each API request is given the negotiated microversion in ``g.api_version``.
+``/v3/...``. Each API request is given the negotiated microversion in ``g.microversion``.
 """
 
 from __future__ import annotations
@@ -83,11 +83,7 @@ def create_app(
         app.register_blueprint(blueprint)
     faults.CINDER.register(app)
     gateway.install_request_hooks(
-        app,
-        ACCESS_LOG,
-        on_start=_negotiate_microversion,
-        on_finish=_announce_microversion,
-        log_fields=lambda: {"microversion": str(g.api_version)},
+        app, ACCESS_LOG, on_start=_negotiate_microversion, on_finish=_announce_microversion
     )
     app.wsgi_app = _route_auth(app.wsgi_app, auth.wrap_with_auth(app.wsgi_app, conf))
     return app
@@ -111,10 +107,10 @@ def _is_api_request() -> bool:
 
 def _negotiate_microversion() -> None:
     """The microversion an API request is served at (the minimum for version documents)."""
-    g.api_version = microversions.MIN_VERSION
+    g.microversion = microversions.MIN_VERSION
     if _is_api_request():
         regions = [pod.region_name for pod in gateway.bottom_pods()]
-        g.api_version = microversions.negotiate(
+        g.microversion = microversions.negotiate(
             request.headers.get(microversions.HEADER), common.state().pods.max_version(regions)
         )
 
@@ -122,5 +118,5 @@ def _negotiate_microversion() -> None:
 def _announce_microversion(response: Response) -> None:
     """The version served, in Cinder's headers."""
     if _is_api_request():
-        response.headers[microversions.HEADER] = f"{microversions.SERVICE} {g.api_version}"
+        response.headers[microversions.HEADER] = f"{microversions.SERVICE} {g.microversion}"
         response.headers["Vary"] = microversions.HEADER

@@ -55,7 +55,7 @@ def forward(
     Links in the answer that point into the pod are rewritten to point at the gateway.
     """
     client = state().pods.caller_client(region_name, request.headers.get("X-Auth-Token"))
-    answer = client.call(method, path, json=body, params=params, microversion=str(g.api_version))
+    answer = client.call(method, path, json=body, params=params, microversion=str(g.microversion))
     return BottomAnswer(answer.status, links_to_gateway(answer.body, client, gateway_root()))
 
 

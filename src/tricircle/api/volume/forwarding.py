@@ -45,7 +45,7 @@ def _search_pods(top_id: str, resource_type: str) -> Pod | None:
     """The pod that shows ``top_id`` to the caller, asked in parallel; its routing recorded."""
     state = common.state()
     token = request.headers.get("X-Auth-Token")
-    microversion = str(g.api_version)
+    microversion = str(g.microversion)
     path = f"/{COLLECTIONS[resource_type]}/{top_id}"
     pods = gateway.bottom_pods()
 

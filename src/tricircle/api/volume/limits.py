@@ -33,7 +33,7 @@ def _ask_every_pod(path: str, params: dict[str, str]) -> list[Any]:
     """The JSON answer of each pod that answers ``GET path`` in time, as the caller."""
     state = common.state()
     token = request.headers.get("X-Auth-Token")
-    microversion = str(g.api_version)
+    microversion = str(g.microversion)
     pods = gateway.bottom_pods()
 
     def ask(pod: Pod) -> Any:
@@ -85,8 +85,8 @@ def limits() -> Response:
 @blueprint.get("/v3/volumes/summary")
 def volume_summary() -> Response:
     """Count and total size (and metadata values) of the caller's volumes in every pod."""
-    if g.api_version < SUMMARY:
-        raise not_found(f"API version {g.api_version} is not supported on this method.")
+    if g.microversion < SUMMARY:
+        raise not_found(f"API version {g.microversion} is not supported on this method.")
     answers = _ask_every_pod("/volumes/summary", request.args.to_dict())
     totals = {"total_size": 0, "total_count": 0}
     metadata: dict[str, set[str]] = {}
@@ -97,7 +97,7 @@ def volume_summary() -> Response:
         for key, values in summary.get("metadata", {}).items():
             metadata.setdefault(key, set()).update(values)
     body: dict[str, Any] = dict(totals)
-    if g.api_version >= SUMMARY_METADATA:
+    if g.microversion >= SUMMARY_METADATA:
         body["metadata"] = {key: sorted(values) for key, values in sorted(metadata.items())}
     return jsonify({"volume-summary": body})
 

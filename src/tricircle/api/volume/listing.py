@@ -100,7 +100,7 @@ class CinderListHooks(lister.ListHooks):
         self.resource_type = resource_type
         self.state = common.state()
         self.token = request.headers.get("X-Auth-Token")
-        self.microversion = str(g.api_version)
+        self.microversion = str(g.microversion)
         self.top_root = common.gateway_root()
 
     def _get(self, pod: Pod, path: str, params: dict[str, Any] | None = None) -> Any:
