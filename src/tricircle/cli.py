@@ -6,14 +6,16 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 COMMAND_MODULES = (
-    "tricircle.lab.commands",
     "tricircle.db.commands",
     "tricircle.api.commands",
     "tricircle.jobs.commands",
     "tricircle.pods.commands",
 )
+# Loaded only where the ``lab`` extra (openstacksdk and the OpenStack services) is installed.
+LAB_COMMANDS = "tricircle.lab.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,9 +28,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="oslo.config file(s) with Tricircle's options (repeatable).",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
+    lab = _lab_commands()
+    if lab is not None:
+        lab.register(subparsers)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
+
+
+def _lab_commands() -> ModuleType | None:
+    """The lab's commands, or None where a package of the ``lab`` extra is missing."""
+    try:
+        return importlib.import_module(LAB_COMMANDS)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] == "tricircle":
+            raise
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

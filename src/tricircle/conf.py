@@ -1,5 +1,7 @@
 """Tricircle's configuration options (oslo.config), one group per part.
 
+The layer below every product part: it imports nothing of Tricircle's own.
+
 ``list_opts`` feeds ``oslo-config-generator`` (namespace ``tricircle``), which writes
 ``etc/tricircle.conf.sample``. Options are registered on the global ``CONF`` at import.
 """
@@ -7,8 +9,6 @@
 from __future__ import annotations
 
 from oslo_config import cfg
-
-from tricircle.api.compute.opts import compute_opts
 
 CONF = cfg.CONF
 
@@ -71,6 +71,37 @@ network_opts = [
         default="100.0.0.0/9",
         help="CIDR of every tenant's bridge network (the subnet joining a router's bottom copies "
         "in different pods). Tenant subnets attached to cross-pod routers must not overlap it.",
+    ),
+]
+
+compute_opts = [
+    cfg.StrOpt("bind_host", default="127.0.0.1", help="Address the Nova API gateway listens on."),
+    cfg.PortOpt("bind_port", default=19998, help="Port the Nova API gateway listens on."),
+    cfg.StrOpt(
+        "max_microversion",
+        default="2.100",
+        regex=r"^2\.(0|[1-9]\d*)$",
+        help="Highest compute microversion the gateway implements; the advertised maximum is "
+        "the lowest of this and every reachable pod's maximum.",
+    ),
+    cfg.FloatOpt(
+        "pod_versions_ttl",
+        default=60.0,
+        min=0.0,
+        help="Seconds a pod's maximum microversion is cached before it is asked again.",
+    ),
+    cfg.FloatOpt(
+        "list_deadline",
+        default=5.0,
+        min=0.1,
+        help="Seconds a cross-pod list waits for the pods; a pod that has not answered by then "
+        "is reported as down (UNKNOWN records at microversion >= 2.69, else left out).",
+    ),
+    cfg.FloatOpt(
+        "boot_timeout",
+        default=60.0,
+        min=1.0,
+        help="Seconds a pod's Nova may take to answer a server create.",
     ),
 ]
 

@@ -119,3 +119,32 @@ def test_lock_fill_and_release(session_factory, pod_id):
         assert not routings.fill_bottom_id(session, lock, "b-other")
         assert not routings.release_routing_lock(session, lock)
         assert routings.find_bottom_id(session, "r1", pod_id) == "b-r1"
+
+
+def test_routed_pod_names_the_pod_of_a_complete_routing_of_that_type(
+    session_factory, sample, pod_id, second_pod_id
+):
+    with session_factory() as session:
+        found = routings.routed_pod(session, "net-b", routings.ResourceType.NETWORK)
+        assert found is not None and found.pod_id == pod_id
+        assert routings.routed_pod(session, "net-b", routings.ResourceType.PORT) is None
+        assert routings.routed_pod(session, "net-b", "network", project_id="p1") is None
+        assert routings.routed_pod(session, "port-2", routings.ResourceType.PORT) is None
+
+
+def test_a_resource_routed_as_itself_is_found_then_forgotten(session_factory, second_pod_id):
+    volume = routings.ResourceType.VOLUME
+    with session_factory.begin() as session:
+        assert routings.route_as_itself(
+            session, top_id="vol-1", pod_id=second_pod_id, project_id="p1", resource_type=volume
+        )
+        assert not routings.route_as_itself(
+            session, top_id="vol-1", pod_id=second_pod_id, project_id="p1", resource_type=volume
+        )
+    with session_factory.begin() as session:
+        assert routings.find_bottom_id(session, "vol-1", second_pod_id) == "vol-1"
+        assert routings.routed_pod(session, "vol-1", volume).pod_id == second_pod_id
+        routings.forget_routing(session, "vol-1", second_pod_id, routings.ResourceType.SERVER)
+        assert routings.routed_pod(session, "vol-1", volume) is not None
+        routings.forget_routing(session, "vol-1", second_pod_id)
+        assert routings.routed_pod(session, "vol-1", volume) is None

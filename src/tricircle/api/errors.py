@@ -1,43 +1,51 @@
-"""Faults of the admin API, in Nova's dialect: ``{"itemNotFound": {"code": 404, "message": ...}}``.
+"""Errors mapped once, at the boundary, in each API's dialect.
 
-Handlers raise (an ApiFault or a Tricircle exception); ``fault_for`` maps anything raised to the
-fault the caller sees, and ``register_error_handlers`` makes Flask answer with its JSON body.
+Handlers raise an ApiFault, a Tricircle exception or a pod client's typed error; a ``Dialect``
+(admin here, Nova's and Cinder's beside their gateways) maps anything raised to the fault its
+callers expect, ``{"itemNotFound": {"code": 404, "message": ...}}`` and the like: a pod that does
+not answer is 503, a pod's own failure a 500 with the dialect's generic fault name, a pod's
+refusal (4xx) passed through with its status and message.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask, Response, jsonify
 from oslo_policy import policy as oslo_policy
 from werkzeug.exceptions import HTTPException
 
 from tricircle.db import pods
+from tricircle.pods import client as pod_client
 
 LOG = logging.getLogger(__name__)
 
 
 class ApiFault(Exception):
-    """An error answered to the caller with ``code`` and a fault name."""
+    """An error answered to the caller with ``code``; its name comes from the API's dialect.
 
-    code: ClassVar[int] = 500
-    fault_name: ClassVar[str] = "serverError"
+    A subclass may fix ``fault_name``; otherwise the dialect names the fault by its code.
+    """
 
-    def __init__(self, message: str) -> None:
+    code: int = 500
+    fault_name: str | None = None
+
+    def __init__(self, message: str, *, code: int | None = None, name: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-
-    def body(self) -> dict[str, dict[str, int | str]]:
-        """The JSON body of this fault."""
-        return {self.fault_name: {"code": self.code, "message": self.message}}
+        if code is not None:
+            self.code = code
+        if name is not None:
+            self.fault_name = name
 
 
 class BadRequest(ApiFault):
     """Malformed or invalid input; the message names the offending field."""
 
     code = 400
-    fault_name = "badRequest"
 
 
 class InvalidField(BadRequest):
@@ -52,55 +60,56 @@ class Unauthorized(ApiFault):
     """No valid identity."""
 
     code = 401
-    fault_name = "unauthorized"
 
 
 class Forbidden(ApiFault):
     """The caller's roles do not allow this action."""
 
     code = 403
-    fault_name = "forbidden"
 
 
 class NotFound(ApiFault):
     """The addressed resource does not exist."""
 
     code = 404
-    fault_name = "itemNotFound"
 
 
 class MethodNotAllowed(ApiFault):
     """The resource exists but not with this HTTP method."""
 
     code = 405
-    fault_name = "badMethod"
 
 
 class Conflict(ApiFault):
     """The request clashes with the current state (duplicate, resource in use)."""
 
     code = 409
-    fault_name = "conflictingRequest"
 
 
 class UnsupportedMediaType(ApiFault):
     """The body is not JSON."""
 
     code = 415
-    fault_name = "badMediaType"
 
 
-_BY_HTTP_CODE: dict[int, type[ApiFault]] = {
-    fault.code: fault
-    for fault in (
-        BadRequest,
-        Unauthorized,
-        Forbidden,
-        NotFound,
-        MethodNotAllowed,
-        Conflict,
-        UnsupportedMediaType,
-    )
+class ServiceUnavailable(ApiFault):
+    """A pod needed for the request did not answer; the caller may try again."""
+
+    code = 503
+
+
+FAULT_NAMES: Mapping[int, str] = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
 }
 
 _BY_EXCEPTION: tuple[tuple[type[Exception], type[ApiFault]], ...] = (
@@ -112,31 +121,76 @@ _BY_EXCEPTION: tuple[tuple[type[Exception], type[ApiFault]], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Dialect:
+    """How one API answers errors: fault names by status, its generic fault and its wording.
+
+    ``unavailable`` and ``failed`` are the messages for a pod that did not answer and for a
+    pod's own failure (``{region}`` may name the pod); ``translations`` map the API's own
+    exceptions before the shared rules apply.
+    """
+
+    name: str
+    generic_fault: str
+    unexpected: str
+    unavailable: str
+    failed: str
+    fault_names: Mapping[int, str] = field(default_factory=lambda: dict(FAULT_NAMES))
+    translations: tuple[tuple[type[Exception], Callable[[Any], ApiFault]], ...] = ()
+
+    def fault_for(self, exc: Exception) -> ApiFault:
+        """The fault answered for ``exc``; anything unknown is a 500 that shows no internals."""
+        if isinstance(exc, ApiFault):
+            return exc
+        for exception_type, translate in self.translations:
+            if isinstance(exc, exception_type):
+                return translate(exc)
+        for exception_type, fault_type in _BY_EXCEPTION:
+            if isinstance(exc, exception_type):
+                return fault_type(str(exc))
+        if isinstance(exc, pod_client.PodUnreachable | pod_client.PodServiceNotFound):
+            LOG.warning("%s: pod unavailable region=%s: %s", self.name, exc.region_name, exc)
+            return ServiceUnavailable(self.unavailable.format(region=exc.region_name))
+        if isinstance(exc, pod_client.PodServerError):
+            LOG.error("%s: pod failed region=%s: %s", self.name, exc.region_name, exc)
+            return ApiFault(self.failed.format(region=exc.region_name))
+        if isinstance(exc, pod_client.PodClientError):
+            return ApiFault(exc.pod_message, code=exc.status, name=exc.fault_name)
+        if isinstance(exc, HTTPException) and exc.code is not None and exc.code < 500:
+            return ApiFault(exc.description or exc.name, code=exc.code)
+        return ApiFault(self.unexpected)
+
+    def body(self, fault: ApiFault) -> dict[str, dict[str, int | str]]:
+        """The JSON body of ``fault`` in this dialect."""
+        name = fault.fault_name or self.fault_names.get(fault.code, self.generic_fault)
+        return {name: {"code": fault.code, "message": fault.message}}
+
+    def response(self, fault: ApiFault) -> Response:
+        """The JSON response of ``fault``."""
+        response = jsonify(self.body(fault))
+        response.status_code = fault.code
+        return response
+
+    def register(self, app: Flask) -> None:
+        """Answer every exception a view of ``app`` raises with its fault in this dialect."""
+
+        @app.errorhandler(Exception)
+        def _handle(exc: Exception) -> Response:
+            fault = self.fault_for(exc)
+            if fault.code >= 500 and fault.code != 503:
+                LOG.exception("%s: unexpected error answering a request", self.name)
+            return self.response(fault)
+
+
+ADMIN = Dialect(
+    name="admin API",
+    generic_fault="serverError",
+    unexpected="The server could not complete the request.",
+    unavailable="A pod is unavailable, try again later.",
+    failed="A pod failed to complete the request.",
+)
+
+
 def fault_for(exc: Exception) -> ApiFault:
-    """The fault to answer for ``exc``; anything unknown is a 500 with no internals shown."""
-    if isinstance(exc, ApiFault):
-        return exc
-    for exception_type, fault_type in _BY_EXCEPTION:
-        if isinstance(exc, exception_type):
-            return fault_type(str(exc))
-    if isinstance(exc, HTTPException) and exc.code in _BY_HTTP_CODE:
-        return _BY_HTTP_CODE[exc.code](exc.description or exc.name)
-    return ApiFault("The server could not complete the request.")
-
-
-def fault_response(fault: ApiFault) -> Response:
-    """The JSON response for a fault."""
-    response = jsonify(fault.body())
-    response.status_code = fault.code
-    return response
-
-
-def register_error_handlers(app: Flask) -> None:
-    """Answer every exception raised by a view with its fault body."""
-
-    @app.errorhandler(Exception)
-    def _handle(exc: Exception) -> Response:
-        fault = fault_for(exc)
-        if fault.code >= 500:
-            LOG.exception("Unexpected error answering a request")
-        return fault_response(fault)
+    """The admin API's fault for ``exc``."""
+    return ADMIN.fault_for(exc)

@@ -7,12 +7,33 @@ A routing whose ``bottom_id`` is NULL is a create-once lock held by whoever inse
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from tricircle.db.models import ResourceRouting, utcnow
+from tricircle.db.models import Pod, ResourceRouting, utcnow
 from tricircle.db.session import insert_unless_conflict
+
+
+class ResourceType(StrEnum):
+    """What the top ID of a routing names (stored as its value)."""
+
+    NETWORK = "network"
+    SUBNET = "subnet"
+    PORT = "port"
+    SECURITY_GROUP = "security_group"
+    ROUTER = "router"
+    # The pod a local network lives in: top_id the network, pod_id the top pod, bottom_id the pod.
+    LOCAL_NETWORK_HOME = "local_network_home"
+    # A tenant's bridge network: top_id "bridge:<project_id>", bottom_id the top bridge network.
+    BRIDGE_NETWORK = "bridge_network"
+    SERVER = "server"
+    VOLUME = "volume"
+    SNAPSHOT = "snapshot"
+    FLAVOR = "flavor"
+    KEYPAIR = "keypair"
+    VOLUME_TYPE = "volume_type"
 
 
 def list_routings(
@@ -78,6 +99,48 @@ def find_routing(session: Session, top_id: str, pod_id: str) -> ResourceRouting 
         ResourceRouting.top_id == top_id, ResourceRouting.pod_id == pod_id
     )
     return session.scalars(statement).one_or_none()
+
+
+def routed_pod(
+    session: Session, top_id: str, resource_type: ResourceType, project_id: str | None = None
+) -> Pod | None:
+    """The pod a complete routing of ``top_id`` names (only ``project_id``'s if given), or None."""
+    statement = (
+        select(Pod)
+        .join(ResourceRouting, ResourceRouting.pod_id == Pod.pod_id)
+        .where(
+            ResourceRouting.top_id == top_id,
+            ResourceRouting.resource_type == resource_type,
+            ResourceRouting.bottom_id.is_not(None),
+        )
+        .order_by(ResourceRouting.id)
+        .limit(1)
+    )
+    if project_id is not None:
+        statement = statement.where(ResourceRouting.project_id == project_id)
+    return session.scalars(statement).first()
+
+
+def route_as_itself(
+    session: Session, *, top_id: str, pod_id: str, project_id: str, resource_type: ResourceType
+) -> bool:
+    """Record that ``top_id`` lives in the pod under the same ID; False if it already has a row."""
+    lock = lock_routing(
+        session, top_id=top_id, pod_id=pod_id, project_id=project_id, resource_type=resource_type
+    )
+    return lock is not None and fill_bottom_id(session, lock, top_id)
+
+
+def forget_routing(
+    session: Session, top_id: str, pod_id: str, resource_type: ResourceType | None = None
+) -> None:
+    """Delete the routing of ``top_id`` in the pod (of ``resource_type`` if given)."""
+    statement = delete(ResourceRouting).where(
+        ResourceRouting.top_id == top_id, ResourceRouting.pod_id == pod_id
+    )
+    if resource_type is not None:
+        statement = statement.where(ResourceRouting.resource_type == resource_type)
+    session.execute(statement)
 
 
 def lock_routing(

@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tricircle.db.models import ResourceRouting, VolumeType
+from tricircle.db.routings import ResourceType
 
-RESOURCE_TYPE = "volume_type"
+RESOURCE_TYPE = ResourceType.VOLUME_TYPE
 
 
 class VolumeTypeExists(Exception):

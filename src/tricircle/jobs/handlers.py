@@ -29,8 +29,9 @@ Handler = Callable[[JobContext, Job], None]
 
 HANDLERS: dict[str, Handler] = {}
 
-# Modules whose import registers handlers; the worker imports them before it starts.
-HANDLER_MODULES: tuple[str, ...] = ("tricircle.network.jobs", "tricircle.api.compute.jobs")
+# Modules whose import registers handlers (each layer registers its own jobs there); the worker
+# imports them before it starts.
+HANDLER_MODULES: tuple[str, ...] = ("tricircle.network.jobs",)
 
 
 class UnknownJobType(LookupError):

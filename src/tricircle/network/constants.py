@@ -7,17 +7,16 @@ below, so the plugin can remove them before Neutron refuses to delete their subn
 
 from __future__ import annotations
 
+from tricircle.db.routings import ResourceType
+
 # Resource types recorded in resource routings (one row per top ID and pod).
-NETWORK = "network"
-SUBNET = "subnet"
-PORT = "port"
-SECURITY_GROUP = "security_group"
-ROUTER = "router"
-# The pod a local network lives in: top_id is the network, pod_id the top pod, bottom_id the pod.
-LOCAL_NETWORK_HOME = "local_network_home"
-# A tenant's bridge network on the central Neutron: top_id is "bridge:<project_id>", pod_id the
-# top pod, bottom_id the top bridge network's ID.
-BRIDGE_NETWORK = "bridge_network"
+NETWORK = ResourceType.NETWORK
+SUBNET = ResourceType.SUBNET
+PORT = ResourceType.PORT
+SECURITY_GROUP = ResourceType.SECURITY_GROUP
+ROUTER = ResourceType.ROUTER
+LOCAL_NETWORK_HOME = ResourceType.LOCAL_NETWORK_HOME
+BRIDGE_NETWORK = ResourceType.BRIDGE_NETWORK
 
 # Job types. Payloads are JSON objects; resource_id is the top ID named below.
 JOB_ROUTER_SETUP = "router_setup"  # resource_id: top router; converges bottom routers and bridge

@@ -1,4 +1,5 @@
-"""Job handlers of cross-pod networking, run by the xjob worker.
+"""Job handlers of cross-pod networking, run by the xjob worker (``server_ports`` registers the
+handlers of the ports made for servers).
 
 Each handler builds (once per database) the mirroring library and the L3 service from the
 worker's configuration: Tricircle's service identity in ``[client]``, ``[network] bridge_cidr``.
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tricircle import conf as tricircle_conf  # noqa: F401  (registers the options read below)
 from tricircle.db.models import Job
 from tricircle.jobs.handlers import JobContext, handler
-from tricircle.network import constants
+from tricircle.network import constants, server_ports  # noqa: F401  (registers its jobs)
 from tricircle.network.l3 import RouterL3
 from tricircle.network.mirror import BottomMirror, errors
 from tricircle.pods.client import PodClients

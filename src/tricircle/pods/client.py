@@ -38,12 +38,20 @@ class PodServiceNotFound(PodCallError):
 
 
 class PodHttpError(PodCallError):
-    """The service answered with an error status; carries it and the pod's own message."""
+    """The service answered with an error status; carries it, the pod's message and fault name."""
 
-    def __init__(self, region_name: str, service_type: str, status: int, message: str) -> None:
+    def __init__(
+        self,
+        region_name: str,
+        service_type: str,
+        status: int,
+        message: str,
+        fault_name: str | None = None,
+    ) -> None:
         super().__init__(region_name, service_type, f"HTTP {status}: {message}")
         self.status = status
         self.pod_message = message
+        self.fault_name = fault_name
 
 
 class PodClientError(PodHttpError):
@@ -52,6 +60,10 @@ class PodClientError(PodHttpError):
 
 class PodServerError(PodHttpError):
     """The pod failed on the request (5xx), or answered something that is not JSON."""
+
+
+# A pod that could not serve the request at all: no endpoint, no answer, or its own failure.
+POD_FAILURES: tuple[type[PodCallError], ...] = (PodServiceNotFound, PodUnreachable, PodServerError)
 
 
 def make_session(conf: cfg.ConfigOpts) -> session.Session:
@@ -70,15 +82,42 @@ def make_session(conf: cfg.ConfigOpts) -> session.Session:
 
 def pod_message(response: Response) -> str:
     """The human message in an error body, in any OpenStack dialect, else the raw text."""
+    return pod_fault(response)[1]
+
+
+def pod_fault(response: Response) -> tuple[str | None, str]:
+    """The fault name (``{"<name>": {"message": ...}}`` bodies only) and message of an error."""
     try:
         body = response.json()
     except ValueError:
-        return response.text.strip()[:MESSAGE_LIMIT] or response.reason or ""
+        return None, response.text.strip()[:MESSAGE_LIMIT] or response.reason or ""
     if isinstance(body, dict):
-        for value in (body, *body.values()):
+        if isinstance(body.get("message"), str):
+            return None, body["message"]
+        for name, value in body.items():
             if isinstance(value, dict) and isinstance(value.get("message"), str):
-                return value["message"]
-    return str(body)[:MESSAGE_LIMIT]
+                return (name if len(body) == 1 and name != "error" else None), value["message"]
+    return None, str(body)[:MESSAGE_LIMIT]
+
+
+def raise_for_status(region_name: str, service_type: str, response: Response) -> None:
+    """PodServerError for a 5xx answer, PodClientError for a 4xx one; nothing otherwise."""
+    status = response.status_code
+    if status < 400:
+        return
+    fault_name, message = pod_fault(response)
+    error = PodServerError if status >= 500 else PodClientError
+    raise error(region_name, service_type, status, message, fault_name)
+
+
+def json_or_none(response: Response) -> Any:
+    """The JSON body of a response, or None when it is empty or not JSON."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 class PodClient:
@@ -162,18 +201,14 @@ class PodClient:
 
     def _decoded(self, response: Response) -> Any:
         """The JSON of a successful response; the typed error of a failed one."""
-        status = response.status_code
-        if status >= 500:
-            raise PodServerError(self.region_name, self.service_type, status, pod_message(response))
-        if status >= 400:
-            raise PodClientError(self.region_name, self.service_type, status, pod_message(response))
+        raise_for_status(self.region_name, self.service_type, response)
         if not response.content:
             return None
         try:
             return response.json()
         except ValueError as exc:
             raise PodServerError(
-                self.region_name, self.service_type, status, "the answer is not JSON"
+                self.region_name, self.service_type, response.status_code, "the answer is not JSON"
             ) from exc
 
     def get(self, path: str, **kwargs: Any) -> Any:

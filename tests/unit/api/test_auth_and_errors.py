@@ -9,7 +9,8 @@ from admin_api_helpers import assert_fault
 from keystonemiddleware import opts as auth_token_opts
 
 from tricircle.api import errors, policy
-from tricircle.api.admin.app import REQUEST_ID_HEADER, create_app
+from tricircle.api.admin.app import create_app
+from tricircle.api.gateway import REQUEST_ID_HEADER
 
 ENDPOINTS = [
     ("POST", "/v1.0/pods", {"pod": {"region_name": "Pod1", "az_name": "az1"}}),

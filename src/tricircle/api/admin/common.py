@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from flask import current_app, g, request
+from flask import g, request
 from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api import policy
+from tricircle.api import gateway, policy
 
-EXTENSION = "tricircle.admin"
+EXTENSION = gateway.EXTENSION
 
 ItemT = TypeVar("ItemT")
 
@@ -32,14 +31,7 @@ class AdminState:
 
 def state() -> AdminState:
     """The state of the app serving the current request."""
-    return current_app.extensions[EXTENSION]
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """A session inside one transaction, committed when the block ends without error."""
-    with state().session_factory() as session, session.begin():
-        yield session
+    return gateway.app_state()
 
 
 def authorize(rule: str) -> None:

@@ -7,8 +7,9 @@ from typing import Any
 from flask import Blueprint, g, request
 
 from tricircle.api import validation
-from tricircle.api.admin.common import authorize, next_links, timestamp, transaction
+from tricircle.api.admin.common import authorize, next_links, timestamp
 from tricircle.api.errors import InvalidField, NotFound
+from tricircle.api.gateway import transaction
 from tricircle.api.validation import Field
 from tricircle.db import jobs
 from tricircle.db.models import Job, JobStatus

@@ -7,7 +7,8 @@ from typing import Any
 from flask import Blueprint, request
 
 from tricircle.api import validation
-from tricircle.api.admin.common import authorize, timestamp, transaction
+from tricircle.api.admin.common import authorize, timestamp
+from tricircle.api.gateway import transaction
 from tricircle.api.validation import Field
 from tricircle.db import pods
 from tricircle.db.models import Pod, PodBinding

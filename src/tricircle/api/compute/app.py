@@ -7,16 +7,15 @@ response carries the version served and a request ID, and one structured access-
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 
 from flask import Flask, Response, g, request
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api import auth, errors, validation
+from tricircle.api import auth, gateway
 from tricircle.api.compute import (
     availability_zones,
+    faults,
     flavors,
     images,
     interfaces,
@@ -80,42 +79,27 @@ def create_app(
         limits,
     ):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
-    errors.register_error_handlers(app)
-    app.before_request(_start_request)
-    app.after_request(_finish_request)
+    faults.NOVA.register(app)
+    gateway.install_request_hooks(
+        app,
+        ACCESS_LOG,
+        request_id_headers=REQUEST_ID_HEADERS,
+        on_start=_negotiate_microversion,
+        on_finish=_announce_microversion,
+    )
     app.wsgi_app = auth.wrap_with_auth(app.wsgi_app, conf)
     return app
 
 
-def _start_request() -> None:
-    """Request ID, caller context, URL checks and, under /v2.1/, the microversion."""
-    g.started = time.monotonic()
-    g.request_id = f"req-{uuid.uuid4()}"
-    g.context = auth.request_context(request.environ, g.request_id)
+def _negotiate_microversion() -> None:
+    """Under /v2.1/, the microversion served (None for the version documents)."""
     g.microversion = None
-    validation.check_url(request.path, request.args)
     if request.path.rstrip("/") != API_PREFIX and request.path.startswith(API_PREFIX + "/"):
         asked = microversion.requested(request.headers)
         g.microversion = microversion.negotiate(asked, versions.maximum_version())
 
 
-def _finish_request(response: Response) -> Response:
-    """Tag the response with the request ID and version, and write one access-log line."""
-    for header in REQUEST_ID_HEADERS:
-        response.headers[header] = g.request_id
+def _announce_microversion(response: Response) -> None:
+    """The version served, in Nova's headers."""
     if g.get("microversion") is not None:
         response.headers.update(microversion.response_headers(g.microversion))
-    fields = {
-        "request_id": g.request_id,
-        "method": request.method,
-        "path": request.path,
-        "status": response.status_code,
-        "microversion": str(g.get("microversion")),
-        "duration_ms": round((time.monotonic() - g.started) * 1000, 1),
-        "project_id": g.context.project_id,
-        "user_id": g.context.user_id,
-    }
-    ACCESS_LOG.info(
-        " ".join(f"{key}=%({key})s" for key in fields), fields, extra={"tricircle": fields}
-    )
-    return response

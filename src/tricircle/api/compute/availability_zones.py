@@ -6,7 +6,8 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import policy
-from tricircle.api.compute.state import authorize, bottom_pods
+from tricircle.api.compute.state import authorize
+from tricircle.api.gateway import bottom_pods
 
 blueprint = Blueprint("compute_availability_zones", __name__)
 

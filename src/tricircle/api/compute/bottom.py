@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import logging
 
-from tricircle.api.compute.podcalls import Caller, CallerPodCalls, PodFault
+from tricircle.api.compute.podcalls import Caller, CallerPodCalls
 from tricircle.api.compute.state import ComputeState
 from tricircle.db.models import Flavor, Keypair, Pod
+from tricircle.db.routings import ResourceType
 from tricircle.pods import create_once
 from tricircle.pods.client import PodClient, PodClientError
 
 LOG = logging.getLogger(__name__)
 
-FLAVOR = "flavor"
-KEYPAIR = "keypair"
+FLAVOR = ResourceType.FLAVOR
+KEYPAIR = ResourceType.KEYPAIR
 FLAVOR_MICROVERSION = "2.55"
 
 
@@ -106,8 +107,8 @@ def ensure_bottom_keypair(
     def find(_top_id: str) -> str | None:
         try:
             calls.call(caller, pod.region_name, "GET", f"/os-keypairs/{keypair.name}")
-        except PodFault as exc:
-            if exc.code == 404:
+        except PodClientError as exc:
+            if exc.status == 404:
                 return None
             raise
         return keypair.name
@@ -118,8 +119,8 @@ def ensure_bottom_keypair(
             body["type"] = keypair.type
         try:
             calls.call(caller, pod.region_name, "POST", "/os-keypairs", json={"keypair": body})
-        except PodFault as exc:
-            if exc.code != 409:
+        except PodClientError as exc:
+            if exc.status != 409:
                 raise
         LOG.info(
             "bottom keypair region=%s user_id=%s name=%s",

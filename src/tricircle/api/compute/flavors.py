@@ -10,8 +10,10 @@ from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import policy
-from tricircle.api.compute.state import authorize, caller, gateway_url, transaction
-from tricircle.api.compute.store import (
+from tricircle.api.compute.state import authorize, caller, gateway_url
+from tricircle.api.errors import BadRequest, InvalidField, NotFound
+from tricircle.api.gateway import transaction
+from tricircle.db.compute import (
     add_flavor_access,
     create_flavor,
     delete_flavor,
@@ -20,7 +22,6 @@ from tricircle.api.compute.store import (
     list_flavors,
     remove_flavor_access,
 )
-from tricircle.api.errors import BadRequest, InvalidField, NotFound
 from tricircle.db.models import Flavor
 
 blueprint = Blueprint("compute_flavors", __name__)

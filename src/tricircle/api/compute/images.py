@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tricircle.api.compute.podcalls import PodFault
 from tricircle.api.compute.state import caller, gateway_url, state
 from tricircle.api.errors import BadRequest, NotFound
+from tricircle.pods.client import PodClientError
 
 blueprint = Blueprint("compute_images", __name__)
 
@@ -53,8 +53,8 @@ def find_image(image_ref: str) -> dict[str, Any]:
         answer = state().calls.call(
             caller(), _top_region(), "GET", f"/v2/images/{image_id}", service_type="image"
         )
-    except PodFault as exc:
-        if exc.code in (400, 404):
+    except PodClientError as exc:
+        if exc.status in (400, 404):
             raise BadRequest(f"Image {image_id} could not be found.") from exc
         raise
     return answer.body

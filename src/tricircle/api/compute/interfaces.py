@@ -16,13 +16,15 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from tricircle.api.compute import jobs, networking, servers
+from tricircle.api.compute import networking, servers
 from tricircle.api.compute.server_requests import json_object
-from tricircle.api.compute.state import caller, state, transaction
+from tricircle.api.compute.state import caller, state
 from tricircle.api.errors import InvalidField, NotFound
+from tricircle.api.gateway import transaction
 from tricircle.db import routings
 from tricircle.db.models import Pod, ResourceRouting
 from tricircle.jobs.queue import enqueue_job
+from tricircle.network import server_ports
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_interfaces", __name__)
@@ -150,7 +152,7 @@ def detach_interface(server_id: str, port_id: str) -> ResponseReturnValue:
     with transaction() as session:
         enqueue_job(
             session,
-            jobs.JOB_INTERFACE_DETACH,
+            server_ports.JOB_INTERFACE_DETACH,
             port_id,
             caller().project_id,
             {"pod_id": pod.pod_id, "server_id": server_id},

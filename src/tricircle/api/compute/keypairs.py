@@ -21,17 +21,18 @@ from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import policy
-from tricircle.api.compute.podcalls import PodFault
-from tricircle.api.compute.state import authorize, bottom_pods, caller, state, transaction
-from tricircle.api.compute.store import (
+from tricircle.api.compute.state import authorize, caller, state
+from tricircle.api.errors import BadRequest, InvalidField
+from tricircle.api.gateway import bottom_pods, transaction
+from tricircle.db import routings
+from tricircle.db.compute import (
     create_keypair,
     delete_keypair,
     get_keypair,
     list_keypairs,
 )
-from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.db import routings
 from tricircle.db.models import Keypair, utcnow
+from tricircle.pods.client import PodCallError
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_keypairs", __name__)
@@ -188,6 +189,6 @@ def delete(name: str) -> ResponseReturnValue:
             continue
         try:
             state().calls.call(who, region, "DELETE", f"/os-keypairs/{name}")
-        except PodFault as exc:
+        except PodCallError as exc:
             LOG.warning("bottom keypair not deleted region=%s name=%s error=%s", region, name, exc)
     return "", 204 if g.microversion.at_least("2.2") else 202

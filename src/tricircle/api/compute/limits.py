@@ -14,7 +14,8 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import policy
-from tricircle.api.compute.state import authorize, bottom_pods, caller, state, transaction
+from tricircle.api.compute.state import authorize, caller, state
+from tricircle.api.gateway import bottom_pods, transaction
 from tricircle.db import pods as pod_queries
 from tricircle.db.models import Pod
 

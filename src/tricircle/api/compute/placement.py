@@ -11,6 +11,7 @@ from typing import Any
 
 from tricircle.api.errors import BadRequest
 from tricircle.db.models import Pod
+from tricircle.db.routings import ResourceType
 from tricircle.pods.scheduler import (
     NoValidPod,
     PlacementRequest,
@@ -18,7 +19,7 @@ from tricircle.pods.scheduler import (
     UnknownAvailabilityZone,
 )
 
-SERVER = "server"
+SERVER = ResourceType.SERVER
 
 
 class AvailabilityZoneNotAvailable(BadRequest):

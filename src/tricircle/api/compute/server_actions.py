@@ -14,9 +14,10 @@ from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import bottom, servers
 from tricircle.api.compute.server_requests import json_object
-from tricircle.api.compute.state import caller, state, transaction
-from tricircle.api.compute.store import FlavorNotFound, get_flavor
+from tricircle.api.compute.state import caller, state
 from tricircle.api.errors import BadRequest, InvalidField
+from tricircle.api.gateway import transaction
+from tricircle.db.compute import FlavorNotFound, get_flavor
 from tricircle.db.models import Pod
 
 blueprint = Blueprint("compute_server_actions", __name__)

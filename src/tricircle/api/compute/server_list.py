@@ -17,18 +17,20 @@ from typing import Any, ClassVar
 from flask import Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api.compute.podcalls import Caller, CallerPodCalls, PodClientFault, PodFault
-from tricircle.api.compute.state import bottom_pods, caller, state
+from tricircle.api.compute.podcalls import Caller, CallerPodCalls
+from tricircle.api.compute.state import caller, state
 from tricircle.api.compute.views import ViewContext, server_view, unknown_server
 from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.db import pods as pod_queries
+from tricircle.api.gateway import bottom_pods
 from tricircle.db import routings
 from tricircle.db.models import Pod
+from tricircle.db.routings import ResourceType
 from tricircle.pods import lister
+from tricircle.pods.client import PodClientError
 
 LOG = logging.getLogger(__name__)
 
-SERVER = "server"
+SERVER = ResourceType.SERVER
 MAX_LIMIT = 1000
 UNKNOWN_RECORDS_FROM = "2.69"
 # Nova sort keys -> the field of a detailed server carrying the value.
@@ -65,7 +67,7 @@ class ServerListHooks(lister.ListHooks):
     id_key: ClassVar[str] = "id"
     id_sort_key: ClassVar[str] = "uuid"
     sort_fields: ClassVar[Mapping[str, str]] = SORT_FIELDS
-    fatal_errors: ClassVar[tuple[type[Exception], ...]] = (PodClientFault,)
+    fatal_errors: ClassVar[tuple[type[Exception], ...]] = (PodClientError,)
     coarse_keys: ClassVar[frozenset[str]] = frozenset(lister.TIMESTAMP_KEYS)
 
     def __init__(
@@ -100,10 +102,7 @@ class ServerListHooks(lister.ListHooks):
     def find_marker_pod(self, marker: str) -> Pod | None:
         """The pod the routing table names for the marker server."""
         with self.session_factory() as session:
-            for routing in routings.find_routings_for_top(session, marker):
-                if routing.resource_type == SERVER and routing.bottom_id:
-                    return pod_queries.get_pod(session, routing.pod_id)
-        return None
+            return routings.routed_pod(session, marker, SERVER)
 
     def fetch_record(self, pod: Pod, record_id: str) -> dict[str, Any] | None:
         """The marker server as its pod shows it, or None if the pod no longer has it."""
@@ -111,8 +110,8 @@ class ServerListHooks(lister.ListHooks):
             answer = self.calls.call(
                 self.who, pod.region_name, "GET", f"/servers/{record_id}", timeout=self.timeout
             )
-        except PodFault as exc:
-            if exc.code == 404:
+        except PodClientError as exc:
+            if exc.status == 404:
                 return None
             raise
         return answer.body["server"]

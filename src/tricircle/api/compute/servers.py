@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -17,23 +18,18 @@ from flask.typing import ResponseReturnValue
 from tricircle.api.compute import (
     bottom,
     images,
-    jobs,
     networking,
     placement,
     server_list,
     volume_pods,
 )
-from tricircle.api.compute.podcalls import PodFault
 from tricircle.api.compute.server_list import UNKNOWN_RECORDS_FROM
 from tricircle.api.compute.server_requests import ServerCreate, json_object, parse_server_create
 from tricircle.api.compute.state import (
-    bottom_pods,
     caller,
     gateway_url,
     state,
-    transaction,
 )
-from tricircle.api.compute.store import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.api.compute.views import (
     ViewContext,
     rewrite_links,
@@ -42,15 +38,20 @@ from tricircle.api.compute.views import (
     unknown_server,
 )
 from tricircle.api.errors import BadRequest, NotFound
-from tricircle.db import pods as pod_queries
+from tricircle.api.gateway import bottom_pods, transaction
 from tricircle.db import routings
+from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.db.models import Flavor, Pod
+from tricircle.db.routings import ResourceType
 from tricircle.jobs.queue import enqueue_job
+from tricircle.network import server_ports
+from tricircle.network.mirror.undo import Made, Undo
+from tricircle.pods.client import POD_FAILURES
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_servers", __name__)
 
-SERVER = placement.SERVER
+SERVER = ResourceType.SERVER
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -91,14 +92,12 @@ def server_pod(server_id: str) -> Pod:
     """The pod holding ``server_id``; Nova's 404 if unknown or not the caller's."""
     who = caller()
     with transaction() as session:
-        found = [
-            routing
-            for routing in routings.find_routings_for_top(session, server_id)
-            if routing.resource_type == SERVER and routing.bottom_id
-        ]
-        if not found or (not who.is_admin and found[0].project_id != who.project_id):
-            raise NotFound(f"Instance {server_id} could not be found.")
-        return pod_queries.get_pod(session, found[0].pod_id)
+        pod = routings.routed_pod(
+            session, server_id, SERVER, project_id=None if who.is_admin else who.project_id
+        )
+    if pod is None:
+        raise NotFound(f"Instance {server_id} could not be found.")
+    return pod
 
 
 def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
@@ -176,7 +175,13 @@ def _pod_for(request_body: ServerCreate, project_id: str, flavor: Flavor) -> Pod
 
 @blueprint.post("/servers")
 def create() -> ResponseReturnValue:
-    """Boot a server in the pod of its volumes or of the asked AZ; nothing left if a step fails."""
+    """Boot a server in the pod of its volumes or of the asked AZ; nothing left if a step fails.
+
+    Steps: the bottom flavor and keypair (kept, shared by later boots), the server's ports (released
+    if the bottom create fails), the bottom servers, their routings and the top ports' owner.
+    Each step after the bottom create pushes its undo; on failure every undo runs, last first,
+    a failing one logged and the others still run.
+    """
     who = caller()
     app_state = state()
     request_body = parse_server_create(request.get_data(), who.microversion)
@@ -221,17 +226,24 @@ def create() -> ResponseReturnValue:
     except BaseException:
         networking.undo(app_state.mirror, plan)
         raise
-    try:
+    with Undo() as undo:
+        # Once a bottom server holds the ports, a job removes them after the pod let go.
+        undo.push(
+            Made(pod.region_name, "server_ports", server_ids[0]),
+            partial(_queue_port_cleanup, server_ids[0], pod, who.project_id, plan.top_port_ids),
+        )
+        for server_id in server_ids:
+            undo.push(
+                Made(pod.region_name, SERVER, server_id),
+                partial(_delete_bottom_server, server_id, pod),
+            )
         for server_id in server_ids:
             _record_server(server_id, pod, who.project_id)
+            undo.push(
+                Made(pod.region_name, "server_routing", server_id),
+                partial(_forget_server, server_id, pod),
+            )
         networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
-    except BaseException:
-        LOG.exception("servers %s not recorded, deleting them from %s", server_ids, pod.region_name)
-        for server_id in server_ids:
-            app_state.calls.call(who, pod.region_name, "DELETE", f"/servers/{server_id}")
-            _forget_server(server_id, pod)
-        _queue_port_cleanup(server_ids[0], pod, who.project_id, plan.top_port_ids)
-        raise
     LOG.info(
         "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s",
         pod.region_name,
@@ -281,23 +293,25 @@ def _created_view(server_id: str) -> dict[str, Any]:
 def _record_server(server_id: str, pod: Pod, project_id: str) -> None:
     """The routing of a new server: top ID = bottom ID, in ``pod``."""
     with transaction() as session:
-        lock = routings.lock_routing(
+        if not routings.route_as_itself(
             session,
             top_id=server_id,
             pod_id=pod.pod_id,
             project_id=project_id,
             resource_type=SERVER,
-        )
-        if lock is None or not routings.fill_bottom_id(session, lock, server_id):
+        ):
             raise RuntimeError(f"server {server_id} is already routed")
+
+
+def _delete_bottom_server(server_id: str, pod: Pod) -> None:
+    """Delete a bottom server this request made (undo of a boot)."""
+    state().calls.call(caller(), pod.region_name, "DELETE", f"/servers/{server_id}")
 
 
 def _forget_server(server_id: str, pod: Pod) -> None:
     """Remove the server's routing in ``pod``."""
     with transaction() as session:
-        for routing in routings.find_routings_for_top(session, server_id):
-            if routing.resource_type == SERVER and routing.pod_id == pod.pod_id:
-                routings.delete_routing(session, routing.id)
+        routings.forget_routing(session, server_id, pod.pod_id, SERVER)
 
 
 def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str, top_ports: list[str]) -> None:
@@ -307,7 +321,7 @@ def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str, top_ports: li
     with transaction() as session:
         enqueue_job(
             session,
-            jobs.JOB_SERVER_PORTS_CLEANUP,
+            server_ports.JOB_SERVER_PORTS_CLEANUP,
             server_id,
             project_id,
             {"pod_id": pod.pod_id, "top_port_ids": top_ports},
@@ -332,8 +346,8 @@ def show(server_id: str) -> ResponseReturnValue:
     pod = server_pod(server_id)
     try:
         return forward(pod, "GET", f"/servers/{server_id}")
-    except PodFault as exc:
-        if exc.code < 500 or not caller().microversion.at_least(UNKNOWN_RECORDS_FROM):
+    except POD_FAILURES:
+        if not caller().microversion.at_least(UNKNOWN_RECORDS_FROM):
             raise
     with transaction() as session:
         routing = routings.find_routing(session, server_id, pod.pod_id)
@@ -356,7 +370,7 @@ def delete_server(server_id: str, action_body: dict | None = None) -> Response:
     """Delete (or force-delete) the bottom server, forget its routing, queue its port cleanup."""
     pod = server_pod(server_id)
     app_state = state()
-    top_ports = jobs.top_port_ids(
+    top_ports = server_ports.top_port_ids(
         app_state.pod_clients, app_state.conf.client.top_region_name, server_id
     )
     if action_body is None:

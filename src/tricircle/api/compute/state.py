@@ -5,26 +5,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from flask import current_app, g, request
+from flask import g, request
 from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api import policy
+from tricircle.api import gateway, policy
 from tricircle.api.compute.microversion import Microversion
 from tricircle.api.compute.podcalls import Caller, CallerPodCalls
-from tricircle.db import pods as pod_queries
-from tricircle.db.models import Pod
 from tricircle.network.mirror import BottomMirror
 from tricircle.pods.client import PodClients
 from tricircle.pods.scheduler import PodScheduler, make_scheduler
 
 LOG = logging.getLogger(__name__)
-EXTENSION = "tricircle.compute"
+EXTENSION = gateway.EXTENSION
 FAILED_DISCOVERY_TTL = 3.0
 
 
@@ -131,20 +127,7 @@ class ComputeState:
 
 def state() -> ComputeState:
     """The state of the app serving the current request."""
-    return current_app.extensions[EXTENSION]
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """A session inside one transaction, committed when the block ends without error."""
-    with state().session_factory() as session, session.begin():
-        yield session
-
-
-def bottom_pods() -> list[Pod]:
-    """Every bottom pod (not the top one), ordered by region."""
-    with transaction() as session:
-        return [pod for pod in pod_queries.list_pods(session) if not pod.is_top]
+    return gateway.app_state()
 
 
 def caller() -> Caller:

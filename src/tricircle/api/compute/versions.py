@@ -8,7 +8,8 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import microversion
-from tricircle.api.compute.state import bottom_pods, state
+from tricircle.api.compute.state import state
+from tricircle.api.gateway import bottom_pods
 
 blueprint = Blueprint("compute_versions", __name__)
 

@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from concurrent import futures
+from functools import partial
 
-from tricircle.api.compute.podcalls import Caller, PodClientFault
-from tricircle.api.compute.state import ComputeState, bottom_pods, caller, state, transaction
+from tricircle.api.compute.podcalls import Caller
+from tricircle.api.compute.state import ComputeState, caller, state
 from tricircle.api.errors import BadRequest, NotFound
-from tricircle.db import pods as pod_queries
+from tricircle.api.gateway import bottom_pods, transaction
 from tricircle.db import routings
 from tricircle.db.models import Pod
+from tricircle.db.routings import ResourceType
+from tricircle.pods import search
+from tricircle.pods.client import PodClientError
 
 LOG = logging.getLogger(__name__)
 
-VOLUME = "volume"
-SNAPSHOT = "snapshot"
+VOLUME = ResourceType.VOLUME
+SNAPSHOT = ResourceType.SNAPSHOT
 VOLUME_SERVICE = "volumev3"
 _COLLECTIONS = {VOLUME: "volumes", SNAPSHOT: "snapshots"}
 _NOT_FOUND = {
@@ -41,17 +44,14 @@ class OtherPod(BadRequest):
     """The volume lives in another pod than the server (Nova's 400): nothing was asked of a pod."""
 
 
-def _routed_pod(top_id: str, resource_type: str) -> Pod | None:
+def _routed_pod(top_id: str, resource_type: ResourceType) -> Pod | None:
     """The pod the routing table names for ``top_id``, or None."""
     with transaction() as session:
-        for routing in routings.find_routings_for_top(session, top_id):
-            if routing.resource_type == resource_type and routing.bottom_id is not None:
-                return pod_queries.get_pod(session, routing.pod_id)
-    return None
+        return routings.routed_pod(session, top_id, resource_type)
 
 
 def _shown_in(
-    app_state: ComputeState, who: Caller, pod: Pod, top_id: str, resource_type: str
+    app_state: ComputeState, who: Caller, pod: Pod, *, top_id: str, resource_type: ResourceType
 ) -> dict | None:
     """The resource as ``pod``'s Cinder shows it to ``who``, or None if it does not."""
     try:
@@ -63,39 +63,33 @@ def _shown_in(
             service_type=VOLUME_SERVICE,
             timeout=app_state.conf.compute.list_deadline,
         )
-    except PodClientFault as exc:
-        if exc.code == 404:
+    except PodClientError as exc:
+        if exc.status == 404:
             return None
         raise
     return answer.body.get(resource_type) if isinstance(answer.body, dict) else None
 
 
-def _search_pods(top_id: str, resource_type: str) -> Pod | None:
+def _search_pods(top_id: str, resource_type: ResourceType) -> Pod | None:
     """The pod whose Cinder shows ``top_id`` to the caller (asked in parallel), routing recorded."""
-    pods = bottom_pods()
-    if not pods:
-        return None
     app_state = state()
     who = caller()
-    pool = futures.ThreadPoolExecutor(max_workers=len(pods))
-    try:
-        asked = {
-            pool.submit(_shown_in, app_state, who, pod, top_id, resource_type): pod for pod in pods
-        }
-        futures.wait(asked, timeout=app_state.conf.compute.list_deadline)
-        found = [
-            (pod, future.result())
-            for future, pod in asked.items()
-            if future.done() and future.exception() is None and future.result() is not None
-        ]
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    if not found:
-        return None
-    pod, record = found[0]
-    _record(
-        top_id, pod, record.get(_PROJECT_FIELDS[resource_type]) or who.project_id, resource_type
+    found = search.find_holder(
+        bottom_pods(),
+        partial(_shown_in, app_state, who, top_id=top_id, resource_type=resource_type),
+        app_state.conf.compute.list_deadline,
     )
+    if found is None:
+        return None
+    pod, record = found
+    with transaction() as session:
+        routings.route_as_itself(
+            session,
+            top_id=top_id,
+            pod_id=pod.pod_id,
+            project_id=record.get(_PROJECT_FIELDS[resource_type]) or who.project_id,
+            resource_type=resource_type,
+        )
     LOG.info(
         "%s found without a routing region=%s top_id=%s; routing recorded",
         resource_type,
@@ -105,26 +99,12 @@ def _search_pods(top_id: str, resource_type: str) -> Pod | None:
     return pod
 
 
-def _record(top_id: str, pod: Pod, project_id: str, resource_type: str) -> None:
-    """The routing of a volume or snapshot found in ``pod``: top ID = bottom ID."""
-    with transaction() as session:
-        lock = routings.lock_routing(
-            session,
-            top_id=top_id,
-            pod_id=pod.pod_id,
-            project_id=project_id,
-            resource_type=resource_type,
-        )
-        if lock is not None:
-            routings.fill_bottom_id(session, lock, top_id)
-
-
-def holding_pod(top_id: str, resource_type: str = VOLUME) -> Pod:
+def holding_pod(top_id: str, resource_type: ResourceType = VOLUME) -> Pod:
     """The pod whose Cinder holds ``top_id`` and shows it to the caller; Nova's 404 if none."""
     pod = _routed_pod(top_id, resource_type)
     if pod is None:
         pod = _search_pods(top_id, resource_type)
-    elif _shown_in(state(), caller(), pod, top_id, resource_type) is None:
+    elif _shown_in(state(), caller(), pod, top_id=top_id, resource_type=resource_type) is None:
         pod = None
     if pod is None:
         raise NotFound(_NOT_FOUND[resource_type].format(id=top_id))

@@ -2,15 +2,13 @@
 
 Version documents (``/``, ``/v3``) answer without a token, as Cinder's do; everything else sits
 behind auth_token (unless noauth). ``/v3/<project_id>/...`` (the old URL style) is served as
-``/v3/...``. Each API request is given the negotiated microversion in ``g.api_version``.
+``/v3/...``. Each API request is given the negotiated microversion in ``g.microversion``.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,7 +16,7 @@ from flask import Flask, Response, g, request
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api import auth
+from tricircle.api import auth, gateway
 from tricircle.api.volume import (
     common,
     faults,
@@ -39,7 +37,6 @@ from tricircle.pods.client import PodClients
 from tricircle.pods.scheduler import make_scheduler
 
 ACCESS_LOG = logging.getLogger("tricircle.api.volume.access")
-REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
 VERSION_PATHS = ("/", "/v3", "/v3/")
 _PROJECT_IN_PATH = re.compile(r"^/v3/[0-9a-f]{32}(?=/|$)")
 
@@ -84,9 +81,10 @@ def create_app(
         zones.blueprint,
     ):
         app.register_blueprint(blueprint)
-    faults.register_error_handlers(app)
-    app.before_request(_start_request)
-    app.after_request(_finish_request)
+    faults.CINDER.register(app)
+    gateway.install_request_hooks(
+        app, ACCESS_LOG, on_start=_negotiate_microversion, on_finish=_announce_microversion
+    )
     app.wsgi_app = _route_auth(app.wsgi_app, auth.wrap_with_auth(app.wsgi_app, conf))
     return app
 
@@ -107,36 +105,18 @@ def _is_api_request() -> bool:
     return request.path not in VERSION_PATHS
 
 
-def _start_request() -> None:
-    """Give the request an ID, the caller's context and its microversion."""
-    g.started = time.monotonic()
-    g.request_id = f"req-{uuid.uuid4()}"
-    g.context = auth.request_context(request.environ, g.request_id)
-    g.api_version = microversions.MIN_VERSION
+def _negotiate_microversion() -> None:
+    """The microversion an API request is served at (the minimum for version documents)."""
+    g.microversion = microversions.MIN_VERSION
     if _is_api_request():
-        regions = [pod.region_name for pod in common.bottom_pods()]
-        g.api_version = microversions.negotiate(
+        regions = [pod.region_name for pod in gateway.bottom_pods()]
+        g.microversion = microversions.negotiate(
             request.headers.get(microversions.HEADER), common.state().pods.max_version(regions)
         )
 
 
-def _finish_request(response: Response) -> Response:
-    """Tag the response with its request ID and microversion; one structured access-log line."""
-    response.headers[REQUEST_ID_HEADER] = g.request_id
+def _announce_microversion(response: Response) -> None:
+    """The version served, in Cinder's headers."""
     if _is_api_request():
-        response.headers[microversions.HEADER] = f"{microversions.SERVICE} {g.api_version}"
+        response.headers[microversions.HEADER] = f"{microversions.SERVICE} {g.microversion}"
         response.headers["Vary"] = microversions.HEADER
-    fields = {
-        "request_id": g.request_id,
-        "method": request.method,
-        "path": request.path,
-        "status": response.status_code,
-        "microversion": str(g.api_version),
-        "duration_ms": round((time.monotonic() - g.started) * 1000, 1),
-        "project_id": g.context.project_id,
-        "user_id": g.context.user_id,
-    }
-    ACCESS_LOG.info(
-        " ".join(f"{key}=%({key})s" for key in fields), fields, extra={"tricircle": fields}
-    )
-    return response

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import g, request
 from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
+from tricircle.api import gateway
 from tricircle.api.volume.bottom import BottomAnswer, VolumePods
 from tricircle.api.volume.faults import bad_request
-from tricircle.db import pods as pod_queries
-from tricircle.db.models import Pod
 from tricircle.pods.client import PodClient
 from tricircle.pods.scheduler import PodScheduler
 
-EXTENSION = "tricircle.volume"
+EXTENSION = gateway.EXTENSION
 
 
 @dataclass(frozen=True)
@@ -37,20 +34,7 @@ class VolumeState:
 
 def state() -> VolumeState:
     """The state of the app serving the current request."""
-    return current_app.extensions[EXTENSION]
-
-
-@contextmanager
-def transaction() -> Iterator[Session]:
-    """A session inside one transaction, committed when the block ends without error."""
-    with state().session_factory() as session, session.begin():
-        yield session
-
-
-def bottom_pods() -> list[Pod]:
-    """Every bottom pod (the top pod, RegionOne, holds no volumes), by region name."""
-    with state().session_factory() as session:
-        return [pod for pod in pod_queries.list_pods(session) if not pod.is_top]
+    return gateway.app_state()
 
 
 def project_id() -> str:
@@ -71,7 +55,7 @@ def forward(
     Links in the answer that point into the pod are rewritten to point at the gateway.
     """
     client = state().pods.caller_client(region_name, request.headers.get("X-Auth-Token"))
-    answer = client.call(method, path, json=body, params=params, microversion=str(g.api_version))
+    answer = client.call(method, path, json=body, params=params, microversion=str(g.microversion))
     return BottomAnswer(answer.status, links_to_gateway(answer.body, client, gateway_root()))
 
 

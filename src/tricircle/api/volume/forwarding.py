@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
-from concurrent import futures
 from typing import Any
 
 from flask import Response, g, jsonify, request
 
+from tricircle.api import gateway
 from tricircle.api.volume import common, routing, types
 from tricircle.api.volume.faults import bad_request, not_found
 from tricircle.db.models import Pod
+from tricircle.pods import search
 from tricircle.pods.client import PodClientError
 
 LOG = logging.getLogger(__name__)
@@ -44,43 +45,32 @@ def _search_pods(top_id: str, resource_type: str) -> Pod | None:
     """The pod that shows ``top_id`` to the caller, asked in parallel; its routing recorded."""
     state = common.state()
     token = request.headers.get("X-Auth-Token")
-    microversion = str(g.api_version)
+    microversion = str(g.microversion)
     path = f"/{COLLECTIONS[resource_type]}/{top_id}"
-    pods = common.bottom_pods()
+    pods = gateway.bottom_pods()
 
-    def has_it(pod: Pod) -> bool:
+    def has_it(pod: Pod) -> bool | None:
         client = state.pods.caller_client(pod.region_name, token)
         try:
             client.call("GET", path, microversion=microversion)
         except PodClientError as exc:
             if exc.status == 404:
-                return False
+                return None
             raise
         return True
 
-    if not pods:
+    found = search.find_holder(pods, has_it, state.conf.volume_api.list_timeout)
+    if found is None:
         return None
-    pool = futures.ThreadPoolExecutor(max_workers=len(pods))
-    try:
-        asked = {pool.submit(has_it, pod): pod for pod in pods}
-        futures.wait(asked, timeout=state.conf.volume_api.list_timeout)
-        found = [
-            pod
-            for future, pod in asked.items()
-            if future.done() and future.exception() is None and future.result()
-        ]
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    if not found:
-        return None
-    routing.record(top_id, found[0], common.project_id(), resource_type)
+    pod = found[0]
+    routing.record(top_id, pod, common.project_id(), resource_type)
     LOG.info(
         "%s %s found in pod %s without a routing; routing recorded",
         resource_type,
         top_id,
-        found[0].region_name,
+        pod.region_name,
     )
-    return found[0]
+    return pod
 
 
 def raw_json_body() -> Any:

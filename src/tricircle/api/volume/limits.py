@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from tricircle.api import gateway
 from tricircle.api.volume import common
 from tricircle.api.volume.faults import not_found
 from tricircle.api.volume.microversions import ApiVersion
@@ -32,8 +33,8 @@ def _ask_every_pod(path: str, params: dict[str, str]) -> list[Any]:
     """The JSON answer of each pod that answers ``GET path`` in time, as the caller."""
     state = common.state()
     token = request.headers.get("X-Auth-Token")
-    microversion = str(g.api_version)
-    pods = common.bottom_pods()
+    microversion = str(g.microversion)
+    pods = gateway.bottom_pods()
 
     def ask(pod: Pod) -> Any:
         client = state.pods.caller_client(pod.region_name, token)
@@ -84,8 +85,8 @@ def limits() -> Response:
 @blueprint.get("/v3/volumes/summary")
 def volume_summary() -> Response:
     """Count and total size (and metadata values) of the caller's volumes in every pod."""
-    if g.api_version < SUMMARY:
-        raise not_found(f"API version {g.api_version} is not supported on this method.")
+    if g.microversion < SUMMARY:
+        raise not_found(f"API version {g.microversion} is not supported on this method.")
     answers = _ask_every_pod("/volumes/summary", request.args.to_dict())
     totals = {"total_size": 0, "total_count": 0}
     metadata: dict[str, set[str]] = {}
@@ -96,7 +97,7 @@ def volume_summary() -> Response:
         for key, values in summary.get("metadata", {}).items():
             metadata.setdefault(key, set()).update(values)
     body: dict[str, Any] = dict(totals)
-    if g.api_version >= SUMMARY_METADATA:
+    if g.microversion >= SUMMARY_METADATA:
         body["metadata"] = {key: sorted(values) for key, values in sorted(metadata.items())}
     return jsonify({"volume-summary": body})
 

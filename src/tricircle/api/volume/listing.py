@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import g, request
 
+from tricircle.api import gateway
 from tricircle.api.volume import common, forwarding, routing
 from tricircle.api.volume.faults import bad_request
 from tricircle.db.models import Pod
@@ -99,7 +100,7 @@ class CinderListHooks(lister.ListHooks):
         self.resource_type = resource_type
         self.state = common.state()
         self.token = request.headers.get("X-Auth-Token")
-        self.microversion = str(g.api_version)
+        self.microversion = str(g.microversion)
         self.top_root = common.gateway_root()
 
     def _get(self, pod: Pod, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -139,7 +140,7 @@ class CinderListHooks(lister.ListHooks):
 def list_across_pods(collection: str, resource_type: str) -> tuple[list[dict], list[dict]]:
     """One page of the caller's ``collection`` from every pod, and its ``*_links``."""
     listing = parse_list_request()
-    pods = common.bottom_pods()
+    pods = gateway.bottom_pods()
     try:
         result = lister.CrossPodLister(CinderListHooks(collection, resource_type)).list(
             pods,

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify
 
+from tricircle.api import gateway
 from tricircle.api.volume import common
 from tricircle.api.volume.faults import CinderFault, bad_request, not_found
 from tricircle.api.volume.policy import TYPES_MANAGE, TYPES_SHOW_PRIVATE
@@ -117,7 +118,7 @@ def create_type() -> Response:
     _authorize(TYPES_MANAGE)
     fields = _checked_fields(common.json_body("volume_type")["volume_type"], creating=True)
     try:
-        with common.transaction() as session:
+        with gateway.transaction() as session:
             created = type_queries.create_volume_type(session, **fields)
     except type_queries.VolumeTypeExists as exc:
         raise CinderFault(409, str(exc)) from exc
@@ -132,7 +133,7 @@ def update_type(type_id: str) -> Response:
     changes = _checked_fields(common.json_body("volume_type")["volume_type"], creating=False)
     changes.pop("extra_specs", None)
     try:
-        with common.transaction() as session:
+        with gateway.transaction() as session:
             found = type_queries.find_volume_type(session, type_id)
             if found is None:
                 raise not_found(f"Volume type {type_id} could not be found.")
@@ -161,7 +162,7 @@ def delete_type(type_id: str) -> Response:
         _in_each_copy(type_id, "DELETE", "")
     except PodClientError as exc:
         raise bad_request(f"Target volume type is still in use: {exc.pod_message}") from exc
-    with common.transaction() as session:
+    with gateway.transaction() as session:
         for copy in type_queries.bottom_copies(session, type_id):
             routings.delete_routing(session, copy.id)
         found = type_queries.find_volume_type(session, type_id)
@@ -184,7 +185,7 @@ def set_extra_specs(type_id: str) -> Response:
     specs = _checked_specs(common.json_body("extra_specs")["extra_specs"])
     visible_type(type_id)
     _in_each_copy(type_id, "POST", "/extra_specs", {"extra_specs": specs})
-    with common.transaction() as session:
+    with gateway.transaction() as session:
         found = type_queries.find_volume_type(session, type_id)
         merged = {**found.extra_specs, **specs}
         type_queries.update_volume_type(session, found, extra_specs=merged)
@@ -198,7 +199,7 @@ def delete_extra_spec(type_id: str, key: str) -> Response:
     if key not in visible_type(type_id).extra_specs:
         raise not_found(f"Volume Type {type_id} has no extra specs with key {key}.")
     _in_each_copy(type_id, "DELETE", f"/extra_specs/{key}")
-    with common.transaction() as session:
+    with gateway.transaction() as session:
         found = type_queries.find_volume_type(session, type_id)
         remaining = {k: v for k, v in found.extra_specs.items() if k != key}
         type_queries.update_volume_type(session, found, extra_specs=remaining)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from tricircle.api import gateway
 from tricircle.api.volume import common
 from tricircle.api.volume.microversions import MIN_VERSION
 
@@ -20,7 +21,7 @@ MEDIA_TYPES = [
 
 
 def _v3() -> dict:
-    maximum = common.state().pods.max_version([pod.region_name for pod in common.bottom_pods()])
+    maximum = common.state().pods.max_version([pod.region_name for pod in gateway.bottom_pods()])
     return {
         "id": "v3.0",
         "status": "CURRENT",

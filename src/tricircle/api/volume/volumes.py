@@ -8,6 +8,7 @@ volumes meet in one pod); the pod's own AZ name is used at the bottom. Its top I
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -15,7 +16,7 @@ from flask import Blueprint, Response, jsonify, request
 from tricircle.api.volume import common, forwarding, listing, routing, types
 from tricircle.api.volume.faults import bad_request, invalid_field
 from tricircle.db.models import Pod
-from tricircle.pods.client import PodCallError
+from tricircle.network.mirror.undo import Made, Undo
 from tricircle.pods.scheduler import PlacementRequest
 
 LOG = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def _pod_for_new_volume(volume: dict[str, Any], size: int) -> Pod:
         PlacementRequest(
             project_id=common.project_id(),
             availability_zone=az_name,
-            resource_type="volume",
+            resource_type=routing.VOLUME,
             demand={"size": size},
         )
     )
@@ -94,12 +95,12 @@ def create_volume() -> tuple[Response, int]:
         pod.region_name, "POST", "/volumes", body={**document, "volume": bottom_volume}
     )
     created = answer.body["volume"]
-    try:
+    with Undo() as undo:
+        undo.push(
+            Made(pod.region_name, routing.VOLUME, created["id"]),
+            partial(common.forward, pod.region_name, "DELETE", f"/volumes/{created['id']}"),
+        )
         routing.record(created["id"], pod, common.project_id(), routing.VOLUME)
-    except Exception:
-        LOG.exception("routing of volume %s not recorded; deleting it", created["id"])
-        _delete_quietly(pod, created["id"])
-        raise
     LOG.info(
         "volume %s created in pod %s (AZ %s) for project %s",
         created["id"],
@@ -109,14 +110,6 @@ def create_volume() -> tuple[Response, int]:
     )
     shown = forwarding.top_document({"volume": created}, pod, common.state())
     return jsonify(shown), answer.status
-
-
-def _delete_quietly(pod: Pod, volume_id: str) -> None:
-    """Undo a bottom create; a failure is logged, the original error is what the caller sees."""
-    try:
-        common.forward(pod.region_name, "DELETE", f"/volumes/{volume_id}")
-    except PodCallError:
-        LOG.exception("volume %s left in pod %s", volume_id, pod.region_name)
 
 
 def _list(detailed: bool) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from tricircle.api.volume import common
+from tricircle.api import gateway
 
 blueprint = Blueprint("volume_zones", __name__)
 
@@ -13,7 +13,7 @@ blueprint = Blueprint("volume_zones", __name__)
 def availability_zones() -> Response:
     """Each AZ of the bottom pods, available when one of its pods is enabled."""
     zones: dict[str, bool] = {}
-    for pod in common.bottom_pods():
+    for pod in gateway.bottom_pods():
         zones[pod.az_name] = zones.get(pod.az_name, False) or pod.is_enabled
     return jsonify(
         {

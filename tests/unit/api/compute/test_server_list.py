@@ -7,10 +7,11 @@ from admin_api_helpers import assert_fault
 from werkzeug.datastructures import MultiDict
 
 from tricircle.api.compute import server_list
-from tricircle.api.compute.podcalls import PodAnswer, PodFault
 from tricircle.api.compute.state import EXTENSION
 from tricircle.api.errors import BadRequest
+from tricircle.api.podcalls import PodAnswer
 from tricircle.db.models import ResourceRouting
+from tricircle.pods.client import PodServerError
 
 
 def test_default_sort_is_created_at_then_uuid_descending():
@@ -49,7 +50,7 @@ class FakePods:
     def call(self, who, region_name, method, path, *, params=None, timeout=None, **_kw):
         self.requests.append((region_name, list(params or [])))
         if region_name in self.down:
-            raise PodFault(500, "computeFault", "pod failed")
+            raise PodServerError(region_name, "compute", 500, "pod failed")
         pairs = list(params or [])
         records = self.servers[region_name]
         if path != "/servers/detail":

@@ -12,12 +12,13 @@ from sqlalchemy import select
 
 from tricircle.api.compute import servers, volume_pods
 from tricircle.api.compute.microversion import Microversion
-from tricircle.api.compute.podcalls import PodAnswer, PodClientFault
 from tricircle.api.compute.server_requests import parse_server_create
 from tricircle.api.compute.state import EXTENSION
 from tricircle.api.compute.volume_attachments import parse_attach, parse_update
 from tricircle.api.errors import BadRequest
+from tricircle.api.podcalls import PodAnswer
 from tricircle.db.models import Pod, ResourceRouting
+from tricircle.pods.client import PodClientError
 
 V2_1 = Microversion(2, 1)
 V2_49 = Microversion(2, 49)
@@ -157,7 +158,9 @@ class FakeCalls:
         if service_type == "volumev3":
             volume_id = path.rsplit("/", 1)[-1]
             if volume_id not in self.volumes.get(region_name, set()):
-                raise PodClientFault(404, "itemNotFound", f"Volume {volume_id} not found")
+                raise PodClientError(
+                    region_name, service_type, 404, f"Volume {volume_id} not found", "itemNotFound"
+                )
             record = {"id": volume_id, "os-vol-tenant-attr:tenant_id": "demo-project"}
             return PodAnswer(200, {"volume": record}, {})
         if method == "POST" and path == "/servers":

@@ -1,4 +1,4 @@
-"""The gateway's jobs: remove the ports Tricircle made for a server once the pod lets go.
+"""Jobs removing the ports Tricircle made for a server (Nova gateway) once the pod lets go.
 
 Nova deletes the ports it made itself; a port made by the cross-pod networking library (a top
 port on the central Neutron mirrored as a bottom port) outlives the server, so one job removes

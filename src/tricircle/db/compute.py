@@ -1,6 +1,7 @@
-"""Queries on what the gateway itself keeps: flavors with their access lists, and keypairs.
+"""Queries on what the Nova gateway itself keeps: flavors with their access lists, and keypairs.
 
-Functions take a Session and never commit; callers own the transaction.
+Functions take a Session and never commit; callers own the transaction. Errors carry Nova's
+wording; the gateway maps NotFoundError to 404 and ConflictError to 409.
 """
 
 from __future__ import annotations
@@ -9,11 +10,26 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tricircle.api.errors import Conflict, NotFound
 from tricircle.db.models import Flavor, FlavorAccess, Keypair
 
 
-class FlavorNotFound(NotFound):
+class NotFoundError(LookupError):
+    """A flavor, keypair or access entry the caller named does not exist."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConflictError(Exception):
+    """The row clashes with an existing one (same ID or name, access already granted)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class FlavorNotFound(NotFoundError):
     """No flavor with this ID (or not visible to the caller)."""
 
     def __init__(self, flavor_id: str) -> None:
@@ -21,7 +37,7 @@ class FlavorNotFound(NotFound):
         self.flavor_id = flavor_id
 
 
-class KeypairNotFound(NotFound):
+class KeypairNotFound(NotFoundError):
     """The user has no keypair of this name."""
 
     def __init__(self, name: str, user_id: str) -> None:
@@ -32,7 +48,7 @@ def _flush(session: Session, message: str) -> None:
     try:
         session.flush()
     except IntegrityError as exc:
-        raise Conflict(message) from exc
+        raise ConflictError(message) from exc
 
 
 def list_flavors(
@@ -62,9 +78,9 @@ def get_flavor(session: Session, flavor_id: str, project_id: str | None) -> Flav
 def create_flavor(session: Session, flavor: Flavor) -> Flavor:
     """Add a flavor; Conflict if its ID or name is taken."""
     if session.get(Flavor, flavor.id) is not None:
-        raise Conflict(f"Flavor with ID {flavor.id} already exists.")
+        raise ConflictError(f"Flavor with ID {flavor.id} already exists.")
     if session.scalars(select(Flavor).where(Flavor.name == flavor.name)).first() is not None:
-        raise Conflict(f"Flavor with name {flavor.name} already exists.")
+        raise ConflictError(f"Flavor with name {flavor.name} already exists.")
     session.add(flavor)
     _flush(session, f"Flavor {flavor.id} already exists.")
     return flavor
@@ -85,7 +101,7 @@ def flavor_projects(session: Session, flavor_id: str) -> list[str]:
 def add_flavor_access(session: Session, flavor_id: str, project_id: str) -> None:
     """Let ``project_id`` use a flavor; Conflict if it already can."""
     if session.get(FlavorAccess, (flavor_id, project_id)) is not None:
-        raise Conflict(
+        raise ConflictError(
             f"Flavor access already exists for flavor {flavor_id} and project {project_id} "
             "combination."
         )
@@ -101,7 +117,7 @@ def remove_flavor_access(session: Session, flavor_id: str, project_id: str) -> N
         )
     )
     if not result.rowcount:
-        raise NotFound(f"Flavor access not found for {flavor_id} / {project_id} combination.")
+        raise NotFoundError(f"Flavor access not found for {flavor_id} / {project_id} combination.")
 
 
 def list_keypairs(session: Session, user_id: str) -> list[Keypair]:
@@ -124,7 +140,7 @@ def create_keypair(session: Session, keypair: Keypair) -> Keypair:
     message = f"Key pair '{keypair.name}' already exists."
     query = select(Keypair).where(Keypair.user_id == keypair.user_id, Keypair.name == keypair.name)
     if session.scalars(query).first() is not None:
-        raise Conflict(message)
+        raise ConflictError(message)
     session.add(keypair)
     _flush(session, message)
     return keypair

@@ -1,0 +1,74 @@
+"""Calls to a pod's services on behalf of the caller, shared by the Nova and Cinder gateways.
+
+The endpoint comes from Tricircle's own keystoneauth session (its catalog); the identity from
+the caller: with a token the request carries it as ``X-Auth-Token`` and is sent unauthenticated
+by the session, so the pod sees the caller, checks its own policy and charges the caller's
+quota; without one (noauth development mode) Tricircle's identity is used. Failures are the
+typed errors of ``tricircle.pods.client``, mapped to each API's dialect at the boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from tricircle.pods.client import PodClients, json_or_none, raise_for_status
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PodAnswer:
+    """A pod's successful answer: status, decoded JSON (None if empty) and headers."""
+
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+class PodCalls:
+    """Requests to any pod's services as a caller."""
+
+    def __init__(self, pod_clients: PodClients) -> None:
+        self.pod_clients = pod_clients
+
+    def call(
+        self,
+        token: str | None,
+        region_name: str,
+        service_type: str,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        microversion: str | None = None,
+        timeout: float | None = None,
+    ) -> PodAnswer:
+        """Send one request; the pod's answer, or PodClientError, PodServerError,
+        PodUnreachable or PodServiceNotFound."""
+        client = self.pod_clients.client(region_name, service_type)
+        response = client.send(
+            method,
+            path,
+            json=json,
+            params=params,
+            microversion=microversion,
+            token=token or None,
+            timeout=timeout,
+        )
+        LOG.info(
+            "pod call region=%s service=%s method=%s path=%s status=%s",
+            region_name,
+            service_type,
+            method,
+            path,
+            response.status_code,
+        )
+        raise_for_status(region_name, service_type, response)
+        return PodAnswer(response.status_code, json_or_none(response), dict(response.headers))
+
+    def endpoint(self, region_name: str, service_type: str) -> str:
+        """The URL of ``service_type`` in ``region_name`` from the catalog."""
+        return self.pod_clients.client(region_name, service_type).endpoint()
