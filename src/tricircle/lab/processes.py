@@ -62,7 +62,10 @@ def start(
             cwd=cwd,
             start_new_session=True,
         )
-    (layout.pid_dir / f"{name}.pid").write_text(f"{process.pid} {_start_time(process.pid)}\n")
+    # Written aside and renamed: other threads read every pid file while processes start.
+    partial = layout.pid_dir / f"{name}.pid.partial"
+    partial.write_text(f"{process.pid} {_start_time(process.pid)}\n")
+    partial.rename(layout.pid_dir / f"{name}.pid")
     LOG.debug("started process=%s pid=%d log=%s", name, process.pid, log_path)
     return process.pid
 
