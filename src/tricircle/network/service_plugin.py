@@ -4,6 +4,8 @@ Subscribed to Neutron's callbacks, it commits one job row per event in Tricircle
 (``enqueue_job`` coalesces a job still waiting for the same resource):
 
 - a router interface added or removed, a router deleted: ``router_setup`` for the top router;
+- an external network created or updated, a subnet of one created or updated:
+  ``setup_external_network`` with the region of the pod that hosts it;
 - a network, subnet or port deleted that has bottom copies (resource routings): ``delete_bottom``;
 - a security-group rule created or deleted, for a group with bottom copies, and a subnet created
   or deleted (remote-group rules become one rule per CIDR of the project's subnets), for each of
@@ -31,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tricircle.db import routings
 from tricircle.jobs.queue import enqueue_job
 from tricircle.network import constants, tricircle_db
+from tricircle.network.central_plugin import hints_of, is_external
 
 LOG = log.getLogger(__name__)
 
@@ -78,6 +81,48 @@ class TricircleServicePlugin(service_base.ServicePluginBase):
             router_id,
             payload.latest_state["project_id"],
             {"router_id": router_id},
+            cause=f"{resource} {event}",
+        )
+
+    @registry.receives(resources.NETWORK, [events.AFTER_CREATE, events.AFTER_UPDATE])
+    def network_changed(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``setup_external_network`` for an external network created or updated."""
+        network = payload.latest_state
+        if is_external(network):
+            self._enqueue_external_network(network, resource, event)
+
+    @registry.receives(resources.SUBNET, [events.AFTER_CREATE, events.AFTER_UPDATE])
+    def external_subnet_changed(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``setup_external_network`` for the network of a subnet created or updated on an
+        external network."""
+        subnet = payload.latest_state
+        network = directory.get_plugin().get_network(
+            payload.context.elevated(), subnet["network_id"]
+        )
+        if is_external(network):
+            self._enqueue_external_network(network, resource, event)
+
+    def _enqueue_external_network(self, network: dict, resource: str, event: str) -> None:
+        try:
+            region_name = directory.get_plugin().external_network_region(hints_of(network))
+        except exceptions.InvalidInput as error:
+            LOG.error(
+                "external network placed nowhere after %s %s top_network_id=%s: %s",
+                resource,
+                event,
+                network["id"],
+                error,
+            )
+            return
+        self._enqueue(
+            constants.JOB_SETUP_EXTERNAL_NETWORK,
+            network["id"],
+            network["project_id"],
+            {"network_id": network["id"], "region_name": region_name},
             cause=f"{resource} {event}",
         )
 
