@@ -239,6 +239,64 @@ def test_a_subnet_change_syncs_the_projects_copied_groups(
     assert all_jobs(session_factory) == [sync_job()]
 
 
+def gateway(network_id: str = EXTERNAL["id"], snat: bool = True, ip: str = "172.24.4.10") -> dict:
+    return {
+        "network_id": network_id,
+        "enable_snat": snat,
+        "external_fixed_ips": [{"subnet_id": SUBNET, "ip_address": ip}],
+    }
+
+
+def router_state(gateway_info: dict | None) -> dict:
+    return {"id": ROUTER, "project_id": "p9", "external_gateway_info": gateway_info}
+
+
+def router_setup_job() -> tuple:
+    return (constants.JOB_ROUTER_SETUP, ROUTER, "p9", {"router_id": ROUTER})
+
+
+def test_a_router_created_with_a_gateway_queues_router_setup(plugin, session_factory, context):
+    created = payload(context, ROUTER, router_state(gateway()))
+    plugin.router_gateway_changed(resources.ROUTER, events.AFTER_CREATE, None, created)
+    assert all_jobs(session_factory) == [router_setup_job()]
+
+
+def test_a_router_created_without_a_gateway_queues_nothing(plugin, session_factory, context):
+    plugin.router_gateway_changed(
+        resources.ROUTER, events.AFTER_CREATE, None, payload(context, ROUTER, router_state(None))
+    )
+    assert all_jobs(session_factory) == []
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (None, gateway()),
+        (gateway(), None),
+        (gateway(), gateway(snat=False)),
+        (gateway(), gateway(ip="172.24.4.11")),
+        (gateway(), gateway(network_id=NETWORK)),
+    ],
+    ids=["set", "cleared", "snat", "fixed-ips", "network"],
+)
+def test_a_gateway_change_queues_router_setup(plugin, session_factory, context, before, after):
+    update = events.DBEventPayload(
+        context, resource_id=ROUTER, states=(router_state(before), router_state(after))
+    )
+    plugin.router_gateway_changed(resources.ROUTER, events.AFTER_UPDATE, None, update)
+    assert all_jobs(session_factory) == [router_setup_job()]
+
+
+def test_a_router_update_leaving_the_gateway_queues_nothing(plugin, session_factory, context):
+    update = events.DBEventPayload(
+        context,
+        resource_id=ROUTER,
+        states=(router_state(gateway()), {**router_state(gateway()), "name": "renamed"}),
+    )
+    plugin.router_gateway_changed(resources.ROUTER, events.AFTER_UPDATE, None, update)
+    assert all_jobs(session_factory) == []
+
+
 def external_job() -> tuple:
     network_id = EXTERNAL["id"]
     return (

@@ -20,10 +20,12 @@ The public API, used by the Nova API gateway and the network jobs (``pod`` is a
 
 Errors: NetworkNotFound, SubnetNotFound, PortNotFound, SecurityGroupNotFound (all
 TopResourceNotFound, a LookupError), NetworkNotInPod, PortInUse, InvalidNetworkRequest (a
-ValueError), TopPodNotRegistered; pod failures are tricircle.pods.client errors.
+ValueError), TopPodNotRegistered, ExternalNetworkNotPlaced; pod failures are
+tricircle.pods.client errors.
 """
 
 from tricircle.network.mirror.errors import (
+    ExternalNetworkNotPlaced,
     InvalidNetworkRequest,
     MirrorError,
     NetworkNotFound,
@@ -40,6 +42,7 @@ from tricircle.network.mirror.undo import Made
 
 __all__ = [
     "BottomMirror",
+    "ExternalNetworkNotPlaced",
     "InvalidNetworkRequest",
     "Made",
     "MirrorError",
