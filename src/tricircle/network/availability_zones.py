@@ -48,6 +48,16 @@ class PodZones:
             return hint
         return self.zone_of_region.get(hint)
 
+    def single_region_of(self, hint: str) -> str | None:
+        """The one pod's region a hint names: a pod's region, or a zone holding exactly one pod.
+
+        None for a hint naming no pod, or a zone of several pods.
+        """
+        if hint in self.zone_of_region:
+            return hint
+        regions = [region for region, zone in self.zone_of_region.items() if zone == hint]
+        return regions[0] if len(regions) == 1 else None
+
 
 def read_pod_zones(session: Session) -> PodZones:
     """The bottom pods' zones and regions as stored in Tricircle's database."""

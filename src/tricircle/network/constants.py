@@ -23,6 +23,8 @@ JOB_ROUTER_SETUP = "router_setup"  # resource_id: top router; converges bottom r
 JOB_CONFIGURE_ROUTES = "configure_routes"  # resource_id: top router; extra routes in each pod
 JOB_DELETE_BOTTOM = "delete_bottom"  # resource_id: top ID; payload {"resource_type": ...}
 JOB_SYNC_SECURITY_GROUP = "sync_security_group"  # resource_id: top group; rules in every pod
+# resource_id: top external network; payload {"region_name": its pod}; its copy and its subnets'
+JOB_SETUP_EXTERNAL_NETWORK = "setup_external_network"
 
 # device_owner of ports Tricircle makes on the central Neutron ("network:" marks them trusted).
 GATEWAY_PORT_OWNER = "network:tricircle_gateway"  # one per (pod, subnet): the pod's gateway IP
@@ -31,6 +33,9 @@ BRIDGE_PORT_OWNER = "network:tricircle_bridge"  # one per bottom router on the b
 # Network types seen on the central Neutron.
 TYPE_SHARED_VLAN = "shared_vlan"
 TYPE_LOCAL = "local"
+# Provider types an external network may have on the central Neutron (besides shared_vlan).
+TYPE_FLAT = "flat"
+TYPE_VLAN = "vlan"
 
 
 def gateway_port_name(pod_id: str) -> str:

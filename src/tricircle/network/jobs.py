@@ -15,11 +15,12 @@ from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle import conf as tricircle_conf  # noqa: F401  (registers the options read below)
+from tricircle.db import pods
 from tricircle.db.models import Job
 from tricircle.jobs.handlers import JobContext, handler
 from tricircle.network import constants, server_ports  # noqa: F401  (registers its jobs)
 from tricircle.network.l3 import RouterL3
-from tricircle.network.mirror import BottomMirror, errors
+from tricircle.network.mirror import BottomMirror, errors, tables
 from tricircle.pods.client import PodClients
 
 LOG = logging.getLogger(__name__)
@@ -90,3 +91,37 @@ def sync_security_group(context: JobContext, job: Job) -> None:
             job.resource_id,
             bottom_id,
         )
+
+
+class PodNotRegistered(LookupError):
+    """A job names a pod region that is not (or no longer) registered."""
+
+
+@handler(constants.JOB_SETUP_EXTERNAL_NETWORK)
+def setup_external_network(context: JobContext, job: Job) -> None:
+    """Copy an external network and its subnets into the pod that hosts it (payload region)."""
+    region_name = (job.payload or {}).get("region_name")
+    with context.session_factory() as session:
+        pod = pods.get_pod_by_region(session, region_name) if region_name else None
+    if pod is None:
+        raise PodNotRegistered(f"job {job.id}: no pod has region {region_name!r}")
+    mirror = router_l3(context.session_factory).mirror
+    try:
+        top_network = mirror.get_top_network(job.resource_id)
+    except errors.NetworkNotFound:
+        LOG.info("external network gone; delete_bottom removes it top_id=%s", job.resource_id)
+        return
+    if not tables.is_external(top_network):
+        LOG.info(
+            "network no longer external, left as is region=%s top_id=%s",
+            region_name,
+            job.resource_id,
+        )
+        return
+    bottom_id = mirror.sync_external_network(pod, top_network)
+    LOG.info(
+        "external network converged region=%s top_network_id=%s bottom_network_id=%s",
+        region_name,
+        job.resource_id,
+        bottom_id,
+    )

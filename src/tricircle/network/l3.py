@@ -7,6 +7,13 @@ router spans two pods or more a bridge port per bottom router on the tenant's br
 then ``configure_routes`` gives each bottom router routes to the CIDRs attached only in other
 pods, via their bridge IPs. What is no longer wanted is undone: interfaces, bridge ports, bottom
 routers, and the tenant's bridge network once no bridge port is left on it.
+
+North-south: a top router with an external gateway also has a bottom router in the pod hosting
+the external network (the gateway pod), carrying the real gateway: the bottom external network,
+the top gateway port's addresses, ``enable_snat``; SNAT thus happens once, there. Every other
+pod's bottom router gets a default route via the gateway pod's bridge IP, and the gateway pod's
+router already routes to the CIDRs of the other pods. Only the pods' public API is used (router
+gateway and extra routes): the pods stay stock Neutron.
 """
 
 from __future__ import annotations
@@ -20,7 +27,13 @@ from tricircle.db import pods as pod_queries
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.network import constants
-from tricircle.network.mirror import BottomMirror, NetworkNotFound, TopPodNotRegistered
+from tricircle.network.mirror import (
+    BottomMirror,
+    ExternalNetworkNotPlaced,
+    NetworkNotFound,
+    TopPodNotRegistered,
+    tables,
+)
 from tricircle.network.mirror.library import ROUTER_INTERFACE_OWNER
 from tricircle.pods.client import PodClient, PodClientError
 from tricircle.pods.create_once import ensure_bottom_resource, forget_bottom_resource
@@ -30,6 +43,8 @@ LOG = logging.getLogger(__name__)
 JSON = dict[str, Any]
 Route = dict[str, str]
 
+DEFAULT_ROUTE = "0.0.0.0/0"  # the bridge network is IPv4
+
 
 def bridge_port_name(pod_id: str) -> str:
     """Name of the top bridge port of a router's bottom copy in ``pod_id`` (device_id: router)."""
@@ -37,13 +52,17 @@ def bridge_port_name(pod_id: str) -> str:
 
 
 def compute_extra_routes(
-    local_cidrs: Mapping[str, set[str]], bridge_ips: Mapping[str, str]
+    local_cidrs: Mapping[str, set[str]],
+    bridge_ips: Mapping[str, str],
+    gateway_pod_id: str | None = None,
 ) -> dict[str, list[Route]]:
     """Each pod's extra routes: CIDRs attached in other pods (not locally), via their bridge IP.
 
     ``local_cidrs`` maps a pod to the CIDRs attached to its bottom router; ``bridge_ips`` maps a
     pod to its bridge port address. A pod without a bridge address gets no routes; a CIDR attached
-    in several other pods goes via the first of them (by pod ID), so the answer is stable.
+    in several other pods goes via the first of them (by pod ID), so the answer is stable. With
+    ``gateway_pod_id`` (the pod holding the router's external gateway, with a bridge address)
+    every other pod also gets a default route via that pod's bridge IP.
     """
     routes: dict[str, list[Route]] = {}
     for pod_id, own in local_cidrs.items():
@@ -56,6 +75,8 @@ def compute_extra_routes(
                 continue
             for cidr in sorted(local_cidrs[other_id] - own):
                 via.setdefault(cidr, bridge_ips[other_id])
+        if gateway_pod_id in bridge_ips and gateway_pod_id != pod_id:
+            via[DEFAULT_ROUTE] = bridge_ips[gateway_pod_id]
         routes[pod_id] = [
             {"destination": cidr, "nexthop": nexthop} for cidr, nexthop in sorted(via.items())
         ]
@@ -71,12 +92,44 @@ def same_routes(first: list[Mapping[str, str]], second: list[Mapping[str, str]])
     return pairs(first) == pairs(second)
 
 
+def same_gateway(current: Mapping[str, Any] | None, wanted: Mapping[str, Any] | None) -> bool:
+    """True if a bottom router's ``external_gateway_info`` already is ``wanted`` (None: no gateway).
+
+    The network and SNAT must match; the addresses too, when ``wanted`` names any.
+    """
+    if not current or not current.get("network_id"):
+        return not wanted
+    if not wanted:
+        return False
+
+    def addresses(info: Mapping[str, Any]) -> set[tuple[str, str]]:
+        return {
+            (fixed["subnet_id"], fixed["ip_address"])
+            for fixed in info.get("external_fixed_ips") or []
+        }
+
+    return (
+        current["network_id"] == wanted["network_id"]
+        and bool(current.get("enable_snat", True)) == bool(wanted.get("enable_snat", True))
+        and (not addresses(wanted) or addresses(current) == addresses(wanted))
+    )
+
+
 @dataclass
 class PodPlan:
     """What one pod's bottom router should carry: top subnet ID -> bottom subnet ID."""
 
     pod: Pod
     subnets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GatewayPlan:
+    """A top router's real gateway: the pod hosting its external network, and the bottom
+    router's ``external_gateway_info`` there (bottom network and subnets, top addresses)."""
+
+    pod: Pod
+    info: JSON
 
 
 class RouterL3:
@@ -97,9 +150,13 @@ class RouterL3:
         """Converge top router ``router_id`` (gone: tear down everything made for it)."""
         top_router = self._top_router(router_id)
         plans: dict[str, PodPlan] = {}
+        gateway: GatewayPlan | None = None
         if top_router is not None:
             project_id = top_router["project_id"]
             plans = self._plan(top_router)
+            gateway = self._plan_gateway(top_router)
+            if gateway is not None:
+                plans.setdefault(gateway.pod.pod_id, PodPlan(gateway.pod))
             for plan in plans.values():
                 bottom_router_id = self.mirror.ensure_bottom_router(plan.pod, top_router)
                 self._attach_subnets(plan, bottom_router_id)
@@ -108,6 +165,7 @@ class RouterL3:
             bridge_network, bridge_subnet = self._ensure_bridge(project_id)
             for plan in plans.values():
                 self._attach_bridge_port(plan.pod, router_id, bridge_network, bridge_subnet)
+        self._converge_gateways(router_id, gateway, set(plans))
         # Routes first: Neutron refuses to remove an interface a route still goes through.
         self.configure_routes(router_id, set(plans) if spans else set())
         for plan in plans.values():
@@ -149,13 +207,16 @@ class RouterL3:
         }
 
     def _plan(self, top_router: Mapping[str, Any] | None) -> dict[str, PodPlan]:
-        """Pod ID -> the bottom subnets its bottom router should carry (made if missing)."""
+        """Pod ID -> the bottom subnets its bottom router should carry (made if missing).
+
+        Interfaces on external networks stay on the top: their subnets are not the tenant's.
+        """
         plans: dict[str, PodPlan] = {}
         if top_router is None:
             return plans
         for top_subnet_id, top_network_id in self._attached_subnets(top_router["id"]).items():
             copies = self.mirror.copies(constants.NETWORK, top_network_id)
-            if not copies:
+            if not copies or tables.is_external(self.mirror.get_top_network(top_network_id)):
                 continue
             top_subnet = self.mirror.get_top_subnet(top_subnet_id)
             if top_subnet.get("gateway_ip") is None:
@@ -172,6 +233,80 @@ class RouterL3:
                 plan = plans.setdefault(pod.pod_id, PodPlan(pod))
                 plan.subnets[top_subnet_id] = bottom_subnet_id
         return plans
+
+    # -- external gateway -------------------------------------------------------------------------
+
+    def _gateway_network(self, top_router: Mapping[str, Any] | None) -> tuple[Pod, str] | None:
+        """(gateway pod, bottom external network ID) of a router with a gateway, else None.
+
+        Raises ExternalNetworkNotPlaced while the external network has no copy yet (its
+        setup_external_network job has not run): the job retries.
+        """
+        info = (top_router or {}).get("external_gateway_info") or {}
+        network_id = info.get("network_id")
+        if not network_id:
+            return None
+        copies = self.mirror.copies(constants.NETWORK, network_id)
+        if not copies:
+            raise ExternalNetworkNotPlaced(network_id)
+        return copies[0]
+
+    def _plan_gateway(self, top_router: Mapping[str, Any]) -> GatewayPlan | None:
+        """The real gateway of ``top_router`` in the pod of its external network, or None.
+
+        The bottom gateway takes the top gateway port's addresses (the external subnets live in
+        that pod only, so the addresses are free there) and the top's ``enable_snat``.
+        """
+        placed = self._gateway_network(top_router)
+        if placed is None:
+            return None
+        pod, bottom_network_id = placed
+        info = top_router["external_gateway_info"]
+        fixed_ips = []
+        for fixed in info.get("external_fixed_ips") or []:
+            bottom_subnet_id = self.mirror.ensure_bottom_external_subnet(
+                pod, self.mirror.get_top_subnet(fixed["subnet_id"]), bottom_network_id
+            )
+            fixed_ips.append({"subnet_id": bottom_subnet_id, "ip_address": fixed["ip_address"]})
+        return GatewayPlan(
+            pod,
+            {
+                "network_id": bottom_network_id,
+                "enable_snat": info.get("enable_snat", True),
+                "external_fixed_ips": fixed_ips,
+            },
+        )
+
+    def _converge_gateways(
+        self, router_id: str, gateway: GatewayPlan | None, kept_pods: set[str]
+    ) -> None:
+        """Set the real gateway on the gateway pod's bottom router; clear any other kept one's.
+
+        Bottom routers about to be torn down are left alone: their delete takes the gateway.
+        """
+        for pod, bottom_router_id in self.mirror.copies(constants.ROUTER, router_id):
+            if pod.pod_id not in kept_pods:
+                continue
+            wanted = gateway.info if gateway and gateway.pod.pod_id == pod.pod_id else None
+            bottom = self.mirror.bottom(pod)
+            current = bottom.get(f"/v2.0/routers/{bottom_router_id}")["router"]
+            if same_gateway(current.get("external_gateway_info"), wanted):
+                continue
+            bottom.put(
+                f"/v2.0/routers/{bottom_router_id}",
+                json={"router": {"external_gateway_info": wanted or {}}},
+            )
+            LOG.info(
+                "bottom gateway %s region=%s bottom_router_id=%s top_router_id=%s "
+                "bottom_network_id=%s ips=%s snat=%s",
+                "set" if wanted else "cleared",
+                pod.region_name,
+                bottom_router_id,
+                router_id,
+                (wanted or {}).get("network_id"),
+                [fixed["ip_address"] for fixed in (wanted or {}).get("external_fixed_ips", [])],
+                (wanted or {}).get("enable_snat"),
+            )
 
     # -- interfaces -------------------------------------------------------------------------------
 
@@ -422,6 +557,7 @@ class RouterL3:
         """Set each bottom router's extra routes from the recorded state of ``router_id``.
 
         ``routed_pods`` limits which pods take part (default: every pod with a bridge port).
+        With an external gateway, pods other than the gateway pod route by default via it.
         """
         bottom_routers = self.mirror.copies(constants.ROUTER, router_id)
         if not bottom_routers:
@@ -445,7 +581,8 @@ class RouterL3:
                 pod_id = port["name"].removeprefix(bridge_port_name(""))
                 if routed_pods is None or pod_id in routed_pods:
                     bridge_ips[pod_id] = port["fixed_ips"][0]["ip_address"]
-        wanted = compute_extra_routes(local_cidrs, bridge_ips)
+        placed = self._gateway_network(top_router)
+        wanted = compute_extra_routes(local_cidrs, bridge_ips, placed[0].pod_id if placed else None)
         for pod, bottom_router_id in bottom_routers:
             bottom = self.mirror.bottom(pod)
             current = bottom.get(f"/v2.0/routers/{bottom_router_id}")["router"].get("routes", [])

@@ -40,12 +40,21 @@ plugin_opts = [
     ),
 ]
 
+external_network_opts = [
+    cfg.StrOpt(
+        "default_region_for_external_network",
+        help="Region name of the pod that hosts a router:external network created without an "
+        "availability_zone_hints entry. Unset, such a network is refused (400): an external "
+        "network lives in exactly one pod, named by its hint.",
+    ),
+]
+
 
 def register(conf: cfg.ConfigOpts = cfg.CONF) -> None:
     """Register the ``[tricircle]`` options on ``conf`` (idempotent)."""
-    conf.register_opts(shared_vlan_opts + plugin_opts, group=GROUP)
+    conf.register_opts(shared_vlan_opts + plugin_opts + external_network_opts, group=GROUP)
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """The central Neutron's ``[tricircle]`` options, for oslo-config-generator."""
-    return [(GROUP, shared_vlan_opts + plugin_opts)]
+    return [(GROUP, shared_vlan_opts + plugin_opts + external_network_opts)]

@@ -3,7 +3,10 @@
 Subscribed to Neutron's callbacks, it commits one job row per event in Tricircle's database
 (``enqueue_job`` coalesces a job still waiting for the same resource):
 
-- a router interface added or removed, a router deleted: ``router_setup`` for the top router;
+- a router interface added or removed, a router deleted, a router created with an external
+  gateway or whose external gateway changed (set, updated, cleared): ``router_setup``;
+- an external network created or updated, a subnet of one created or updated:
+  ``setup_external_network`` with the region of the pod that hosts it;
 - a network, subnet or port deleted that has bottom copies (resource routings): ``delete_bottom``;
 - a security-group rule created or deleted, for a group with bottom copies, and a subnet created
   or deleted (remote-group rules become one rule per CIDR of the project's subnets), for each of
@@ -22,6 +25,7 @@ from neutron.common import _constants as neutron_constants
 from neutron.common import ipv6_utils
 from neutron_lib import constants as lib_constants
 from neutron_lib import exceptions
+from neutron_lib.api.definitions import l3 as l3_def
 from neutron_lib.callbacks import events, registry, resources
 from neutron_lib.plugins import directory
 from neutron_lib.services import base as service_base
@@ -31,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tricircle.db import routings
 from tricircle.jobs.queue import enqueue_job
 from tricircle.network import constants, tricircle_db
+from tricircle.network.central_plugin import hints_of, is_external
 
 LOG = log.getLogger(__name__)
 
@@ -78,6 +83,69 @@ class TricircleServicePlugin(service_base.ServicePluginBase):
             router_id,
             payload.latest_state["project_id"],
             {"router_id": router_id},
+            cause=f"{resource} {event}",
+        )
+
+    @registry.receives(resources.ROUTER, [events.AFTER_CREATE, events.AFTER_UPDATE])
+    def router_gateway_changed(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``router_setup`` for a router created with a gateway, or whose gateway changed.
+
+        AFTER_CREATE carries the new router; AFTER_UPDATE the original and the updated one.
+        """
+        router = payload.latest_state
+        before = payload.states[0] if len(payload.states) > 1 else {}
+        gateway = router.get(l3_def.EXTERNAL_GW_INFO)
+        if gateway == before.get(l3_def.EXTERNAL_GW_INFO):
+            return
+        self._enqueue(
+            constants.JOB_ROUTER_SETUP,
+            payload.resource_id,
+            router["project_id"],
+            {"router_id": payload.resource_id},
+            cause=f"{resource} {event} (gateway {'set' if gateway else 'cleared'})",
+        )
+
+    @registry.receives(resources.NETWORK, [events.AFTER_CREATE, events.AFTER_UPDATE])
+    def network_changed(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``setup_external_network`` for an external network created or updated."""
+        network = payload.latest_state
+        if is_external(network):
+            self._enqueue_external_network(network, resource, event)
+
+    @registry.receives(resources.SUBNET, [events.AFTER_CREATE, events.AFTER_UPDATE])
+    def external_subnet_changed(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``setup_external_network`` for the network of a subnet created or updated on an
+        external network."""
+        subnet = payload.latest_state
+        network = directory.get_plugin().get_network(
+            payload.context.elevated(), subnet["network_id"]
+        )
+        if is_external(network):
+            self._enqueue_external_network(network, resource, event)
+
+    def _enqueue_external_network(self, network: dict, resource: str, event: str) -> None:
+        try:
+            region_name = directory.get_plugin().external_network_region(hints_of(network))
+        except exceptions.InvalidInput as error:
+            LOG.error(
+                "external network placed nowhere after %s %s top_network_id=%s: %s",
+                resource,
+                event,
+                network["id"],
+                error,
+            )
+            return
+        self._enqueue(
+            constants.JOB_SETUP_EXTERNAL_NETWORK,
+            network["id"],
+            network["project_id"],
+            {"network_id": network["id"], "region_name": region_name},
             cause=f"{resource} {event}",
         )
 

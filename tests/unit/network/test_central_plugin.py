@@ -6,12 +6,14 @@ import types
 from importlib.metadata import entry_points
 
 import pytest
+from neutron.conf import common as neutron_common_conf
 from neutron.plugins.ml2.plugin import Ml2Plugin
 from neutron.services.l3_router.l3_router_plugin import L3RouterPlugin
 from neutron_lib import constants as lib_constants
 from neutron_lib.api.validators import availability_zone as az_validator
-from neutron_lib.exceptions import BadRequest
+from neutron_lib.exceptions import BadRequest, InvalidInput
 from neutron_lib.exceptions.availability_zone import AvailabilityZoneNotFound
+from oslo_config import cfg
 
 from tricircle.db import pods
 from tricircle.db.engine import make_engine, make_session_factory
@@ -26,7 +28,10 @@ from tricircle.network.availability_zones import (
 from tricircle.network.central_plugin import (
     TricirclePlugin,
     check_local_network_hints,
+    hints_of,
+    is_external,
     requested_network_types,
+    resolve_external_region,
 )
 
 
@@ -224,3 +229,152 @@ def test_database_failure_with_no_reading_is_unavailable(tmp_path, clock):
     cache = PodZoneCache(lambda: broken_sessions(tmp_path), lambda: 5.0, clock)
     with pytest.raises(PodsUnavailable):
         ZonePlugin(cache).get_availability_zones(types.SimpleNamespace(project_id="p"))
+
+
+# -- external networks ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def default_region():
+    """Sets ``[tricircle] default_region_for_external_network`` for one test."""
+
+    def set_default(region: str | None) -> None:
+        cfg.CONF.set_override("default_region_for_external_network", region, group="tricircle")
+
+    yield set_default
+    cfg.CONF.clear_override("default_region_for_external_network", group="tricircle")
+
+
+@pytest.fixture
+def core(sessions, clock, monkeypatch):
+    """The core plugin without ML2's start-up: pod zones, and ML2's own hooks recorded."""
+    if "default_availability_zones" not in cfg.CONF:
+        neutron_common_conf.register_core_common_config_opts()
+    plugin = TricirclePlugin.__new__(TricirclePlugin)
+    plugin.pod_zones = PodZoneCache(sessions, lambda: 5.0, clock)
+    plugin.ml2_calls = []
+    monkeypatch.setattr(
+        Ml2Plugin,
+        "_before_create_network",
+        lambda self, context, network: self.ml2_calls.append(("create", network)),
+    )
+    monkeypatch.setattr(
+        Ml2Plugin,
+        "update_network",
+        lambda self, context, id, network: self.ml2_calls.append(("update", id, network)),
+    )
+    return plugin
+
+
+@pytest.mark.parametrize(
+    ("hints", "region"), [(["Pod1"], "Pod1"), (["az1"], "Pod1"), (["Pod3"], "Pod3")]
+)
+def test_an_external_network_hint_names_one_pod_by_region_or_single_pod_zone(plugin, hints, region):
+    assert resolve_external_region(hints, plugin.pod_zones.get(), None) == region
+
+
+@pytest.mark.parametrize(
+    ("hints", "message"),
+    [
+        (["Pod1", "Pod2"], "exactly one pod: give one availability_zone_hints entry, not 2"),
+        (["az2"], "az2 of an external network names no single pod"),
+        (["az9"], "az9 of an external network names no single pod"),
+        (["RegionOne"], "RegionOne of an external network names no single pod"),
+        ([], "no default_region_for_external_network is configured"),
+    ],
+)
+def test_external_network_hints_naming_no_single_pod_are_invalid_input(plugin, hints, message):
+    with pytest.raises(InvalidInput, match=message):
+        resolve_external_region(hints, plugin.pod_zones.get(), None)
+
+
+def test_an_external_network_without_hint_goes_to_the_default_region(plugin):
+    zones = plugin.pod_zones.get()
+    assert resolve_external_region([], zones, "Pod2") == "Pod2"
+    with pytest.raises(InvalidInput, match="default_region_for_external_network Pod9 is no pod"):
+        resolve_external_region([], zones, "Pod9")
+
+
+def test_invalid_input_is_neutrons_400():
+    assert issubclass(InvalidInput, BadRequest)
+
+
+def external_request(**attributes) -> dict:
+    unset = lib_constants.ATTR_NOT_SPECIFIED
+    return {
+        "network": {
+            "name": "public",
+            "router:external": True,
+            "provider:network_type": "flat",
+            "segments": unset,
+            **attributes,
+        }
+    }
+
+
+def test_an_external_network_without_hint_gets_the_default_region_as_hint(core, default_region):
+    default_region("Pod2")
+    request = external_request()
+    core._before_create_network(None, request)
+    assert request["network"]["availability_zone_hints"] == ["Pod2"]
+    assert core.ml2_calls == [("create", request)]
+
+
+def test_an_external_network_keeps_its_one_hint(core, default_region):
+    default_region("Pod2")
+    request = external_request(availability_zone_hints=["az1"])
+    core._before_create_network(None, request)
+    assert request["network"]["availability_zone_hints"] == ["az1"]
+
+
+@pytest.mark.parametrize("hints", [["Pod1", "Pod2"], ["az9"], ["az2"], []])
+def test_an_external_network_naming_no_single_pod_is_refused_before_ml2(core, hints):
+    request = external_request(availability_zone_hints=hints)
+    with pytest.raises(InvalidInput):
+        core._before_create_network(None, request)
+    assert core.ml2_calls == []
+
+
+def test_an_internal_network_needs_no_placement(core):
+    request = external_request(**{"router:external": lib_constants.ATTR_NOT_SPECIFIED})
+    core._before_create_network(None, request)
+    assert "availability_zone_hints" not in request["network"]
+    assert core.ml2_calls == [("create", request)]
+
+
+def test_a_pod_registered_meanwhile_hosts_external_networks_at_once(core, registered):
+    core.external_network_region(["az1"])
+    with registered.begin() as session:
+        pods.create_pod(session, region_name="Pod4", az_name="az4")
+    assert core.external_network_region(["az4"]) == "Pod4"
+
+
+def stored_network(external: bool, hints: list[str]) -> dict:
+    return {"id": "n1", "router:external": external, "availability_zone_hints": hints}
+
+
+def test_turning_a_network_external_needs_hints_naming_one_pod(core, monkeypatch):
+    monkeypatch.setattr(core, "get_network", lambda context, id: stored_network(False, []))
+    request = {"network": {"router:external": True}}
+    with pytest.raises(InvalidInput, match="needs one availability_zone_hints entry"):
+        core.update_network(None, "n1", request)
+    assert core.ml2_calls == []
+    monkeypatch.setattr(core, "get_network", lambda context, id: stored_network(False, ["Pod1"]))
+    core.update_network(None, "n1", request)
+    assert core.ml2_calls == [("update", "n1", request)]
+
+
+def test_other_network_updates_are_ml2s(core, monkeypatch):
+    monkeypatch.setattr(core, "get_network", lambda context, id: stored_network(True, []))
+    core.update_network(None, "n1", {"network": {"router:external": True, "name": "x"}})
+    core.update_network(None, "n1", {"network": {"name": "y"}})
+    assert [call[0] for call in core.ml2_calls] == ["update", "update"]
+
+
+def test_hints_read_as_stored_or_as_listed():
+    assert hints_of({"availability_zone_hints": '["Pod1"]'}) == ["Pod1"]
+    assert hints_of({"availability_zone_hints": ["az1"]}) == ["az1"]
+    assert hints_of({"availability_zone_hints": lib_constants.ATTR_NOT_SPECIFIED}) == []
+    assert hints_of({}) == []
+    assert is_external({"router:external": True})
+    assert not is_external({"router:external": lib_constants.ATTR_NOT_SPECIFIED})

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.network import constants
-from tricircle.network.l3 import RouterL3
-from tricircle.network.mirror import BottomMirror
+from tricircle.network.l3 import RouterL3, same_routes
+from tricircle.network.mirror import BottomMirror, ExternalNetworkNotPlaced
 
 PROJECT = "tenant"
 CIDRS = {"Pod1": "10.1.0.0/24", "Pod2": "10.2.0.0/24"}
@@ -146,3 +146,214 @@ def test_a_pod_failing_part_way_converges_on_the_next_run(
     for region in CIDRS:
         bottom = bottom_router(clients, region)
         assert bottom is not None and len(bottom["routes"]) == 1, region
+
+
+# -- north-south: the external gateway ------------------------------------------------------------
+
+EXTERNAL_CIDR = "172.24.4.0/24"
+
+
+def place_external_network(l3: RouterL3, clients: FakeClients, region: str) -> tuple[dict, dict]:
+    """A flat external network hinted to ``region``, copied there as its job would."""
+    top = clients.neutrons["RegionOne"]
+    network = top.post(
+        "/v2.0/networks",
+        json={
+            "network": {
+                "project_id": "admin",
+                "router:external": True,
+                "provider:network_type": "flat",
+                "provider:physical_network": "extnet",
+                "availability_zone_hints": [region],
+            }
+        },
+    )["network"]
+    subnet = top.post(
+        "/v2.0/subnets",
+        json={
+            "subnet": {
+                "network_id": network["id"],
+                "cidr": EXTERNAL_CIDR,
+                "gateway_ip": "172.24.4.1",
+                "enable_dhcp": False,
+                "project_id": "admin",
+            }
+        },
+    )["subnet"]
+    l3.mirror.sync_external_network(pod_of(l3, region), network)
+    return network, subnet
+
+
+def pod_of(l3: RouterL3, region: str) -> Pod:
+    with l3.mirror.session_factory() as session:
+        return session.query(Pod).filter_by(region_name=region).one()
+
+
+def set_top_gateway(
+    clients: FakeClients, router: dict, network: dict, subnet: dict, enable_snat: bool = True
+) -> str:
+    """The central Neutron's side of a gateway set: a gateway port and external_gateway_info."""
+    top = clients.neutrons["RegionOne"]
+    port = top.post(
+        "/v2.0/ports",
+        json={
+            "port": {
+                "network_id": network["id"],
+                "device_owner": "network:router_gateway",
+                "device_id": router["id"],
+                "fixed_ips": [{"subnet_id": subnet["id"]}],
+            }
+        },
+    )["port"]
+    top.data["routers"][router["id"]]["external_gateway_info"] = {
+        "network_id": network["id"],
+        "enable_snat": enable_snat,
+        "external_fixed_ips": port["fixed_ips"],
+    }
+    return port["fixed_ips"][0]["ip_address"]
+
+
+def bridge_ip(clients: FakeClients, region: str) -> str:
+    bottom = bottom_router(clients, region)
+    assert bottom is not None, region
+    (bridge,) = [port for port in router_ports(clients, region, bottom["id"]) if port["name"]]
+    return bridge["fixed_ips"][0]["ip_address"]
+
+
+def bottom_external_ids(clients: FakeClients, region: str) -> tuple[str, str]:
+    neutron = clients.neutrons[region]
+    (network,) = [n for n in neutron.data["networks"].values() if n.get("router:external")]
+    (subnet,) = [s for s in neutron.data["subnets"].values() if s["network_id"] == network["id"]]
+    return network["id"], subnet["id"]
+
+
+@pytest.mark.parametrize(("gateway_region", "other"), [("Pod1", "Pod2"), ("Pod2", "Pod1")])
+def test_the_gateway_pod_holds_the_real_gateway_and_the_others_route_by_default_to_it(
+    l3: RouterL3, clients: FakeClients, router: dict, gateway_region: str, other: str
+) -> None:
+    network, subnet = place_external_network(l3, clients, gateway_region)
+    address = set_top_gateway(clients, router, network, subnet)
+    l3.setup_router(router["id"], PROJECT)
+
+    gateway_router = bottom_router(clients, gateway_region)
+    assert gateway_router is not None
+    bottom_network_id, bottom_subnet_id = bottom_external_ids(clients, gateway_region)
+    assert gateway_router["external_gateway_info"] == {
+        "network_id": bottom_network_id,
+        "enable_snat": True,
+        "external_fixed_ips": [{"subnet_id": bottom_subnet_id, "ip_address": address}],
+    }
+    other_router = bottom_router(clients, other)
+    assert other_router is not None
+    assert not other_router.get("external_gateway_info")
+    assert same_routes(
+        other_router["routes"],
+        [
+            {"destination": CIDRS[gateway_region], "nexthop": bridge_ip(clients, gateway_region)},
+            {"destination": "0.0.0.0/0", "nexthop": bridge_ip(clients, gateway_region)},
+        ],
+    )
+    assert gateway_router["routes"] == [
+        {"destination": CIDRS[other], "nexthop": bridge_ip(clients, other)}
+    ]
+
+    before = [call for neutron in clients.neutrons.values() for call in neutron.calls]
+    l3.setup_router(router["id"], PROJECT)
+    after = [call for neutron in clients.neutrons.values() for call in neutron.calls]
+    assert [c for c in after if c[0] != "GET"] == [c for c in before if c[0] != "GET"]
+
+
+def test_a_gateway_pod_without_tenant_subnets_gets_a_router_with_gateway_and_bridge(
+    l3: RouterL3, clients: FakeClients, router: dict, sessions: sessionmaker[Session]
+) -> None:
+    top = clients.neutrons["RegionOne"]
+    for port in list(top.data["ports"].values()):
+        if port["device_owner"] == "network:router_interface" and port["fixed_ips"][0][
+            "ip_address"
+        ].startswith("10.1."):
+            del top.data["ports"][port["id"]]
+    network, subnet = place_external_network(l3, clients, "Pod1")
+    set_top_gateway(clients, router, network, subnet)
+    l3.setup_router(router["id"], PROJECT)
+
+    pod1 = bottom_router(clients, "Pod1")
+    assert pod1 is not None and pod1["external_gateway_info"]["network_id"]
+    (only_port,) = router_ports(clients, "Pod1", pod1["id"])
+    assert only_port["fixed_ips"][0]["ip_address"] == bridge_ip(clients, "Pod1")
+    assert pod1["routes"] == [{"destination": CIDRS["Pod2"], "nexthop": bridge_ip(clients, "Pod2")}]
+    pod2 = bottom_router(clients, "Pod2")
+    assert pod2 is not None
+    assert pod2["routes"] == [{"destination": "0.0.0.0/0", "nexthop": bridge_ip(clients, "Pod1")}]
+
+    top.data["routers"][router["id"]]["external_gateway_info"] = None
+    l3.setup_router(router["id"], PROJECT)
+    assert bottom_router(clients, "Pod1") is None, "the gateway-only router is torn down"
+    pod2 = bottom_router(clients, "Pod2")
+    assert pod2 is not None and pod2["routes"] == []
+    owners = {port["device_owner"] for port in top.data["ports"].values()}
+    assert constants.BRIDGE_PORT_OWNER not in owners
+    with sessions() as session:
+        assert routings.find_routings_for_top(session, constants.bridge_key(PROJECT)) == []
+
+
+def test_gateway_updates_and_clearing_reach_the_gateway_pod(
+    l3: RouterL3, clients: FakeClients, router: dict
+) -> None:
+    network, subnet = place_external_network(l3, clients, "Pod1")
+    set_top_gateway(clients, router, network, subnet)
+    l3.setup_router(router["id"], PROJECT)
+    top = clients.neutrons["RegionOne"]
+    info = top.data["routers"][router["id"]]["external_gateway_info"]
+    info["enable_snat"] = False
+    info["external_fixed_ips"] = [{"subnet_id": subnet["id"], "ip_address": "172.24.4.99"}]
+    l3.setup_router(router["id"], PROJECT)
+    pod1 = bottom_router(clients, "Pod1")
+    assert pod1 is not None
+    assert pod1["external_gateway_info"]["enable_snat"] is False
+    assert pod1["external_gateway_info"]["external_fixed_ips"][0]["ip_address"] == "172.24.4.99"
+
+    top.data["routers"][router["id"]]["external_gateway_info"] = None
+    l3.setup_router(router["id"], PROJECT)
+    pod1 = bottom_router(clients, "Pod1")
+    pod2 = bottom_router(clients, "Pod2")
+    assert pod1 is not None and pod2 is not None
+    assert not pod1["external_gateway_info"]
+    assert pod2["routes"] == [{"destination": CIDRS["Pod1"], "nexthop": bridge_ip(clients, "Pod1")}]
+
+
+def test_a_gateway_waits_for_its_external_network_copy(
+    l3: RouterL3, clients: FakeClients, router: dict
+) -> None:
+    top = clients.neutrons["RegionOne"]
+    network = top.post(
+        "/v2.0/networks",
+        json={"network": {"router:external": True, "provider:network_type": "flat"}},
+    )["network"]
+    subnet = top.post(
+        "/v2.0/subnets", json={"subnet": {"network_id": network["id"], "cidr": EXTERNAL_CIDR}}
+    )["subnet"]
+    set_top_gateway(clients, router, network, subnet)
+    with pytest.raises(ExternalNetworkNotPlaced):
+        l3.setup_router(router["id"], PROJECT)
+    l3.mirror.sync_external_network(pod_of(l3, "Pod2"), network)
+    l3.setup_router(router["id"], PROJECT)
+    pod2 = bottom_router(clients, "Pod2")
+    assert pod2 is not None and pod2["external_gateway_info"]["network_id"]
+
+
+def test_deleting_a_router_with_a_gateway_leaves_nothing_in_any_pod(
+    l3: RouterL3, clients: FakeClients, router: dict, sessions: sessionmaker[Session]
+) -> None:
+    network, subnet = place_external_network(l3, clients, "Pod1")
+    set_top_gateway(clients, router, network, subnet)
+    l3.setup_router(router["id"], PROJECT)
+    top = clients.neutrons["RegionOne"]
+    for port in list(top.data["ports"].values()):
+        if port["device_id"] == router["id"]:
+            del top.data["ports"][port["id"]]
+    del top.data["routers"][router["id"]]
+    l3.setup_router(router["id"], PROJECT)
+    for region in CIDRS:
+        assert bottom_router(clients, region) is None, region
+    with sessions() as session:
+        assert routings.find_routings_for_top(session, router["id"]) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tricircle.jobs.handlers import HANDLER_MODULES, load_handler_modules
 from tricircle.network import constants
-from tricircle.network.l3 import bridge_port_name, compute_extra_routes, same_routes
+from tricircle.network.l3 import bridge_port_name, compute_extra_routes, same_gateway, same_routes
 
 
 def test_each_pod_routes_to_the_cidrs_attached_only_elsewhere_via_their_bridge_ip() -> None:
@@ -36,6 +36,37 @@ def test_pods_without_a_bridge_port_get_and_give_no_routes() -> None:
     local = {"pod1": {"10.1.0.0/24"}, "pod2": {"10.2.0.0/24"}}
     assert compute_extra_routes(local, {}) == {"pod1": [], "pod2": []}
     assert compute_extra_routes(local, {"pod1": "100.0.0.5"}) == {"pod1": [], "pod2": []}
+
+
+def test_pods_other_than_the_gateway_pod_route_by_default_to_its_bridge_ip() -> None:
+    local = {"gw": set(), "pod2": {"10.2.0.0/24"}, "pod3": {"10.3.0.0/24"}}
+    bridge = {"gw": "100.0.0.1", "pod2": "100.0.0.2", "pod3": "100.0.0.3"}
+    routes = compute_extra_routes(local, bridge, gateway_pod_id="gw")
+    assert routes["gw"] == [
+        {"destination": "10.2.0.0/24", "nexthop": "100.0.0.2"},
+        {"destination": "10.3.0.0/24", "nexthop": "100.0.0.3"},
+    ]
+    assert routes["pod2"] == [
+        {"destination": "0.0.0.0/0", "nexthop": "100.0.0.1"},
+        {"destination": "10.3.0.0/24", "nexthop": "100.0.0.3"},
+    ]
+    assert compute_extra_routes(local, {"pod2": "100.0.0.2"}, gateway_pod_id="gw")["pod2"] == []
+
+
+def test_same_gateway_compares_network_snat_and_addresses() -> None:
+    wanted = {
+        "network_id": "ext",
+        "enable_snat": True,
+        "external_fixed_ips": [{"subnet_id": "s", "ip_address": "172.24.4.10"}],
+    }
+    assert same_gateway(None, None) and same_gateway({}, None)
+    assert not same_gateway(None, wanted) and not same_gateway(wanted, None)
+    assert same_gateway(dict(wanted), wanted)
+    assert not same_gateway({**wanted, "enable_snat": False}, wanted)
+    assert not same_gateway({**wanted, "network_id": "other"}, wanted)
+    moved = {**wanted, "external_fixed_ips": [{"subnet_id": "s", "ip_address": "172.24.4.11"}]}
+    assert not same_gateway(moved, wanted)
+    assert same_gateway(moved, {**wanted, "external_fixed_ips": []})
 
 
 def test_same_routes_ignores_order() -> None:

@@ -21,6 +21,12 @@ NETWORK = "22222222-2222-2222-2222-222222222222"
 SUBNET = "33333333-3333-3333-3333-333333333333"
 GROUP = "44444444-4444-4444-4444-444444444444"
 OTHER_GROUP = "55555555-5555-5555-5555-555555555555"
+EXTERNAL = {
+    "id": "66666666-6666-6666-6666-666666666666",
+    "project_id": "admin",
+    "router:external": True,
+    "availability_zone_hints": ["az1"],
+}
 
 
 class FakeCorePlugin:
@@ -50,6 +56,15 @@ class FakeCorePlugin:
     def get_security_groups(self, context, filters, fields):
         assert context.is_admin
         return [{"id": g} for g in (GROUP, OTHER_GROUP) if filters["project_id"] == ["p5"]]
+
+    def get_network(self, context, network_id):
+        assert context.is_admin
+        return EXTERNAL if network_id == EXTERNAL["id"] else {**EXTERNAL, "router:external": False}
+
+    def external_network_region(self, hints):
+        if hints != ["az1"]:
+            raise exceptions.InvalidInput(error_message=f"no single pod: {hints}")
+        return "Pod1"
 
     def delete_port(self, context, port_id):
         self.guarded.append(getattr(context, "GUARD_TRANSACTION", True))
@@ -222,6 +237,125 @@ def test_a_subnet_change_syncs_the_projects_copied_groups(
         resources.SUBNET, event, None, payload(context, SUBNET, {"project_id": "p5"})
     )
     assert all_jobs(session_factory) == [sync_job()]
+
+
+def gateway(network_id: str = EXTERNAL["id"], snat: bool = True, ip: str = "172.24.4.10") -> dict:
+    return {
+        "network_id": network_id,
+        "enable_snat": snat,
+        "external_fixed_ips": [{"subnet_id": SUBNET, "ip_address": ip}],
+    }
+
+
+def router_state(gateway_info: dict | None) -> dict:
+    return {"id": ROUTER, "project_id": "p9", "external_gateway_info": gateway_info}
+
+
+def router_setup_job() -> tuple:
+    return (constants.JOB_ROUTER_SETUP, ROUTER, "p9", {"router_id": ROUTER})
+
+
+def test_a_router_created_with_a_gateway_queues_router_setup(plugin, session_factory, context):
+    created = payload(context, ROUTER, router_state(gateway()))
+    plugin.router_gateway_changed(resources.ROUTER, events.AFTER_CREATE, None, created)
+    assert all_jobs(session_factory) == [router_setup_job()]
+
+
+def test_a_router_created_without_a_gateway_queues_nothing(plugin, session_factory, context):
+    plugin.router_gateway_changed(
+        resources.ROUTER, events.AFTER_CREATE, None, payload(context, ROUTER, router_state(None))
+    )
+    assert all_jobs(session_factory) == []
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (None, gateway()),
+        (gateway(), None),
+        (gateway(), gateway(snat=False)),
+        (gateway(), gateway(ip="172.24.4.11")),
+        (gateway(), gateway(network_id=NETWORK)),
+    ],
+    ids=["set", "cleared", "snat", "fixed-ips", "network"],
+)
+def test_a_gateway_change_queues_router_setup(plugin, session_factory, context, before, after):
+    update = events.DBEventPayload(
+        context, resource_id=ROUTER, states=(router_state(before), router_state(after))
+    )
+    plugin.router_gateway_changed(resources.ROUTER, events.AFTER_UPDATE, None, update)
+    assert all_jobs(session_factory) == [router_setup_job()]
+
+
+def test_a_router_update_leaving_the_gateway_queues_nothing(plugin, session_factory, context):
+    update = events.DBEventPayload(
+        context,
+        resource_id=ROUTER,
+        states=(router_state(gateway()), {**router_state(gateway()), "name": "renamed"}),
+    )
+    plugin.router_gateway_changed(resources.ROUTER, events.AFTER_UPDATE, None, update)
+    assert all_jobs(session_factory) == []
+
+
+def external_job() -> tuple:
+    network_id = EXTERNAL["id"]
+    return (
+        constants.JOB_SETUP_EXTERNAL_NETWORK,
+        network_id,
+        "admin",
+        {"network_id": network_id, "region_name": "Pod1"},
+    )
+
+
+@pytest.mark.parametrize("event", [events.AFTER_CREATE, events.AFTER_UPDATE])
+def test_an_external_network_queues_its_setup_in_its_pod(
+    plugin, session_factory, context, core, event
+):
+    core()
+    plugin.network_changed(
+        resources.NETWORK, event, None, payload(context, EXTERNAL["id"], EXTERNAL)
+    )
+    assert all_jobs(session_factory) == [external_job()]
+
+
+def test_an_internal_network_queues_no_setup(plugin, session_factory, context, core):
+    core()
+    internal = {**EXTERNAL, "router:external": False}
+    plugin.network_changed(
+        resources.NETWORK, events.AFTER_CREATE, None, payload(context, NETWORK, internal)
+    )
+    assert all_jobs(session_factory) == []
+
+
+def test_an_external_network_placed_nowhere_is_logged_not_queued(
+    plugin, session_factory, context, core, caplog
+):
+    core()
+    nowhere = {**EXTERNAL, "availability_zone_hints": []}
+    plugin.network_changed(
+        resources.NETWORK, events.AFTER_UPDATE, None, payload(context, EXTERNAL["id"], nowhere)
+    )
+    assert all_jobs(session_factory) == []
+    assert "external network placed nowhere" in caplog.text
+
+
+@pytest.mark.parametrize("event", [events.AFTER_CREATE, events.AFTER_UPDATE])
+def test_a_subnet_of_an_external_network_queues_the_networks_setup(
+    plugin, session_factory, context, core, event
+):
+    core()
+    subnet = {"id": SUBNET, "network_id": EXTERNAL["id"], "project_id": "admin"}
+    plugin.external_subnet_changed(resources.SUBNET, event, None, payload(context, SUBNET, subnet))
+    assert all_jobs(session_factory) == [external_job()]
+
+
+def test_a_subnet_of_an_internal_network_queues_no_setup(plugin, session_factory, context, core):
+    core()
+    subnet = {"id": SUBNET, "network_id": NETWORK, "project_id": "p5"}
+    plugin.external_subnet_changed(
+        resources.SUBNET, events.AFTER_CREATE, None, payload(context, SUBNET, subnet)
+    )
+    assert all_jobs(session_factory) == []
 
 
 def test_a_database_failure_is_raised(context, tmp_path):

@@ -11,16 +11,21 @@ The public API, used by the Nova API gateway and the network jobs (``pod`` is a
     mirror.ensure_bottom_security_group(pod, top_security_group_id) -> bottom group ID
     mirror.ensure_bottom_port(pod, top_port) -> bottom port dict
     mirror.ensure_bottom_router(pod, top_router) -> bottom router ID
+    mirror.ensure_bottom_external_network(pod, top_network) -> bottom network ID
+    mirror.ensure_bottom_external_subnet(pod, top_subnet, bottom_network_id) -> bottom subnet ID
+    mirror.sync_external_network(pod, top_network) -> bottom network ID (subnets made or updated)
     mirror.get_top_network / get_top_subnet / get_top_port / get_top_security_group(top_id)
     mirror.delete_bottom_copy(pod, resource_type, top_id) / delete_bottom_copies(type, top_id)
     mirror.copies(resource_type, top_id) -> [(pod, bottom ID)]
 
 Errors: NetworkNotFound, SubnetNotFound, PortNotFound, SecurityGroupNotFound (all
 TopResourceNotFound, a LookupError), NetworkNotInPod, PortInUse, InvalidNetworkRequest (a
-ValueError), TopPodNotRegistered; pod failures are tricircle.pods.client errors.
+ValueError), TopPodNotRegistered, ExternalNetworkNotPlaced; pod failures are
+tricircle.pods.client errors.
 """
 
 from tricircle.network.mirror.errors import (
+    ExternalNetworkNotPlaced,
     InvalidNetworkRequest,
     MirrorError,
     NetworkNotFound,
@@ -37,6 +42,7 @@ from tricircle.network.mirror.undo import Made
 
 __all__ = [
     "BottomMirror",
+    "ExternalNetworkNotPlaced",
     "InvalidNetworkRequest",
     "Made",
     "MirrorError",

@@ -51,6 +51,14 @@ class NetworkNotInPod(MirrorError):
         self.reason = reason
 
 
+class ExternalNetworkNotPlaced(MirrorError):
+    """A router's external network has no copy in its pod yet (its own job has not run)."""
+
+    def __init__(self, top_network_id: str) -> None:
+        super().__init__(f"External network {top_network_id} has no copy in its pod yet.")
+        self.top_network_id = top_network_id
+
+
 class PortInUse(MirrorError):
     """A requested top port is already bound to a device."""
 

@@ -125,6 +125,8 @@ class BottomMirror:
 
     def _ensure_network(self, pod: Pod, top_network: Mapping[str, Any], undo: Undo) -> str:
         self._check_hints(pod, top_network)
+        if tables.is_external(top_network):
+            return self._existing_external_copy(pod, top_network)
         network_type = top_network.get("provider:network_type")
         provider: JSON
         if network_type == constants.TYPE_SHARED_VLAN:
@@ -153,6 +155,126 @@ class BottomMirror:
             pod, tables.NETWORK, top_network["id"], top_network["project_id"], body, undo
         )
         return bottom_id
+
+    def _existing_external_copy(self, pod: Pod, top_network: Mapping[str, Any]) -> str:
+        """The copy of an external network in ``pod``, made only by the network's own job."""
+        with self.session_factory() as session:
+            bottom_id = routings.find_bottom_id(session, top_network["id"], pod.pod_id)
+        if bottom_id is None:
+            raise errors.NetworkNotInPod(
+                top_network["id"],
+                pod.region_name,
+                "an external network is only in the pod that hosts it",
+            )
+        return bottom_id
+
+    # -- external networks ------------------------------------------------------------------------
+
+    def ensure_bottom_external_network(self, pod: Pod, top_network: Mapping[str, Any]) -> str:
+        """The copy of external network ``top_network`` in its pod, made once; its bottom ID.
+
+        The copy is ``router:external`` with the top's provider attributes (a shared_vlan network
+        becomes a vlan one with the same physical network and VLAN ID). Raises NetworkNotInPod for
+        a pod outside the network's hints or a network type no pod takes.
+        """
+        self._check_hints(pod, top_network)
+        provider = tables.external_provider(top_network)
+        if provider is None:
+            raise errors.NetworkNotInPod(
+                top_network["id"],
+                pod.region_name,
+                f"an external network of type {top_network.get('provider:network_type')} "
+                "cannot be made in a pod",
+            )
+
+        def body(name: str) -> JSON:
+            return {
+                "name": name,
+                "project_id": top_network["project_id"],
+                "router:external": True,
+                "shared": bool(top_network.get("shared")),
+                **tables.travel(tables.NETWORK_ATTRIBUTES, top_network),
+                **provider,
+            }
+
+        with Undo() as undo:
+            bottom_id, created = self._ensure_copy(
+                pod, tables.NETWORK, top_network["id"], top_network["project_id"], body, undo
+            )
+        if created:
+            LOG.info(
+                "external network copied region=%s top_network_id=%s bottom_network_id=%s",
+                pod.region_name,
+                top_network["id"],
+                bottom_id,
+            )
+        return bottom_id
+
+    def ensure_bottom_external_subnet(
+        self, pod: Pod, top_subnet: Mapping[str, Any], bottom_network_id: str
+    ) -> str:
+        """The copy of an external network's subnet, made once and kept equal to the top; its ID.
+
+        Unlike a tenant subnet it lives in one pod, so it keeps the top gateway and pools. DHCP,
+        if the top has it, is turned on once the pod's DHCP port is reserved on the top.
+        """
+        with Undo() as undo:
+            return self._ensure_external_subnet(pod, top_subnet, bottom_network_id, undo)
+
+    def _ensure_external_subnet(
+        self, pod: Pod, top_subnet: Mapping[str, Any], bottom_network_id: str, undo: Undo
+    ) -> str:
+        def body(name: str) -> JSON:
+            return {
+                "name": name,
+                "network_id": bottom_network_id,
+                "project_id": top_subnet["project_id"],
+                **tables.travel(tables.SUBNET_ATTRIBUTES, top_subnet),
+                **{key: top_subnet.get(key) for key in tables.EXTERNAL_SUBNET_MUTABLE},
+                "enable_dhcp": False,
+            }
+
+        bottom_id, created = self._ensure_copy(
+            pod, tables.SUBNET, top_subnet["id"], top_subnet["project_id"], body, undo
+        )
+        bottom = self.bottom(pod)
+        if created:
+            if top_subnet.get("enable_dhcp"):
+                self._reserve_dhcp_port(pod, top_subnet, bottom_network_id, bottom_id, undo)
+                bottom.put(f"/v2.0/subnets/{bottom_id}", json={"subnet": {"enable_dhcp": True}})
+            LOG.info(
+                "external subnet copied region=%s top_subnet_id=%s bottom_subnet_id=%s",
+                pod.region_name,
+                top_subnet["id"],
+                bottom_id,
+            )
+            return bottom_id
+        current = bottom.get(f"/v2.0/subnets/{bottom_id}")["subnet"]
+        changed = {
+            name: top_subnet.get(name)
+            for name in tables.EXTERNAL_SUBNET_MUTABLE
+            if not _same_value(name, current.get(name), top_subnet.get(name))
+        }
+        if changed:
+            bottom.put(f"/v2.0/subnets/{bottom_id}", json={"subnet": changed})
+            LOG.info(
+                "external subnet updated region=%s top_subnet_id=%s bottom_subnet_id=%s fields=%s",
+                pod.region_name,
+                top_subnet["id"],
+                bottom_id,
+                ",".join(sorted(changed)),
+            )
+        return bottom_id
+
+    def sync_external_network(self, pod: Pod, top_network: Mapping[str, Any]) -> str:
+        """Converge an external network's copy in ``pod`` and its subnets' copies; its bottom ID."""
+        bottom_network_id = self.ensure_bottom_external_network(pod, top_network)
+        top_subnets = self.top.get("/v2.0/subnets", params={"network_id": top_network["id"]})[
+            "subnets"
+        ]
+        for top_subnet in top_subnets:
+            self.ensure_bottom_external_subnet(pod, top_subnet, bottom_network_id)
+        return bottom_network_id
 
     @staticmethod
     def _check_hints(pod: Pod, top_network: Mapping[str, Any]) -> None:
@@ -486,11 +608,14 @@ class BottomMirror:
     def _ensure_port(self, pod: Pod, top_port: Mapping[str, Any], undo: Undo) -> JSON:
         top_network = self.get_top_network(top_port["network_id"])
         bottom_network_id = self._ensure_network(pod, top_network, undo)
+        ensure_subnet = (
+            self._ensure_external_subnet if tables.is_external(top_network) else self._ensure_subnet
+        )
         bottom_subnet_ids: dict[str, str] = {}
         for fixed_ip in top_port["fixed_ips"]:
             top_subnet_id = fixed_ip["subnet_id"]
             if top_subnet_id not in bottom_subnet_ids:
-                bottom_subnet_ids[top_subnet_id] = self._ensure_subnet(
+                bottom_subnet_ids[top_subnet_id] = ensure_subnet(
                     pod, self.get_top_subnet(top_subnet_id), bottom_network_id, undo
                 )
         bottom_group_ids = [
@@ -772,6 +897,17 @@ def _address_on(port: Mapping[str, Any], top_subnet_id: str) -> str:
         if fixed_ip["subnet_id"] == top_subnet_id:
             return fixed_ip["ip_address"]
     raise errors.MirrorError(f"port {port['id']} has no address on subnet {top_subnet_id}")
+
+
+def _same_value(name: str, first: Any, second: Any) -> bool:
+    """True if a subnet attribute has the same value on both sides (pools and routes unordered)."""
+    if name == "allocation_pools":
+        return pools.normalized(first or []) == pools.normalized(second or [])
+    if name == "host_routes":
+        return {(r["destination"], r["nexthop"]) for r in first or []} == {
+            (r["destination"], r["nexthop"]) for r in second or []
+        }
+    return first == second
 
 
 def _delete_quietly(client: PodClient, path: str) -> None:

@@ -81,6 +81,41 @@ ROUTER_ATTRIBUTES: Mapping[str, str] = {
 
 ANY_PREFIXES = frozenset({"0.0.0.0/0", "::/0"})
 
+# An external network's type on the central Neutron -> its bottom type; the physical network and
+# VLAN ID travel as they are. A local external network gets the pod's default type.
+EXTERNAL_NETWORK_TYPES: Mapping[str, str | None] = {
+    constants.TYPE_FLAT: "flat",
+    constants.TYPE_VLAN: "vlan",
+    constants.TYPE_SHARED_VLAN: "vlan",
+    constants.TYPE_LOCAL: None,
+}
+PROVIDER_ATTRIBUTES = ("provider:physical_network", "provider:segmentation_id")
+
+# Attributes of an external subnet kept equal to the top's after the copy is made.
+EXTERNAL_SUBNET_MUTABLE = ("gateway_ip", "allocation_pools", "dns_nameservers", "host_routes")
+
+
+def is_external(top_network: Mapping[str, Any]) -> bool:
+    """True for a ``router:external`` network."""
+    return bool(top_network.get("router:external"))
+
+
+def external_provider(top_network: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The provider attributes of an external network's bottom copy; None for a type no pod takes.
+
+    Unlike a tenant network, the copy lives in one pod only, so it keeps the top segment as is.
+    """
+    network_type = top_network.get("provider:network_type")
+    if network_type not in EXTERNAL_NETWORK_TYPES:
+        return None
+    bottom_type = EXTERNAL_NETWORK_TYPES[network_type]
+    if bottom_type is None:
+        return {}
+    return {
+        "provider:network_type": bottom_type,
+        **{name: top_network[name] for name in PROVIDER_ATTRIBUTES if top_network.get(name)},
+    }
+
 
 def travel(table: Mapping[str, str], top: Mapping[str, Any]) -> dict[str, Any]:
     """The bottom attributes ``table`` carries from ``top`` (absent or None values stay behind)."""
