@@ -244,7 +244,7 @@ def start_central_neutron(layout: LabLayout, progress: Progress) -> None:
         ),
         env={"OS_NEUTRON_CONFIG_DIR": str(conf.parent), "OS_NEUTRON_CONFIG_FILES": conf.name},
     )
-    processes.wait_for_http(layout, "central-neutron", central_neutron_url(layout))
+    processes.wait_for_http(layout, "central-neutron", central_neutron_url(layout), timeout=120)
     progress("central-neutron", f"answering at {central_neutron_url(layout)} (PostgreSQL)")
 
 
