@@ -3,7 +3,8 @@
 As the demo user: one shared_vlan network (``bench-dp``) and a "pinger" server in az1. Then
 ``--rounds`` times, interleaved: boot a server in az2 through RegionOne's Nova gateway, and, as
 the baseline, the same boot made directly in Pod2's Nova on the network's bottom copy
-(``networks: [{"uuid": bottom network}]``, the pod's own IPAM). Each is timed from the POST to
+(``networks: [{"uuid": bottom network, "fixed_ip": an address held on the top}]``, the pod's
+copy of the default security group). Each is timed from the POST to
 ACTIVE and to the first reply of a ping sent every 0.2 s from the pinger's guest in Pod1 (L2 over
 the shared VLAN, across pods), then deleted. Prints medians and the gateway/baseline ratio.
 
@@ -64,7 +65,7 @@ def wait_gone(nova: adapter.Adapter, server_id: str, timeout: float = 120) -> No
         time.sleep(0.3)
 
 
-def first_reply(layout: LabLayout, pinger_id: str, address: str, timeout: float = 120) -> None:
+def first_reply(layout: LabLayout, pinger_id: str, address: str, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while guests.ping_replies(layout, pinger_id, address, count=1) != 1:
         if time.monotonic() > deadline:
@@ -107,7 +108,11 @@ def main() -> None:
         raise SystemExit(f"no lab with two pods in {args.dir}")
     user = demo_session(layout)
     gateway, pod2 = compute(user, TOP_REGION), compute(user, "Pod2")
-    network = ensure_network(network_api(user, TOP_REGION))
+    central = network_api(user, TOP_REGION)
+    network = ensure_network(central)
+    default_group = central.get("/v2.0/security-groups", params={"name": "default"}).json()[
+        "security_groups"
+    ][0]
     image_id = (
         adapter.Adapter(user, service_type="image", region_name=TOP_REGION)
         .get("/v2/images", params={"name": IMAGE})
@@ -145,15 +150,20 @@ def main() -> None:
                 )
             )
             bottom = admin_network.get("/v2.0/networks", params={"name": network["id"]}).json()
-            bottom_id = bottom["networks"][0]["id"]
-            samples["pod"].append(
-                timed_boot(
-                    layout,
-                    pod2,
-                    body(f"bench-dp-direct-{round_number}", "az2", bottom_id),
-                    pinger["id"],
-                )
-            )
+            # An address from the central IPAM (a top port held for the round) so that the pod's
+            # own IPAM cannot hand out one already used in the other pod.
+            held = central.post(
+                "/v2.0/ports", json={"port": {"network_id": network["id"], "name": "bench-dp"}}
+            ).json()["port"]
+            direct = body(f"bench-dp-direct-{round_number}", "az2", bottom["networks"][0]["id"])
+            direct["server"]["networks"][0]["fixed_ip"] = held["fixed_ips"][0]["ip_address"]
+            # The pod's copy of the top default group (named after its top ID) lets the pinger
+            # in; the pod's own default group admits only its own members.
+            direct["server"]["security_groups"] = [{"name": default_group["id"]}]
+            try:
+                samples["pod"].append(timed_boot(layout, pod2, direct, pinger["id"]))
+            finally:
+                central.delete(f"/v2.0/ports/{held['id']}")
     finally:
         gateway.delete(f"/servers/{pinger['id']}")
     median: Callable[[list[float]], float] = statistics.median
