@@ -28,6 +28,13 @@ class ResourceType(StrEnum):
     LOCAL_NETWORK_HOME = "local_network_home"
     # A tenant's bridge network: top_id "bridge:<project_id>", bottom_id the top bridge network.
     BRIDGE_NETWORK = "bridge_network"
+    FLOATINGIP = "floatingip"
+    # A copy of a server's port in the pod of a floating IP's external network, when the server
+    # runs elsewhere: top_id "shadow:<top port id>", bottom_id the bottom port there.
+    SHADOW_PORT = "shadow_port"
+    # The top port a floating IP's bottom copy is wired to: top_id "fip:<top floating IP ID>",
+    # pod_id the top pod, bottom_id that top port's ID.
+    FLOATINGIP_PORT = "floatingip_port"
     SERVER = "server"
     VOLUME = "volume"
     SNAPSHOT = "snapshot"
@@ -83,6 +90,16 @@ def find_bottom_id(session: Session, top_id: str, pod_id: str) -> str | None:
         ResourceRouting.top_id == top_id, ResourceRouting.pod_id == pod_id
     )
     return session.scalar(statement)
+
+
+def bottom_ids_of(session: Session, top_ids: list[str], pod_id: str) -> dict[str, str]:
+    """Top ID -> bottom ID of the complete routings in the pod among ``top_ids``."""
+    statement = select(ResourceRouting.top_id, ResourceRouting.bottom_id).where(
+        ResourceRouting.top_id.in_(top_ids),
+        ResourceRouting.pod_id == pod_id,
+        ResourceRouting.bottom_id.is_not(None),
+    )
+    return {top_id: bottom_id for top_id, bottom_id in session.execute(statement)}
 
 
 def find_routings_for_top(session: Session, top_id: str) -> list[ResourceRouting]:
@@ -141,6 +158,34 @@ def forget_routing(
     if resource_type is not None:
         statement = statement.where(ResourceRouting.resource_type == resource_type)
     session.execute(statement)
+
+
+def record_routing(
+    session: Session,
+    *,
+    top_id: str,
+    pod_id: str,
+    project_id: str,
+    resource_type: ResourceType,
+    bottom_id: str,
+) -> None:
+    """Make the routing of ``top_id`` in the pod name ``bottom_id``, inserted or updated."""
+    existing = find_routing(session, top_id, pod_id)
+    if existing is None:
+        lock = lock_routing(
+            session,
+            top_id=top_id,
+            pod_id=pod_id,
+            project_id=project_id,
+            resource_type=resource_type,
+        )
+        if lock is not None:
+            fill_bottom_id(session, lock, bottom_id)
+            return
+        existing = find_routing(session, top_id, pod_id)
+    if existing is not None:
+        existing.bottom_id = bottom_id
+        existing.updated_at = utcnow()
 
 
 def lock_routing(

@@ -9,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from tricircle.lab import guests, lab, processes, scenario
+from tricircle.lab import guests, lab, namespaces, outside, processes, scenario
 from tricircle.lab.cloud_config import write_clouds_yaml
 from tricircle.lab.layout import LabLayout
 
@@ -59,6 +59,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     guest.add_argument("server_id", help="The server's ID (as RegionOne shows it).")
     guest.add_argument("command", nargs=argparse.REMAINDER, help="The command and its arguments.")
     guest.set_defaults(handler=_guest)
+    outside_host = actions.add_parser(
+        "outside",
+        help="Run a command in the outside host (the internet beyond the pods): outside -- CMD...",
+    )
+    outside_host.add_argument(
+        "command", nargs=argparse.REMAINDER, help="The command and its arguments."
+    )
+    outside_host.set_defaults(handler=_outside)
 
 
 def _saved(args: argparse.Namespace) -> LabLayout | None:
@@ -125,13 +133,20 @@ def _env(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(args: argparse.Namespace, usage: str) -> list[str]:
+    """The command after ``--``; empty (and the usage printed) if none was given."""
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        print(f"no command given: {usage}", file=sys.stderr)
+    return command
+
+
 def _guest(args: argparse.Namespace) -> int:
     layout = _saved(args)
     if layout is None:
         return 1
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    command = _command(args, "guest SERVER_ID -- COMMAND...")
     if not command:
-        print("no command given: guest SERVER_ID -- COMMAND...", file=sys.stderr)
         return 2
     try:
         server_id = str(uuid.UUID(args.server_id))
@@ -143,6 +158,19 @@ def _guest(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 1
     return subprocess.run(argv, check=False).returncode
+
+
+def _outside(args: argparse.Namespace) -> int:
+    layout = _saved(args)
+    if layout is None:
+        return 1
+    command = _command(args, "outside -- COMMAND...")
+    if not command:
+        return 2
+    if not namespaces.exists(layout.outside_namespace):
+        print(f"the lab in {layout.root} has no outside host: is it up?", file=sys.stderr)
+        return 1
+    return subprocess.run(outside.command_argv(layout, command), check=False).returncode
 
 
 def _demo(args: argparse.Namespace) -> int:

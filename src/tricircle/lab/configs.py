@@ -195,7 +195,9 @@ def pod_agents(layout: LabLayout, pod: PodLayout) -> Sections:
         },
         "ovs": {
             "integration_bridge": pod.integration_bridge,
-            "bridge_mappings": f"{VLAN_PHYSNET}:{pod.physnet_bridge}",
+            "bridge_mappings": (
+                f"{VLAN_PHYSNET}:{pod.physnet_bridge},{pod.external_physnet}:{pod.external_bridge}"
+            ),
             "datapath_type": "netdev",
             "ovsdb_connection": f"unix:{layout.ovsdb_socket}",
             "of_listen_address": HOST,
@@ -211,7 +213,8 @@ def tricircle_database_url(layout: LabLayout) -> str:
 
 
 def central_neutron(layout: LabLayout) -> Sections:
-    """The central Neutron (region RegionOne): PostgreSQL, shared_vlan and local, binds no port.
+    """The central Neutron (region RegionOne): PostgreSQL, shared_vlan and local, binds no port;
+    external networks may also be flat on a pod's external physnet (``extnet<i>``).
 
     Its core plugin is Tricircle's ML2 (availability zones from Tricircle's pods), its router
     plugin Neutron's with those zones, and the ``tricircle`` service plugin queues jobs; they all
@@ -230,10 +233,13 @@ def central_neutron(layout: LabLayout) -> Sections:
         },
         "database": {"connection": f"{POSTGRES_URL}/{layout.db_prefix}_central_neutron"},
         "ml2": {
-            "type_drivers": "shared_vlan,tricircle_local",
+            "type_drivers": "shared_vlan,tricircle_local,flat",
             "tenant_network_types": "shared_vlan",
             "mechanism_drivers": "",
             "extension_drivers": "port_security",
+        },
+        "ml2_type_flat": {
+            "flat_networks": ",".join(pod.external_physnet for pod in layout.pod_layouts)
         },
         "tricircle": {
             "network_vlan_ranges": f"{SHARED_VLAN_PHYSNET}:{low}:{high}",

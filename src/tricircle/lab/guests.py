@@ -40,7 +40,7 @@ def plug(layout: LabLayout, server_id: str, host_name: str, mac: str, mtu: int) 
     side (left down for os-vif to add to the bridge); returns the guest's interface name."""
     namespace = layout.guest_namespace(server_id)
     namespaces.create(namespace)
-    if host_name in _host_links():
+    if host_name in namespaces.machine_links():
         namespaces.ip("link", "delete", host_name, check=False)
     used = set(interfaces(layout, server_id))
     guest_name = next(f"eth{n}" for n in range(64) if f"eth{n}" not in used)
@@ -138,11 +138,7 @@ def run(
 
 def ping_replies(layout: LabLayout, server_id: str, address: str, count: int = 3) -> int:
     """How many of ``count`` pings from the guest to ``address`` were answered."""
-    output = run(
-        layout, server_id, ["ping", "-c", str(count), "-W", "1", "-i", "0.3", address]
-    ).stdout
-    found = re.search(r"(\d+) received", output)
-    return int(found.group(1)) if found else 0
+    return namespaces.received(run(layout, server_id, namespaces.ping_argv(address, count)).stdout)
 
 
 def address(layout: LabLayout, server_id: str, guest_name: str = "eth0") -> str | None:
@@ -150,8 +146,3 @@ def address(layout: LabLayout, server_id: str, guest_name: str = "eth0") -> str 
     output = run(layout, server_id, ["ip", "-4", "-o", "addr", "show", "dev", guest_name]).stdout
     found = re.search(r"inet (\d+\.\d+\.\d+\.\d+)/", output)
     return found.group(1) if found else None
-
-
-def _host_links() -> set[str]:
-    output = namespaces.ip("-o", "link", "show")
-    return {line.split(":")[1].strip().split("@")[0] for line in output.splitlines()}

@@ -23,6 +23,7 @@ from tricircle.lab import (
     identity,
     namespaces,
     openvswitch,
+    outside,
     processes,
     services,
 )
@@ -231,9 +232,14 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
             progress("keystone", "regions, endpoints, service users and demo tenant registered")
 
         backend_ready = pool.submit(prepare_backends)
-        switch_ready = pool.submit(
-            lambda: layout.compute and (openvswitch.start(layout), progress("openvswitch", "ready"))
-        )
+
+        def start_switch() -> None:
+            if layout.compute:
+                openvswitch.start(layout)
+                outside.start(layout)
+                progress("openvswitch", "ready, outside host on the outside switch")
+
+        switch_ready = pool.submit(start_switch)
         keystone_ready = pool.submit(services.start_keystone, layout, progress)
         catalog_ready = after([keystone_ready], register)
         glance_ready = pool.submit(services.start_glance, layout, progress)
@@ -257,10 +263,12 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
             image_ready,
             central_neutron,
         ]
+        pod_neutrons: list[Future] = []
         for pod in pods:
             neutron = after(
                 [backend_ready], lambda pod=pod: services.start_pod_neutron(layout, pod, progress)
             )
+            pod_neutrons.append(neutron)
             work.append(neutron)
             if not layout.compute:
                 continue
@@ -294,6 +302,12 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
             )
             work += [cinder_conf, cinder]
         if layout.compute:
+            work.append(
+                after(
+                    [central_neutron, pods_registered, switch_ready, pod_neutrons[0]],
+                    lambda: outside.make_public_network(layout, progress),
+                )
+            )
             work.append(
                 after(
                     [tricircle_ready],

@@ -18,6 +18,11 @@ DEMO_USER = "demo"
 SERVICE_USERS = ("nova", "neutron", "placement", "glance", "cinder", "tricircle")
 VLAN_PHYSNET = "physnet1"
 VLAN_RANGE = (100, 200)
+# The outside world: pod i's external physical network ``extnet<i>`` is a flat network on the
+# lab's outside switch, where the outside host answers as the uplink's gateway 172.24.<3+i>.1.
+EXTERNAL_PHYSNET = "extnet"
+OUTSIDE_PREFIX = "172.24"
+PUBLIC_NETWORK = "public"
 FLAVOR = "m1.tiny"
 IMAGE = "lab-tiny"
 DB_PREFIX = "tclab"
@@ -102,6 +107,26 @@ class PodLayout:
         """The pod's bridge for ``physnet1``, trunked into the lab's switch."""
         return f"{self.bridge_tag}p{self.index}"
 
+    @property
+    def external_physnet(self) -> str:
+        """The pod's external physical network (its uplink to the outside world)."""
+        return f"{EXTERNAL_PHYSNET}{self.index}"
+
+    @property
+    def external_bridge(self) -> str:
+        """The pod's bridge for its external physnet, patched into the lab's outside switch."""
+        return f"{self.bridge_tag}e{self.index}"
+
+    @property
+    def outside_cidr(self) -> str:
+        """The subnet of the pod's external network as the lab plans it (devstack's range)."""
+        return f"{OUTSIDE_PREFIX}.{3 + self.index}.0/24"
+
+    @property
+    def outside_gateway(self) -> str:
+        """The outside host's address on the pod's external subnet (the subnet's gateway)."""
+        return f"{OUTSIDE_PREFIX}.{3 + self.index}.1"
+
 
 @dataclasses.dataclass(frozen=True)
 class LabLayout:
@@ -169,6 +194,16 @@ class LabLayout:
     def switch_bridge(self) -> str:
         """The lab's "physical switch": every pod's physnet1 bridge is trunked into it."""
         return f"tl{self.base_port // 100}sw"
+
+    @property
+    def outside_bridge(self) -> str:
+        """The lab's outside switch: every pod's external bridge and the outside host on it."""
+        return f"tl{self.base_port // 100}out"
+
+    @property
+    def outside_namespace(self) -> str:
+        """The outside host: the lab's stand-in for the internet beyond the pods' uplinks."""
+        return f"{self.namespace_prefix}outside"
 
     @property
     def ovs_dir(self) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import time
@@ -46,6 +47,23 @@ def links(namespace: str) -> list[str]:
         ["ip", "-n", namespace, "-o", "link", "show"], capture_output=True, text=True, check=False
     )
     return [line.split(":")[1].strip().split("@")[0] for line in result.stdout.splitlines()]
+
+
+def machine_links() -> set[str]:
+    """Names of the network devices in the machine's own namespace."""
+    output = ip("-o", "link", "show")
+    return {line.split(":")[1].strip().split("@")[0] for line in output.splitlines()}
+
+
+def ping_argv(address: str, count: int = 3) -> list[str]:
+    """A quick ping of ``address``: ``count`` probes 0.3 s apart, each waiting 1 s at most."""
+    return ["ping", "-c", str(count), "-W", "1", "-i", "0.3", address]
+
+
+def received(ping_output: str) -> int:
+    """How many replies a ping's output reports (0 if it reports none)."""
+    found = re.search(r"(\d+) received", ping_output)
+    return int(found.group(1)) if found else 0
 
 
 def create(namespace: str) -> None:

@@ -17,7 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tricircle.lab import processes
+from tricircle.lab import namespaces, processes
 from tricircle.lab.layout import LabLayout
 
 SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
@@ -90,34 +90,32 @@ def start(layout: LabLayout) -> None:
 
 
 def _wire(layout: LabLayout) -> None:
-    """The switch bridge, each pod's physnet1 bridge, and a trunk patch joining them."""
-    switch = layout.switch_bridge
-    commands = ["--may-exist", "add-br", switch, "--", "set", "Bridge", switch]
-    commands += [f"datapath_type={DATAPATH}"]
+    """The lab's two switches and each pod's bridges patched into them: the physnet1 bridge into
+    the switch (a trunk: every VLAN reaches every pod) and the external bridge into the outside
+    switch (each pod's uplink)."""
+    commands = _bridge_commands(layout.switch_bridge) + _bridge_commands(layout.outside_bridge)
     for pod in layout.pod_layouts:
-        bridge = pod.physnet_bridge
-        to_switch, from_switch = f"{bridge}-sw", f"{switch}-{pod.index}"
-        commands += ["--", "--may-exist", "add-br", bridge]
-        commands += ["--", "set", "Bridge", bridge, f"datapath_type={DATAPATH}"]
-        commands += ["--", "--may-exist", "add-port", bridge, to_switch]
-        commands += [
-            "--",
-            "set",
-            "Interface",
-            to_switch,
-            "type=patch",
-            f"options:peer={from_switch}",
-        ]
-        commands += ["--", "--may-exist", "add-port", switch, from_switch]
-        commands += [
-            "--",
-            "set",
-            "Interface",
-            from_switch,
-            "type=patch",
-            f"options:peer={to_switch}",
-        ]
-    vsctl(layout, *commands)
+        commands += _bridge_commands(pod.physnet_bridge)
+        commands += _patch_commands(pod.physnet_bridge, layout.switch_bridge, pod.index)
+        commands += _bridge_commands(pod.external_bridge)
+        commands += _patch_commands(pod.external_bridge, layout.outside_bridge, pod.index)
+    vsctl(layout, *commands[1:])
+
+
+def _bridge_commands(bridge: str) -> list[str]:
+    """``ovs-vsctl`` commands making ``bridge`` on the userspace datapath (each led by ``--``)."""
+    return ["--", "--may-exist", "add-br", bridge, "--", "set", "Bridge", bridge,
+            f"datapath_type={DATAPATH}"]  # fmt: skip
+
+
+def _patch_commands(bridge: str, switch: str, index: int) -> list[str]:
+    """``ovs-vsctl`` commands joining ``bridge`` to ``switch`` by a pair of patch ports."""
+    to_switch, from_switch = f"{bridge}-sw", f"{switch}-{index}"
+    commands: list[str] = []
+    for port, owner, peer in ((to_switch, bridge, from_switch), (from_switch, switch, to_switch)):
+        commands += ["--", "--may-exist", "add-port", owner, port]
+        commands += ["--", "set", "Interface", port, "type=patch", f"options:peer={peer}"]
+    return commands
 
 
 def stop(layout: LabLayout) -> None:
@@ -139,7 +137,7 @@ def remove_leftover_devices(layout: LabLayout, names: set[str]) -> list[str]:
     wanted = names | _bridges(layout)
     if subprocess.run(["pgrep", "-x", "ovs-vswitchd"], capture_output=True).returncode != 0:
         wanted.add("ovs-netdev")
-    present = set(_root_links())
+    present = namespaces.machine_links()
     deleted = sorted(wanted & present)
     for name in deleted:
         subprocess.run(["ip", "link", "delete", name], capture_output=True, check=False)
@@ -148,21 +146,14 @@ def remove_leftover_devices(layout: LabLayout, names: set[str]) -> list[str]:
 
 def leftover_bridges(layout: LabLayout) -> list[str]:
     """The lab's bridges still present as devices in the machine's namespace."""
-    return sorted(_bridges(layout) & set(_root_links()))
+    return sorted(_bridges(layout) & namespaces.machine_links())
 
 
 def _bridges(layout: LabLayout) -> set[str]:
-    bridges = {layout.switch_bridge}
+    bridges = {layout.switch_bridge, layout.outside_bridge}
     for pod in layout.pod_layouts:
-        bridges |= {pod.integration_bridge, pod.physnet_bridge}
+        bridges |= {pod.integration_bridge, pod.physnet_bridge, pod.external_bridge}
     return bridges
-
-
-def _root_links() -> list[str]:
-    output = subprocess.run(
-        ["ip", "-o", "link", "show"], capture_output=True, text=True, check=False
-    ).stdout
-    return [line.split(":")[1].strip().split("@")[0] for line in output.splitlines()]
 
 
 def interface_names(layout: LabLayout) -> set[str]:

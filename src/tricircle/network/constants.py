@@ -17,6 +17,9 @@ SECURITY_GROUP = ResourceType.SECURITY_GROUP
 ROUTER = ResourceType.ROUTER
 LOCAL_NETWORK_HOME = ResourceType.LOCAL_NETWORK_HOME
 BRIDGE_NETWORK = ResourceType.BRIDGE_NETWORK
+FLOATINGIP = ResourceType.FLOATINGIP
+SHADOW_PORT = ResourceType.SHADOW_PORT
+FLOATINGIP_PORT = ResourceType.FLOATINGIP_PORT
 
 # Job types. Payloads are JSON objects; resource_id is the top ID named below.
 JOB_ROUTER_SETUP = "router_setup"  # resource_id: top router; converges bottom routers and bridge
@@ -25,10 +28,14 @@ JOB_DELETE_BOTTOM = "delete_bottom"  # resource_id: top ID; payload {"resource_t
 JOB_SYNC_SECURITY_GROUP = "sync_security_group"  # resource_id: top group; rules in every pod
 # resource_id: top external network; payload {"region_name": its pod}; its copy and its subnets'
 JOB_SETUP_EXTERNAL_NETWORK = "setup_external_network"
+# resource_id: top floating IP; its bottom copy (and shadow port) in the external network's pod
+JOB_FLOATINGIP_SETUP = "floatingip_setup"
 
 # device_owner of ports Tricircle makes on the central Neutron ("network:" marks them trusted).
 GATEWAY_PORT_OWNER = "network:tricircle_gateway"  # one per (pod, subnet): the pod's gateway IP
 BRIDGE_PORT_OWNER = "network:tricircle_bridge"  # one per bottom router on the bridge network
+# device_owner of a shadow port (bottom only): "compute:" so that a floating IP may take it.
+SHADOW_PORT_OWNER = "compute:tricircle-shadow"
 
 # Network types seen on the central Neutron.
 TYPE_SHARED_VLAN = "shared_vlan"
@@ -46,3 +53,13 @@ def gateway_port_name(pod_id: str) -> str:
 def bridge_key(project_id: str) -> str:
     """Routing top_id of a tenant's bridge network."""
     return f"bridge:{project_id}"
+
+
+def shadow_key(top_port_id: str) -> str:
+    """Routing top_id of a port's shadow copy in the pod of a floating IP's external network."""
+    return f"shadow:{top_port_id}"
+
+
+def floatingip_port_key(top_floatingip_id: str) -> str:
+    """Routing top_id recording the top port a floating IP's bottom copy is wired to."""
+    return f"fip:{top_floatingip_id}"

@@ -19,6 +19,7 @@ from tricircle.db import pods
 from tricircle.db.models import Job
 from tricircle.jobs.handlers import JobContext, handler
 from tricircle.network import constants, server_ports  # noqa: F401  (registers its jobs)
+from tricircle.network.floating_ips import FloatingIPs
 from tricircle.network.l3 import RouterL3
 from tricircle.network.mirror import BottomMirror, errors, tables
 from tricircle.pods.client import PodClients
@@ -125,3 +126,9 @@ def setup_external_network(context: JobContext, job: Job) -> None:
         job.resource_id,
         bottom_id,
     )
+
+
+@handler(constants.JOB_FLOATINGIP_SETUP)
+def floatingip_setup(context: JobContext, job: Job) -> None:
+    """Converge one top floating IP: its bottom copy and shadow port in the gateway pod."""
+    FloatingIPs(router_l3(context.session_factory)).setup_floatingip(job.resource_id)

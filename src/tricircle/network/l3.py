@@ -209,15 +209,25 @@ class RouterL3:
     def _plan(self, top_router: Mapping[str, Any] | None) -> dict[str, PodPlan]:
         """Pod ID -> the bottom subnets its bottom router should carry (made if missing).
 
-        Interfaces on external networks stay on the top: their subnets are not the tenant's.
+        Interfaces on external networks stay on the top: their subnets are not the tenant's. With
+        an external gateway, a shared_vlan network (one L2 segment across pods) is also attached
+        in the gateway pod: its router then reaches the servers of every pod on that network
+        directly, which floating IPs need (their bottom copy lives in the gateway pod).
         """
         plans: dict[str, PodPlan] = {}
         if top_router is None:
             return plans
+        placed = self._gateway_network(top_router)
         for top_subnet_id, top_network_id in self._attached_subnets(top_router["id"]).items():
             copies = self.mirror.copies(constants.NETWORK, top_network_id)
-            if not copies or tables.is_external(self.mirror.get_top_network(top_network_id)):
+            top_network = self.mirror.get_top_network(top_network_id)
+            if not copies or tables.is_external(top_network):
                 continue
+            if placed is not None and _reaches_every_pod(top_network):
+                gateway_pod = placed[0]
+                if gateway_pod.pod_id not in {pod.pod_id for pod, _id in copies}:
+                    bottom_id = self.mirror.ensure_bottom_network(gateway_pod, top_network)
+                    copies.append((gateway_pod, bottom_id))
             top_subnet = self.mirror.get_top_subnet(top_subnet_id)
             if top_subnet.get("gateway_ip") is None:
                 LOG.warning(
@@ -367,6 +377,10 @@ class RouterL3:
                 break
 
     # -- bridge network and ports -----------------------------------------------------------------
+
+    def top_pod_id(self) -> str:
+        """The ID of the top pod (Tricircle's region, where the central Neutron is)."""
+        return self._top_pod().pod_id
 
     def _top_pod(self) -> Pod:
         with self.mirror.session_factory() as session:
@@ -599,6 +613,11 @@ class RouterL3:
                 router_id,
                 wanted[pod.pod_id],
             )
+
+
+def _reaches_every_pod(top_network: Mapping[str, Any]) -> bool:
+    """True for a network whose bottom copies share one L2 segment (shared_vlan)."""
+    return top_network.get("provider:network_type") == constants.TYPE_SHARED_VLAN
 
 
 def _delete_quietly(client: PodClient, path: str) -> None:

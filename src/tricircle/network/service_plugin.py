@@ -7,6 +7,8 @@ Subscribed to Neutron's callbacks, it commits one job row per event in Tricircle
   gateway or whose external gateway changed (set, updated, cleared): ``router_setup``;
 - an external network created or updated, a subnet of one created or updated:
   ``setup_external_network`` with the region of the pod that hosts it;
+- a floating IP created with a port, associated, disassociated (also by its port's delete) or
+  deleted once it has a bottom copy: ``floatingip_setup``;
 - a network, subnet or port deleted that has bottom copies (resource routings): ``delete_bottom``;
 - a security-group rule created or deleted, for a group with bottom copies, and a subnet created
   or deleted (remote-group rules become one rule per CIDR of the project's subnets), for each of
@@ -105,6 +107,32 @@ class TricircleServicePlugin(service_base.ServicePluginBase):
             router["project_id"],
             {"router_id": payload.resource_id},
             cause=f"{resource} {event} (gateway {'set' if gateway else 'cleared'})",
+        )
+
+    @registry.receives(
+        resources.FLOATING_IP, [events.AFTER_CREATE, events.AFTER_UPDATE, events.AFTER_DELETE]
+    )
+    def floatingip_changed(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``floatingip_setup`` for a floating IP created, (dis)associated or deleted
+        (also when Neutron disassociates it because its port was deleted)."""
+        floatingip = payload.latest_state
+        if event == events.AFTER_UPDATE and len(payload.states) > 1:
+            before = payload.states[0]
+            if before.get("port_id") == floatingip.get("port_id") and before.get(
+                "fixed_ip_address"
+            ) == floatingip.get("fixed_ip_address"):
+                return
+        if event == events.AFTER_CREATE and not floatingip.get("port_id"):
+            return
+        self._enqueue(
+            constants.JOB_FLOATINGIP_SETUP,
+            payload.resource_id,
+            floatingip["project_id"],
+            {"floatingip_id": payload.resource_id},
+            cause=f"{resource} {event}",
+            only_if_routed=event == events.AFTER_DELETE,
         )
 
     @registry.receives(resources.NETWORK, [events.AFTER_CREATE, events.AFTER_UPDATE])

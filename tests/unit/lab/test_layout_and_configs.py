@@ -104,7 +104,9 @@ def test_pod_agents_use_the_labs_switch_and_the_pods_own_bridges(tmp_path):
         assert conf.get("DEFAULT", "host") == pod.host
         assert conf.get("ovs", "datapath_type") == "netdev"
         assert conf.get("ovs", "ovsdb_connection") == f"unix:{layout.ovsdb_socket}"
-        assert conf.get("ovs", "bridge_mappings") == f"physnet1:{pod.physnet_bridge}"
+        assert conf.get("ovs", "bridge_mappings") == (
+            f"physnet1:{pod.physnet_bridge},extnet{pod.index}:{pod.external_bridge}"
+        )
     assert agents[0].get("ovs", "integration_bridge") != agents[1].get("ovs", "integration_bridge")
     assert agents[0].get("ovs", "of_listen_port") != agents[1].get("ovs", "of_listen_port")
 
@@ -113,11 +115,27 @@ def test_bridge_names_fit_linux_and_differ_between_labs(tmp_path):
     names = set()
     for base_port in (18000, 28000, 65000):
         layout = LabLayout(root=tmp_path, pods=9, base_port=base_port)
-        bridges = [layout.switch_bridge]
-        bridges += [b for p in layout.pod_layouts for b in (p.integration_bridge, p.physnet_bridge)]
+        bridges = [layout.switch_bridge, layout.outside_bridge, f"{layout.outside_bridge}h"]
+        bridges += [
+            b
+            for p in layout.pod_layouts
+            for b in (p.integration_bridge, p.physnet_bridge, p.external_bridge)
+        ]
         assert all(len(name) <= 15 for name in bridges)
         assert not names & set(bridges)
         names |= set(bridges)
+
+
+def test_the_outside_world_has_one_uplink_per_pod_and_the_central_neutron_knows_them(tmp_path):
+    layout = LabLayout(root=tmp_path, pods=2, base_port=18000)
+    first, second = layout.pod_layouts
+    assert (first.outside_cidr, first.outside_gateway) == ("172.24.4.0/24", "172.24.4.1")
+    assert (second.outside_cidr, second.outside_gateway) == ("172.24.5.0/24", "172.24.5.1")
+    assert layout.outside_namespace.startswith(layout.namespace_prefix)
+    central = read_ini(configs.write_ini(tmp_path / "c.ini", configs.central_neutron(layout)))
+    assert "flat" in central.get("ml2", "type_drivers").split(",")
+    assert central.get("ml2", "tenant_network_types") == "shared_vlan"
+    assert central.get("ml2_type_flat", "flat_networks") == "extnet1,extnet2"
 
 
 def test_pod_nova_runs_the_lab_guest_driver_on_the_labs_switch(tmp_path):

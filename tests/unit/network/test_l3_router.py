@@ -253,9 +253,14 @@ def test_the_gateway_pod_holds_the_real_gateway_and_the_others_route_by_default_
             {"destination": "0.0.0.0/0", "nexthop": bridge_ip(clients, gateway_region)},
         ],
     )
-    assert gateway_router["routes"] == [
-        {"destination": CIDRS[other], "nexthop": bridge_ip(clients, other)}
-    ]
+    # The other pod's shared_vlan network is attached in the gateway pod too: no route needed.
+    assert gateway_router["routes"] == []
+    attached = {
+        fixed["ip_address"].rsplit(".", 1)[0]
+        for port in router_ports(clients, gateway_region, gateway_router["id"])
+        for fixed in port["fixed_ips"]
+    }
+    assert CIDRS[other].rsplit(".", 1)[0] in attached
 
     before = [call for neutron in clients.neutrons.values() for call in neutron.calls]
     l3.setup_router(router["id"], PROJECT)
@@ -263,7 +268,7 @@ def test_the_gateway_pod_holds_the_real_gateway_and_the_others_route_by_default_
     assert [c for c in after if c[0] != "GET"] == [c for c in before if c[0] != "GET"]
 
 
-def test_a_gateway_pod_without_tenant_subnets_gets_a_router_with_gateway_and_bridge(
+def test_a_gateway_pod_without_servers_gets_a_router_with_gateway_bridge_and_the_network(
     l3: RouterL3, clients: FakeClients, router: dict, sessions: sessionmaker[Session]
 ) -> None:
     top = clients.neutrons["RegionOne"]
@@ -278,18 +283,26 @@ def test_a_gateway_pod_without_tenant_subnets_gets_a_router_with_gateway_and_bri
 
     pod1 = bottom_router(clients, "Pod1")
     assert pod1 is not None and pod1["external_gateway_info"]["network_id"]
-    (only_port,) = router_ports(clients, "Pod1", pod1["id"])
-    assert only_port["fixed_ips"][0]["ip_address"] == bridge_ip(clients, "Pod1")
-    assert pod1["routes"] == [{"destination": CIDRS["Pod2"], "nexthop": bridge_ip(clients, "Pod2")}]
+    addresses = sorted(
+        port["fixed_ips"][0]["ip_address"] for port in router_ports(clients, "Pod1", pod1["id"])
+    )
+    # Its bridge port, and Pod2's shared_vlan network attached in the gateway pod as well.
+    assert bridge_ip(clients, "Pod1") in addresses and len(addresses) == 2
+    assert pod1["routes"] == []
     pod2 = bottom_router(clients, "Pod2")
     assert pod2 is not None
     assert pod2["routes"] == [{"destination": "0.0.0.0/0", "nexthop": bridge_ip(clients, "Pod1")}]
 
     top.data["routers"][router["id"]]["external_gateway_info"] = None
     l3.setup_router(router["id"], PROJECT)
-    assert bottom_router(clients, "Pod1") is None, "the gateway-only router is torn down"
+    pod1 = bottom_router(clients, "Pod1")
+    assert pod1 is not None and not pod1.get("external_gateway_info"), "gateway cleared"
     pod2 = bottom_router(clients, "Pod2")
     assert pod2 is not None and pod2["routes"] == []
+
+    top.data["routers"].pop(router["id"])
+    l3.setup_router(router["id"], PROJECT)
+    assert bottom_router(clients, "Pod1") is None and bottom_router(clients, "Pod2") is None
     owners = {port["device_owner"] for port in top.data["ports"].values()}
     assert constants.BRIDGE_PORT_OWNER not in owners
     with sessions() as session:

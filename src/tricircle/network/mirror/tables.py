@@ -31,9 +31,12 @@ SECURITY_GROUP = Kind(
     constants.SECURITY_GROUP, "security-groups", "security_groups", "security_group"
 )
 ROUTER = Kind(constants.ROUTER, "routers", "routers", "router")
+FLOATINGIP = Kind(constants.FLOATINGIP, "floatingips", "floatingips", "floatingip")
+SHADOW_PORT = Kind(constants.SHADOW_PORT, "ports", "ports", "port")
 
 KINDS: dict[str, Kind] = {
-    kind.resource_type: kind for kind in (NETWORK, SUBNET, PORT, SECURITY_GROUP, ROUTER)
+    kind.resource_type: kind
+    for kind in (NETWORK, SUBNET, PORT, SECURITY_GROUP, ROUTER, FLOATINGIP, SHADOW_PORT)
 }
 
 NETWORK_ATTRIBUTES: Mapping[str, str] = {
