@@ -8,8 +8,10 @@ to the server in ``az1`` through the Nova gateway. The proof is then read from t
 with the admin's token: both bottom copies of the shared network are VLANs with the top network's
 physical network and VLAN ID, the first pod's Cinder has the volume in-use on that server, and
 each pod got a bottom router for the top router, with routes to the other pods' networks.
-Last, packets: from inside the ``az1`` server's guest, pings to the ``az2`` server over the shared
-VLAN (L2) and to the server on the second network through the router (L3).
+Then packets: from inside the ``az1`` server's guest, pings to the ``az2`` server over the shared
+VLAN (L2) and to the server on the second network through the router (L3). Last, north-south: the
+router gets its gateway on the lab's ``public`` network (in Pod1), the ``az2`` server a floating
+IP, and the outside host pings it.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from typing import Any, TextIO
 import openstack
 from keystoneauth1 import adapter
 
-from tricircle.lab import guests, identity
+from tricircle.lab import guests, identity, outside
 from tricircle.lab.layout import (
     DEMO_PROJECT,
     DEMO_USER,
     FLAVOR,
     IMAGE,
     PASSWORD,
+    PUBLIC_NETWORK,
     TOP_REGION,
     LabLayout,
     PodLayout,
@@ -295,4 +298,50 @@ def run(layout: LabLayout, out: TextIO = sys.stdout) -> list[Landing]:
         f"{answered}/3 replies (L3 through {router.name} and the bridge network)",
         file=out,
     )
+    address, answered = floating_ip_proof(layout, cloud, router, servers[-1])
+    print(
+        f"outside -> floating IP {address} of the {servers[-1].availability_zone} server: "
+        f"{answered}/3 replies ({PUBLIC_NETWORK} in {layout.pod_layouts[0].region})",
+        file=out,
+    )
     return landings
+
+
+def floating_ip_proof(
+    layout: LabLayout,
+    cloud: openstack.connection.Connection,
+    router: Any,
+    server: Any,
+    timeout: float = 90.0,
+) -> tuple[str, int]:
+    """Give ``router`` its gateway on ``public`` and ``server`` a floating IP, open ICMP from
+    anywhere in the project's default group, then ping the floating IP from the outside host
+    once it answers; (the floating IP, replies of 3)."""
+    public = cloud.network.find_network(PUBLIC_NETWORK)
+    if not router.external_gateway_info:
+        cloud.network.update_router(router, external_gateway_info={"network_id": public.id})
+    group = next(
+        iter(cloud.network.security_groups(name="default", project_id=cloud.current_project_id))
+    )
+    if not any(
+        rule["protocol"] == "icmp" and rule["direction"] == "ingress"
+        for rule in group.security_group_rules
+    ):
+        cloud.network.create_security_group_rule(
+            security_group_id=group.id,
+            direction="ingress",
+            protocol="icmp",
+            remote_ip_prefix="0.0.0.0/0",
+        )
+    port = next(iter(cloud.network.ports(device_id=server.id)))
+    found = list(cloud.network.ips(port_id=port.id))
+    floating_ip = (
+        found[0]
+        if found
+        else cloud.network.create_ip(floating_network_id=public.id, port_id=port.id)
+    )
+    address = floating_ip.floating_ip_address
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and outside.ping_replies(layout, address, count=1) != 1:
+        time.sleep(1)
+    return address, outside.ping_replies(layout, address)
