@@ -348,6 +348,28 @@ def test_bad_input_is_refused_with_nothing_made_in_any_pod(
             for port in demo_cloud.network.ports(network_id=lonely.id):
                 demo_cloud.network.delete_port(port)
             demo_cloud.network.delete_network(lonely, ignore_missing=True)
+        local = admin_cloud.network.create_network(
+            name=f"{PREFIX}-local-pod2",
+            project_id=demo_cloud.current_project_id,
+            provider_network_type="local",
+            availability_zone_hints=["Pod2"],
+        )
+        try:
+            local_subnet = demo_cloud.network.create_subnet(
+                network_id=local.id, cidr="10.55.0.0/24", ip_version=4, name=f"{PREFIX}-local"
+            )
+            demo_cloud.network.add_interface_to_router(uplink.router, subnet_id=local_subnet.id)
+            local_port = demo_cloud.network.create_port(network_id=local.id)
+            with pytest.raises(sdk_exceptions.BadRequestException, match="local network"):
+                demo_cloud.network.create_ip(
+                    floating_network_id=uplink.public.id, port_id=local_port.id
+                )
+            demo_cloud.network.delete_port(local_port)
+            demo_cloud.network.remove_interface_from_router(
+                uplink.router, subnet_id=local_subnet.id
+            )
+        finally:
+            admin_cloud.network.delete_network(local, ignore_missing=True)
     finally:
         for port in admin_cloud.network.ports(network_id=foreign.id):
             admin_cloud.network.delete_port(port)

@@ -14,7 +14,8 @@ address and is associated there with
 
 ``setup_floatingip`` converges one top floating IP from what the central Neutron says: created,
 associated, re-associated to a port in another pod, disassociated (also when its port is deleted)
-or deleted. The top port a bottom floating IP serves is recorded (routing ``fip:<id>``), which is
+or deleted. A port no server uses yet is wired when a server takes it (its ``device_id`` changes).
+The top port a bottom floating IP serves is recorded (routing ``fip:<id>``), which is
 what the central Neutron reports as the floating IP's ``ACTIVE`` status.
 """
 
@@ -35,6 +36,10 @@ from tricircle.pods.create_once import ensure_bottom_resource, forget_bottom_res
 LOG = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
+
+
+class PortNotPlaced(LookupError):
+    """A floating IP's port belongs to a server that has no copy of it in a pod yet."""
 
 
 class FloatingIPNotWirable(ValueError):
@@ -61,8 +66,10 @@ class FloatingIPs:
         top_port = self.mirror.get_top_port(top_floatingip["port_id"])
         home = self._port_home(top_port["id"])
         if home is None:
+            if top_port.get("device_id"):  # its server is being placed: retry shortly
+                raise PortNotPlaced(f"port {top_port['id']} of floating IP {floatingip_id}")
             LOG.info(
-                "floating IP waits for its port to be placed top_floatingip_id=%s top_port_id=%s",
+                "floating IP waits for a server on its port top_floatingip_id=%s top_port_id=%s",
                 floatingip_id,
                 top_port["id"],
             )

@@ -8,7 +8,8 @@ Subscribed to Neutron's callbacks, it commits one job row per event in Tricircle
 - an external network created or updated, a subnet of one created or updated:
   ``setup_external_network`` with the region of the pod that hosts it;
 - a floating IP created with a port, associated, disassociated (also by its port's delete) or
-  deleted once it has a bottom copy: ``floatingip_setup``;
+  deleted once it has a bottom copy, and each floating IP of a port a server takes or leaves:
+  ``floatingip_setup``;
 - a network, subnet or port deleted that has bottom copies (resource routings): ``delete_bottom``;
 - a security-group rule created or deleted, for a group with bottom copies, and a subnet created
   or deleted (remote-group rules become one rule per CIDR of the project's subnets), for each of
@@ -29,6 +30,7 @@ from neutron_lib import constants as lib_constants
 from neutron_lib import exceptions
 from neutron_lib.api.definitions import l3 as l3_def
 from neutron_lib.callbacks import events, registry, resources
+from neutron_lib.plugins import constants as plugin_constants
 from neutron_lib.plugins import directory
 from neutron_lib.services import base as service_base
 from oslo_log import log
@@ -134,6 +136,28 @@ class TricircleServicePlugin(service_base.ServicePluginBase):
             cause=f"{resource} {event}",
             only_if_routed=event == events.AFTER_DELETE,
         )
+
+    @registry.receives(resources.PORT, [events.AFTER_UPDATE])
+    def port_taken(
+        self, resource: str, event: str, trigger: object, payload: events.DBEventPayload
+    ) -> None:
+        """Queue ``floatingip_setup`` for each floating IP of a port a server just took or left
+        (its ``device_id`` changed)."""
+        port = payload.latest_state
+        before = payload.states[0] if len(payload.states) > 1 else {}
+        if before.get("device_id") == port.get("device_id"):
+            return
+        floatingips = directory.get_plugin(plugin_constants.L3).get_floatingips(
+            payload.context.elevated(), filters={"port_id": [port["id"]]}, fields=["id"]
+        )
+        for floatingip in floatingips:
+            self._enqueue(
+                constants.JOB_FLOATINGIP_SETUP,
+                floatingip["id"],
+                port["project_id"],
+                {"floatingip_id": floatingip["id"]},
+                cause=f"{resource} {event} (device_id {port.get('device_id') or 'cleared'})",
+            )
 
     @registry.receives(resources.NETWORK, [events.AFTER_CREATE, events.AFTER_UPDATE])
     def network_changed(

@@ -19,11 +19,14 @@ KEYS = {
     "security-groups": "security_group",
     "security-group-rules": "security_group_rule",
     "routers": "router",
+    "floatingips": "floatingip",
 }
 COLLECTIONS = {path: path.replace("-", "_") for path in KEYS}
 _ids = itertools.count(1)
 TOP_REGION = "RegionOne"
 AUTO_DELETED = "network:dhcp"  # ports Neutron removes with their network
+PROJECT = "tenant"  # the project of the ``router`` fixture's resources
+CIDRS = {"Pod1": "10.1.0.0/24", "Pod2": "10.2.0.0/24"}  # its network in each pod
 
 
 class FakeNeutron:
@@ -205,6 +208,9 @@ class FakeNeutron:
             "remote_group_id": None,
             **body,
         }
+
+    def _new_floatingip(self, body: dict) -> dict:
+        return {"id": f"floatingip-{next(_ids)}", "status": "DOWN", "port_id": None, **body}
 
     def _new_router(self, body: dict) -> dict:
         return {"id": f"router-{next(_ids)}", "routes": [], "project_id": "service", **body}

@@ -437,3 +437,70 @@ def test_service_plugin_is_registered_by_entry_point():
     (entry,) = entry_points(group="neutron.service_plugins", name="tricircle")
     assert entry.load() is TricircleServicePlugin
     assert TricircleServicePlugin().get_plugin_type() == "tricircle"
+
+
+FLOATINGIP = "77777777-7777-7777-7777-777777777777"
+PORT = "88888888-8888-8888-8888-888888888888"
+
+
+def floatingip_state(port_id: str | None) -> dict:
+    return {"id": FLOATINGIP, "project_id": "p9", "port_id": port_id, "fixed_ip_address": None}
+
+
+def floatingip_job() -> tuple:
+    return (constants.JOB_FLOATINGIP_SETUP, FLOATINGIP, "p9", {"floatingip_id": FLOATINGIP})
+
+
+@pytest.mark.parametrize(
+    ("event", "states", "queued"),
+    [
+        (events.AFTER_CREATE, (floatingip_state(PORT),), True),
+        (events.AFTER_CREATE, (floatingip_state(None),), False),
+        (events.AFTER_UPDATE, (floatingip_state(None), floatingip_state(PORT)), True),
+        (events.AFTER_UPDATE, (floatingip_state(PORT), floatingip_state(None)), True),
+        (events.AFTER_UPDATE, (floatingip_state(PORT), floatingip_state(PORT)), False),
+    ],
+    ids=["created-with-port", "created-alone", "associated", "disassociated", "renamed"],
+)
+def test_floating_ip_events_queue_its_setup(
+    plugin, session_factory, context, event, states, queued
+):
+    update = events.DBEventPayload(context, resource_id=FLOATINGIP, states=states)
+    plugin.floatingip_changed(resources.FLOATING_IP, event, None, update)
+    assert all_jobs(session_factory) == ([floatingip_job()] if queued else [])
+
+
+def test_a_floating_ip_deleted_queues_its_setup_only_once_wired(
+    plugin, session_factory, context, pod_id
+):
+    deleted = payload(context, FLOATINGIP, floatingip_state(PORT))
+    plugin.floatingip_changed(resources.FLOATING_IP, events.AFTER_DELETE, None, deleted)
+    assert all_jobs(session_factory) == []
+    with session_factory.begin() as session:
+        routings.lock_routing(
+            session, top_id=FLOATINGIP, pod_id=pod_id, project_id="p9", resource_type="floatingip"
+        )
+    plugin.floatingip_changed(resources.FLOATING_IP, events.AFTER_DELETE, None, deleted)
+    assert all_jobs(session_factory) == [floatingip_job()]
+
+
+def test_a_port_taken_by_a_server_queues_its_floating_ips(
+    plugin, session_factory, context, monkeypatch
+):
+    class FakeL3:
+        def get_floatingips(self, context, filters, fields):
+            assert context.is_admin and filters == {"port_id": [PORT]}
+            return [{"id": FLOATINGIP}]
+
+    monkeypatch.setattr(service_plugin.directory, "get_plugin", lambda *alias: FakeL3())
+    before = {"id": PORT, "project_id": "p9", "device_id": ""}
+    taken = events.DBEventPayload(
+        context, resource_id=PORT, states=(before, {**before, "device_id": "server-1"})
+    )
+    plugin.port_taken(resources.PORT, events.AFTER_UPDATE, None, taken)
+    assert all_jobs(session_factory) == [floatingip_job()]
+    renamed = events.DBEventPayload(
+        context, resource_id=PORT, states=(before, {**before, "name": "renamed"})
+    )
+    plugin.port_taken(resources.PORT, events.AFTER_UPDATE, None, renamed)
+    assert len(all_jobs(session_factory)) == 1
