@@ -3,6 +3,8 @@
 ``up`` is idempotent: a lab whose every process runs and every endpoint answers is left alone. A
 cold ``up`` starts from fresh databases, so every lab begins empty. Steps that do not depend on each
 other run in parallel threads; each prints one progress line with the time since ``up`` began.
+Until Keystone holds the lab's identities and catalog, every other process runs at a lower CPU
+priority: they all wait for Keystone anyway, and on two cores they would starve it.
 """
 
 from __future__ import annotations
@@ -187,11 +189,14 @@ def up(layout: LabLayout, out: TextIO = sys.stdout) -> bool:
     layout.save()
     progress = ProgressPrinter(out)
     progress("lab", f"starting {layout.pods} pods in {layout.root}")
+    processes.favour({"keystone"})
     try:
         _start_everything(layout, progress)
     except BaseException:
         processes.stop_all(layout)
         raise
+    finally:
+        processes.end_favour(layout)
     progress("lab", f"ready in {progress.elapsed:.1f}s; `tricircle lab env` prints credentials")
     return True
 
@@ -229,6 +234,7 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
         def register() -> None:
             identity.register_identities(layout, SERVICE_USERS)
             identity.register_catalog(layout, catalog(layout))
+            processes.end_favour(layout)
             progress("keystone", "regions, endpoints, service users and demo tenant registered")
 
         backend_ready = pool.submit(prepare_backends)

@@ -92,46 +92,58 @@ def _sqlite_from_template(
 
 
 def start_keystone(layout: LabLayout, progress: Progress) -> None:
-    """Keystone on SQLite with fernet tokens, bootstrapped with region RegionOne."""
+    """Keystone on SQLite with fernet tokens, bootstrapped with region RegionOne.
+
+    The database after ``db_sync`` and ``bootstrap`` and the fernet and credential keys are made
+    once per base port into the lab's templates, so a cold start only copies them: Keystone
+    gates everything else, and each ``keystone-manage`` run costs seconds of CPU.
+    """
     state = layout.root / "keystone"
-    conf = configs.write_ini(state / "keystone.conf", configs.keystone(layout))
-    manage = [str(BIN / "keystone-manage"), "--config-file", str(conf)]
+    configs.write_ini(state / "keystone.conf", configs.keystone(layout))
+    keys = layout.root / "templates" / f"keystone-{layout.base_port}-keys"
 
     def build(path: Path) -> None:
         build_conf = configs.keystone(layout)
         build_conf["database"]["connection"] = f"sqlite:///{path}"
+        for section, directory in (
+            ("fernet_tokens", "fernet-keys"),
+            ("credential", "credential-keys"),
+        ):
+            shutil.rmtree(keys / directory, ignore_errors=True)
+            build_conf[section]["key_repository"] = str(keys / directory)
         build_file = configs.write_ini(path.with_suffix(".conf"), build_conf)
+        manage = [str(BIN / "keystone-manage"), "--config-file", str(build_file)]
+        processes.run(layout, "keystone-setup", [*manage, "db_sync"])
+        for command in ("fernet_setup", "credential_setup"):
+            processes.run(
+                layout,
+                "keystone-setup",
+                [*manage, command, "--keystone-user", "root", "--keystone-group", "root"],
+            )
         processes.run(
             layout,
             "keystone-setup",
-            [str(BIN / "keystone-manage"), "--config-file", str(build_file), "db_sync"],
+            [
+                *manage,
+                "bootstrap",
+                "--bootstrap-password",
+                PASSWORD,
+                "--bootstrap-region-id",
+                TOP_REGION,
+                "--bootstrap-public-url",
+                layout.keystone_url,
+                "--bootstrap-internal-url",
+                layout.keystone_url,
+                "--bootstrap-admin-url",
+                layout.keystone_url,
+            ],
         )
 
-    _sqlite_from_template(layout, "keystone.sqlite", state / "keystone.sqlite", build)
-    for command in ("fernet_setup", "credential_setup"):
-        processes.run(
-            layout,
-            "keystone-setup",
-            [*manage, command, "--keystone-user", "root", "--keystone-group", "root"],
-        )
-    processes.run(
-        layout,
-        "keystone-setup",
-        [
-            *manage,
-            "bootstrap",
-            "--bootstrap-password",
-            PASSWORD,
-            "--bootstrap-region-id",
-            TOP_REGION,
-            "--bootstrap-public-url",
-            layout.keystone_url,
-            "--bootstrap-internal-url",
-            layout.keystone_url,
-            "--bootstrap-admin-url",
-            layout.keystone_url,
-        ],
+    _sqlite_from_template(
+        layout, f"keystone-{layout.base_port}.sqlite", state / "keystone.sqlite", build
     )
+    for directory in ("fernet-keys", "credential-keys"):
+        shutil.copytree(keys / directory, state / directory, dirs_exist_ok=True)
     processes.start(
         layout,
         "keystone",
