@@ -1,34 +1,46 @@
 """What every API app shares: its state, transactions, the bottom pods and the request hooks.
 
 Each app keeps its dependencies (configuration, database sessions, policy, pods) in one object
-under ``EXTENSION``; the hooks give every request an ID (answered in ``request_id_headers``),
-the caller's context, URL checks, and one structured access-log line.
+under ``EXTENSION``. oslo.middleware's ``RequestId`` gives every request an ID, answered in
+``x-openstack-request-id`` (and Nova's ``x-compute-request-id``); the hooks give it the caller's
+context, URL checks, the negotiated microversion (gateways) and one structured access-log line.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask import Flask, Response, current_app, g, request
+from oslo_middleware import request_id
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth, validation
+from tricircle.api.microversions import ApiVersions, Microversion
+from tricircle.api.podcalls import Caller
 from tricircle.db import pods as pod_queries
 from tricircle.db.models import Pod
+from tricircle.pods.versions import PodVersions
 
 EXTENSION = "tricircle.api"
-REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
+REQUEST_ID_HEADER = request_id.HTTP_RESP_HEADER_REQUEST_ID
 
 
 class AppState(Protocol):
     """What every app's state has: its database sessions."""
 
     session_factory: sessionmaker[Session]
+
+
+class GatewayState(AppState, Protocol):
+    """What a gateway's state also has: its microversion rules and the pods' versions."""
+
+    api_versions: ApiVersions
+    pod_versions: PodVersions
 
 
 def app_state() -> Any:
@@ -50,29 +62,63 @@ def bottom_pods() -> list[Pod]:
         return [pod for pod in pod_queries.list_pods(session) if not pod.is_top]
 
 
+def served_maximum() -> Microversion:
+    """The highest microversion the current gateway serves: its own, lowered to every pod's."""
+    state: GatewayState = app_state()
+    service_type = state.api_versions.pod_service_type
+    return state.api_versions.served_maximum(
+        state.pod_versions.maximum(pod.region_name, service_type) for pod in bottom_pods()
+    )
+
+
+def caller() -> Caller:
+    """The caller of the current request, at its negotiated microversion."""
+    context = g.context
+    return Caller(
+        token=request.headers.get("X-Auth-Token", ""),
+        microversion=g.microversion,
+        project_id=context.project_id or "",
+        user_id=context.user_id or "",
+        is_admin="admin" in (context.roles or []),
+    )
+
+
+@dataclass(frozen=True)
+class Negotiation:
+    """How a gateway serves microversions: its rules, its current maximum, the paths they cover."""
+
+    versions: ApiVersions
+    maximum: Callable[[], Microversion]
+    covers: Callable[[str], bool]
+
+
+def with_request_ids(wsgi_app: Callable[..., Any], compat_headers: Sequence[str] = ()) -> Any:
+    """``wsgi_app`` behind oslo.middleware's RequestId, also answering ``compat_headers``."""
+    middleware = request_id.RequestId(wsgi_app)
+    middleware.compat_headers = list(compat_headers)
+    return middleware
+
+
 def install_request_hooks(
-    app: Flask,
-    access_log: logging.Logger,
-    *,
-    request_id_headers: Sequence[str] = (REQUEST_ID_HEADER,),
-    on_start: Callable[[], None] | None = None,
-    on_finish: Callable[[Response], None] | None = None,
+    app: Flask, access_log: logging.Logger, *, negotiation: Negotiation | None = None
 ) -> None:
-    """Hooks run around every request of ``app``; ``on_start`` may set ``g.microversion``."""
+    """Hooks run around every request of ``app`` (wrapped by ``with_request_ids``).
+
+    With ``negotiation``, a request on a covered path gets ``g.microversion`` and its response
+    the headers announcing it.
+    """
 
     def start() -> None:
         g.started = time.monotonic()
-        g.request_id = f"req-{uuid.uuid4()}"
+        g.request_id = request.environ[request_id.ENV_REQUEST_ID]
         g.context = auth.request_context(request.environ, g.request_id)
         validation.check_url(request.path, request.args)
-        if on_start is not None:
-            on_start()
+        if negotiation is not None and negotiation.covers(request.path):
+            g.microversion = negotiation.versions.negotiate(request.headers, negotiation.maximum())
 
     def finish(response: Response) -> Response:
-        for header in request_id_headers:
-            response.headers[header] = g.request_id
-        if on_finish is not None:
-            on_finish(response)
+        if negotiation is not None and "microversion" in g:
+            response.headers.update(negotiation.versions.response_headers(g.microversion))
         fields = {
             "request_id": g.request_id,
             "method": request.method,

@@ -10,9 +10,9 @@ from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import policy
-from tricircle.api.compute.state import authorize, caller, gateway_url
+from tricircle.api.compute.state import authorize, gateway_url
 from tricircle.api.errors import BadRequest, InvalidField, NotFound
-from tricircle.api.gateway import transaction
+from tricircle.api.gateway import caller, transaction
 from tricircle.db.compute import (
     add_flavor_access,
     create_flavor,

@@ -7,8 +7,9 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tricircle.api.compute.state import caller, gateway_url, state
+from tricircle.api.compute.state import gateway_url, state
 from tricircle.api.errors import BadRequest, NotFound
+from tricircle.api.gateway import caller
 from tricircle.pods.client import PodClientError
 
 blueprint = Blueprint("compute_images", __name__)

@@ -14,9 +14,9 @@ from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import bottom, servers
 from tricircle.api.compute.server_requests import json_object
-from tricircle.api.compute.state import caller, state
+from tricircle.api.compute.state import state
 from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.api.gateway import transaction
+from tricircle.api.gateway import caller, transaction
 from tricircle.db.compute import FlavorNotFound, get_flavor
 from tricircle.db.models import Pod
 

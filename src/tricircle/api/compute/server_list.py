@@ -17,11 +17,11 @@ from typing import Any, ClassVar
 from flask import Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api.compute.podcalls import Caller, CallerPodCalls
-from tricircle.api.compute.state import caller, state
+from tricircle.api.compute.state import state
 from tricircle.api.compute.views import ViewContext, server_view, unknown_server
 from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.api.gateway import bottom_pods
+from tricircle.api.gateway import bottom_pods, caller
+from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType

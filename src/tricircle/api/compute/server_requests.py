@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from tricircle.api.compute.microversion import Microversion
 from tricircle.api.errors import BadRequest, InvalidField
+from tricircle.api.microversions import Microversion
 
 VOLUME_SOURCES = ("volume", "snapshot")
 _LEGACY_SOURCES = (("volume_id", "volume"), ("snapshot_id", "snapshot"))

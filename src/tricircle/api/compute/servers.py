@@ -25,11 +25,7 @@ from tricircle.api.compute import (
 )
 from tricircle.api.compute.server_list import UNKNOWN_RECORDS_FROM
 from tricircle.api.compute.server_requests import ServerCreate, json_object, parse_server_create
-from tricircle.api.compute.state import (
-    caller,
-    gateway_url,
-    state,
-)
+from tricircle.api.compute.state import gateway_url, state
 from tricircle.api.compute.views import (
     ViewContext,
     rewrite_links,
@@ -38,7 +34,7 @@ from tricircle.api.compute.views import (
     unknown_server,
 )
 from tricircle.api.errors import BadRequest, NotFound
-from tricircle.api.gateway import bottom_pods, transaction
+from tricircle.api.gateway import bottom_pods, caller, transaction
 from tricircle.db import routings
 from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.db.models import Flavor, Pod

@@ -1,9 +1,13 @@
-"""What every view of the Cinder gateway uses: the app's state, the caller, forwarding to a pod."""
+"""What every view of the Cinder gateway uses: the app's state, the caller, forwarding to a pod.
+
+Calls reach a pod's Cinder through the shared caller-to-pod stack (``tricircle.api.podcalls``)
+with the caller's token and microversion; admin work (volume types) uses Tricircle's identity.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,23 +17,44 @@ from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import gateway
-from tricircle.api.volume.bottom import BottomAnswer, VolumePods
+from tricircle.api.microversions import ApiVersions
+from tricircle.api.podcalls import CallerPodCalls, PodAnswer
 from tricircle.api.volume.faults import bad_request
-from tricircle.pods.client import PodClient
-from tricircle.pods.scheduler import PodScheduler
+from tricircle.pods.client import PodClient, PodClients
+from tricircle.pods.scheduler import PodScheduler, make_scheduler
+from tricircle.pods.versions import PodVersions
 
 EXTENSION = gateway.EXTENSION
 
 
-@dataclass(frozen=True)
+@dataclass
 class VolumeState:
-    """Per-app dependencies: configuration, database, policy, the pods and the scheduler."""
+    """Per-app dependencies: configuration, database, policy, the pods and the scheduler.
+
+    New bindings go only to pods whose volume service answers its version discovery.
+    """
 
     conf: cfg.ConfigOpts
     session_factory: sessionmaker[Session]
     enforcer: oslo_policy.Enforcer
-    pods: VolumePods
-    scheduler: PodScheduler
+    pod_clients: PodClients
+    pod_versions: PodVersions
+    api_versions: ApiVersions
+    calls: CallerPodCalls = field(init=False)
+    scheduler: PodScheduler = field(init=False)
+
+    def __post_init__(self) -> None:
+        service_type = self.api_versions.pod_service_type
+        self.calls = CallerPodCalls(self.pod_clients, service_type)
+        self.scheduler = make_scheduler(
+            self.conf,
+            self.session_factory,
+            reachable=lambda pod: self.pod_versions.reachable(pod.region_name, service_type),
+        )
+
+    def service_client(self, region_name: str) -> PodClient:
+        """The pod's volume service as Tricircle itself (admin work such as volume types)."""
+        return self.pod_clients.client(region_name, self.api_versions.pod_service_type)
 
 
 def state() -> VolumeState:
@@ -49,14 +74,15 @@ def forward(
     *,
     body: Any = None,
     params: dict[str, Any] | None = None,
-) -> BottomAnswer:
+) -> PodAnswer:
     """Send the caller's request to the pod's Cinder at the negotiated microversion.
 
     Links in the answer that point into the pod are rewritten to point at the gateway.
     """
-    client = state().pods.caller_client(region_name, request.headers.get("X-Auth-Token"))
-    answer = client.call(method, path, json=body, params=params, microversion=str(g.microversion))
-    return BottomAnswer(answer.status, links_to_gateway(answer.body, client, gateway_root()))
+    calls = state().calls
+    answer = calls.call(gateway.caller(), region_name, method, path, json=body, params=params)
+    body = links_to_gateway(answer.body, calls.endpoint(region_name), gateway_root())
+    return PodAnswer(answer.status, body, answer.headers)
 
 
 def gateway_root() -> str:
@@ -64,11 +90,11 @@ def gateway_root() -> str:
     return request.host_url.rstrip("/")
 
 
-def links_to_gateway(document: Any, client: PodClient, top_root: str) -> Any:
-    """``document`` with every link into the pod of ``client`` moved under ``top_root``."""
+def links_to_gateway(document: Any, pod_endpoint: str, top_root: str) -> Any:
+    """``document`` with every link under the pod's ``pod_endpoint`` host moved to ``top_root``."""
     if document is None:
         return None
-    parts = urlsplit(client.endpoint())
+    parts = urlsplit(pod_endpoint)
     return _with_links_to(document, f"{parts.scheme}://{parts.netloc}", top_root)
 
 

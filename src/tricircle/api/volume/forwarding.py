@@ -13,7 +13,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, jsonify, request
 
 from tricircle.api import gateway
 from tricircle.api.volume import common, routing, types
@@ -44,15 +44,13 @@ def holding_pod(top_id: str, resource_type: str) -> Pod:
 def _search_pods(top_id: str, resource_type: str) -> Pod | None:
     """The pod that shows ``top_id`` to the caller, asked in parallel; its routing recorded."""
     state = common.state()
-    token = request.headers.get("X-Auth-Token")
-    microversion = str(g.microversion)
+    who = gateway.caller()
     path = f"/{COLLECTIONS[resource_type]}/{top_id}"
     pods = gateway.bottom_pods()
 
     def has_it(pod: Pod) -> bool | None:
-        client = state.pods.caller_client(pod.region_name, token)
         try:
-            client.call("GET", path, microversion=microversion)
+            state.calls.call(who, pod.region_name, "GET", path)
         except PodClientError as exc:
             if exc.status == 404:
                 return None

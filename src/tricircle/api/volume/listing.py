@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, request
+from flask import request
 
 from tricircle.api import gateway
 from tricircle.api.volume import common, forwarding, routing
@@ -99,19 +99,19 @@ class CinderListHooks(lister.ListHooks):
         self.collection = collection
         self.resource_type = resource_type
         self.state = common.state()
-        self.token = request.headers.get("X-Auth-Token")
-        self.microversion = str(g.microversion)
+        self.who = gateway.caller()
         self.top_root = common.gateway_root()
 
     def _get(self, pod: Pod, path: str, params: dict[str, Any] | None = None) -> Any:
-        client = self.state.pods.caller_client(pod.region_name, self.token)
+        calls = self.state.calls
         try:
-            answer = client.call("GET", path, params=params, microversion=self.microversion)
+            answer = calls.call(self.who, pod.region_name, "GET", path, params=params)
         except PodClientError as exc:
             if exc.status == 400:
                 raise BottomBadRequest(exc.pod_message) from exc
             raise
-        body = common.links_to_gateway(answer.body, client, self.top_root)
+        endpoint = calls.endpoint(pod.region_name)
+        body = common.links_to_gateway(answer.body, endpoint, self.top_root)
         return forwarding.top_document(body, pod, self.state)
 
     def fetch_page(self, pod: Pod, query: lister.PodQuery) -> Sequence[lister.Record]:

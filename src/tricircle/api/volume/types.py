@@ -149,7 +149,7 @@ def _in_each_copy(type_id: str, method: str, suffix: str, body: Any = None) -> N
         copies = type_queries.bottom_copies(session, type_id)
         regions = {c.pod_id: session.get(Pod, c.pod_id).region_name for c in copies}
     for copy in copies:
-        client = common.state().pods.service_client(regions[copy.pod_id])
+        client = common.state().service_client(regions[copy.pod_id])
         client.request(method, f"/types/{copy.bottom_id}{suffix}", json=body)
 
 
@@ -208,7 +208,7 @@ def delete_extra_spec(type_id: str, key: str) -> Response:
 
 def ensure_in_pod(volume_type: VolumeType, pod: Pod) -> str:
     """The ID of the type's copy in ``pod``, made (once) with Tricircle's identity if missing."""
-    client = common.state().pods.service_client(pod.region_name)
+    client = common.state().service_client(pod.region_name)
 
     def find_by_name(_top_id: str) -> str | None:
         listed = client.get("/types", params={"is_public": "None"})["volume_types"]

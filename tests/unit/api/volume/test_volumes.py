@@ -6,7 +6,7 @@ import pytest
 from fake_pods import FakeCinder
 from sqlalchemy import select
 
-from tricircle.api.volume.microversions import ApiVersion
+from tricircle.api.microversions import Microversion
 from tricircle.db.models import Pod, ResourceRouting
 
 
@@ -170,7 +170,7 @@ def test_clone_in_another_az_than_its_source_is_400(client, fake_pods):
 def test_a_pod_whose_cinder_is_down_gets_no_new_binding(client, fake_pods, session_factory):
     with session_factory.begin() as session:
         session.add(Pod(region_name="Pod3", az_name="az2", pod_az_name="nova-az3"))
-    fake_pods.pods["Pod3"] = FakeCinder("Pod3", ApiVersion(3, 70))
+    fake_pods.pods["Pod3"] = FakeCinder("Pod3", Microversion(3, 70))
     fake_pods.pods["Pod2"].down = True
     volume = _create(client, availability_zone="az2").get_json()["volume"]
     assert volume["id"] in fake_pods.pods["Pod3"].volumes
