@@ -6,7 +6,7 @@ with the caller's token and microversion; admin work (volume types) uses Tricirc
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +16,7 @@ from oslo_config import cfg
 from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api import gateway
+from tricircle.api import gateway, validation
 from tricircle.api.microversions import ApiVersions
 from tricircle.api.podcalls import CallerPodCalls, PodAnswer
 from tricircle.api.volume.faults import bad_request
@@ -114,17 +114,23 @@ def _with_links_to(document: Any, pod_root: str, gateway_root: str) -> Any:
     return document
 
 
-def json_body(resource: str) -> dict[str, Any]:
-    """The object under ``resource`` in the JSON body, refused as Cinder refuses bad bodies."""
-    try:
-        document = json.loads(request.get_data() or b"")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise bad_request("Malformed request body") from exc
+def json_body(resource: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body holding ``resource``, checked against ``schema`` (Cinder's 400 otherwise)."""
+    document = validation.json_document(request.get_data())
     if not isinstance(document, dict) or resource not in document:
         raise bad_request(f"Missing required element '{resource}' in request body.")
-    if not isinstance(document[resource], dict):
-        raise bad_request(
-            f"Invalid input for field/attribute {resource}. Value: {document[resource]}. "
-            f"{document[resource]!r} is not of type 'object'"
-        )
+    validation.check(document, schema)
     return document
+
+
+def body_schema(resource: str, fields: Mapping[str, Any], required: tuple[str, ...] = ()) -> dict:
+    """The JSON Schema of ``{"<resource>": {<fields>}}`` (other fields are the pod's to check)."""
+    inner: dict[str, Any] = {"type": "object", "properties": dict(fields)}
+    if required:
+        inner["required"] = list(required)
+    return {"type": "object", "properties": {resource: inner}, "required": [resource]}
+
+
+OPTIONAL_STRING = {"type": ["string", "null"]}
+NAME = {"type": ["string", "null"], "maxLength": 255}
+METADATA = {"type": ["object", "null"], "additionalProperties": {"type": "string"}}

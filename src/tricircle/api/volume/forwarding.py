@@ -9,15 +9,14 @@ come from the pods) can always be shown.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from flask import Response, jsonify, request
 
-from tricircle.api import gateway
+from tricircle.api import gateway, validation
 from tricircle.api.volume import common, routing, types
-from tricircle.api.volume.faults import bad_request, not_found
+from tricircle.api.volume.faults import not_found
 from tricircle.db.models import Pod
 from tricircle.pods import search
 from tricircle.pods.client import PodClientError
@@ -71,17 +70,6 @@ def _search_pods(top_id: str, resource_type: str) -> Pod | None:
     return pod
 
 
-def raw_json_body() -> Any:
-    """The request's JSON body, None if it has none; Cinder's 400 if it is not JSON."""
-    data = request.get_data()
-    if not data:
-        return None
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise bad_request("Malformed request body") from exc
-
-
 def top_view(document: Any, pod: Pod) -> Any:
     """A pod's document as users see it: the pod's own AZ name replaced by the top AZ."""
     if isinstance(document, dict):
@@ -110,14 +98,22 @@ def top_document(document: Any, pod: Pod, state: common.VolumeState) -> Any:
 
 
 def forward_to_holder(
-    top_id: str, resource_type: str, method: str, path: str, *, forget_if_gone: bool = False
+    top_id: str,
+    resource_type: str,
+    method: str,
+    path: str,
+    *,
+    forget_if_gone: bool = False,
+    body: Any = None,
 ) -> Response:
     """Forward the current request on ``top_id`` to its pod and answer as the pod did.
 
-    With ``forget_if_gone`` (a show), the pod's 404 also drops the routing.
+    ``body`` is the checked body to send, else the request's own JSON (for POST and PUT). With
+    ``forget_if_gone`` (a show), the pod's 404 also drops the routing.
     """
     pod = holding_pod(top_id, resource_type)
-    body = raw_json_body() if method in ("POST", "PUT") else None
+    if body is None and method in ("POST", "PUT"):
+        body = validation.json_document(request.get_data())
     try:
         answer = common.forward(
             pod.region_name, method, path, body=body, params=request.args.to_dict()

@@ -24,33 +24,35 @@ LOG = logging.getLogger(__name__)
 blueprint = Blueprint("volumes", __name__)
 
 MAX_SIZE = 2147483647
-STRING_FIELDS = ("name", "description", "display_name", "display_description", "volume_type")
+_TEXT_FIELDS = ("name", "description", "display_name", "display_description")
+VOLUME_CREATE = common.body_schema(
+    "volume",
+    {
+        "size": {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
+                {"type": "string", "pattern": "^[1-9][0-9]{0,9}$"},
+                {"type": "null"},
+            ]
+        },
+        **{field: common.NAME for field in _TEXT_FIELDS},
+        "volume_type": common.OPTIONAL_STRING,
+        "availability_zone": common.OPTIONAL_STRING,
+        "snapshot_id": common.OPTIONAL_STRING,
+        "source_volid": common.OPTIONAL_STRING,
+        "metadata": common.METADATA,
+    },
+)
+VOLUME_UPDATE = common.body_schema(
+    "volume", {**{field: common.NAME for field in _TEXT_FIELDS}, "metadata": common.METADATA}
+)
 
 
-def _check_create(volume: dict[str, Any]) -> None:
-    """Refuse, before any pod is asked, what Cinder's create schema refuses."""
-    size = volume.get("size")
+def _check_size(volume: dict[str, Any]) -> None:
+    """A size is needed unless the volume is made from a snapshot, a volume or a backup."""
     from_source = any(volume.get(key) for key in ("snapshot_id", "source_volid", "backup_id"))
-    if size is None and not from_source:
-        raise invalid_field("size", size, "None is not of type 'integer', 'string'")
-    if size is not None:
-        if isinstance(size, str) and size.isdigit():
-            size = int(size)
-        if not isinstance(size, int) or isinstance(size, bool):
-            raise invalid_field("size", size, f"{size!r} is not of type 'integer', 'string'")
-        if size < 1:
-            raise invalid_field("size", size, f"{size} is less than the minimum of 1")
-        if size > MAX_SIZE:
-            raise invalid_field("size", size, f"{size} is greater than the maximum of {MAX_SIZE}")
-    for field in (*STRING_FIELDS, "availability_zone"):
-        value = volume.get(field)
-        if value is not None and not isinstance(value, str):
-            raise invalid_field(field, value, f"{value!r} is not of type 'string', 'null'")
-    metadata = volume.get("metadata")
-    if metadata is not None and not (
-        isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())
-    ):
-        raise invalid_field("metadata", metadata, "metadata must be an object of strings")
+    if volume.get("size") is None and not from_source:
+        raise invalid_field("size", None, "None is not of type 'integer', 'string'")
 
 
 def _pod_for_new_volume(volume: dict[str, Any], size: int) -> Pod:
@@ -79,9 +81,9 @@ def _pod_for_new_volume(volume: dict[str, Any], size: int) -> Pod:
 @blueprint.post("/v3/volumes")
 def create_volume() -> tuple[Response, int]:
     """Create the volume in its pod and remember where it is."""
-    document = common.json_body("volume")
+    document = common.json_body("volume", VOLUME_CREATE)
     volume = document["volume"]
-    _check_create(volume)
+    _check_size(volume)
     top_type = None
     if volume.get("volume_type"):
         top_type = types.visible_type(volume["volume_type"], by_name_message=True)
@@ -148,7 +150,10 @@ def show_volume(volume_id: str) -> Response:
 @blueprint.put("/v3/volumes/<volume_id>")
 def update_volume(volume_id: str) -> Response:
     """Rename, describe or tag a volume in its pod."""
-    return forwarding.forward_to_holder(volume_id, routing.VOLUME, "PUT", f"/volumes/{volume_id}")
+    body = common.json_body("volume", VOLUME_UPDATE)
+    return forwarding.forward_to_holder(
+        volume_id, routing.VOLUME, "PUT", f"/volumes/{volume_id}", body=body
+    )
 
 
 @blueprint.delete("/v3/volumes/<volume_id>")
