@@ -22,6 +22,7 @@ from oslo_config import cfg
 from tricircle import conf as tricircle_conf
 from tricircle.api.compute.app import create_app
 from tricircle.api.compute.state import EXTENSION
+from tricircle.api.gateway import Overrides
 from tricircle.api.microversions import Microversion
 from tricircle.api.podcalls import PodAnswer
 from tricircle.db import migrations
@@ -170,7 +171,7 @@ def main() -> None:
                     for index, region in enumerate(regions, 1)
                 )
             clients = PodClients(None, connect_timeout=1, read_timeout=1)  # type: ignore[arg-type]
-            app = create_app(make_conf(), session_factory, clients, FixedVersions())
+            app = create_app(make_conf(), Overrides(session_factory, clients, FixedVersions()))
             pods = LatencyPods(
                 regions,
                 args.per_pod,

@@ -12,22 +12,29 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
-from flask import Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
+from flask.typing import ResponseReturnValue
+from oslo_config import cfg
 from oslo_middleware import request_id
+from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth, validation
 from tricircle.api.microversions import ApiVersions, Microversion
-from tricircle.api.podcalls import Caller
+from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.db import pods as pod_queries
+from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.db.models import Pod
+from tricircle.pods.client import PodClients
+from tricircle.pods.scheduler import PodScheduler, make_scheduler
 from tricircle.pods.versions import PodVersions
 
 EXTENSION = "tricircle.api"
 REQUEST_ID_HEADER = request_id.HTTP_RESP_HEADER_REQUEST_ID
+State = TypeVar("State", bound="GatewayState")
 
 
 class AppState(Protocol):
@@ -36,11 +43,82 @@ class AppState(Protocol):
     session_factory: sessionmaker[Session]
 
 
-class GatewayState(AppState, Protocol):
-    """What a gateway's state also has: its microversion rules and the pods' versions."""
+@dataclass
+class GatewayState:
+    """What both gateways hold: configuration, database, policy, the pods, their versions, the
+    calls to them as the caller and the scheduler (new bindings only where the service answers).
+    """
 
-    api_versions: ApiVersions
+    conf: cfg.ConfigOpts
+    session_factory: sessionmaker[Session]
+    enforcer: oslo_policy.Enforcer
+    pod_clients: PodClients
     pod_versions: PodVersions
+    api_versions: ApiVersions
+    calls: CallerPodCalls = field(init=False)
+    scheduler: PodScheduler = field(init=False)
+
+    def __post_init__(self) -> None:
+        service_type = self.api_versions.pod_service_type
+        self.calls = CallerPodCalls(self.pod_clients, service_type)
+        self.scheduler = make_scheduler(
+            self.conf,
+            self.session_factory,
+            reachable=lambda pod: self.pod_versions.reachable(pod.region_name, service_type),
+        )
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What tests and benchmarks give a gateway instead of what its configuration names."""
+
+    session_factory: sessionmaker[Session] | None = None
+    pod_clients: PodClients | None = None
+    pod_versions: PodVersions | None = None
+
+
+def gateway_app(
+    import_name: str,
+    state_type: type[State],
+    conf: cfg.ConfigOpts,
+    api_versions: ApiVersions,
+    enforcer: oslo_policy.Enforcer,
+    *,
+    versions_ttl: float,
+    overrides: Overrides | None,
+) -> Flask:
+    """A gateway's Flask app holding its state, configured from ``conf`` (the global CONF when
+    the app is made without one); what ``overrides`` does not give (tests do) is made from
+    ``conf``: ``[database] connection``, ``[client]``'s identity, as production runs it."""
+    overrides = overrides or Overrides()
+    session_factory = overrides.session_factory or make_session_factory(
+        make_engine(conf.database.connection)
+    )
+    pod_clients = overrides.pod_clients or PodClients.from_conf(conf)
+    pod_versions = overrides.pod_versions or PodVersions(pod_clients, versions_ttl)
+    app = Flask(import_name)
+    app.json.sort_keys = False
+    app.url_map.strict_slashes = False
+    app.extensions[EXTENSION] = state_type(
+        conf=conf,
+        session_factory=session_factory,
+        enforcer=enforcer,
+        pod_clients=pod_clients,
+        pod_versions=pod_versions,
+        api_versions=api_versions,
+    )
+    return app
+
+
+def route_lists(
+    blueprint: Blueprint, path: str, render: Callable[[bool], ResponseReturnValue]
+) -> None:
+    """``GET path`` (summaries) and ``GET path/detail`` (in full), by ``render(detail)``."""
+    name = path.strip("/").replace("/", "_")
+    blueprint.add_url_rule(path, f"{name}_list", lambda: render(False), methods=["GET"])
+    blueprint.add_url_rule(
+        f"{path}/detail", f"{name}_detail", lambda: render(True), methods=["GET"]
+    )
 
 
 def app_state() -> Any:

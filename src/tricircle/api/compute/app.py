@@ -11,7 +11,6 @@ import logging
 
 from flask import Flask
 from oslo_config import cfg
-from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth, gateway
 from tricircle.api.compute import (
@@ -28,12 +27,9 @@ from tricircle.api.compute import (
     versions,
     volume_attachments,
 )
-from tricircle.api.compute.state import EXTENSION, ComputeState
+from tricircle.api.compute.state import ComputeState
 from tricircle.api.microversions import COMPUTE
 from tricircle.conf import CONF
-from tricircle.db.engine import make_engine, make_session_factory
-from tricircle.pods.client import PodClients
-from tricircle.pods.versions import PodVersions
 
 ACCESS_LOG = logging.getLogger("tricircle.api.compute.access")
 API_PREFIX = "/v2.1"
@@ -41,34 +37,19 @@ COMPUTE_REQUEST_ID_HEADER = "x-compute-request-id"
 
 
 def create_app(
-    conf: cfg.ConfigOpts | None = None,
-    session_factory: sessionmaker[Session] | None = None,
-    pod_clients: PodClients | None = None,
-    pod_versions: PodVersions | None = None,
+    conf: cfg.ConfigOpts | None = None, overrides: gateway.Overrides | None = None
 ) -> Flask:
-    """The gateway configured from ``conf`` (the global CONF by default).
-
-    ``session_factory`` defaults to one on ``[database] connection``, ``pod_clients`` to
-    Tricircle's service identity from ``[client]``; tests pass their own.
-    """
+    """The Nova gateway: ``[compute]`` caps its microversion and times its version cache."""
     conf = conf if conf is not None else CONF
-    if session_factory is None:
-        session_factory = make_session_factory(make_engine(conf.database.connection))
-    if pod_clients is None:
-        pod_clients = PodClients.from_conf(conf)
-    if pod_versions is None:
-        pod_versions = PodVersions(pod_clients, conf.compute.pod_versions_ttl)
     api_versions = COMPUTE.capped(conf.compute.max_microversion)
-    app = Flask(__name__)
-    app.json.sort_keys = False
-    app.url_map.strict_slashes = False
-    app.extensions[EXTENSION] = ComputeState(
-        conf=conf,
-        session_factory=session_factory,
-        enforcer=policy.make_enforcer(conf),
-        pod_clients=pod_clients,
-        pod_versions=pod_versions,
-        api_versions=api_versions,
+    app = gateway.gateway_app(
+        __name__,
+        ComputeState,
+        conf,
+        api_versions,
+        policy.make_enforcer(conf),
+        versions_ttl=conf.compute.pod_versions_ttl,
+        overrides=overrides,
     )
     app.register_blueprint(versions.blueprint)
     for module in (

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tricircle.api import validation
+from tricircle.api import gateway, validation
 from tricircle.api.compute import policy
 from tricircle.api.compute.state import authorize, gateway_url
 from tricircle.api.errors import BadRequest, InvalidField, NotFound
@@ -164,16 +164,7 @@ def _list(detail: bool) -> ResponseReturnValue:
     return jsonify({"flavors": [flavor_view(flavor, detail) for flavor in flavors]})
 
 
-@blueprint.get("/flavors")
-def list_all() -> ResponseReturnValue:
-    """Flavor IDs and names."""
-    return _list(detail=False)
-
-
-@blueprint.get("/flavors/detail")
-def list_detail() -> ResponseReturnValue:
-    """Flavors with every attribute."""
-    return _list(detail=True)
+gateway.route_lists(blueprint, "/flavors", _list)
 
 
 @blueprint.get("/flavors/<flavor_id>")

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tricircle.api import validation
+from tricircle.api import gateway, validation
 from tricircle.api.compute import (
     bottom,
     images,
@@ -335,16 +335,12 @@ def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str, top_ports: li
         )
 
 
-@blueprint.get("/servers")
-def list_servers() -> ResponseReturnValue:
-    """Servers of every pod, merged (IDs, names, links)."""
-    return server_list.list_servers(detail=False, view=view_context())
+def _list(detail: bool) -> ResponseReturnValue:
+    """Servers of every pod, merged: IDs, names and links, or in full."""
+    return server_list.list_servers(detail=detail, view=view_context())
 
 
-@blueprint.get("/servers/detail")
-def list_servers_detail() -> ResponseReturnValue:
-    """Servers of every pod, merged, in full."""
-    return server_list.list_servers(detail=True, view=view_context())
+gateway.route_lists(blueprint, "/servers", _list)
 
 
 @blueprint.get("/servers/<server_id>")

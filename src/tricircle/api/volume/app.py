@@ -15,7 +15,6 @@ from typing import Any
 
 from flask import Flask
 from oslo_config import cfg
-from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth, gateway
 from tricircle.api.microversions import VOLUME
@@ -32,9 +31,6 @@ from tricircle.api.volume import (
     zones,
 )
 from tricircle.conf import CONF
-from tricircle.db.engine import make_engine, make_session_factory
-from tricircle.pods.client import PodClients
-from tricircle.pods.versions import PodVersions
 
 ACCESS_LOG = logging.getLogger("tricircle.api.volume.access")
 VERSION_PATHS = ("/", "/v3", "/v3/")
@@ -45,34 +41,19 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def create_app(
-    conf: cfg.ConfigOpts | None = None,
-    session_factory: sessionmaker[Session] | None = None,
-    pod_clients: PodClients | None = None,
-    pod_versions: PodVersions | None = None,
+    conf: cfg.ConfigOpts | None = None, overrides: gateway.Overrides | None = None
 ) -> Flask:
-    """The Cinder gateway configured from ``conf`` (the global CONF by default).
-
-    ``session_factory`` defaults to one on ``[database] connection``, ``pod_clients`` to the
-    pods reached with ``[client]``'s identity; tests pass their own.
-    """
+    """The Cinder gateway, with its ``[volume_api]`` options registered on ``conf``."""
     conf = conf if conf is not None else CONF
     opts.register(conf)
-    if session_factory is None:
-        session_factory = make_session_factory(make_engine(conf.database.connection))
-    if pod_clients is None:
-        pod_clients = PodClients.from_conf(conf)
-    if pod_versions is None:
-        pod_versions = PodVersions(pod_clients, VERSIONS_TTL)
-    app = Flask(__name__)
-    app.json.sort_keys = False
-    app.url_map.strict_slashes = False
-    app.extensions[common.EXTENSION] = common.VolumeState(
-        conf=conf,
-        session_factory=session_factory,
-        enforcer=policy.make_enforcer(conf),
-        pod_clients=pod_clients,
-        pod_versions=pod_versions,
-        api_versions=VOLUME,
+    app = gateway.gateway_app(
+        __name__,
+        common.VolumeState,
+        conf,
+        VOLUME,
+        policy.make_enforcer(conf),
+        versions_ttl=VERSIONS_TTL,
+        overrides=overrides,
     )
     for blueprint in (
         versions.blueprint,

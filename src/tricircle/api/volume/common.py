@@ -7,50 +7,23 @@ with the caller's token and microversion; admin work (volume types) uses Tricirc
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import g, request
-from oslo_config import cfg
-from oslo_policy import policy as oslo_policy
-from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import gateway, validation
-from tricircle.api.microversions import ApiVersions
-from tricircle.api.podcalls import CallerPodCalls, PodAnswer
+from tricircle.api.podcalls import PodAnswer
 from tricircle.api.volume.faults import bad_request
-from tricircle.pods.client import PodClient, PodClients
-from tricircle.pods.scheduler import PodScheduler, make_scheduler
-from tricircle.pods.versions import PodVersions
+from tricircle.pods.client import PodClient
 
 EXTENSION = gateway.EXTENSION
 
 
 @dataclass
-class VolumeState:
-    """Per-app dependencies: configuration, database, policy, the pods and the scheduler.
-
-    New bindings go only to pods whose volume service answers its version discovery.
-    """
-
-    conf: cfg.ConfigOpts
-    session_factory: sessionmaker[Session]
-    enforcer: oslo_policy.Enforcer
-    pod_clients: PodClients
-    pod_versions: PodVersions
-    api_versions: ApiVersions
-    calls: CallerPodCalls = field(init=False)
-    scheduler: PodScheduler = field(init=False)
-
-    def __post_init__(self) -> None:
-        service_type = self.api_versions.pod_service_type
-        self.calls = CallerPodCalls(self.pod_clients, service_type)
-        self.scheduler = make_scheduler(
-            self.conf,
-            self.session_factory,
-            reachable=lambda pod: self.pod_versions.reachable(pod.region_name, service_type),
-        )
+class VolumeState(gateway.GatewayState):
+    """The Cinder gateway's dependencies (the shared ones)."""
 
     def service_client(self, region_name: str) -> PodClient:
         """The pod's volume service as Tricircle itself (admin work such as volume types)."""

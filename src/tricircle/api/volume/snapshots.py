@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from tricircle.api import gateway
 from tricircle.api.volume import common, forwarding, listing, routing
 
 LOG = logging.getLogger(__name__)
@@ -61,16 +62,7 @@ def _list(detailed: bool) -> Response:
     return jsonify(body)
 
 
-@blueprint.get("/v3/snapshots")
-def list_snapshots() -> Response:
-    """The caller's snapshots in every pod (summary)."""
-    return _list(detailed=False)
-
-
-@blueprint.get("/v3/snapshots/detail")
-def list_snapshots_detail() -> Response:
-    """The caller's snapshots in every pod, in full."""
-    return _list(detailed=True)
+gateway.route_lists(blueprint, "/v3/snapshots", _list)
 
 
 @blueprint.route("/v3/snapshots/<snapshot_id>", methods=["GET", "PUT", "DELETE"])

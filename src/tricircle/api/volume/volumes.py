@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from tricircle.api import gateway
 from tricircle.api.podcalls import PodAnswer
 from tricircle.api.volume import common, forwarding, listing, routing, types
 from tricircle.api.volume.faults import bad_request, invalid_field
@@ -188,16 +189,7 @@ def _list(detailed: bool) -> Response:
     return jsonify(body)
 
 
-@blueprint.get("/v3/volumes")
-def list_volumes() -> Response:
-    """The caller's volumes in every pod: id, name, links."""
-    return _list(detailed=False)
-
-
-@blueprint.get("/v3/volumes/detail")
-def list_volumes_detail() -> Response:
-    """The caller's volumes in every pod, in full."""
-    return _list(detailed=True)
+gateway.route_lists(blueprint, "/v3/volumes", _list)
 
 
 @blueprint.get("/v3/volumes/<volume_id>")

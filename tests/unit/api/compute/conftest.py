@@ -9,6 +9,7 @@ from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api.compute.app import create_app
+from tricircle.api.gateway import Overrides
 from tricircle.api.microversions import Microversion
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodClients
@@ -54,7 +55,7 @@ def compute_app(
     pods: dict[str, Pod],
 ) -> Flask:
     pod_clients = PodClients(None, connect_timeout=1, read_timeout=1)  # type: ignore[arg-type]
-    return create_app(admin_conf, session_factory, pod_clients, pod_versions)
+    return create_app(admin_conf, Overrides(session_factory, pod_clients, pod_versions))
 
 
 @pytest.fixture

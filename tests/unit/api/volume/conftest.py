@@ -8,6 +8,7 @@ from flask import Flask
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
+from tricircle.api.gateway import Overrides
 from tricircle.api.microversions import Microversion
 from tricircle.api.volume.app import create_app
 from tricircle.db.models import Pod
@@ -32,7 +33,7 @@ def fake_pods(session_factory: sessionmaker[Session]) -> FakeVolumePods:
 def volume_app(
     admin_conf: cfg.ConfigOpts, session_factory: sessionmaker[Session], fake_pods: FakeVolumePods
 ) -> Flask:
-    return create_app(admin_conf, session_factory, fake_pods, fake_pods)
+    return create_app(admin_conf, Overrides(session_factory, fake_pods, fake_pods))
 
 
 @pytest.fixture
