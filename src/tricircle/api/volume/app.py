@@ -22,7 +22,6 @@ from tricircle.api.volume import (
     common,
     faults,
     limits,
-    opts,
     policy,
     snapshots,
     types,
@@ -43,9 +42,8 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 def create_app(
     conf: cfg.ConfigOpts | None = None, overrides: gateway.Overrides | None = None
 ) -> Flask:
-    """The Cinder gateway, with its ``[volume_api]`` options registered on ``conf``."""
+    """The Cinder gateway; ``[volume_api]`` bounds how long its lists wait for the pods."""
     conf = conf if conf is not None else CONF
-    opts.register(conf)
     app = gateway.gateway_app(
         __name__,
         common.VolumeState,
