@@ -87,11 +87,13 @@ def test_the_microversion_goes_only_to_the_gateways_own_service():
     assert calls.calls.pod_clients.service_types == ["network"]
 
 
-def test_idempotent_calls_retry_a_reset_connection_and_writes_do_not():
+def test_idempotent_calls_retry_a_reset_connection_or_a_proxy_error_and_writes_do_not():
     stub = StubAdapter()
     calls = _calls(stub)
     for method in ("GET", "PUT", "DELETE", "POST"):
         calls.call(_caller("t"), "Pod1", method, "/volumes/v")
     assert [sent["connect_retries"] for sent in stub.requests] == [1, 1, 1, 0]
+    assert [sent["status_code_retries"] for sent in stub.requests] == [1, 1, 1, 0]
+    assert stub.requests[0]["retriable_status_codes"] == [502, 503, 504]
     calls.call(_caller("t"), "Pod1", "GET", "/volumes/v", timeout=5.0)
-    assert stub.requests[-1]["connect_retries"] == 0
+    assert stub.requests[-1]["connect_retries"] == stub.requests[-1]["status_code_retries"] == 0
