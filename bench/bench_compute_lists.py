@@ -21,13 +21,15 @@ from oslo_config import cfg
 
 from tricircle import conf as tricircle_conf
 from tricircle.api.compute.app import create_app
-from tricircle.api.compute.microversion import Microversion
-from tricircle.api.compute.podcalls import PodAnswer
-from tricircle.api.compute.state import EXTENSION, PodVersions
+from tricircle.api.compute.state import EXTENSION
+from tricircle.api.gateway import Overrides
+from tricircle.api.microversions import Microversion
+from tricircle.api.podcalls import PodAnswer
 from tricircle.db import migrations
 from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodClients
+from tricircle.pods.versions import PodVersions
 
 HEADERS = {"X-Project-Id": "bench", "X-User-Id": "bench", "X-Roles": "member"}
 
@@ -36,10 +38,10 @@ class FixedVersions(PodVersions):
     def __init__(self) -> None:
         pass
 
-    def maximum(self, region_name: str) -> Microversion | None:
+    def maximum(self, region_name: str, service_type: str) -> Microversion | None:
         return Microversion(2, 100)
 
-    def reachable(self, region_name: str) -> bool:
+    def reachable(self, region_name: str, service_type: str) -> bool:
         return True
 
 
@@ -169,7 +171,7 @@ def main() -> None:
                     for index, region in enumerate(regions, 1)
                 )
             clients = PodClients(None, connect_timeout=1, read_timeout=1)  # type: ignore[arg-type]
-            app = create_app(make_conf(), session_factory, clients, FixedVersions())
+            app = create_app(make_conf(), Overrides(session_factory, clients, FixedVersions()))
             pods = LatencyPods(
                 regions,
                 args.per_pod,

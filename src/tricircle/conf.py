@@ -105,6 +105,16 @@ compute_opts = [
     ),
 ]
 
+volume_api_opts = [
+    cfg.FloatOpt(
+        "list_timeout",
+        default=10.0,
+        min=0.1,
+        help="Seconds a list of volumes or snapshots waits for the pods; a pod that has not "
+        "answered by then is left out of the list (and logged).",
+    ),
+]
+
 GROUPS: dict[str, list[cfg.Opt]] = {
     "database": database_opts,
     "api": api_opts,
@@ -113,6 +123,7 @@ GROUPS: dict[str, list[cfg.Opt]] = {
     "network": network_opts,
     "scheduler": scheduler_opts,
     "compute": compute_opts,
+    "volume_api": volume_api_opts,
 }
 
 for _group, _opts in GROUPS.items():

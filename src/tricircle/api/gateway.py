@@ -1,34 +1,124 @@
 """What every API app shares: its state, transactions, the bottom pods and the request hooks.
 
 Each app keeps its dependencies (configuration, database sessions, policy, pods) in one object
-under ``EXTENSION``; the hooks give every request an ID (answered in ``request_id_headers``),
-the caller's context, URL checks, and one structured access-log line.
+under ``EXTENSION``. oslo.middleware's ``RequestId`` gives every request an ID, answered in
+``x-openstack-request-id`` (and Nova's ``x-compute-request-id``); the hooks give it the caller's
+context, URL checks, the negotiated microversion (gateways) and one structured access-log line.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
-from flask import Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
+from flask.typing import ResponseReturnValue
+from oslo_config import cfg
+from oslo_middleware import request_id
+from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth, validation
+from tricircle.api.microversions import ApiVersions, Microversion
+from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.db import pods as pod_queries
+from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.db.models import Pod
+from tricircle.pods.client import PodClients
+from tricircle.pods.scheduler import PodScheduler, make_scheduler
+from tricircle.pods.versions import PodVersions
 
 EXTENSION = "tricircle.api"
-REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
+REQUEST_ID_HEADER = request_id.HTTP_RESP_HEADER_REQUEST_ID
+State = TypeVar("State", bound="GatewayState")
 
 
 class AppState(Protocol):
     """What every app's state has: its database sessions."""
 
     session_factory: sessionmaker[Session]
+
+
+@dataclass
+class GatewayState:
+    """What both gateways hold: configuration, database, policy, the pods, their versions, the
+    calls to them as the caller and the scheduler (new bindings only where the service answers).
+    """
+
+    conf: cfg.ConfigOpts
+    session_factory: sessionmaker[Session]
+    enforcer: oslo_policy.Enforcer
+    pod_clients: PodClients
+    pod_versions: PodVersions
+    api_versions: ApiVersions
+    calls: CallerPodCalls = field(init=False)
+    scheduler: PodScheduler = field(init=False)
+
+    def __post_init__(self) -> None:
+        service_type = self.api_versions.pod_service_type
+        self.calls = CallerPodCalls(self.pod_clients, service_type)
+        self.scheduler = make_scheduler(
+            self.conf,
+            self.session_factory,
+            reachable=lambda pod: self.pod_versions.reachable(pod.region_name, service_type),
+        )
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What tests and benchmarks give a gateway instead of what its configuration names."""
+
+    session_factory: sessionmaker[Session] | None = None
+    pod_clients: PodClients | None = None
+    pod_versions: PodVersions | None = None
+
+
+def gateway_app(
+    import_name: str,
+    state_type: type[State],
+    conf: cfg.ConfigOpts,
+    api_versions: ApiVersions,
+    enforcer: oslo_policy.Enforcer,
+    *,
+    versions_ttl: float,
+    overrides: Overrides | None,
+) -> Flask:
+    """A gateway's Flask app holding its state, configured from ``conf`` (the global CONF when
+    the app is made without one); what ``overrides`` does not give (tests do) is made from
+    ``conf``: ``[database] connection``, ``[client]``'s identity, as production runs it."""
+    overrides = overrides or Overrides()
+    session_factory = overrides.session_factory or make_session_factory(
+        make_engine(conf.database.connection)
+    )
+    pod_clients = overrides.pod_clients or PodClients.from_conf(conf)
+    pod_versions = overrides.pod_versions or PodVersions(pod_clients, versions_ttl)
+    app = Flask(import_name)
+    app.json.sort_keys = False
+    app.url_map.strict_slashes = False
+    app.extensions[EXTENSION] = state_type(
+        conf=conf,
+        session_factory=session_factory,
+        enforcer=enforcer,
+        pod_clients=pod_clients,
+        pod_versions=pod_versions,
+        api_versions=api_versions,
+    )
+    return app
+
+
+def route_lists(
+    blueprint: Blueprint, path: str, render: Callable[[bool], ResponseReturnValue]
+) -> None:
+    """``GET path`` (summaries) and ``GET path/detail`` (in full), by ``render(detail)``."""
+    name = path.strip("/").replace("/", "_")
+    blueprint.add_url_rule(path, f"{name}_list", lambda: render(False), methods=["GET"])
+    blueprint.add_url_rule(
+        f"{path}/detail", f"{name}_detail", lambda: render(True), methods=["GET"]
+    )
 
 
 def app_state() -> Any:
@@ -50,29 +140,63 @@ def bottom_pods() -> list[Pod]:
         return [pod for pod in pod_queries.list_pods(session) if not pod.is_top]
 
 
+def served_maximum() -> Microversion:
+    """The highest microversion the current gateway serves: its own, lowered to every pod's."""
+    state: GatewayState = app_state()
+    service_type = state.api_versions.pod_service_type
+    return state.api_versions.served_maximum(
+        state.pod_versions.maximum(pod.region_name, service_type) for pod in bottom_pods()
+    )
+
+
+def caller() -> Caller:
+    """The caller of the current request, at its negotiated microversion."""
+    context = g.context
+    return Caller(
+        token=request.headers.get("X-Auth-Token", ""),
+        microversion=g.microversion,
+        project_id=context.project_id or "",
+        user_id=context.user_id or "",
+        is_admin="admin" in (context.roles or []),
+    )
+
+
+@dataclass(frozen=True)
+class Negotiation:
+    """How a gateway serves microversions: its rules, its current maximum, the paths they cover."""
+
+    versions: ApiVersions
+    maximum: Callable[[], Microversion]
+    covers: Callable[[str], bool]
+
+
+def with_request_ids(wsgi_app: Callable[..., Any], compat_headers: Sequence[str] = ()) -> Any:
+    """``wsgi_app`` behind oslo.middleware's RequestId, also answering ``compat_headers``."""
+    middleware = request_id.RequestId(wsgi_app)
+    middleware.compat_headers = list(compat_headers)
+    return middleware
+
+
 def install_request_hooks(
-    app: Flask,
-    access_log: logging.Logger,
-    *,
-    request_id_headers: Sequence[str] = (REQUEST_ID_HEADER,),
-    on_start: Callable[[], None] | None = None,
-    on_finish: Callable[[Response], None] | None = None,
+    app: Flask, access_log: logging.Logger, *, negotiation: Negotiation | None = None
 ) -> None:
-    """Hooks run around every request of ``app``; ``on_start`` may set ``g.microversion``."""
+    """Hooks run around every request of ``app`` (wrapped by ``with_request_ids``).
+
+    With ``negotiation``, a request on a covered path gets ``g.microversion`` and its response
+    the headers announcing it.
+    """
 
     def start() -> None:
         g.started = time.monotonic()
-        g.request_id = f"req-{uuid.uuid4()}"
+        g.request_id = request.environ[request_id.ENV_REQUEST_ID]
         g.context = auth.request_context(request.environ, g.request_id)
         validation.check_url(request.path, request.args)
-        if on_start is not None:
-            on_start()
+        if negotiation is not None and negotiation.covers(request.path):
+            g.microversion = negotiation.versions.negotiate(request.headers, negotiation.maximum())
 
     def finish(response: Response) -> Response:
-        for header in request_id_headers:
-            response.headers[header] = g.request_id
-        if on_finish is not None:
-            on_finish(response)
+        if negotiation is not None and "microversion" in g:
+            response.headers.update(negotiation.versions.response_headers(g.microversion))
         fields = {
             "request_id": g.request_id,
             "method": request.method,

@@ -1,5 +1,8 @@
 """Calls to a pod's services on behalf of the caller, shared by the Nova and Cinder gateways.
 
+``CallerPodCalls`` sends the caller's token, and the caller's negotiated microversion to the
+gateway's own service in the pod only (a Nova call to a pod's Cinder carries none).
+
 The endpoint comes from Tricircle's own keystoneauth session (its catalog); the identity from
 the caller: with a token the request carries it as ``X-Auth-Token`` and is sent unauthenticated
 by the session, so the pod sees the caller, checks its own policy and charges the caller's
@@ -13,9 +16,21 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from tricircle.api.microversions import Microversion
 from tricircle.pods.client import PodClients, json_or_none, raise_for_status
 
 LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling and how: the token to forward and the negotiated microversion."""
+
+    token: str
+    microversion: Microversion
+    project_id: str
+    user_id: str
+    is_admin: bool
 
 
 @dataclass(frozen=True)
@@ -72,3 +87,41 @@ class PodCalls:
     def endpoint(self, region_name: str, service_type: str) -> str:
         """The URL of ``service_type`` in ``region_name`` from the catalog."""
         return self.pod_clients.client(region_name, service_type).endpoint()
+
+
+class CallerPodCalls:
+    """Requests to any pod's services as a caller of one gateway (serving ``service_type``)."""
+
+    def __init__(self, pod_clients: PodClients, service_type: str) -> None:
+        self.calls = PodCalls(pod_clients)
+        self.service_type = service_type
+
+    def call(
+        self,
+        caller: Caller,
+        region_name: str,
+        method: str,
+        path: str,
+        *,
+        service_type: str | None = None,
+        json: Any = None,
+        params: Any = None,
+        timeout: float | None = None,
+    ) -> PodAnswer:
+        """Send one request as ``caller`` (to the gateway's own service unless ``service_type``)."""
+        target = service_type or self.service_type
+        return self.calls.call(
+            caller.token,
+            region_name,
+            target,
+            method,
+            path,
+            json=json,
+            params=params,
+            microversion=str(caller.microversion) if target == self.service_type else None,
+            timeout=timeout,
+        )
+
+    def endpoint(self, region_name: str) -> str:
+        """The URL of the gateway's own service in ``region_name``."""
+        return self.calls.endpoint(region_name, self.service_type)

@@ -1,7 +1,8 @@
-"""Input checks of the admin API: JSON bodies, query filters, limit and marker.
+"""Input checks of every API: JSON bodies (JSON Schema, as Nova does), query filters, paging.
 
-Each check raises ``InvalidField`` (400) naming the offending field, so bad input never
-reaches the database and never becomes a 500.
+Each check raises ``BadRequest`` or ``InvalidField`` (400) naming the offending field, answered
+in the API's own dialect, so bad input never reaches a pod or the database and never becomes a
+500. Schemas are data kept beside the handlers that use them.
 """
 
 from __future__ import annotations
@@ -11,11 +12,56 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from werkzeug.datastructures import MultiDict
 
 from tricircle.api.errors import BadRequest, InvalidField
 
 MAX_LIMIT = 1000
+MALFORMED = "Malformed request body"
+
+
+def _decoded(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(MALFORMED) from exc
+
+
+def json_document(raw: bytes) -> Any:
+    """The decoded JSON of a request body, None if it is empty; BadRequest if it is not JSON."""
+    return _decoded(raw) if raw else None
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object; BadRequest if it is empty or not one."""
+    document = _decoded(raw)
+    if not isinstance(document, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return document
+
+
+def check(document: Any, schema: Mapping[str, Any]) -> None:
+    """InvalidField for the most relevant place where ``document`` breaks ``schema``.
+
+    The field named is the resource's own field (``size`` of ``{"volume": {"size": ...}}``),
+    the resource itself for an error at its level, or the missing property.
+    """
+    error = best_match(Draft202012Validator(schema).iter_errors(document))
+    if error is None:
+        return
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "required" and len(path) < 2:
+        path.append(error.message.split("'")[1])
+    raise InvalidField(path[min(1, len(path) - 1)] if path else "body", error.message)
+
+
+def validated(raw: bytes, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The request body as a JSON object that satisfies ``schema``."""
+    document = json_object(raw)
+    check(document, schema)
+    return document
 
 
 @dataclass(frozen=True)
@@ -30,10 +76,7 @@ class Field:
 
 def parse_body(raw: bytes, resource: str, fields: Mapping[str, Field]) -> dict[str, Any]:
     """The checked fields of ``{"<resource>": {...}}``; absent optional fields are left out."""
-    try:
-        document = json.loads(raw or b"")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"Malformed request body: {exc}") from exc
+    document = _decoded(raw or b"")
     if not isinstance(document, dict) or resource not in document:
         raise InvalidField(resource, f"the body must be a JSON object with a '{resource}' key")
     unexpected = sorted(set(document) - {resource})
@@ -112,18 +155,44 @@ def parse_filters(
     return filters
 
 
-def parse_limit(args: MultiDict[str, str]) -> int:
-    """The page size: ``limit`` if given (1..MAX_LIMIT, larger is capped), else MAX_LIMIT."""
+def parse_limit(args: MultiDict[str, str], minimum: int = 1) -> int:
+    """The page size: ``limit`` if given (``minimum``..MAX_LIMIT, larger is capped), else
+    MAX_LIMIT; a limit that is not an integer, or below ``minimum``, is 400."""
     raw = args.get("limit")
     if raw is None:
         return MAX_LIMIT
+    reason = f"must be an integer of at least {minimum}"
     try:
         limit = int(raw)
     except ValueError as exc:
-        raise InvalidField("limit", "must be a positive integer") from exc
-    if limit < 1:
-        raise InvalidField("limit", "must be a positive integer")
+        raise InvalidField("limit", reason) from exc
+    if limit < minimum:
+        raise InvalidField("limit", reason)
     return min(limit, MAX_LIMIT)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page asked of a list: its size, the marker after which it starts, the sort asked."""
+
+    limit: int
+    marker: str | None
+    sort_keys: list[str]
+    sort_dirs: list[str]
+
+
+PAGING_PARAMS = frozenset({"limit", "marker", "sort_key", "sort_dir"})
+
+
+def parse_page(args: MultiDict[str, str]) -> Page:
+    """``limit`` (0..MAX_LIMIT), ``marker`` and the repeatable ``sort_key``/``sort_dir`` of a
+    gateway list (Nova's and Cinder's rules: a negative or non-integer limit is 400)."""
+    return Page(
+        limit=parse_limit(args, minimum=0),
+        marker=args.get("marker"),
+        sort_keys=args.getlist("sort_key"),
+        sort_dirs=args.getlist("sort_dir"),
+    )
 
 
 def non_empty(value: str) -> str:

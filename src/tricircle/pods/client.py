@@ -2,7 +2,10 @@
 
 One keystoneauth Session per identity (token fetch and refresh, the catalog), one Adapter per
 (pod region, service type) found in that catalog, explicit connect/read timeouts, and typed
-errors naming the pod: PodUnreachable, PodClientError (4xx), PodServerError (5xx).
+errors naming the pod: PodUnreachable, PodClientError (4xx), PodServerError (5xx). An idempotent
+call whose pooled connection was reset (or that could not connect), or that a proxy answered
+with 502/503/504, is sent once more through keystoneauth's own ``connect_retries`` and
+``status_code_retries``; a write, or a call bounded by its own deadline, is not.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ from oslo_config import cfg
 from requests import Response
 
 MESSAGE_LIMIT = 500
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+RETRIES = 1
+RETRY_DELAY = 0.1
+RETRIED_STATUSES = [502, 503, 504]
 
 
 class PodCallError(Exception):
@@ -163,9 +170,11 @@ class PodClient:
 
         With ``token`` the call is made as that token's owner (sent as X-Auth-Token) while the
         endpoint still comes from Tricircle's own catalog. Raises PodServiceNotFound or
-        PodUnreachable when no answer can be had.
+        PodUnreachable when no answer can be had. An idempotent ``method`` without its own
+        ``timeout`` is retried once on a connection failure or a 502/503/504.
         """
         headers = {**(headers or {}), **({} if token is None else {"X-Auth-Token": token})}
+        retried = method.upper() in IDEMPOTENT_METHODS and timeout is None
         try:
             return self.adapter.request(
                 path,
@@ -176,6 +185,11 @@ class PodClient:
                 authenticated=None if token is None else False,
                 microversion=microversion,
                 timeout=self.timeout if timeout is None else timeout,
+                connect_retries=RETRIES if retried else 0,
+                connect_retry_delay=RETRY_DELAY,
+                status_code_retries=RETRIES if retried else 0,
+                status_code_retry_delay=RETRY_DELAY,
+                retriable_status_codes=RETRIED_STATUSES,
                 raise_exc=False,
             )
         except ksa_exceptions.EndpointNotFound as exc:

@@ -39,5 +39,5 @@ def create_app(
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     errors.ADMIN.register(app)
     gateway.install_request_hooks(app, ACCESS_LOG)
-    app.wsgi_app = auth.wrap_with_auth(app.wsgi_app, conf)
+    app.wsgi_app = gateway.with_request_ids(auth.wrap_with_auth(app.wsgi_app, conf))
     return app

@@ -1,16 +1,16 @@
 """The Nova API gateway's WSGI app: Nova v2.1 paths under ``/v2.1``, behind auth_token.
 
 Every request under ``/v2.1/`` gets its microversion negotiated before the view runs; every
-response carries the version served and a request ID, and one structured access-log line.
+response carries the version served and a request ID (also as ``x-compute-request-id``), and one
+structured access-log line.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, request
+from flask import Flask
 from oslo_config import cfg
-from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth, gateway
 from tricircle.api.compute import (
@@ -21,50 +21,35 @@ from tricircle.api.compute import (
     interfaces,
     keypairs,
     limits,
-    microversion,
     policy,
     server_actions,
     servers,
     versions,
     volume_attachments,
 )
-from tricircle.api.compute.state import EXTENSION, ComputeState, PodVersions
+from tricircle.api.compute.state import ComputeState
+from tricircle.api.microversions import COMPUTE
 from tricircle.conf import CONF
-from tricircle.db.engine import make_engine, make_session_factory
-from tricircle.pods.client import PodClients
 
 ACCESS_LOG = logging.getLogger("tricircle.api.compute.access")
 API_PREFIX = "/v2.1"
-REQUEST_ID_HEADERS = ("X-OpenStack-Request-ID", "X-Compute-Request-ID")
+COMPUTE_REQUEST_ID_HEADER = "x-compute-request-id"
 
 
 def create_app(
-    conf: cfg.ConfigOpts | None = None,
-    session_factory: sessionmaker[Session] | None = None,
-    pod_clients: PodClients | None = None,
-    pod_versions: PodVersions | None = None,
+    conf: cfg.ConfigOpts | None = None, overrides: gateway.Overrides | None = None
 ) -> Flask:
-    """The gateway configured from ``conf`` (the global CONF by default).
-
-    ``session_factory`` defaults to one on ``[database] connection``, ``pod_clients`` to
-    Tricircle's service identity from ``[client]``; tests pass their own.
-    """
+    """The Nova gateway: ``[compute]`` caps its microversion and times its version cache."""
     conf = conf if conf is not None else CONF
-    if session_factory is None:
-        session_factory = make_session_factory(make_engine(conf.database.connection))
-    if pod_clients is None:
-        pod_clients = PodClients.from_conf(conf)
-    if pod_versions is None:
-        pod_versions = PodVersions(pod_clients, conf.compute.pod_versions_ttl)
-    app = Flask(__name__)
-    app.json.sort_keys = False
-    app.url_map.strict_slashes = False
-    app.extensions[EXTENSION] = ComputeState(
-        conf=conf,
-        session_factory=session_factory,
-        enforcer=policy.make_enforcer(conf),
-        pod_clients=pod_clients,
-        pod_versions=pod_versions,
+    api_versions = COMPUTE.capped(conf.compute.max_microversion)
+    app = gateway.gateway_app(
+        __name__,
+        ComputeState,
+        conf,
+        api_versions,
+        policy.make_enforcer(conf),
+        versions_ttl=conf.compute.pod_versions_ttl,
+        overrides=overrides,
     )
     app.register_blueprint(versions.blueprint)
     for module in (
@@ -83,23 +68,16 @@ def create_app(
     gateway.install_request_hooks(
         app,
         ACCESS_LOG,
-        request_id_headers=REQUEST_ID_HEADERS,
-        on_start=_negotiate_microversion,
-        on_finish=_announce_microversion,
+        negotiation=gateway.Negotiation(
+            api_versions, gateway.served_maximum, covers=_is_api_request
+        ),
     )
-    app.wsgi_app = auth.wrap_with_auth(app.wsgi_app, conf)
+    app.wsgi_app = gateway.with_request_ids(
+        auth.wrap_with_auth(app.wsgi_app, conf), (COMPUTE_REQUEST_ID_HEADER,)
+    )
     return app
 
 
-def _negotiate_microversion() -> None:
-    """Under /v2.1/, the microversion served (None for the version documents)."""
-    g.microversion = None
-    if request.path.rstrip("/") != API_PREFIX and request.path.startswith(API_PREFIX + "/"):
-        asked = microversion.requested(request.headers)
-        g.microversion = microversion.negotiate(asked, versions.maximum_version())
-
-
-def _announce_microversion(response: Response) -> None:
-    """The version served, in Nova's headers."""
-    if g.get("microversion") is not None:
-        response.headers.update(microversion.response_headers(g.microversion))
+def _is_api_request(path: str) -> bool:
+    """True under /v2.1/ (the version documents are served at no microversion)."""
+    return path.rstrip("/") != API_PREFIX and path.startswith(API_PREFIX + "/")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from tricircle.api.compute.podcalls import Caller, CallerPodCalls
 from tricircle.api.compute.state import ComputeState
+from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.db.models import Flavor, Keypair, Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import create_once

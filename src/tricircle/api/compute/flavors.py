@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from tricircle.api import gateway, validation
 from tricircle.api.compute import policy
-from tricircle.api.compute.state import authorize, caller, gateway_url
+from tricircle.api.compute.state import authorize, gateway_url
 from tricircle.api.errors import BadRequest, InvalidField, NotFound
-from tricircle.api.gateway import transaction
+from tricircle.api.gateway import caller, transaction
 from tricircle.db.compute import (
     add_flavor_access,
     create_flavor,
@@ -68,13 +68,7 @@ def flavor_view(flavor: Flavor, detail: bool = True) -> dict[str, Any]:
 
 def _json_body() -> dict[str, Any]:
     """The request's JSON object; 400 if malformed."""
-    try:
-        document = json.loads(request.get_data() or b"")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"Malformed request body: {exc}") from exc
-    if not isinstance(document, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    return document
+    return validation.json_object(request.get_data())
 
 
 def _int_field(body: dict[str, Any], name: str, minimum: int, default: int | None = None) -> int:
@@ -170,16 +164,7 @@ def _list(detail: bool) -> ResponseReturnValue:
     return jsonify({"flavors": [flavor_view(flavor, detail) for flavor in flavors]})
 
 
-@blueprint.get("/flavors")
-def list_all() -> ResponseReturnValue:
-    """Flavor IDs and names."""
-    return _list(detail=False)
-
-
-@blueprint.get("/flavors/detail")
-def list_detail() -> ResponseReturnValue:
-    """Flavors with every attribute."""
-    return _list(detail=True)
+gateway.route_lists(blueprint, "/flavors", _list)
 
 
 @blueprint.get("/flavors/<flavor_id>")

@@ -7,8 +7,10 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tricircle.api.compute.state import caller, gateway_url, state
+from tricircle.api import gateway
+from tricircle.api.compute.state import gateway_url, state
 from tricircle.api.errors import BadRequest, NotFound
+from tricircle.api.gateway import caller
 from tricircle.pods.client import PodClientError
 
 blueprint = Blueprint("compute_images", __name__)
@@ -111,16 +113,7 @@ def _list(detail: bool) -> ResponseReturnValue:
     return jsonify({"images": [image_view(image, detail) for image in images]})
 
 
-@blueprint.get("/images")
-def list_all() -> ResponseReturnValue:
-    """Image IDs and names."""
-    return _list(detail=False)
-
-
-@blueprint.get("/images/detail")
-def list_detail() -> ResponseReturnValue:
-    """Images with their attributes."""
-    return _list(detail=True)
+gateway.route_lists(blueprint, "/images", _list)
 
 
 @blueprint.get("/images/<image_id>")

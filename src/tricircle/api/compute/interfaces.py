@@ -17,10 +17,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from tricircle.api.compute import networking, servers
-from tricircle.api.compute.server_requests import json_object
-from tricircle.api.compute.state import caller, state
+from tricircle.api.compute.state import state
 from tricircle.api.errors import InvalidField, NotFound
-from tricircle.api.gateway import transaction
+from tricircle.api.gateway import caller, transaction
+from tricircle.api.validation import json_object
 from tricircle.db import routings
 from tricircle.db.models import Pod, ResourceRouting
 from tricircle.jobs.queue import enqueue_job

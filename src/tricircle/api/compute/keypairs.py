@@ -21,9 +21,9 @@ from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import policy
-from tricircle.api.compute.state import authorize, caller, state
+from tricircle.api.compute.state import authorize, state
 from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.api.gateway import bottom_pods, transaction
+from tricircle.api.gateway import bottom_pods, caller, transaction
 from tricircle.db import routings
 from tricircle.db.compute import (
     create_keypair,

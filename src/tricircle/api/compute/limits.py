@@ -14,8 +14,8 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import policy
-from tricircle.api.compute.state import authorize, caller, state
-from tricircle.api.gateway import bottom_pods, transaction
+from tricircle.api.compute.state import authorize, state
+from tricircle.api.gateway import bottom_pods, caller, transaction
 from tricircle.db import pods as pod_queries
 from tricircle.db.models import Pod
 

@@ -9,28 +9,42 @@ server's routing and queues its port cleanup, as a delete does.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
+from tricircle.api import validation
 from tricircle.api.compute import bottom, servers
-from tricircle.api.compute.server_requests import json_object
-from tricircle.api.compute.state import caller, state
-from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.api.gateway import transaction
+from tricircle.api.compute.state import state
+from tricircle.api.errors import BadRequest
+from tricircle.api.gateway import caller, transaction
 from tricircle.db.compute import FlavorNotFound, get_flavor
 from tricircle.db.models import Pod
 
 blueprint = Blueprint("compute_server_actions", __name__)
 
 DELETING_ACTIONS = ("forceDelete",)
+# One action a request, its arguments an object or null; the pod checks each action's own schema.
+ACTION = {
+    "type": "object",
+    "minProperties": 1,
+    "maxProperties": 1,
+    "additionalProperties": {"type": ["object", "null"]},
+    "properties": {
+        "resize": {
+            "type": "object",
+            "properties": {"flavorRef": {"type": ["string", "integer"], "minLength": 1}},
+            "required": ["flavorRef"],
+        }
+    },
+}
 
 
 @blueprint.post("/servers/<server_id>/action")
 def act(server_id: str) -> ResponseReturnValue:
     """Run one action on a server in its pod."""
-    body = json_object(request.get_data())
-    if len(body) != 1:
-        raise BadRequest("The action body must hold exactly one action.")
+    body = validation.validated(request.get_data(), ACTION)
     (action,) = body
     if action in DELETING_ACTIONS:
         return servers.delete_server(server_id, body)
@@ -40,13 +54,10 @@ def act(server_id: str) -> ResponseReturnValue:
     return servers.forward(pod, "POST", f"/servers/{server_id}/action", json=body)
 
 
-def _ensure_resize_flavor(pod: Pod, resize: object) -> None:
+def _ensure_resize_flavor(pod: Pod, resize: dict[str, Any]) -> None:
     """Make the target flavor of a resize exist in the server's pod; 400 if unknown."""
-    flavor_ref = resize.get("flavorRef") if isinstance(resize, dict) else None
-    if not isinstance(flavor_ref, str | int) or isinstance(flavor_ref, bool):
-        raise InvalidField("resize.flavorRef", "is required")
     who = caller()
-    flavor_id = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
+    flavor_id = str(resize["flavorRef"]).rstrip("/").rsplit("/", 1)[-1]
     with transaction() as session:
         try:
             flavor = get_flavor(session, flavor_id, None if who.is_admin else who.project_id)

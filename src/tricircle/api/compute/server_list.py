@@ -16,12 +16,14 @@ from typing import Any, ClassVar
 
 from flask import Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.datastructures import MultiDict
 
-from tricircle.api.compute.podcalls import Caller, CallerPodCalls
-from tricircle.api.compute.state import caller, state
+from tricircle.api import validation
+from tricircle.api.compute.state import state
 from tricircle.api.compute.views import ViewContext, server_view, unknown_server
 from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.api.gateway import bottom_pods
+from tricircle.api.gateway import bottom_pods, caller
+from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
@@ -31,7 +33,6 @@ from tricircle.pods.client import PodClientError
 LOG = logging.getLogger(__name__)
 
 SERVER = ResourceType.SERVER
-MAX_LIMIT = 1000
 UNKNOWN_RECORDS_FROM = "2.69"
 # Nova sort keys -> the field of a detailed server carrying the value.
 SORT_FIELDS = {
@@ -56,7 +57,6 @@ SORT_FIELDS = {
     "access_ip_v6": "accessIPv6",
     "config_drive": "config_drive",
 }
-_RESERVED = {"limit", "marker", "sort_key", "sort_dir"}
 # The caller's query parameters (repeatable, in order) travel to each pod under this filter.
 FILTER_PAIRS = "pairs"
 
@@ -138,7 +138,7 @@ class ServerListHooks(lister.ListHooks):
         ]
 
 
-def sort_keys(args: Any) -> tuple[lister.SortKey, ...]:
+def sort_keys(args: MultiDict[str, str]) -> tuple[lister.SortKey, ...]:
     """Nova's sort parameters (``id`` meaning ``uuid``), completed with Nova's defaults."""
     names = ["uuid" if key == "id" else key for key in args.getlist("sort_key")]
     for name in names:
@@ -152,20 +152,6 @@ def sort_keys(args: Any) -> tuple[lister.SortKey, ...]:
         raise BadRequest(str(exc)) from exc
 
 
-def page_limit(args: Any) -> int:
-    """``limit`` (0..MAX_LIMIT, larger capped), MAX_LIMIT by default."""
-    raw = args.get("limit")
-    if raw is None:
-        return MAX_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError as exc:
-        raise InvalidField("limit", "must be an integer") from exc
-    if limit < 0:
-        raise InvalidField("limit", "must be >= 0")
-    return min(limit, MAX_LIMIT)
-
-
 def list_servers(detail: bool, view: ViewContext) -> Response:
     """One page of the caller's servers over every pod, with ``servers_links``."""
     args = request.args
@@ -176,15 +162,20 @@ def list_servers(detail: bool, view: ViewContext) -> Response:
     hooks = ServerListHooks(
         app_state.calls, who, app_state.session_factory, view, all_projects, deadline
     )
-    pairs = [(name, value) for name, value in args.items(multi=True) if name not in _RESERVED]
+    pairs = [
+        (name, value)
+        for name, value in args.items(multi=True)
+        if name not in validation.PAGING_PARAMS
+    ]
     unknown = who.microversion.at_least(UNKNOWN_RECORDS_FROM)
+    page = validation.parse_page(args)
     try:
         result = lister.CrossPodLister(hooks).list(
             bottom_pods(),
             sort_keys=sort_keys(args),
-            limit=page_limit(args),
+            limit=page.limit,
             timeout=deadline,
-            marker=args.get("marker"),
+            marker=page.marker,
             filters={FILTER_PAIRS: pairs},
             include_unknown=unknown,
         )

@@ -1,22 +1,74 @@
-"""Checks of server create and update bodies made before anything is created anywhere.
+"""Checks of server create bodies made before anything is created anywhere.
 
 The pod's Nova validates the full schema again at the caller's microversion; the gateway checks
 what it must understand itself (flavor, image, AZ, keypair, networks, counts, the volumes and
 snapshots block devices name) and refuses what it cannot route, so bad input is answered before
-a pod is chosen or a port is made.
+a pod is chosen or a port is made. ``SERVER_CREATE`` is the JSON Schema of those fields; the
+rules that depend on the microversion or tie fields together follow it in code.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from tricircle.api.compute.microversion import Microversion
+from tricircle.api import validation
 from tricircle.api.errors import BadRequest, InvalidField
+from tricircle.api.microversions import Microversion
 
 VOLUME_SOURCES = ("volume", "snapshot")
 _LEGACY_SOURCES = (("volume_id", "volume"), ("snapshot_id", "snapshot"))
+
+_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"}
+_OPTIONAL_NAME = {"type": ["string", "null"], "minLength": 1, "maxLength": 255}
+_REFERENCE = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}]}
+_COUNT = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^[0-9]+$"}]}
+_NETWORK = {
+    "type": "object",
+    "properties": {
+        "uuid": {"type": "string"},
+        "port": {"type": ["string", "null"]},
+        "fixed_ip": {"type": "string"},
+        "tag": {"type": "string"},
+    },
+    "additionalProperties": False,
+    "anyOf": [{"required": ["uuid"]}, {"required": ["port"]}],
+}
+SERVER_CREATE = {
+    "type": "object",
+    "properties": {
+        "server": {
+            "type": "object",
+            "properties": {
+                "name": _NAME,
+                "flavorRef": _REFERENCE,
+                "imageRef": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                "availability_zone": _OPTIONAL_NAME,
+                "key_name": _OPTIONAL_NAME,
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                "networks": {
+                    "anyOf": [
+                        {"type": "string", "enum": ["none", "auto"]},
+                        {"type": "array", "items": _NETWORK},
+                    ]
+                },
+                "min_count": _COUNT,
+                "max_count": _COUNT,
+                "return_reservation_id": {"type": "boolean"},
+                "security_groups": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}},
+                        "required": ["name"],
+                    },
+                },
+            },
+            "required": ["name", "flavorRef"],
+        }
+    },
+    "required": ["server"],
+}
 
 
 @dataclass(frozen=True)
@@ -40,69 +92,26 @@ class ServerCreate:
         return self.max_count > 1 or self.return_reservation_id
 
 
-def json_object(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object; BadRequest if it is not one."""
-    try:
-        document = json.loads(raw or b"")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"Malformed request body: {exc}") from exc
-    if not isinstance(document, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    return document
-
-
-def _optional_string(server: dict[str, Any], name: str, max_length: int = 255) -> str | None:
-    value = server.get(name)
-    if value is None:
+def _reference(value: str | int | None) -> str | None:
+    """The ID at the end of a reference (an ID, or a URL ending with it)."""
+    if value is None or value == "":
         return None
-    if not isinstance(value, str) or not value or len(value) > max_length:
-        raise InvalidField(name, f"must be a string of 1 to {max_length} characters")
-    return value
-
-
-def _reference(server: dict[str, Any], name: str) -> str | None:
-    value = server.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise InvalidField(name, "must be a non-empty string or an integer")
     return str(value).rstrip("/").rsplit("/", 1)[-1]
 
 
 def _check_networks(networks: Any, version: Microversion) -> None:
-    if networks is None:
-        if version.at_least("2.37"):
-            raise InvalidField("networks", "is required from microversion 2.37")
-        return
-    if isinstance(networks, str):
-        if networks not in ("none", "auto") or not version.at_least("2.37"):
-            raise InvalidField("networks", "must be a list, or 'none' or 'auto' from 2.37")
-        return
-    if not isinstance(networks, list):
-        raise InvalidField("networks", "must be a list")
-    for entry in networks:
-        if not isinstance(entry, dict) or not set(entry) <= {"uuid", "port", "fixed_ip", "tag"}:
-            raise InvalidField("networks", "entries are objects with uuid, port, fixed_ip, tag")
-        if not ("uuid" in entry or "port" in entry):
-            raise InvalidField("networks", "each entry needs a uuid or a port")
-
-
-def _count(server: dict[str, Any], name: str) -> int:
-    value = server.get(name, 1)
-    if isinstance(value, bool):
-        raise InvalidField(name, "must be an integer")
-    try:
-        count = int(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidField(name, "must be an integer") from exc
-    if count < 1:
-        raise InvalidField(name, "must be at least 1")
-    return count
+    """Nova's rules by microversion: required, and ``none``/``auto`` allowed, from 2.37."""
+    if networks is None and version.at_least("2.37"):
+        raise InvalidField("networks", "is required from microversion 2.37")
+    if isinstance(networks, str) and not version.at_least("2.37"):
+        raise InvalidField("networks", "must be a list, or 'none' or 'auto' from 2.37")
 
 
 def _check_counts(server: dict[str, Any]) -> int:
     """The most servers asked for; several only without network entries (one port per server)."""
-    minimum, maximum = _count(server, "min_count"), _count(server, "max_count")
+    minimum, maximum = int(server.get("min_count", 1)), int(server.get("max_count", 1))
+    if minimum < 1 or maximum < 1:
+        raise InvalidField("min_count" if minimum < 1 else "max_count", "must be at least 1")
     if minimum > maximum:
         raise InvalidField("min_count", "must not exceed max_count")
     if maximum > 1 and isinstance(server.get("networks"), list):
@@ -153,43 +162,21 @@ def _check_block_devices(server: dict[str, Any]) -> tuple[bool, tuple[tuple[str,
 
 def parse_server_create(raw: bytes, version: Microversion) -> ServerCreate:
     """The checked create request; BadRequest or InvalidField naming what is wrong."""
-    document = json_object(raw)
-    server = document.get("server")
-    if not isinstance(server, dict):
-        raise InvalidField("server", "is required and must be a JSON object")
-    name = server.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise InvalidField("name", "is required: a string of 1 to 255 characters")
-    flavor_id = _reference(server, "flavorRef")
-    if flavor_id is None:
-        raise InvalidField("flavorRef", "is required")
+    server = validation.validated(raw, SERVER_CREATE)["server"]
     boots_from_mapping, volume_sources = _check_block_devices(server)
-    image_ref = (
-        None
-        if boots_from_mapping and server.get("imageRef") == ""
-        else _reference(server, "imageRef")
-    )
+    image_ref = _reference(server.get("imageRef"))
     if image_ref is None and not boots_from_mapping:
         raise InvalidField("imageRef", "is required unless a block device boots the server")
-    metadata = server.get("metadata", {})
-    if not isinstance(metadata, dict) or not all(
-        isinstance(key, str) and isinstance(value, str) for key, value in metadata.items()
-    ):
-        raise InvalidField("metadata", "must be an object of strings")
     _check_networks(server.get("networks"), version)
-    max_count = _check_counts(server)
-    reservation = server.get("return_reservation_id", False)
-    if not isinstance(reservation, bool):
-        raise InvalidField("return_reservation_id", "must be a boolean")
     return ServerCreate(
         server=server,
-        name=name,
-        flavor_id=flavor_id,
+        name=server["name"],
+        flavor_id=str(_reference(server["flavorRef"])),
         image_ref=image_ref,
-        availability_zone=_optional_string(server, "availability_zone"),
+        availability_zone=server.get("availability_zone"),
         networks=server.get("networks"),
-        key_name=_optional_string(server, "key_name"),
-        max_count=max_count,
-        return_reservation_id=reservation,
+        key_name=server.get("key_name"),
+        max_count=_check_counts(server),
+        return_reservation_id=server.get("return_reservation_id", False),
         volume_sources=volume_sources,
     )

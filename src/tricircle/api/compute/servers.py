@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from tricircle.api import gateway, validation
 from tricircle.api.compute import (
     bottom,
     images,
@@ -24,12 +25,8 @@ from tricircle.api.compute import (
     volume_pods,
 )
 from tricircle.api.compute.server_list import UNKNOWN_RECORDS_FROM
-from tricircle.api.compute.server_requests import ServerCreate, json_object, parse_server_create
-from tricircle.api.compute.state import (
-    caller,
-    gateway_url,
-    state,
-)
+from tricircle.api.compute.server_requests import ServerCreate, parse_server_create
+from tricircle.api.compute.state import gateway_url, state
 from tricircle.api.compute.views import (
     ViewContext,
     rewrite_links,
@@ -38,7 +35,7 @@ from tricircle.api.compute.views import (
     unknown_server,
 )
 from tricircle.api.errors import BadRequest, NotFound
-from tricircle.api.gateway import bottom_pods, transaction
+from tricircle.api.gateway import bottom_pods, caller, transaction
 from tricircle.db import routings
 from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.db.models import Flavor, Pod
@@ -52,6 +49,21 @@ LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_servers", __name__)
 
 SERVER = ResourceType.SERVER
+SERVER_UPDATE = {
+    "type": "object",
+    "properties": {
+        "server": {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
+                "description": {"type": ["string", "null"], "maxLength": 255},
+                "hostname": {"type": "string", "minLength": 1, "maxLength": 63},
+            },
+        }
+    },
+    "required": ["server"],
+    "additionalProperties": False,
+}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -152,14 +164,9 @@ def _bottom_server(request_body: ServerCreate, pod: Pod, plan: networking.Networ
 
 
 def _security_group_names(server: dict) -> list[str] | None:
+    """The names of the groups asked for (the create schema checked their shape)."""
     groups = server.get("security_groups")
-    if groups is None:
-        return None
-    if not isinstance(groups, list) or not all(
-        isinstance(group, dict) and isinstance(group.get("name"), str) for group in groups
-    ):
-        raise BadRequest("Invalid input for field 'security_groups': a list of {'name': ...}.")
-    return [group["name"] for group in groups]
+    return None if groups is None else [group["name"] for group in groups]
 
 
 def _pod_for(request_body: ServerCreate, project_id: str, flavor: Flavor) -> Pod:
@@ -328,16 +335,12 @@ def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str, top_ports: li
         )
 
 
-@blueprint.get("/servers")
-def list_servers() -> ResponseReturnValue:
-    """Servers of every pod, merged (IDs, names, links)."""
-    return server_list.list_servers(detail=False, view=view_context())
+def _list(detail: bool) -> ResponseReturnValue:
+    """Servers of every pod, merged: IDs, names and links, or in full."""
+    return server_list.list_servers(detail=detail, view=view_context())
 
 
-@blueprint.get("/servers/detail")
-def list_servers_detail() -> ResponseReturnValue:
-    """Servers of every pod, merged, in full."""
-    return server_list.list_servers(detail=True, view=view_context())
+gateway.route_lists(blueprint, "/servers", _list)
 
 
 @blueprint.get("/servers/<server_id>")
@@ -362,7 +365,7 @@ def show(server_id: str) -> ResponseReturnValue:
 @blueprint.put("/servers/<server_id>")
 def update(server_id: str) -> ResponseReturnValue:
     """Rename or redescribe a server in its pod."""
-    body = json_object(request.get_data())
+    body = validation.validated(request.get_data(), SERVER_UPDATE)
     return forward(server_pod(server_id), "PUT", f"/servers/{server_id}", json=body)
 
 
@@ -407,5 +410,5 @@ def delete(server_id: str) -> ResponseReturnValue:
 def sub_resource(server_id: str, resource: str, rest: str | None = None) -> ResponseReturnValue:
     """Server metadata, tags, actions log, addresses and the like, forwarded to the pod."""
     path = f"/servers/{server_id}/{resource}" + (f"/{rest}" if rest else "")
-    body = json_object(request.get_data()) if request.method in ("PUT", "POST") else None
+    body = validation.json_object(request.get_data()) if request.method in ("PUT", "POST") else None
     return forward(server_pod(server_id), request.method, path, json=body)

@@ -7,21 +7,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tricircle.api.compute import microversion
 from tricircle.api.compute.state import state
-from tricircle.api.gateway import bottom_pods
+from tricircle.api.gateway import served_maximum
 
 blueprint = Blueprint("compute_versions", __name__)
 
 UPDATED = "2013-07-23T11:33:21Z"
-
-
-def maximum_version() -> microversion.Microversion:
-    """The highest version served: the configured cap lowered to every reachable pod's maximum."""
-    app_state = state()
-    cap = microversion.Microversion.parse(app_state.conf.compute.max_microversion)
-    found = [app_state.pod_versions.maximum(pod.region_name) for pod in bottom_pods()]
-    return microversion.lowest(cap, [version for version in found if version is not None])
 
 
 def version_document(href: str) -> dict[str, Any]:
@@ -29,8 +20,8 @@ def version_document(href: str) -> dict[str, Any]:
     return {
         "id": "v2.1",
         "status": "CURRENT",
-        "version": str(maximum_version()),
-        "min_version": microversion.MIN_VERSION,
+        "version": str(served_maximum()),
+        "min_version": str(state().api_versions.minimum),
         "updated": UPDATED,
         "links": [
             {"rel": "self", "href": href},

@@ -17,10 +17,10 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import servers, volume_pods
-from tricircle.api.compute.microversion import Microversion
-from tricircle.api.compute.server_requests import json_object
-from tricircle.api.compute.state import caller
 from tricircle.api.errors import InvalidField
+from tricircle.api.gateway import caller
+from tricircle.api.microversions import Microversion
+from tricircle.api.validation import json_object
 from tricircle.db.models import Pod
 
 LOG = logging.getLogger(__name__)

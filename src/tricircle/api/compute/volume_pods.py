@@ -14,10 +14,10 @@ import logging
 from collections.abc import Iterable
 from functools import partial
 
-from tricircle.api.compute.podcalls import Caller
-from tricircle.api.compute.state import ComputeState, caller, state
+from tricircle.api.compute.state import ComputeState, state
 from tricircle.api.errors import BadRequest, NotFound
-from tricircle.api.gateway import bottom_pods, transaction
+from tricircle.api.gateway import bottom_pods, caller, transaction
+from tricircle.api.podcalls import Caller
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType

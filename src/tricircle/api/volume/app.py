@@ -2,7 +2,8 @@
 
 Version documents (``/``, ``/v3``) answer without a token, as Cinder's do; everything else sits
 behind auth_token (unless noauth). ``/v3/<project_id>/...`` (the old URL style) is served as
-``/v3/...``. Each API request is given the negotiated microversion in ``g.microversion``.
+``/v3/...``. Each API request is given the negotiated microversion in ``g.microversion``, announced
+in ``OpenStack-API-Version``.
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask
 from oslo_config import cfg
-from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth, gateway
+from tricircle.api.microversions import VOLUME
 from tricircle.api.volume import (
     common,
     faults,
     limits,
-    microversions,
-    opts,
     policy,
     snapshots,
     types,
@@ -30,47 +29,29 @@ from tricircle.api.volume import (
     volumes,
     zones,
 )
-from tricircle.api.volume.bottom import VolumePods
 from tricircle.conf import CONF
-from tricircle.db.engine import make_engine, make_session_factory
-from tricircle.pods.client import PodClients
-from tricircle.pods.scheduler import make_scheduler
 
 ACCESS_LOG = logging.getLogger("tricircle.api.volume.access")
 VERSION_PATHS = ("/", "/v3", "/v3/")
 _PROJECT_IN_PATH = re.compile(r"^/v3/[0-9a-f]{32}(?=/|$)")
+VERSIONS_TTL = 300.0
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def create_app(
-    conf: cfg.ConfigOpts | None = None,
-    session_factory: sessionmaker[Session] | None = None,
-    volume_pods: VolumePods | None = None,
+    conf: cfg.ConfigOpts | None = None, overrides: gateway.Overrides | None = None
 ) -> Flask:
-    """The Cinder gateway configured from ``conf`` (the global CONF by default).
-
-    ``session_factory`` defaults to one on ``[database] connection``; ``volume_pods`` to the
-    pods reached with ``[client]``'s identity. New bindings go only to pods whose volume service
-    answers (the scheduler's reachable filter).
-    """
+    """The Cinder gateway; ``[volume_api]`` bounds how long its lists wait for the pods."""
     conf = conf if conf is not None else CONF
-    opts.register(conf)
-    if session_factory is None:
-        session_factory = make_session_factory(make_engine(conf.database.connection))
-    if volume_pods is None:
-        volume_pods = VolumePods(PodClients.from_conf(conf))
-    app = Flask(__name__)
-    app.json.sort_keys = False
-    app.url_map.strict_slashes = False
-    app.extensions[common.EXTENSION] = common.VolumeState(
-        conf=conf,
-        session_factory=session_factory,
-        enforcer=policy.make_enforcer(conf),
-        pods=volume_pods,
-        scheduler=make_scheduler(
-            conf, session_factory, reachable=lambda pod: volume_pods.reachable(pod.region_name)
-        ),
+    app = gateway.gateway_app(
+        __name__,
+        common.VolumeState,
+        conf,
+        VOLUME,
+        policy.make_enforcer(conf),
+        versions_ttl=VERSIONS_TTL,
+        overrides=overrides,
     )
     for blueprint in (
         versions.blueprint,
@@ -83,9 +64,13 @@ def create_app(
         app.register_blueprint(blueprint)
     faults.CINDER.register(app)
     gateway.install_request_hooks(
-        app, ACCESS_LOG, on_start=_negotiate_microversion, on_finish=_announce_microversion
+        app,
+        ACCESS_LOG,
+        negotiation=gateway.Negotiation(VOLUME, gateway.served_maximum, covers=_is_api_request),
     )
-    app.wsgi_app = _route_auth(app.wsgi_app, auth.wrap_with_auth(app.wsgi_app, conf))
+    app.wsgi_app = gateway.with_request_ids(
+        _route_auth(app.wsgi_app, auth.wrap_with_auth(app.wsgi_app, conf))
+    )
     return app
 
 
@@ -101,22 +86,6 @@ def _route_auth(open_app: WsgiApp, protected_app: WsgiApp) -> WsgiApp:
     return dispatch
 
 
-def _is_api_request() -> bool:
-    return request.path not in VERSION_PATHS
-
-
-def _negotiate_microversion() -> None:
-    """The microversion an API request is served at (the minimum for version documents)."""
-    g.microversion = microversions.MIN_VERSION
-    if _is_api_request():
-        regions = [pod.region_name for pod in gateway.bottom_pods()]
-        g.microversion = microversions.negotiate(
-            request.headers.get(microversions.HEADER), common.state().pods.max_version(regions)
-        )
-
-
-def _announce_microversion(response: Response) -> None:
-    """The version served, in Cinder's headers."""
-    if _is_api_request():
-        response.headers[microversions.HEADER] = f"{microversions.SERVICE} {g.microversion}"
-        response.headers["Vary"] = microversions.HEADER
+def _is_api_request(path: str) -> bool:
+    """True for the API, False for the version documents (served at no microversion)."""
+    return path not in VERSION_PATHS

@@ -1,35 +1,33 @@
-"""What every view of the Cinder gateway uses: the app's state, the caller, forwarding to a pod."""
+"""What every view of the Cinder gateway uses: the app's state, the caller, forwarding to a pod.
+
+Calls reach a pod's Cinder through the shared caller-to-pod stack (``tricircle.api.podcalls``)
+with the caller's token and microversion; admin work (volume types) uses Tricircle's identity.
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import g, request
-from oslo_config import cfg
-from oslo_policy import policy as oslo_policy
-from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.api import gateway
-from tricircle.api.volume.bottom import BottomAnswer, VolumePods
+from tricircle.api import gateway, validation
+from tricircle.api.podcalls import PodAnswer
 from tricircle.api.volume.faults import bad_request
 from tricircle.pods.client import PodClient
-from tricircle.pods.scheduler import PodScheduler
 
 EXTENSION = gateway.EXTENSION
 
 
-@dataclass(frozen=True)
-class VolumeState:
-    """Per-app dependencies: configuration, database, policy, the pods and the scheduler."""
+@dataclass
+class VolumeState(gateway.GatewayState):
+    """The Cinder gateway's dependencies (the shared ones)."""
 
-    conf: cfg.ConfigOpts
-    session_factory: sessionmaker[Session]
-    enforcer: oslo_policy.Enforcer
-    pods: VolumePods
-    scheduler: PodScheduler
+    def service_client(self, region_name: str) -> PodClient:
+        """The pod's volume service as Tricircle itself (admin work such as volume types)."""
+        return self.pod_clients.client(region_name, self.api_versions.pod_service_type)
 
 
 def state() -> VolumeState:
@@ -49,14 +47,15 @@ def forward(
     *,
     body: Any = None,
     params: dict[str, Any] | None = None,
-) -> BottomAnswer:
+) -> PodAnswer:
     """Send the caller's request to the pod's Cinder at the negotiated microversion.
 
     Links in the answer that point into the pod are rewritten to point at the gateway.
     """
-    client = state().pods.caller_client(region_name, request.headers.get("X-Auth-Token"))
-    answer = client.call(method, path, json=body, params=params, microversion=str(g.microversion))
-    return BottomAnswer(answer.status, links_to_gateway(answer.body, client, gateway_root()))
+    calls = state().calls
+    answer = calls.call(gateway.caller(), region_name, method, path, json=body, params=params)
+    body = links_to_gateway(answer.body, calls.endpoint(region_name), gateway_root())
+    return PodAnswer(answer.status, body, answer.headers)
 
 
 def gateway_root() -> str:
@@ -64,11 +63,11 @@ def gateway_root() -> str:
     return request.host_url.rstrip("/")
 
 
-def links_to_gateway(document: Any, client: PodClient, top_root: str) -> Any:
-    """``document`` with every link into the pod of ``client`` moved under ``top_root``."""
+def links_to_gateway(document: Any, pod_endpoint: str, top_root: str) -> Any:
+    """``document`` with every link under the pod's ``pod_endpoint`` host moved to ``top_root``."""
     if document is None:
         return None
-    parts = urlsplit(client.endpoint())
+    parts = urlsplit(pod_endpoint)
     return _with_links_to(document, f"{parts.scheme}://{parts.netloc}", top_root)
 
 
@@ -88,17 +87,23 @@ def _with_links_to(document: Any, pod_root: str, gateway_root: str) -> Any:
     return document
 
 
-def json_body(resource: str) -> dict[str, Any]:
-    """The object under ``resource`` in the JSON body, refused as Cinder refuses bad bodies."""
-    try:
-        document = json.loads(request.get_data() or b"")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise bad_request("Malformed request body") from exc
+def json_body(resource: str, schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body holding ``resource``, checked against ``schema`` (Cinder's 400 otherwise)."""
+    document = validation.json_document(request.get_data())
     if not isinstance(document, dict) or resource not in document:
         raise bad_request(f"Missing required element '{resource}' in request body.")
-    if not isinstance(document[resource], dict):
-        raise bad_request(
-            f"Invalid input for field/attribute {resource}. Value: {document[resource]}. "
-            f"{document[resource]!r} is not of type 'object'"
-        )
+    validation.check(document, schema)
     return document
+
+
+def body_schema(resource: str, fields: Mapping[str, Any], required: tuple[str, ...] = ()) -> dict:
+    """The JSON Schema of ``{"<resource>": {<fields>}}`` (other fields are the pod's to check)."""
+    inner: dict[str, Any] = {"type": "object", "properties": dict(fields)}
+    if required:
+        inner["required"] = list(required)
+    return {"type": "object", "properties": {resource: inner}, "required": [resource]}
+
+
+OPTIONAL_STRING = {"type": ["string", "null"]}
+NAME = {"type": ["string", "null"], "maxLength": 255}
+METADATA = {"type": ["object", "null"], "additionalProperties": {"type": "string"}}

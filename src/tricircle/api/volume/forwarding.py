@@ -9,15 +9,14 @@ come from the pods) can always be shown.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, jsonify, request
 
-from tricircle.api import gateway
+from tricircle.api import gateway, validation
 from tricircle.api.volume import common, routing, types
-from tricircle.api.volume.faults import bad_request, not_found
+from tricircle.api.volume.faults import not_found
 from tricircle.db.models import Pod
 from tricircle.pods import search
 from tricircle.pods.client import PodClientError
@@ -44,15 +43,13 @@ def holding_pod(top_id: str, resource_type: str) -> Pod:
 def _search_pods(top_id: str, resource_type: str) -> Pod | None:
     """The pod that shows ``top_id`` to the caller, asked in parallel; its routing recorded."""
     state = common.state()
-    token = request.headers.get("X-Auth-Token")
-    microversion = str(g.microversion)
+    who = gateway.caller()
     path = f"/{COLLECTIONS[resource_type]}/{top_id}"
     pods = gateway.bottom_pods()
 
     def has_it(pod: Pod) -> bool | None:
-        client = state.pods.caller_client(pod.region_name, token)
         try:
-            client.call("GET", path, microversion=microversion)
+            state.calls.call(who, pod.region_name, "GET", path)
         except PodClientError as exc:
             if exc.status == 404:
                 return None
@@ -71,17 +68,6 @@ def _search_pods(top_id: str, resource_type: str) -> Pod | None:
         pod.region_name,
     )
     return pod
-
-
-def raw_json_body() -> Any:
-    """The request's JSON body, None if it has none; Cinder's 400 if it is not JSON."""
-    data = request.get_data()
-    if not data:
-        return None
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise bad_request("Malformed request body") from exc
 
 
 def top_view(document: Any, pod: Pod) -> Any:
@@ -112,14 +98,22 @@ def top_document(document: Any, pod: Pod, state: common.VolumeState) -> Any:
 
 
 def forward_to_holder(
-    top_id: str, resource_type: str, method: str, path: str, *, forget_if_gone: bool = False
+    top_id: str,
+    resource_type: str,
+    method: str,
+    path: str,
+    *,
+    forget_if_gone: bool = False,
+    body: Any = None,
 ) -> Response:
     """Forward the current request on ``top_id`` to its pod and answer as the pod did.
 
-    With ``forget_if_gone`` (a show), the pod's 404 also drops the routing.
+    ``body`` is the checked body to send, else the request's own JSON (for POST and PUT). With
+    ``forget_if_gone`` (a show), the pod's 404 also drops the routing.
     """
     pod = holding_pod(top_id, resource_type)
-    body = raw_json_body() if method in ("POST", "PUT") else None
+    if body is None and method in ("POST", "PUT"):
+        body = validation.json_document(request.get_data())
     try:
         answer = common.forward(
             pod.region_name, method, path, body=body, params=request.args.to_dict()

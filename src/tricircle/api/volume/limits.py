@@ -15,9 +15,9 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from tricircle.api import gateway
+from tricircle.api.microversions import Microversion
 from tricircle.api.volume import common
 from tricircle.api.volume.faults import not_found
-from tricircle.api.volume.microversions import ApiVersion
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodCallError
 
@@ -25,20 +25,18 @@ LOG = logging.getLogger(__name__)
 
 blueprint = Blueprint("limits", __name__)
 
-SUMMARY = ApiVersion(3, 12)
-SUMMARY_METADATA = ApiVersion(3, 36)
+SUMMARY = Microversion(3, 12)
+SUMMARY_METADATA = Microversion(3, 36)
 
 
 def _ask_every_pod(path: str, params: dict[str, str]) -> list[Any]:
     """The JSON answer of each pod that answers ``GET path`` in time, as the caller."""
     state = common.state()
-    token = request.headers.get("X-Auth-Token")
-    microversion = str(g.microversion)
+    who = gateway.caller()
     pods = gateway.bottom_pods()
 
     def ask(pod: Pod) -> Any:
-        client = state.pods.caller_client(pod.region_name, token)
-        return client.call("GET", path, params=params, microversion=microversion).body
+        return state.calls.call(who, pod.region_name, "GET", path, params=params).body
 
     if not pods:
         return []

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, request
+from flask import request
 
-from tricircle.api import gateway
+from tricircle.api import gateway, validation
 from tricircle.api.volume import common, forwarding, routing
 from tricircle.api.volume.faults import bad_request
 from tricircle.db.models import Pod
@@ -24,8 +24,7 @@ from tricircle.pods.client import PodClientError
 
 LOG = logging.getLogger(__name__)
 
-MAX_LIMIT = 1000
-PAGING_PARAMS = ("limit", "marker", "offset", "sort", "sort_key", "sort_dir")
+PAGING_PARAMS = validation.PAGING_PARAMS | {"offset", "sort"}
 
 
 class BottomBadRequest(Exception):
@@ -45,30 +44,20 @@ class ListRequest:
 def parse_list_request() -> ListRequest:
     """The list parameters of the current request, refused with Cinder's 400 when invalid."""
     args = request.args
-    limit = MAX_LIMIT
-    if args.get("limit") is not None:
-        try:
-            limit = int(args["limit"])
-        except ValueError as exc:
-            raise bad_request("limit param must be an integer") from exc
-        if limit < 0:
-            raise bad_request("limit param must be positive")
-        limit = min(limit, MAX_LIMIT)
+    page = validation.parse_page(args)
     if args.get("offset") is not None:
         raise bad_request("offset is not supported across pods; use marker")
     return ListRequest(
         filters={key: value for key, value in args.items() if key not in PAGING_PARAMS},
-        sort_keys=_sort_keys(args.get("sort"), args.get("sort_key"), args.get("sort_dir")),
-        limit=limit,
-        marker=args.get("marker"),
+        sort_keys=_sort_keys(args.get("sort"), page),
+        limit=page.limit,
+        marker=page.marker,
     )
 
 
-def _sort_keys(
-    sort: str | None, sort_key: str | None, sort_dir: str | None
-) -> tuple[lister.SortKey, ...]:
+def _sort_keys(sort: str | None, page: validation.Page) -> tuple[lister.SortKey, ...]:
     """``sort=k1:asc,k2`` or ``sort_key``/``sort_dir`` (Cinder's rules; default newest first)."""
-    if sort and (sort_key or sort_dir):
+    if sort and (page.sort_keys or page.sort_dirs):
         raise bad_request(
             "The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with "
             "the 'sort' parameter."
@@ -80,8 +69,9 @@ def _sort_keys(
             key, _, direction = part.strip().partition(":")
             keys.append(key.strip())
             directions.append((direction or "desc").strip().lower())
-    elif sort_key:
-        keys, directions = [sort_key], [(sort_dir or "desc").lower()]
+    elif page.sort_keys:
+        keys = page.sort_keys
+        directions = [direction.lower() for direction in page.sort_dirs]
     if any(not key for key in keys):
         raise bad_request("Invalid sort key: an empty key was given")
     try:
@@ -99,19 +89,19 @@ class CinderListHooks(lister.ListHooks):
         self.collection = collection
         self.resource_type = resource_type
         self.state = common.state()
-        self.token = request.headers.get("X-Auth-Token")
-        self.microversion = str(g.microversion)
+        self.who = gateway.caller()
         self.top_root = common.gateway_root()
 
     def _get(self, pod: Pod, path: str, params: dict[str, Any] | None = None) -> Any:
-        client = self.state.pods.caller_client(pod.region_name, self.token)
+        calls = self.state.calls
         try:
-            answer = client.call("GET", path, params=params, microversion=self.microversion)
+            answer = calls.call(self.who, pod.region_name, "GET", path, params=params)
         except PodClientError as exc:
             if exc.status == 400:
                 raise BottomBadRequest(exc.pod_message) from exc
             raise
-        body = common.links_to_gateway(answer.body, client, self.top_root)
+        endpoint = calls.endpoint(pod.region_name)
+        body = common.links_to_gateway(answer.body, endpoint, self.top_root)
         return forwarding.top_document(body, pod, self.state)
 
     def fetch_page(self, pod: Pod, query: lister.PodQuery) -> Sequence[lister.Record]:

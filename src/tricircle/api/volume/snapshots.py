@@ -7,24 +7,30 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from tricircle.api import gateway
 from tricircle.api.volume import common, forwarding, listing, routing
-from tricircle.api.volume.faults import bad_request
 
 LOG = logging.getLogger(__name__)
 
 blueprint = Blueprint("snapshots", __name__)
 
+SNAPSHOT_CREATE = common.body_schema(
+    "snapshot",
+    {
+        "volume_id": {"type": "string", "minLength": 1},
+        **{field: common.NAME for field in ("name", "description", "display_name")},
+        "force": {"type": ["boolean", "string"]},
+        "metadata": common.METADATA,
+    },
+    required=("volume_id",),
+)
+
 
 @blueprint.post("/v3/snapshots")
 def create_snapshot() -> tuple[Response, int]:
     """Snapshot a volume in the pod that holds it and remember where the snapshot is."""
-    document = common.json_body("snapshot")
-    volume_id = document["snapshot"].get("volume_id")
-    if not isinstance(volume_id, str) or not volume_id:
-        raise bad_request(
-            f"Invalid input for field/attribute volume_id. Value: {volume_id}. "
-            "'volume_id' is a required property"
-        )
+    document = common.json_body("snapshot", SNAPSHOT_CREATE)
+    volume_id = document["snapshot"]["volume_id"]
     pod = forwarding.holding_pod(volume_id, routing.VOLUME)
     answer = common.forward(pod.region_name, "POST", "/snapshots", body=document)
     created = answer.body["snapshot"]
@@ -56,16 +62,7 @@ def _list(detailed: bool) -> Response:
     return jsonify(body)
 
 
-@blueprint.get("/v3/snapshots")
-def list_snapshots() -> Response:
-    """The caller's snapshots in every pod (summary)."""
-    return _list(detailed=False)
-
-
-@blueprint.get("/v3/snapshots/detail")
-def list_snapshots_detail() -> Response:
-    """The caller's snapshots in every pod, in full."""
-    return _list(detailed=True)
+gateway.route_lists(blueprint, "/v3/snapshots", _list)
 
 
 @blueprint.route("/v3/snapshots/<snapshot_id>", methods=["GET", "PUT", "DELETE"])

@@ -26,7 +26,17 @@ LOG = logging.getLogger(__name__)
 
 blueprint = Blueprint("volume_types", __name__)
 
-NAME_LIMIT = 255
+_SPECS = {"type": "object", "additionalProperties": {"type": "string"}}
+_TYPE_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"},
+    "description": {"type": ["string", "null"]},
+    "is_public": {"type": "boolean"},
+    "os-volume-type-access:is_public": {"type": "boolean"},
+    "extra_specs": _SPECS,
+}
+TYPE_CREATE = common.body_schema("volume_type", _TYPE_FIELDS, required=("name",))
+TYPE_UPDATE = common.body_schema("volume_type", _TYPE_FIELDS)
+EXTRA_SPECS = {"type": "object", "properties": {"extra_specs": _SPECS}}
 
 
 def _allowed(rule: str) -> bool:
@@ -61,39 +71,19 @@ def visible_type(name_or_id: str, *, by_name_message: bool = False) -> VolumeTyp
     return found
 
 
-def _checked_fields(body: dict[str, Any], creating: bool) -> dict[str, Any]:
+def _changes(body: dict[str, Any]) -> dict[str, Any]:
+    """The type's fields named in a checked body, as the database keeps them."""
     changes: dict[str, Any] = {}
-    name = body.get("name")
-    if creating or "name" in body:
-        if not isinstance(name, str) or not name.strip() or len(name) > NAME_LIMIT:
-            raise bad_request(
-                f"Invalid input for field/attribute name. Value: {name}. "
-                "The name must be a non-empty string of at most 255 characters."
-            )
-        changes["name"] = name.strip()
+    if "name" in body:
+        changes["name"] = body["name"].strip()
     if "description" in body:
-        description = body["description"]
-        if description is not None and not isinstance(description, str):
-            raise bad_request(
-                f"Invalid input for field/attribute description. Value: {description}."
-            )
-        changes["description"] = description
+        changes["description"] = body["description"]
     for key in ("os-volume-type-access:is_public", "is_public"):
         if key in body:
-            if not isinstance(body[key], bool):
-                raise bad_request(f"Invalid input for field/attribute {key}. Value: {body[key]}.")
             changes["is_public"] = body[key]
     if "extra_specs" in body:
-        changes["extra_specs"] = _checked_specs(body["extra_specs"])
+        changes["extra_specs"] = body["extra_specs"]
     return changes
-
-
-def _checked_specs(specs: Any) -> dict[str, str]:
-    if not isinstance(specs, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in specs.items()
-    ):
-        raise bad_request("Invalid input for field/attribute extra_specs: an object of strings.")
-    return specs
 
 
 @blueprint.get("/v3/types")
@@ -116,7 +106,7 @@ def show_type(type_id: str) -> Response:
 def create_type() -> Response:
     """Define a type at the gateway (admin); pods get it when a volume first uses it."""
     _authorize(TYPES_MANAGE)
-    fields = _checked_fields(common.json_body("volume_type")["volume_type"], creating=True)
+    fields = _changes(common.json_body("volume_type", TYPE_CREATE)["volume_type"])
     try:
         with gateway.transaction() as session:
             created = type_queries.create_volume_type(session, **fields)
@@ -130,7 +120,7 @@ def create_type() -> Response:
 def update_type(type_id: str) -> Response:
     """Rename, describe or publish a type (admin); copies in pods keep their first name."""
     _authorize(TYPES_MANAGE)
-    changes = _checked_fields(common.json_body("volume_type")["volume_type"], creating=False)
+    changes = _changes(common.json_body("volume_type", TYPE_UPDATE)["volume_type"])
     changes.pop("extra_specs", None)
     try:
         with gateway.transaction() as session:
@@ -149,7 +139,7 @@ def _in_each_copy(type_id: str, method: str, suffix: str, body: Any = None) -> N
         copies = type_queries.bottom_copies(session, type_id)
         regions = {c.pod_id: session.get(Pod, c.pod_id).region_name for c in copies}
     for copy in copies:
-        client = common.state().pods.service_client(regions[copy.pod_id])
+        client = common.state().service_client(regions[copy.pod_id])
         client.request(method, f"/types/{copy.bottom_id}{suffix}", json=body)
 
 
@@ -182,7 +172,7 @@ def list_extra_specs(type_id: str) -> Response:
 def set_extra_specs(type_id: str) -> Response:
     """Add or change extra specs (admin), in the type and its copies."""
     _authorize(TYPES_MANAGE)
-    specs = _checked_specs(common.json_body("extra_specs")["extra_specs"])
+    specs = common.json_body("extra_specs", EXTRA_SPECS)["extra_specs"]
     visible_type(type_id)
     _in_each_copy(type_id, "POST", "/extra_specs", {"extra_specs": specs})
     with gateway.transaction() as session:
@@ -208,7 +198,7 @@ def delete_extra_spec(type_id: str, key: str) -> Response:
 
 def ensure_in_pod(volume_type: VolumeType, pod: Pod) -> str:
     """The ID of the type's copy in ``pod``, made (once) with Tricircle's identity if missing."""
-    client = common.state().pods.service_client(pod.region_name)
+    client = common.state().service_client(pod.region_name)
 
     def find_by_name(_top_id: str) -> str | None:
         listed = client.get("/types", params={"is_public": "None"})["volume_types"]

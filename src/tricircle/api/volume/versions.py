@@ -10,7 +10,6 @@ from flask import Blueprint, Response, jsonify, request
 
 from tricircle.api import gateway
 from tricircle.api.volume import common
-from tricircle.api.volume.microversions import MIN_VERSION
 
 blueprint = Blueprint("volume_versions", __name__)
 
@@ -21,12 +20,11 @@ MEDIA_TYPES = [
 
 
 def _v3() -> dict:
-    maximum = common.state().pods.max_version([pod.region_name for pod in gateway.bottom_pods()])
     return {
         "id": "v3.0",
         "status": "CURRENT",
-        "version": str(maximum),
-        "min_version": str(MIN_VERSION),
+        "version": str(gateway.served_maximum()),
+        "min_version": str(common.state().api_versions.minimum),
         "updated": UPDATED,
         "links": [{"rel": "self", "href": f"{request.host_url}v3/"}],
         "media-types": MEDIA_TYPES,

@@ -8,15 +8,17 @@ volumes meet in one pod); the pod's own AZ name is used at the bottom. Its top I
 from __future__ import annotations
 
 import logging
-from functools import partial
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from tricircle.api import gateway
+from tricircle.api.podcalls import PodAnswer
 from tricircle.api.volume import common, forwarding, listing, routing, types
 from tricircle.api.volume.faults import bad_request, invalid_field
-from tricircle.db.models import Pod
-from tricircle.network.mirror.undo import Made, Undo
+from tricircle.db.models import Pod, VolumeType
+from tricircle.network.mirror.undo import Made, Step, run_steps
 from tricircle.pods.scheduler import PlacementRequest
 
 LOG = logging.getLogger(__name__)
@@ -24,33 +26,35 @@ LOG = logging.getLogger(__name__)
 blueprint = Blueprint("volumes", __name__)
 
 MAX_SIZE = 2147483647
-STRING_FIELDS = ("name", "description", "display_name", "display_description", "volume_type")
+_TEXT_FIELDS = ("name", "description", "display_name", "display_description")
+VOLUME_CREATE = common.body_schema(
+    "volume",
+    {
+        "size": {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_SIZE},
+                {"type": "string", "pattern": "^[1-9][0-9]{0,9}$"},
+                {"type": "null"},
+            ]
+        },
+        **{field: common.NAME for field in _TEXT_FIELDS},
+        "volume_type": common.OPTIONAL_STRING,
+        "availability_zone": common.OPTIONAL_STRING,
+        "snapshot_id": common.OPTIONAL_STRING,
+        "source_volid": common.OPTIONAL_STRING,
+        "metadata": common.METADATA,
+    },
+)
+VOLUME_UPDATE = common.body_schema(
+    "volume", {**{field: common.NAME for field in _TEXT_FIELDS}, "metadata": common.METADATA}
+)
 
 
-def _check_create(volume: dict[str, Any]) -> None:
-    """Refuse, before any pod is asked, what Cinder's create schema refuses."""
-    size = volume.get("size")
+def _check_size(volume: dict[str, Any]) -> None:
+    """A size is needed unless the volume is made from a snapshot, a volume or a backup."""
     from_source = any(volume.get(key) for key in ("snapshot_id", "source_volid", "backup_id"))
-    if size is None and not from_source:
-        raise invalid_field("size", size, "None is not of type 'integer', 'string'")
-    if size is not None:
-        if isinstance(size, str) and size.isdigit():
-            size = int(size)
-        if not isinstance(size, int) or isinstance(size, bool):
-            raise invalid_field("size", size, f"{size!r} is not of type 'integer', 'string'")
-        if size < 1:
-            raise invalid_field("size", size, f"{size} is less than the minimum of 1")
-        if size > MAX_SIZE:
-            raise invalid_field("size", size, f"{size} is greater than the maximum of {MAX_SIZE}")
-    for field in (*STRING_FIELDS, "availability_zone"):
-        value = volume.get(field)
-        if value is not None and not isinstance(value, str):
-            raise invalid_field(field, value, f"{value!r} is not of type 'string', 'null'")
-    metadata = volume.get("metadata")
-    if metadata is not None and not (
-        isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())
-    ):
-        raise invalid_field("metadata", metadata, "metadata must be an object of strings")
+    if volume.get("size") is None and not from_source:
+        raise invalid_field("size", None, "None is not of type 'integer', 'string'")
 
 
 def _pod_for_new_volume(volume: dict[str, Any], size: int) -> Pod:
@@ -76,40 +80,100 @@ def _pod_for_new_volume(volume: dict[str, Any], size: int) -> Pod:
     return placement.pod
 
 
+@dataclass
+class VolumeCreate:
+    """What a volume create knows as its steps run: the request, then the pod and the volume
+    (each set by the step that finds it)."""
+
+    document: dict[str, Any]
+    top_type: VolumeType | None = None
+    bottom_volume: dict[str, Any] = field(default_factory=dict)
+    pod: Pod = field(init=False)
+    answer: PodAnswer = field(init=False)
+
+    @property
+    def volume(self) -> dict[str, Any]:
+        """The ``volume`` object asked for."""
+        return self.document["volume"]
+
+    @property
+    def created(self) -> dict[str, Any]:
+        """The volume as the pod made it."""
+        return self.answer.body["volume"]
+
+
+def _choose_pod(create: VolumeCreate) -> None:
+    """The pod of the volume's source or AZ, and the create body for it (the pod's AZ)."""
+    volume = create.volume
+    if volume.get("volume_type"):
+        create.top_type = types.visible_type(volume["volume_type"], by_name_message=True)
+    create.pod = _pod_for_new_volume(volume, int(volume.get("size") or 0))
+    create.bottom_volume = {
+        key: value for key, value in volume.items() if key != "availability_zone"
+    }
+    if create.pod.pod_az_name:
+        create.bottom_volume["availability_zone"] = create.pod.pod_az_name
+
+
+def _copy_type(create: VolumeCreate) -> None:
+    """The type's copy in the pod (kept on failure: later volumes of the type share it)."""
+    if create.top_type is not None:
+        create.bottom_volume["volume_type"] = types.ensure_in_pod(create.top_type, create.pod)
+
+
+def _create_in_pod(create: VolumeCreate) -> Made:
+    """The bottom volume, made by the pod's Cinder as the caller."""
+    body = {**create.document, "volume": create.bottom_volume}
+    create.answer = common.forward(create.pod.region_name, "POST", "/volumes", body=body)
+    return Made(create.pod.region_name, routing.VOLUME, create.created["id"])
+
+
+def _delete_in_pod(_create: VolumeCreate, made: Made) -> None:
+    """Undo: delete the bottom volume this request made."""
+    common.forward(made.region_name, "DELETE", f"/volumes/{made.top_id}")
+
+
+def _record_routing(create: VolumeCreate) -> Made:
+    """The routing of the new volume: top ID = bottom ID, in its pod."""
+    routing.record(create.created["id"], create.pod, common.project_id(), routing.VOLUME)
+    return Made(create.pod.region_name, "volume_routing", create.created["id"])
+
+
+def _forget_routing(create: VolumeCreate, _made: Made) -> None:
+    """Undo: drop the routing this request recorded."""
+    routing.forget(create.created["id"], create.pod)
+
+
+def _show(create: VolumeCreate) -> None:
+    """The created volume as users see it (top AZ, top type IDs)."""
+    shown = forwarding.top_document({"volume": create.created}, create.pod, common.state())
+    create.answer = PodAnswer(create.answer.status, shown, create.answer.headers)
+
+
+CREATE_STEPS: tuple[Step[VolumeCreate], ...] = (
+    Step("choose the pod", _choose_pod),
+    Step("copy the volume type", _copy_type),
+    Step("create the bottom volume", _create_in_pod, _delete_in_pod),
+    Step("record the routing", _record_routing, _forget_routing),
+    Step("show the volume", _show),
+)
+
+
 @blueprint.post("/v3/volumes")
 def create_volume() -> tuple[Response, int]:
-    """Create the volume in its pod and remember where it is."""
-    document = common.json_body("volume")
-    volume = document["volume"]
-    _check_create(volume)
-    top_type = None
-    if volume.get("volume_type"):
-        top_type = types.visible_type(volume["volume_type"], by_name_message=True)
-    pod = _pod_for_new_volume(volume, int(volume.get("size") or 0))
-    bottom_volume = {key: value for key, value in volume.items() if key != "availability_zone"}
-    if pod.pod_az_name:
-        bottom_volume["availability_zone"] = pod.pod_az_name
-    if top_type is not None:
-        bottom_volume["volume_type"] = types.ensure_in_pod(top_type, pod)
-    answer = common.forward(
-        pod.region_name, "POST", "/volumes", body={**document, "volume": bottom_volume}
-    )
-    created = answer.body["volume"]
-    with Undo() as undo:
-        undo.push(
-            Made(pod.region_name, routing.VOLUME, created["id"]),
-            partial(common.forward, pod.region_name, "DELETE", f"/volumes/{created['id']}"),
-        )
-        routing.record(created["id"], pod, common.project_id(), routing.VOLUME)
+    """Create the volume in its pod and remember where it is (``CREATE_STEPS``); a failing step
+    undoes what the earlier ones made."""
+    create = VolumeCreate(common.json_body("volume", VOLUME_CREATE))
+    _check_size(create.volume)
+    run_steps(CREATE_STEPS, create)
     LOG.info(
         "volume %s created in pod %s (AZ %s) for project %s",
-        created["id"],
-        pod.region_name,
-        pod.az_name,
+        create.created["id"],
+        create.pod.region_name,
+        create.pod.az_name,
         common.project_id(),
     )
-    shown = forwarding.top_document({"volume": created}, pod, common.state())
-    return jsonify(shown), answer.status
+    return jsonify(create.answer.body), create.answer.status
 
 
 def _list(detailed: bool) -> Response:
@@ -125,16 +189,7 @@ def _list(detailed: bool) -> Response:
     return jsonify(body)
 
 
-@blueprint.get("/v3/volumes")
-def list_volumes() -> Response:
-    """The caller's volumes in every pod: id, name, links."""
-    return _list(detailed=False)
-
-
-@blueprint.get("/v3/volumes/detail")
-def list_volumes_detail() -> Response:
-    """The caller's volumes in every pod, in full."""
-    return _list(detailed=True)
+gateway.route_lists(blueprint, "/v3/volumes", _list)
 
 
 @blueprint.get("/v3/volumes/<volume_id>")
@@ -148,7 +203,10 @@ def show_volume(volume_id: str) -> Response:
 @blueprint.put("/v3/volumes/<volume_id>")
 def update_volume(volume_id: str) -> Response:
     """Rename, describe or tag a volume in its pod."""
-    return forwarding.forward_to_holder(volume_id, routing.VOLUME, "PUT", f"/volumes/{volume_id}")
+    body = common.json_body("volume", VOLUME_UPDATE)
+    return forwarding.forward_to_holder(
+        volume_id, routing.VOLUME, "PUT", f"/volumes/{volume_id}", body=body
+    )
 
 
 @blueprint.delete("/v3/volumes/<volume_id>")

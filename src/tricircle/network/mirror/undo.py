@@ -1,13 +1,20 @@
-"""Undo journal: what one call made, undone in reverse order if the call fails part way."""
+"""Undo journal: what one call made, undone in reverse order if the call fails part way.
+
+``run_steps`` runs a flow written as a list of forward ``Step``s on one context, each saying
+what it made and how to undo it; the journal undoes them if a later step fails.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
+from typing import Generic, TypeVar
 
 LOG = logging.getLogger(__name__)
+Context = TypeVar("Context")
 
 
 @dataclass(frozen=True)
@@ -59,3 +66,23 @@ class Undo:
     ) -> None:
         if exc is not None:
             self.run()
+
+
+@dataclass(frozen=True)
+class Step(Generic[Context]):
+    """One forward step of a flow: ``run`` returns what it made (None: nothing to undo)."""
+
+    name: str
+    run: Callable[[Context], Made | None]
+    undo: Callable[[Context, Made], None] | None = None
+
+
+def run_steps(steps: Sequence[Step[Context]], context: Context) -> None:
+    """Run ``steps`` in order on ``context``; if one fails, undo what the earlier ones made,
+    last first, each failing undo logged and the others still run, then re-raise."""
+    with Undo() as undo:
+        for step in steps:
+            LOG.debug("step %s", step.name)
+            made = step.run(context)
+            if made is not None and step.undo is not None:
+                undo.push(made, partial(step.undo, context, made))

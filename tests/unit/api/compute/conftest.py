@@ -9,10 +9,11 @@ from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api.compute.app import create_app
-from tricircle.api.compute.microversion import Microversion
-from tricircle.api.compute.state import PodVersions
+from tricircle.api.gateway import Overrides
+from tricircle.api.microversions import Microversion
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodClients
+from tricircle.pods.versions import PodVersions
 
 
 class FixedPodVersions(PodVersions):
@@ -21,10 +22,10 @@ class FixedPodVersions(PodVersions):
     def __init__(self, maximums: dict[str, Microversion | None]) -> None:
         self.maximums = maximums
 
-    def maximum(self, region_name: str) -> Microversion | None:
+    def maximum(self, region_name: str, service_type: str) -> Microversion | None:
         return self.maximums.get(region_name)
 
-    def reachable(self, region_name: str) -> bool:
+    def reachable(self, region_name: str, service_type: str) -> bool:
         return self.maximums.get(region_name) is not None
 
 
@@ -54,7 +55,7 @@ def compute_app(
     pods: dict[str, Pod],
 ) -> Flask:
     pod_clients = PodClients(None, connect_timeout=1, read_timeout=1)  # type: ignore[arg-type]
-    return create_app(admin_conf, session_factory, pod_clients, pod_versions)
+    return create_app(admin_conf, Overrides(session_factory, pod_clients, pod_versions))
 
 
 @pytest.fixture

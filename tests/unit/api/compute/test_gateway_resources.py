@@ -106,3 +106,23 @@ def test_availability_zones_come_from_pods(compute_member, compute_admin):
 def test_unknown_paths_and_methods_are_nova_faults(compute_member):
     assert_fault(compute_member.get("/v2.1/nothing-here"), 404, "itemNotFound")
     assert_fault(compute_member.request("PATCH", "/v2.1/flavors"), 405, "badMethod")
+
+
+def test_bad_update_and_action_bodies_are_nova_400(compute_member):
+    server = "/v2.1/servers/9e1f0c55-0000-4000-8000-000000000000"
+    assert_fault(
+        compute_member.put(server, json={"server": {"name": ""}}), 400, "badRequest", "'name'"
+    )
+    assert_fault(compute_member.put(server, json={"servers": {}}), 400, "badRequest", "'server'")
+    two = {"pause": None, "unpause": None}
+    assert_fault(compute_member.post(f"{server}/action", json=two), 400, "badRequest", "")
+    resize = {"resize": {}}
+    assert_fault(
+        compute_member.post(f"{server}/action", json=resize), 400, "badRequest", "flavorRef"
+    )
+
+
+def test_a_negative_or_non_integer_limit_is_nova_400(compute_member):
+    for limit in ("-1", "x"):
+        response = compute_member.get(f"/v2.1/servers?limit={limit}")
+        assert_fault(response, 400, "badRequest", "'limit'")

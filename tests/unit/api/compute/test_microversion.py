@@ -5,50 +5,57 @@ from __future__ import annotations
 import pytest
 from admin_api_helpers import assert_fault
 
-from tricircle.api.compute import microversion
-from tricircle.api.compute.microversion import Microversion, NotAcceptable
 from tricircle.api.errors import BadRequest
+from tricircle.api.microversions import COMPUTE, VOLUME, Microversion, NotAcceptable
 
 MAX = Microversion(2, 96)
+LEGACY = "X-OpenStack-Nova-API-Version"
 
 
 @pytest.mark.parametrize(
     ("headers", "expected"),
     [
-        ({"OpenStack-API-Version": "compute 2.60"}, "2.60"),
-        ({"OpenStack-API-Version": "volume 3.1, compute latest"}, "latest"),
-        ({"OpenStack-API-Version": "volume 3.1"}, None),
-        ({"X-OpenStack-Nova-API-Version": "2.10"}, "2.10"),
-        ({}, None),
+        ({"OpenStack-API-Version": "compute 2.60"}, Microversion(2, 60)),
+        ({"OpenStack-API-Version": "volume 3.1, compute latest"}, MAX),
+        ({"OpenStack-API-Version": "volume 3.1"}, Microversion(2, 1)),
+        ({LEGACY: "2.10"}, Microversion(2, 10)),
+        ({"OpenStack-API-Version": "compute 2.20", LEGACY: "2.10"}, Microversion(2, 20)),
+        ({}, Microversion(2, 1)),
     ],
 )
-def test_requested_reads_either_header(headers, expected):
-    assert microversion.requested(headers) == expected
+def test_either_header_is_read_and_none_means_the_minimum(headers, expected):
+    assert COMPUTE.negotiate(headers, MAX) == expected
 
 
-def test_negotiate_defaults_to_the_minimum_and_latest_to_the_maximum():
-    assert microversion.negotiate(None, MAX) == Microversion(2, 1)
-    assert microversion.negotiate("latest", MAX) == MAX
-    assert microversion.negotiate("2.60", MAX) == Microversion(2, 60)
+def test_the_volume_rules_read_only_the_volume_service():
+    headers = {"OpenStack-API-Version": "compute 2.60, volume 3.50", LEGACY: "2.10"}
+    assert VOLUME.negotiate(headers, Microversion(3, 70)) == Microversion(3, 50)
+    assert VOLUME.negotiate({LEGACY: "3.5"}, Microversion(3, 70)) == Microversion(3, 0)
+    assert VOLUME.response_headers(Microversion(3, 50)) == {
+        "OpenStack-API-Version": "volume 3.50",
+        "Vary": "OpenStack-API-Version",
+    }
 
 
 @pytest.mark.parametrize("asked", ["2.97", "3.0", "2.0", "1.1"])
 def test_negotiate_refuses_versions_out_of_range(asked):
     with pytest.raises(NotAcceptable) as raised:
-        microversion.negotiate(asked, MAX)
+        COMPUTE.negotiate({LEGACY: asked}, MAX)
     assert raised.value.code == 406
     assert "Minimum is 2.1 and maximum is 2.96" in raised.value.message
 
 
-@pytest.mark.parametrize("asked", ["2", "2.x", "02.1", "2.01", "abc", "2.1.1"])
+@pytest.mark.parametrize("asked", ["2", "2.x", "02.1", "2.01", "abc", "2.1.1", "-2.1"])
 def test_negotiate_refuses_malformed_versions(asked):
     with pytest.raises(BadRequest, match="is of invalid format"):
-        microversion.negotiate(asked, MAX)
+        COMPUTE.negotiate({"OpenStack-API-Version": f"compute {asked}"}, MAX)
 
 
-def test_versions_compare_numerically():
+def test_versions_compare_numerically_and_the_maximum_is_the_lowest_known():
     assert Microversion.parse("2.10") > Microversion.parse("2.9")
-    assert microversion.lowest(Microversion(2, 100), [MAX, Microversion(2, 104)]) == MAX
+    assert COMPUTE.served_maximum([MAX, (2, 104), None]) == MAX
+    assert COMPUTE.capped("2.90").served_maximum([MAX]) == Microversion(2, 90)
+    assert COMPUTE.served_maximum([None]) == Microversion(2, 100)
     assert Microversion(2, 69).at_least("2.69") and not Microversion(2, 68).at_least("2.69")
 
 
@@ -86,3 +93,10 @@ def test_too_high_a_version_is_nova_406(compute_member):
 def test_malformed_version_is_nova_400(compute_member):
     response = compute_member.get("/v2.1/flavors", headers={"X-OpenStack-Nova-API-Version": "2.x"})
     assert_fault(response, 400, "badRequest", "API Version String 2.x is of invalid format")
+
+
+def test_responses_carry_the_request_id_in_both_of_novas_headers(compute_member):
+    response = compute_member.get("/v2.1/os-availability-zone")
+    request_id = response.headers["x-openstack-request-id"]
+    assert request_id.startswith("req-")
+    assert response.headers["x-compute-request-id"] == request_id

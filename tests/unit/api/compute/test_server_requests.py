@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tricircle.api.compute.microversion import Microversion
 from tricircle.api.compute.server_requests import parse_server_create
 from tricircle.api.errors import BadRequest
+from tricircle.api.microversions import Microversion
 
 V2_1 = Microversion(2, 1)
 V2_37 = Microversion(2, 37)

@@ -11,11 +11,11 @@ from admin_api_helpers import assert_fault
 from sqlalchemy import select
 
 from tricircle.api.compute import servers, volume_pods
-from tricircle.api.compute.microversion import Microversion
 from tricircle.api.compute.server_requests import parse_server_create
 from tricircle.api.compute.state import EXTENSION
 from tricircle.api.compute.volume_attachments import parse_attach, parse_update
 from tricircle.api.errors import BadRequest
+from tricircle.api.microversions import Microversion
 from tricircle.api.podcalls import PodAnswer
 from tricircle.db.models import Pod, ResourceRouting
 from tricircle.pods.client import PodClientError

@@ -8,8 +8,9 @@ from flask import Flask
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
+from tricircle.api.gateway import Overrides
+from tricircle.api.microversions import Microversion
 from tricircle.api.volume.app import create_app
-from tricircle.api.volume.microversions import ApiVersion
 from tricircle.db.models import Pod
 
 
@@ -22,8 +23,8 @@ def fake_pods(session_factory: sessionmaker[Session]) -> FakeVolumePods:
         session.add(Pod(region_name="Pod2", az_name="az2", pod_az_name="nova-az2"))
     return FakeVolumePods(
         {
-            "Pod1": FakeCinder("Pod1", ApiVersion(3, 71)),
-            "Pod2": FakeCinder("Pod2", ApiVersion(3, 70)),
+            "Pod1": FakeCinder("Pod1", Microversion(3, 71)),
+            "Pod2": FakeCinder("Pod2", Microversion(3, 70)),
         }
     )
 
@@ -32,7 +33,7 @@ def fake_pods(session_factory: sessionmaker[Session]) -> FakeVolumePods:
 def volume_app(
     admin_conf: cfg.ConfigOpts, session_factory: sessionmaker[Session], fake_pods: FakeVolumePods
 ) -> Flask:
-    return create_app(admin_conf, session_factory, fake_pods)
+    return create_app(admin_conf, Overrides(session_factory, fake_pods, fake_pods))
 
 
 @pytest.fixture

@@ -3,25 +3,48 @@
 from __future__ import annotations
 
 import itertools
+import json as jsonlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from tricircle.api.volume.bottom import BottomAnswer
-from tricircle.api.volume.microversions import ApiVersion
+from tricircle.api.microversions import Microversion
 from tricircle.pods.client import PodClientError, PodUnreachable
 
 _clock = itertools.count()
 COLLECTIONS = {"volumes": "volume", "snapshots": "snapshot", "types": "volume_type"}
 
 
+@dataclass(frozen=True)
+class BottomAnswer:
+    """What a fake pod answers: a status and a JSON body (None when empty)."""
+
+    status: int
+    body: Any
+
+
+class FakeResponse:
+    """Enough of a requests Response for the pod-call stack."""
+
+    def __init__(self, answer: BottomAnswer) -> None:
+        self.status_code = answer.status
+        self.content = b"" if answer.body is None else jsonlib.dumps(answer.body).encode()
+        self.headers: dict[str, str] = {}
+        self._body = answer.body
+
+    def json(self) -> Any:
+        return self._body
+
+
 class FakeCinder:
     """One pod's Cinder: create, show, update, delete, sorted pages, actions, limits, quotas."""
 
-    def __init__(self, region_name: str, max_version: ApiVersion) -> None:
+    def __init__(self, region_name: str, max_version: Microversion) -> None:
         self.region_name = region_name
         self.max_version = max_version
         self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in COLLECTIONS}
         self.calls: list[tuple[str, str, Any, str | None]] = []
+        self.tokens: list[str | None] = []
         self.down = False
         self.limits = {"maxTotalVolumes": 10, "totalVolumesUsed": 0, "maxTotalSnapshots": -1}
 
@@ -41,6 +64,14 @@ class FakeCinder:
 
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return self.request("POST", path, json=json, **kwargs)
+
+    def send(self, method: str, path: str, *, json: Any = None, **kwargs: Any) -> FakeResponse:
+        """The pod-call stack's way in: the caller's token is recorded."""
+        self.tokens.append(kwargs.get("token"))
+        params, microversion = kwargs.get("params"), kwargs["microversion"]
+        return FakeResponse(
+            self.call(method, path, json=json, params=params, microversion=microversion)
+        )
 
     def endpoint(self) -> str:
         return f"http://{self.region_name.lower()}.example:8776/v3"
@@ -121,21 +152,16 @@ class FakeCinder:
 
 
 class FakeVolumePods:
-    """VolumePods over FakeCinder pods, by region name."""
+    """The pods' clients and versions over FakeCinder pods, by region name."""
 
     def __init__(self, pods: dict[str, FakeCinder]) -> None:
         self.pods = pods
-        self.tokens: list[str | None] = []
 
-    def service_client(self, region_name: str) -> FakeCinder:
+    def client(self, region_name: str, service_type: str) -> FakeCinder:
         return self.pods[region_name]
 
-    def caller_client(self, region_name: str, token: str | None) -> FakeCinder:
-        self.tokens.append(token)
-        return self.pods[region_name]
-
-    def reachable(self, region_name: str) -> bool:
+    def reachable(self, region_name: str, service_type: str) -> bool:
         return not self.pods[region_name].down
 
-    def max_version(self, region_names: list[str]) -> ApiVersion:
-        return min(self.pods[region].max_version for region in region_names)
+    def maximum(self, region_name: str, service_type: str) -> Microversion:
+        return self.pods[region_name].max_version

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fake_pods import FakeCinder
 
-from tricircle.api.volume.microversions import ApiVersion
+from tricircle.api.microversions import Microversion
 from tricircle.db.models import Pod
 
 
@@ -70,7 +70,7 @@ def test_project_id_in_the_url_is_accepted(client):
 
 
 def test_availability_zones_are_tricircle_azs(client, fake_pods, session_factory):
-    fake_pods.pods["Pod3"] = FakeCinder("Pod3", ApiVersion(3, 71))
+    fake_pods.pods["Pod3"] = FakeCinder("Pod3", Microversion(3, 71))
     with session_factory.begin() as session:
         session.add(Pod(region_name="Pod3", az_name="az2", pod_az_name="x", is_enabled=False))
     zones = client.get("/v3/os-availability-zone").get_json()["availabilityZoneInfo"]
@@ -78,3 +78,13 @@ def test_availability_zones_are_tricircle_azs(client, fake_pods, session_factory
         {"zoneName": "az1", "zoneState": {"available": True}},
         {"zoneName": "az2", "zoneState": {"available": True}},
     ]
+
+
+def test_responses_carry_a_request_id_and_only_api_responses_a_version(client):
+    api = client.get("/v3/volumes")
+    assert api.headers["x-openstack-request-id"].startswith("req-")
+    assert api.headers["OpenStack-API-Version"] == "volume 3.0"
+    assert api.headers["Vary"] == "OpenStack-API-Version"
+    document = client.get("/v3")
+    assert document.headers["x-openstack-request-id"].startswith("req-")
+    assert "OpenStack-API-Version" not in document.headers

@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import select
 
-from tricircle.api.volume import routing
+from tricircle.api.volume import forwarding, routing, types
 from tricircle.db.models import ResourceRouting
 from tricircle.pods.client import PodServerError, PodUnreachable
 
@@ -72,3 +72,37 @@ def test_an_unrecorded_volume_is_deleted_and_a_failing_delete_is_logged(
         _fault(_create(client), 503, "serviceUnavailable")
     assert "undo failed region=Pod1 resource_type=volume" in caplog.text
     assert _routings(session_factory) == []
+
+
+def test_a_pod_down_during_the_type_copy_is_cinder_503_with_nothing_made(
+    client, fake_pods, session_factory, monkeypatch
+):
+    def pod_down(*_args):
+        raise PodUnreachable("Pod1", "volumev3", "connection refused")
+
+    monkeypatch.setattr(types, "visible_type", lambda *_args, **_kwargs: object())
+    monkeypatch.setattr(types, "ensure_in_pod", pod_down)
+    body = {"volume": {"size": 1, "availability_zone": "az1", "volume_type": "gold"}}
+    _fault(client.post("/v3/volumes", json=body), 503, "serviceUnavailable")
+    pod1 = fake_pods.pods["Pod1"]
+    assert not any(method == "POST" for method, *_rest in pod1.calls)
+    assert pod1.volumes == {} and _routings(session_factory) == []
+
+
+def test_a_failing_undo_step_does_not_stop_the_others(
+    client, fake_pods, session_factory, monkeypatch, caplog
+):
+    def show_fails(*_args):
+        raise PodUnreachable("RegionOne", "database", "gone")
+
+    def forget_fails(*_args):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(forwarding, "top_document", show_fails)
+    monkeypatch.setattr(routing, "forget", forget_fails)
+    with caplog.at_level(logging.ERROR, logger="tricircle.network.mirror.undo"):
+        _fault(_create(client), 503, "serviceUnavailable")
+    assert "undo failed region=Pod1 resource_type=volume_routing" in caplog.text
+    pod1 = fake_pods.pods["Pod1"]
+    assert [method for method, *_rest in pod1.calls] == ["POST", "DELETE"]
+    assert pod1.volumes == {}

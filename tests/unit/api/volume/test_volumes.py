@@ -6,7 +6,7 @@ import pytest
 from fake_pods import FakeCinder
 from sqlalchemy import select
 
-from tricircle.api.volume.microversions import ApiVersion
+from tricircle.api.microversions import Microversion
 from tricircle.db.models import Pod, ResourceRouting
 
 
@@ -42,7 +42,7 @@ def test_create_lands_in_the_az_pod_with_the_pod_az_and_keeps_the_id(
     [
         ({"volume": {"size": 0}}, "0 is less than the minimum of 1"),
         ({"volume": {"size": 2**40}}, "is greater than the maximum of 2147483647"),
-        ({"volume": {"size": "big"}}, "is not of type"),
+        ({"volume": {"size": "big"}}, "'big' does not match"),
         ({"volume": {}}, "None is not of type"),
         (
             {"volume": {"size": 1, "availability_zone": "az9"}},
@@ -170,7 +170,30 @@ def test_clone_in_another_az_than_its_source_is_400(client, fake_pods):
 def test_a_pod_whose_cinder_is_down_gets_no_new_binding(client, fake_pods, session_factory):
     with session_factory.begin() as session:
         session.add(Pod(region_name="Pod3", az_name="az2", pod_az_name="nova-az3"))
-    fake_pods.pods["Pod3"] = FakeCinder("Pod3", ApiVersion(3, 70))
+    fake_pods.pods["Pod3"] = FakeCinder("Pod3", Microversion(3, 70))
     fake_pods.pods["Pod2"].down = True
     volume = _create(client, availability_zone="az2").get_json()["volume"]
     assert volume["id"] in fake_pods.pods["Pod3"].volumes
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"volume": {"name": 7}}, "'name'"),
+        ({"volume": {"metadata": {"k": 1}}}, "'metadata'"),
+        ({"snapshot": {}}, "Missing required element 'volume'"),
+    ],
+)
+def test_bad_update_is_400_and_reaches_no_pod(client, fake_pods, body, fragment):
+    volume = _create(client, availability_zone="az1").get_json()["volume"]
+    response = client.put(f"/v3/volumes/{volume['id']}", json=body)
+    assert response.status_code == 400
+    assert fragment in response.get_json()["badRequest"]["message"]
+    assert not any(call[0] == "PUT" for call in fake_pods.pods["Pod1"].calls)
+
+
+@pytest.mark.parametrize("limit", ["-1", "x", "1.5"])
+def test_a_negative_or_non_integer_limit_is_400(client, limit):
+    response = client.get(f"/v3/volumes/detail?limit={limit}")
+    assert response.status_code == 400
+    assert "'limit'" in response.get_json()["badRequest"]["message"]
