@@ -2,9 +2,10 @@
 # Set up this machine for Tricircle and its lab: Debian packages (PostgreSQL and RabbitMQ where
 # none answers on 127.0.0.1; Open vSwitch and the data plane's tools), then the virtual
 # environment .venv with the project and the lab's OpenStack services at the versions pinned in
-# constraints.txt. Safe to run again.
+# constraints.txt, and .venv-tempest with stock tempest. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TEMPEST_VERSION=47.0.0
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -47,4 +48,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check --upgrade pip wheel
 .venv/bin/pip install -q --disable-pip-version-check -c constraints.txt -e '.[lab,test]'
+# Stock tempest, for the integration tests that run its suites through RegionOne; in its own
+# environment, so its libraries never move the versions the lab's services pin.
+if [ ! -x .venv-tempest/bin/tempest ]; then
+  python3 -m venv .venv-tempest
+  .venv-tempest/bin/pip install -q --disable-pip-version-check "tempest==$TEMPEST_VERSION"
+fi
 echo "setup: ready (.venv/bin/tricircle)"

@@ -244,6 +244,8 @@ def central_neutron(layout: LabLayout) -> Sections:
         "tricircle": {
             "network_vlan_ranges": f"{SHARED_VLAN_PHYSNET}:{low}:{high}",
             "database_connection": tricircle_database_url(layout),
+            # Where an external network made without a hint goes: the pod of ``public``.
+            "default_region_for_external_network": layout.pod_layouts[0].region,
         },
         "keystone_authtoken": authtoken(layout, "neutron"),
         "oslo_concurrency": {"lock_path": str(state / "locks")},

@@ -136,6 +136,7 @@ def test_the_outside_world_has_one_uplink_per_pod_and_the_central_neutron_knows_
     assert "flat" in central.get("ml2", "type_drivers").split(",")
     assert central.get("ml2", "tenant_network_types") == "shared_vlan"
     assert central.get("ml2_type_flat", "flat_networks") == "extnet1,extnet2"
+    assert central.get("tricircle", "default_region_for_external_network") == "Pod1"
 
 
 def test_pod_nova_runs_the_lab_guest_driver_on_the_labs_switch(tmp_path):
