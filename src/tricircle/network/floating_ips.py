@@ -29,7 +29,7 @@ from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.network import constants
 from tricircle.network.l3 import RouterL3
-from tricircle.network.mirror import ExternalNetworkNotPlaced
+from tricircle.network.mirror import ExternalNetworkNotPlaced, PortNotFound
 from tricircle.pods.client import PodClientError
 from tricircle.pods.create_once import ensure_bottom_resource, forget_bottom_resource
 
@@ -63,7 +63,11 @@ class FloatingIPs:
         if not placed:
             raise ExternalNetworkNotPlaced(top_floatingip["floating_network_id"])
         gateway_pod, bottom_network_id = placed[0]
-        top_port = self.mirror.get_top_port(top_floatingip["port_id"])
+        try:
+            top_port = self.mirror.get_top_port(top_floatingip["port_id"])
+        except PortNotFound:  # deleted meanwhile: Neutron disassociates, another job follows
+            self._unwire(floatingip_id)
+            return
         home = self._port_home(top_port["id"])
         if home is None:
             if top_port.get("device_id"):  # its server is being placed: retry shortly

@@ -186,3 +186,15 @@ def test_a_local_network_of_another_pod_is_not_wired(
     with pytest.raises(FloatingIPNotWirable):
         floating_ips.setup_floatingip(floatingip["id"])
     assert not pod1_floatingips(clients) and not shadow_ports(clients)
+
+
+def test_a_port_deleted_before_the_job_runs_unwires_the_floating_ip(
+    floating_ips, clients, public, router
+) -> None:
+    port = server_port(clients, "Pod2")
+    floatingip = top_floatingip(clients, public, router, port)
+    floating_ips.setup_floatingip(floatingip["id"])
+    assert pod1_floatingips(clients)
+    del clients.neutrons["RegionOne"].data["ports"][port["id"]]
+    floating_ips.setup_floatingip(floatingip["id"])
+    assert not pod1_floatingips(clients) and not shadow_ports(clients)
