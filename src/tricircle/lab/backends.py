@@ -180,3 +180,14 @@ def existing_databases(prefix: str) -> set[str]:
             return {row[0] for row in cursor.fetchall()}
     finally:
         connection.close()
+
+
+def host_mapped(database: str, host: str) -> bool:
+    """True if Nova's API database ``database`` maps compute host ``host`` to a cell."""
+    connection = psycopg2.connect(host=HOST, port=POSTGRES_PORT, user="postgres", dbname=database)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM host_mappings WHERE host = %s", (host,))
+            return cursor.fetchone() is not None
+    finally:
+        connection.close()

@@ -68,8 +68,13 @@ class PodLayout:
         return f"http://{HOST}:{self.port(service)}{suffix}"
 
     def database(self, kind: str) -> str:
-        """PostgreSQL database name for Nova's ``api``, ``cell0`` or ``cell1`` database."""
-        return f"{self.db_prefix}_{self.name}_nova_{kind}"
+        """PostgreSQL database name for Nova's ``api``, ``cell0`` or ``cell1`` database.
+
+        Cell0's is cell1's name with ``_cell0`` appended, Nova's own convention, so one cell
+        mapping template names it for every pod.
+        """
+        cell1 = f"{self.db_prefix}_{self.name}_nova"
+        return {"api": f"{cell1}_api", "cell0": f"{cell1}_cell0", "cell1": cell1}[kind]
 
     @property
     def cinder_database(self) -> str:

@@ -369,9 +369,19 @@ def start_pod_placement(layout: LabLayout, pod: PodLayout, progress: Progress) -
     progress(f"{pod.name}/placement", f"answering at {pod.url('placement')}")
 
 
+CELL0_DATABASE = "{scheme}://{username}@{hostname}:{port}/{path}_cell0"
+CELL1_DATABASE = "{scheme}://{username}@{hostname}:{port}/{path}"
+CELL1_TRANSPORT = "{scheme}://{username}:{password}@{hostname}:{port}/{path}"
+
+
 def _nova_templates(layout: LabLayout) -> tuple[str, str]:
-    """PostgreSQL template databases with Nova's API and cell schemas, built once."""
-    api_template = f"{DB_PREFIX}_tpl_nova{NOVA_VERSION}_api"
+    """PostgreSQL template databases with Nova's API and cell schemas, built once.
+
+    The API template already maps cell0 and cell1, with Nova's URL templates instead of URLs:
+    each pod's Nova fills them from its own ``[database] connection`` and ``transport_url``,
+    so one template serves every pod and a cold start runs no ``nova-manage``.
+    """
+    api_template = f"{DB_PREFIX}_tpl_nova{NOVA_VERSION}_api_mapped"
     cell_template = f"{DB_PREFIX}_tpl_nova{NOVA_VERSION}_cell"
     with _template_lock:
         if {api_template, cell_template} <= backends.existing_databases(DB_PREFIX):
@@ -386,13 +396,33 @@ def _nova_templates(layout: LabLayout) -> tuple[str, str]:
         manage = [str(BIN / "nova-manage"), "--config-file", str(conf)]
         processes.run(layout, "nova-setup", [*manage, "api_db", "sync"])
         processes.run(layout, "nova-setup", [*manage, "db", "sync", "--local_cell"])
+        processes.run(
+            layout,
+            "nova-setup",
+            [*manage, "cell_v2", "map_cell0", "--database_connection", CELL0_DATABASE],
+        )
+        processes.run(
+            layout,
+            "nova-setup",
+            [
+                *manage,
+                "cell_v2",
+                "create_cell",
+                "--name",
+                "cell1",
+                "--database_connection",
+                CELL1_DATABASE,
+                "--transport-url",
+                CELL1_TRANSPORT,
+            ],
+        )
         backends.copy_databases([(building[0], api_template), (building[1], cell_template)])
         backends.drop_databases(building)
     return api_template, cell_template
 
 
 def prepare_pod_nova(layout: LabLayout, pod: PodLayout, progress: Progress) -> Path:
-    """Fresh Nova databases (from the templates) with cell0 and cell1 mapped; returns nova.conf."""
+    """Fresh Nova databases (from the templates, cells already mapped); returns nova.conf."""
     state = pod.dir / "nova"
     etc = state / "etc"
     conf = configs.write_ini(etc / "nova.conf", configs.pod_nova(layout, pod))
@@ -404,16 +434,6 @@ def prepare_pod_nova(layout: LabLayout, pod: PodLayout, progress: Progress) -> P
             (cell_template, pod.database("cell0")),
             (cell_template, pod.database("cell1")),
         ]
-    )
-    manage = [str(BIN / "nova-manage"), "--config-file", str(conf)]
-    cell0 = f"{configs.POSTGRES_URL}/{pod.database('cell0')}"
-    processes.run(
-        layout,
-        f"{pod.name}-nova-setup",
-        [*manage, "cell_v2", "map_cell0", "--database_connection", cell0],
-    )
-    processes.run(
-        layout, f"{pod.name}-nova-setup", [*manage, "cell_v2", "create_cell", "--name", "cell1"]
     )
     progress(f"{pod.name}/nova", "databases ready, cells mapped")
     return conf
@@ -451,11 +471,7 @@ def start_pod_nova(layout: LabLayout, pod: PodLayout, conf: Path, progress: Prog
         json={"flavor": {"name": FLAVOR, "id": "1", "ram": 512, "vcpus": 1, "disk": 1}},
     )
     _wait_compute_up(layout, pod, session, compute)
-    processes.run(
-        layout,
-        f"{pod.name}-nova-setup",
-        [str(BIN / "nova-manage"), "--config-file", str(conf), "cell_v2", "discover_hosts"],
-    )
+    _wait_host_mapped(layout, pod)
     progress(f"{pod.name}/nova", f"compute host up in {pod.az}, answering at {compute}")
 
 
@@ -480,6 +496,22 @@ def _wait_compute_up(
     raise processes.LabError(
         f"{name} did not report up within {timeout:.0f}s; see {processes.log_path(layout, name)}"
     )
+
+
+def _wait_host_mapped(layout: LabLayout, pod: PodLayout, timeout: float = 60.0) -> None:
+    """Wait until the pod's scheduler has mapped its compute host to cell1.
+
+    The scheduler discovers new hosts every few seconds (``discover_hosts_in_cells_interval``),
+    so no ``nova-manage cell_v2 discover_hosts`` run is needed; boots fail until it has.
+    """
+    deadline = time.monotonic() + timeout
+    while not backends.host_mapped(pod.database("api"), pod.host):
+        if time.monotonic() > deadline:
+            raise processes.LabError(
+                f"{pod.name}'s scheduler did not map {pod.host} within {timeout:.0f}s; see "
+                f"{processes.log_path(layout, f'{pod.name}-nova-scheduler')}"
+            )
+        time.sleep(0.5)
 
 
 def start_tricircle(layout: LabLayout, progress: Progress) -> Path:
