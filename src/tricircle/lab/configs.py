@@ -144,6 +144,7 @@ def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
             "transport_url": f"{RABBIT_URL}/{pod.vhost}",
             "api_workers": "1",
             "rpc_workers": "1",
+            "rpc_state_report_workers": "0",
             "host": pod.host,
             "notify_nova_on_port_status_changes": "true",
             "notify_nova_on_port_data_changes": "true",

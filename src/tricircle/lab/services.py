@@ -276,7 +276,14 @@ def start_pod_neutron(layout: LabLayout, pod: PodLayout, progress: Progress) -> 
         processes.start(
             layout,
             f"{pod.name}-neutron-rpc",
-            [str(BIN / "neutron-rpc-server"), "--config-file", str(conf)],
+            [
+                sys.executable,
+                "-m",
+                "tricircle.lab.neutron_agent",
+                "neutron-rpc-server",
+                "--config-file",
+                str(conf),
+            ],
             env=DATA_PLANE_ENV,
         )
     processes.wait_for_http(layout, name, pod.url("neutron"))
