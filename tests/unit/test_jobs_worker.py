@@ -162,3 +162,23 @@ def test_cli_job_list_prints_a_table(session_factory, engine, tmp_path, capsys):
     argv = ["--config-file", str(config_file), "job", "list", "--type", "configure_routes"]
     assert cli.main(argv) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_worker_logs_a_job_that_waits_without_a_traceback(session_factory, poll, caplog):
+    def wait(context: JobContext, job) -> None:
+        raise handlers.NotYet(f"server {job.resource_id} still in its pod")
+
+    job_id = enqueue(session_factory, "wait", "server-7")
+    worker = make_worker(session_factory, {"wait": wait})
+    with caplog.at_level("INFO", logger="tricircle.jobs.worker"):
+        worker.start()
+        try:
+            poll(lambda: job_status(session_factory, job_id) != JobStatus.NEW, what="job run")
+        finally:
+            worker.stop(timeout=10)
+    with session_factory() as session:
+        job = jobs.get_job(session, job_id)
+    assert "NotYet: server server-7 still in its pod" in job.last_error
+    waits = [r for r in caplog.records if "job waits" in r.getMessage()]
+    assert waits and all(r.levelname == "INFO" and r.exc_info is None for r in waits)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -1,7 +1,8 @@
 """Registry of job handlers: ``@handler("router_setup")`` maps a job type to a callable.
 
 A handler is called as ``handler(context, job)``; it must be idempotent (a job may run again
-after a crash or a lost lease) and signals failure by raising.
+after a crash or a lost lease) and signals failure by raising: ``NotYet`` when what it waits for
+(a server to go, a port to detach) has not happened yet, anything else when something went wrong.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ HANDLERS: dict[str, Handler] = {}
 # Modules whose import registers handlers (each layer registers its own jobs there); the worker
 # imports them before it starts.
 HANDLER_MODULES: tuple[str, ...] = ("tricircle.network.jobs",)
+
+
+class NotYet(Exception):
+    """The job waits for something a pod has not finished yet; it is retried without alarm."""
 
 
 class UnknownJobType(LookupError):

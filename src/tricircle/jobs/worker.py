@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.db.models import Job
 from tricircle.jobs import queue
-from tricircle.jobs.handlers import Handler, JobContext, find_handler, load_handler_modules
+from tricircle.jobs.handlers import (
+    Handler,
+    JobContext,
+    NotYet,
+    find_handler,
+    load_handler_modules,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -76,6 +82,16 @@ class Worker:
         context = JobContext(self.session_factory, thread_id, self.stopping)
         try:
             find_handler(job.type, self.handlers)(context, job)
+        except NotYet as exc:
+            LOG.info(
+                "job waits job_id=%s type=%s resource=%s attempt=%s reason=%s",
+                job.id,
+                job.type,
+                job.resource_id,
+                job.attempts,
+                exc,
+            )
+            return f"{type(exc).__name__}: {exc}"
         except Exception as exc:
             LOG.exception(
                 "job handler raised job_id=%s type=%s resource=%s attempt=%s",

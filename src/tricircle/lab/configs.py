@@ -165,6 +165,7 @@ def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
         "securitygroup": {"firewall_driver": "openvswitch", "enable_security_group": "true"},
         "keystone_authtoken": authtoken(layout, "neutron"),
         "nova": service_auth(layout, "nova", pod.region),
+        "placement": service_auth(layout, "neutron", pod.region),
         "oslo_concurrency": {"lock_path": str(state / "locks")},
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": "0"},
     }
@@ -248,6 +249,9 @@ def central_neutron(layout: LabLayout) -> Sections:
             # Where an external network made without a hint goes: the pod of ``public``.
             "default_region_for_external_network": layout.pod_layouts[0].region,
         },
+        # Neutron's segments plugin, loaded when a network is deleted, tells Placement about
+        # routed networks' subnets; RegionOne has no Placement, which it takes as "not deployed".
+        "placement": service_auth(layout, "neutron", TOP_REGION),
         "keystone_authtoken": authtoken(layout, "neutron"),
         "oslo_concurrency": {"lock_path": str(state / "locks")},
         "agent": {"report_interval": "0"},

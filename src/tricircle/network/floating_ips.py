@@ -27,6 +27,7 @@ from typing import Any
 
 from tricircle.db import routings
 from tricircle.db.models import Pod
+from tricircle.jobs.handlers import NotYet
 from tricircle.network import constants
 from tricircle.network.l3 import RouterL3
 from tricircle.network.mirror import ExternalNetworkNotPlaced, PortNotFound
@@ -38,7 +39,7 @@ LOG = logging.getLogger(__name__)
 JSON = dict[str, Any]
 
 
-class PortNotPlaced(LookupError):
+class PortNotPlaced(NotYet):
     """A floating IP's port belongs to a server that has no copy of it in a pod yet."""
 
 
