@@ -21,6 +21,7 @@ from tricircle.api.compute import (
     images,
     networking,
     placement,
+    server_groups,
     server_list,
     volume_pods,
 )
@@ -169,10 +170,21 @@ def _security_group_names(server: dict) -> list[str] | None:
     return None if groups is None else [group["name"] for group in groups]
 
 
-def _pod_for(request_body: ServerCreate, project_id: str, flavor: Flavor) -> Pod:
-    """The pod of the server's volumes if it boots from any, else the scheduler's choice."""
+def _pod_for(
+    request_body: ServerCreate, project_id: str, flavor: Flavor, group_pod: Pod | None
+) -> Pod:
+    """The pod of the server's group or volumes if it names any, else the scheduler's choice."""
     asked_az = _asked_az(request_body.availability_zone)
     volume_pod = volume_pods.pod_of_sources(request_body.volume_sources)
+    if group_pod is not None:
+        if asked_az is not None and asked_az != group_pod.az_name:
+            raise BadRequest(
+                f"The server group is in availability zone {group_pod.az_name}, not in the "
+                f"requested {asked_az}."
+            )
+        if volume_pod is not None and volume_pod.pod_id != group_pod.pod_id:
+            raise BadRequest("The server group and the volumes are in different pods.")
+        return group_pod
     if volume_pod is not None:
         volume_pods.check_asked_zone(asked_az, volume_pod)
         return volume_pod
@@ -207,7 +219,8 @@ def create() -> ResponseReturnValue:
                 raise BadRequest("Invalid key_name provided.") from exc
     if request_body.image_ref is not None:
         images.find_image(request_body.image_ref)
-    pod = _pod_for(request_body, who.project_id, flavor)
+    grouped = server_groups.group_hint(request_body.scheduler_hints or {})
+    pod = _pod_for(request_body, who.project_id, flavor, grouped[0] if grouped else None)
     bottom.ensure_bottom_flavor(app_state, pod, flavor, who.project_id)
     if keypair is not None:
         bottom.ensure_bottom_keypair(app_state, app_state.calls, who, pod, keypair)
@@ -223,7 +236,7 @@ def create() -> ResponseReturnValue:
             pod.region_name,
             "POST",
             "/servers",
-            json={"server": bottom_server},
+            json=_bottom_request(request_body, bottom_server, grouped),
             timeout=app_state.conf.compute.boot_timeout,
         )
         if request_body.by_reservation:
@@ -271,6 +284,17 @@ def create() -> ResponseReturnValue:
     response.status_code = answer.status
     response.headers["Location"] = f"{gateway_url()}/servers/{server_ids[0]}"
     return response
+
+
+def _bottom_request(
+    request_body: ServerCreate, bottom_server: dict, grouped: tuple[Pod, dict] | None
+) -> dict[str, Any]:
+    """The pod's create request: the server, and its scheduler hints with bottom group IDs."""
+    document: dict[str, Any] = {"server": bottom_server}
+    if request_body.hints_key is not None:
+        hints = grouped[1] if grouped else request_body.scheduler_hints
+        document[request_body.hints_key] = hints
+    return document
 
 
 def _reserved_servers(pod: Pod, reservation_id: str) -> list[str]:
