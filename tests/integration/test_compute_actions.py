@@ -136,17 +136,17 @@ def test_every_action_is_forwarded_to_the_pod(
 
     forced = api.post(f"/servers/{server.id}/action", json={"forceDelete": None})
     assert forced.status_code == 202
+    wait_until(
+        lambda: api.get(f"/servers/{server.id}", raise_exc=False).status_code == 404,
+        60,
+        f"GET 404 for force-deleted server {server.id}",
+    )
     assert "could not be found" in fault(
         api.get(f"/servers/{server.id}", raise_exc=False), 404, "itemNotFound"
     )
     assert server.id not in routed_servers(admin_session, compute_lab)
-    wait_until(
-        lambda: (
-            pod_api("Pod1", "compute").get(f"/servers/{server.id}", raise_exc=False).status_code
-            == 404
-        ),
-        60,
-        f"server {server.id} to leave Pod1",
+    assert (
+        pod_api("Pod1", "compute").get(f"/servers/{server.id}", raise_exc=False).status_code == 404
     )
 
 

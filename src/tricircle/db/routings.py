@@ -36,6 +36,12 @@ class ResourceType(StrEnum):
     # pod_id the top pod, bottom_id that top port's ID.
     FLOATINGIP_PORT = "floatingip_port"
     SERVER = "server"
+    # A top port the Nova gateway made for a server (a ``networks`` uuid entry, an interface
+    # attached by net_id): top_id "server_port:<top port ID>", pod_id the server's pod,
+    # bottom_id the server ID. Ports a caller passed have none: they outlive the server.
+    SERVER_PORT = "server_port"
+    # A server group: top_id the top group ID, bottom_id the group in the one pod holding it.
+    SERVER_GROUP = "server_group"
     VOLUME = "volume"
     SNAPSHOT = "snapshot"
     FLAVOR = "flavor"
@@ -100,6 +106,20 @@ def bottom_ids_of(session: Session, top_ids: list[str], pod_id: str) -> dict[str
         ResourceRouting.bottom_id.is_not(None),
     )
     return {top_id: bottom_id for top_id, bottom_id in session.execute(statement)}
+
+
+def find_routings_for_bottom(
+    session: Session, bottom_id: str, resource_type: ResourceType
+) -> list[ResourceRouting]:
+    """Every routing of this type naming ``bottom_id``, by id ascending."""
+    statement = (
+        select(ResourceRouting)
+        .where(
+            ResourceRouting.bottom_id == bottom_id, ResourceRouting.resource_type == resource_type
+        )
+        .order_by(ResourceRouting.id)
+    )
+    return list(session.scalars(statement))
 
 
 def find_routings_for_top(session: Session, top_id: str) -> list[ResourceRouting]:

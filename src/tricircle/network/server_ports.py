@@ -1,31 +1,40 @@
-"""Jobs removing the ports Tricircle made for a server (Nova gateway) once the pod lets go.
+"""A server's ports on the central Neutron and in its pod, released once the pod let go.
 
-Nova deletes the ports it made itself; a port made by the cross-pod networking library (a top
-port on the central Neutron mirrored as a bottom port) outlives the server, so one job removes
-the bottom copy, the top port and the routing once the bottom server is gone; another removes the
-bottom copy of a detached interface and frees its top port once the pod has detached it. The
-handlers are idempotent and raise (to be retried) while the pod still holds on.
+Nova deletes the ports it made for a server and unbinds the ports the caller passed. The Nova
+gateway keeps that contract for the top ports it makes (a top port on the central Neutron
+mirrored as a bottom port): at boot, and when an interface is attached by network, it records
+each port it made (routing type ``server_port``); ports the caller passed get no record. One
+release, used by the gateway's show (the pod answers 404), by the backstop job queued on delete
+and by the interface detach job, deletes the bottom copy of every port, then deletes a recorded
+top port and forgets its record, or unbinds the caller's top port (device and binding cleared).
+Every step is idempotent, so the show path and the job may both run, in any order.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle import conf
 from tricircle.db import pods as pod_queries
+from tricircle.db import routings
 from tricircle.db.models import Job, Pod
+from tricircle.db.routings import ResourceType
 from tricircle.jobs.handlers import JobContext, handler
 from tricircle.network import constants
-from tricircle.network.mirror import BottomMirror
+from tricircle.network.mirror import BottomMirror, PortNotFound
 from tricircle.pods.client import PodClientError, PodClients
 
 LOG = logging.getLogger(__name__)
 
 JOB_SERVER_PORTS_CLEANUP = "server_ports_cleanup"
 JOB_INTERFACE_DETACH = "server_interface_detach"
+SERVER_PORT = ResourceType.SERVER_PORT
+_MADE_PREFIX = "server_port:"
 
 _clients: PodClients | None = None
 _clients_lock = threading.Lock()
@@ -39,11 +48,86 @@ class PortStillAttached(RuntimeError):
     """The pod has not finished detaching the port; the job is retried later."""
 
 
-def top_port_ids(pod_clients: PodClients, top_region_name: str, server_id: str) -> list[str]:
-    """IDs of the top ports the gateway marked as the server's (device ID = server ID)."""
-    network = pod_clients.client(top_region_name, "network")
-    ports = network.get("/v2.0/ports", params={"device_id": server_id, "fields": "id"})["ports"]
+def record_made_ports(
+    session_factory: sessionmaker[Session],
+    pod: Pod,
+    project_id: str,
+    server_id: str,
+    top_port_ids: Iterable[str],
+) -> None:
+    """Record the top ports the gateway made for ``server_id`` (they go with the server)."""
+    with session_factory.begin() as session:
+        for top_port_id in top_port_ids:
+            routings.record_routing(
+                session,
+                top_id=_MADE_PREFIX + top_port_id,
+                pod_id=pod.pod_id,
+                project_id=project_id,
+                resource_type=SERVER_PORT,
+                bottom_id=server_id,
+            )
+
+
+def made_port_ids(session_factory: sessionmaker[Session], server_id: str) -> list[str]:
+    """IDs of the top ports the gateway made for ``server_id`` and has not released yet."""
+    with session_factory() as session:
+        rows = routings.find_routings_for_bottom(session, server_id, SERVER_PORT)
+    return sorted(row.top_id.removeprefix(_MADE_PREFIX) for row in rows)
+
+
+def attached_port_ids(mirror: BottomMirror, server_id: str) -> list[str]:
+    """IDs of the top ports bound to ``server_id`` (device ID = server ID)."""
+    ports = mirror.top.get("/v2.0/ports", params={"device_id": server_id, "fields": "id"})["ports"]
     return sorted(port["id"] for port in ports)
+
+
+def release_server_ports(mirror: BottomMirror, pod: Pod, server_id: str) -> list[str]:
+    """Release every port of a server the pod no longer has; the top port IDs released."""
+    made = made_port_ids(mirror.session_factory, server_id)
+    top_port_ids = sorted(set(attached_port_ids(mirror, server_id)) | set(made))
+    for top_port_id in top_port_ids:
+        release_port(mirror, pod, server_id, top_port_id)
+    return top_port_ids
+
+
+def release_port(mirror: BottomMirror, pod: Pod, server_id: str, top_port_id: str) -> None:
+    """Delete the port's bottom copy in ``pod``; then delete the top port if the gateway made
+    it for ``server_id``, else unbind it (the caller's port stays, as in Nova)."""
+    mirror.delete_bottom_copy(pod, constants.PORT, top_port_id)
+    made = _MADE_PREFIX + top_port_id
+    with mirror.session_factory() as session:
+        record = routings.find_routing(session, made, pod.pod_id)
+    if record is not None and record.bottom_id == server_id:
+        mirror.delete_top_port(top_port_id)
+        with mirror.session_factory.begin() as session:
+            routings.forget_routing(session, made, pod.pod_id, SERVER_PORT)
+        outcome = "deleted"
+    else:
+        unbind_top_port(mirror, top_port_id, server_id)
+        outcome = "unbound"
+    LOG.info(
+        "server port %s region=%s server_id=%s top_port_id=%s",
+        outcome,
+        pod.region_name,
+        server_id,
+        top_port_id,
+    )
+
+
+def unbind_top_port(mirror: BottomMirror, top_port_id: str, server_id: str) -> None:
+    """Clear the device and binding of a top port still bound to ``server_id`` (gone is fine)."""
+    try:
+        port = mirror.get_top_port(top_port_id)
+    except PortNotFound:
+        return
+    if port.get("device_id") != server_id:
+        return
+    body: dict[str, Any] = {"device_id": "", "device_owner": ""}
+    if port.get("binding:host_id"):
+        body["binding:host_id"] = ""
+    if port.get("binding:profile"):
+        body["binding:profile"] = {}
+    mirror.top.put(f"/v2.0/ports/{top_port_id}", json={"port": body})
 
 
 def _pod_clients() -> PodClients:
@@ -68,9 +152,9 @@ def _mirror(context: JobContext, clients: PodClients) -> BottomMirror:
 
 @handler(JOB_SERVER_PORTS_CLEANUP)
 def cleanup_server_ports(context: JobContext, job: Job) -> None:
-    """Delete the bottom copies and the top ports of a deleted server's ports."""
-    payload = job.payload or {}
-    pod = _payload_pod(context, payload)
+    """Backstop of a server delete: once the pod no longer has the server, release its ports
+    and forget its routing (the gateway's show does the same when it sees the pod's 404)."""
+    pod = _payload_pod(context, job.payload or {})
     clients = _pod_clients()
     try:
         clients.client(pod.region_name, "compute").get(f"/servers/{job.resource_id}")
@@ -79,25 +163,19 @@ def cleanup_server_ports(context: JobContext, job: Job) -> None:
             raise
     else:
         raise ServerStillPresent(f"server {job.resource_id} still present in {pod.region_name}")
-    mirror = _mirror(context, clients)
-    for top_port_id in payload.get("top_port_ids", []):
-        mirror.delete_bottom_copy(pod, constants.PORT, top_port_id)
-        mirror.delete_top_port(top_port_id)
-        LOG.info(
-            "server port removed region=%s server_id=%s top_port_id=%s",
-            pod.region_name,
-            job.resource_id,
-            top_port_id,
-        )
+    release_server_ports(_mirror(context, clients), pod, job.resource_id)
+    with context.session_factory.begin() as session:
+        routings.forget_routing(session, job.resource_id, pod.pod_id, ResourceType.SERVER)
 
 
 @handler(JOB_INTERFACE_DETACH)
 def finish_interface_detach(context: JobContext, job: Job) -> None:
-    """Once the pod detached the bottom port, delete it and free the top port."""
+    """Once the pod detached the bottom port, release the port (deleted if the gateway made it,
+    else unbound)."""
     payload = job.payload or {}
     pod = _payload_pod(context, payload)
-    clients = _pod_clients()
-    mirror = _mirror(context, clients)
+    server_id = payload["server_id"]
+    mirror = _mirror(context, _pod_clients())
     for made_pod, bottom_port_id in mirror.copies(constants.PORT, job.resource_id):
         if made_pod.pod_id != pod.pod_id:
             continue
@@ -107,15 +185,6 @@ def finish_interface_detach(context: JobContext, job: Job) -> None:
             if exc.status != 404:
                 raise
         else:
-            if port.get("device_id") == payload["server_id"]:
-                raise PortStillAttached(f"port {bottom_port_id} still on {payload['server_id']}")
-        mirror.delete_bottom_copy(pod, constants.PORT, job.resource_id)
-    mirror.top.put(
-        f"/v2.0/ports/{job.resource_id}", json={"port": {"device_id": "", "device_owner": ""}}
-    )
-    LOG.info(
-        "interface detach finished region=%s server_id=%s top_port_id=%s",
-        pod.region_name,
-        payload["server_id"],
-        job.resource_id,
-    )
+            if port.get("device_id") == server_id:
+                raise PortStillAttached(f"port {bottom_port_id} still on {server_id}")
+    release_port(mirror, pod, server_id, job.resource_id)

@@ -157,6 +157,11 @@ class ListHooks(abc.ABC):
         """Placeholders for the records of an unavailable pod (each with ``id_key``)."""
         return []
 
+    def pod_filters(self, pod: Pod, filters: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The filters as ``pod`` knows them (top IDs made its own); None when nothing in
+        ``pod`` can match (the pod is not asked). The default asks every pod the same."""
+        return filters
+
 
 def parse_timestamp(value: str) -> dt.datetime | str:
     """An ISO 8601 timestamp as a naive UTC datetime; the string itself if it is not one."""
@@ -285,6 +290,7 @@ class _PodStream:
 
     pod: Pod
     index: int
+    filters: Mapping[str, Any]
     buffer: collections.deque[_Entry] = field(default_factory=collections.deque)
     pending: list[_Entry] = field(default_factory=list)
     exhausted: bool = False
@@ -372,7 +378,12 @@ class _ListRun:
         self.filters = filters
         self.include_unknown = include_unknown
         self.deadline = deadline
-        self.streams = [_PodStream(pod, index) for index, pod in enumerate(pods)]
+        self.streams = []
+        for index, pod in enumerate(pods):
+            pod_filters = self.hooks.pod_filters(pod, filters)
+            stream = _PodStream(pod, index, pod_filters or {})
+            stream.exhausted = pod_filters is None
+            self.streams.append(stream)
         self.marker_position: _Position | None = None
         self.unknown_by_pod: dict[str, Sequence[Record]] = {}
         self.executor = futures.ThreadPoolExecutor(
@@ -418,8 +429,8 @@ class _ListRun:
         for stream in self.streams:
             stream.buffer = collections.deque(self._after_marker(list(stream.buffer)))
 
-    def _query(self, limit: int, marker: str | None) -> PodQuery:
-        return PodQuery(self.sort_keys, limit, marker, self.filters)
+    def _query(self, limit: int, marker: str | None, filters: Mapping[str, Any]) -> PodQuery:
+        return PodQuery(self.sort_keys, limit, marker, filters)
 
     def _marker_position(self, marker: str, pod: Pod, future: futures.Future) -> _Position:
         """Where the marker sorts: from its pod's record, else from its placeholder."""
@@ -444,12 +455,14 @@ class _ListRun:
         """Fetch the next page of each stream in parallel; late or failing pods go unavailable."""
         pending: dict[futures.Future, tuple[_PodStream, int]] = {}
         for stream in streams:
+            if stream.exhausted:
+                continue
             size = min(
                 self.max_page_size,
                 max(self.limit + 1, stream.page_size * 2) if stream.page_size else self.limit + 1,
             )
             stream.page_size = size
-            query = self._query(size, stream.native_marker)
+            query = self._query(size, stream.native_marker, stream.filters)
             pending[self.executor.submit(self.hooks.fetch_page, stream.pod, query)] = (stream, size)
         waiting = set(pending) | ({extra} if extra is not None else set())
         futures.wait(waiting, timeout=max(0.0, self.deadline - time.monotonic()))
@@ -527,7 +540,7 @@ class _ListRun:
     def _unknown(self, pod: Pod) -> Sequence[Record]:
         """The hook's placeholders for ``pod``, asked once per list."""
         if pod.pod_id not in self.unknown_by_pod:
-            query = self._query(self.limit + 1, None)
+            query = self._query(self.limit + 1, None, self.filters)
             self.unknown_by_pod[pod.pod_id] = self.hooks.unknown_records(pod, query)
         return self.unknown_by_pod[pod.pod_id]
 

@@ -23,6 +23,7 @@ from tricircle.api.compute import (
     limits,
     policy,
     server_actions,
+    server_groups,
     servers,
     versions,
     volume_attachments,
@@ -55,6 +56,7 @@ def create_app(
     for module in (
         servers,
         server_actions,
+        server_groups,
         interfaces,
         volume_attachments,
         flavors,

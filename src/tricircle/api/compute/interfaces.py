@@ -3,8 +3,9 @@
 An attach makes (or takes) the top port on the central Neutron and its bottom copy in the
 server's pod, then asks the pod's Nova to attach the bottom port. Answers name top IDs only:
 bottom port, network and subnet IDs are translated through the routing table. A detach removes
-the bottom copy and frees the top port (it stays, unbound, as a pre-made port does in Nova)
-through a job, once the pod has detached it.
+the bottom copy through a job, once the pod has detached it, and then, as Nova does, deletes a
+top port the attach made for a network or unbinds a port the caller passed
+(``tricircle.network.server_ports``).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def attach_interface(server_id: str) -> ResponseReturnValue:
         answer = app_state.calls.call(
             who, pod.region_name, "POST", f"/servers/{server_id}/os-interface", json=bottom_body
         )
-        networking.attach_top_ports(app_state.mirror, plan, server_id, pod.az_name)
+        networking.attach_top_ports(app_state.mirror, plan, server_id, who.project_id, pod.az_name)
     except BaseException:
         networking.undo(app_state.mirror, plan)
         raise
@@ -142,7 +143,7 @@ def attach_interface(server_id: str) -> ResponseReturnValue:
 
 @blueprint.delete("/servers/<server_id>/os-interface/<port_id>")
 def detach_interface(server_id: str, port_id: str) -> ResponseReturnValue:
-    """Detach by top port ID; the bottom copy goes, the top port is freed."""
+    """Detach by top port ID; the bottom copy goes, the top port is deleted or unbound."""
     pod = servers.server_pod(server_id)
     bottom_id = _bottom_port_id(pod, port_id)
     app_state = state()

@@ -16,6 +16,7 @@ from typing import Any
 from tricircle.api.errors import BadRequest, Conflict
 from tricircle.db.models import Pod
 from tricircle.network import mirror as network_mirror
+from tricircle.network import server_ports
 from tricircle.network.mirror import BottomMirror, ServerPort
 
 LOG = logging.getLogger(__name__)
@@ -33,6 +34,15 @@ class NetworkPlan:
     def top_port_ids(self) -> list[str]:
         """IDs of the top ports of this server."""
         return [server_port.top_port["id"] for server_port in self.server_ports]
+
+    @property
+    def made_top_port_ids(self) -> list[str]:
+        """IDs of the top ports made for this server (not passed by the caller)."""
+        return [
+            server_port.top_port["id"]
+            for server_port in self.server_ports
+            if server_port.top_port_created
+        ]
 
 
 def nova_fault(exc: network_mirror.MirrorError) -> BadRequest | Conflict:
@@ -98,8 +108,14 @@ def undo(mirror: BottomMirror, plan: NetworkPlan) -> None:
     plan.server_ports.clear()
 
 
-def attach_top_ports(mirror: BottomMirror, plan: NetworkPlan, server_id: str, az_name: str) -> None:
-    """Mark the top ports as the server's (device ID and owner), as Nova does in one cloud."""
+def attach_top_ports(
+    mirror: BottomMirror, plan: NetworkPlan, server_id: str, project_id: str, az_name: str
+) -> None:
+    """Record the ports made for the server (they go with it), then mark every top port as the
+    server's (device ID and owner), as Nova does in one cloud."""
+    server_ports.record_made_ports(
+        mirror.session_factory, plan.pod, project_id, server_id, plan.made_top_port_ids
+    )
     for top_port_id in plan.top_port_ids:
         mirror.top.put(
             f"/v2.0/ports/{top_port_id}",

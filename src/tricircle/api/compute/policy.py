@@ -19,6 +19,7 @@ AZ_DETAIL = "compute:availability_zones:detail"
 ALL_PROJECTS = "compute:servers:all_projects"
 QUOTA_OTHER = "compute:quotas:other_project"
 KEYPAIR_OTHER_USER = "compute:keypairs:other_user"
+SERVER_GROUPS_ALL_PROJECTS = "compute:server_groups:all_projects"
 
 RULES = [
     policy.DocumentedRuleDefault(
@@ -50,6 +51,12 @@ RULES = [
         ADMIN,
         "Manage the keypairs of another user (user_id parameter).",
         [{"method": "GET", "path": "/v2.1/os-keypairs?user_id={user_id}"}],
+    ),
+    policy.DocumentedRuleDefault(
+        SERVER_GROUPS_ALL_PROJECTS,
+        ADMIN,
+        "List the server groups of every project (all_projects); others get their own.",
+        [{"method": "GET", "path": "/v2.1/os-server-groups?all_projects=True"}],
     ),
 ]
 

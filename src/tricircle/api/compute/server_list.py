@@ -5,7 +5,10 @@ sort keys plus ``uuid``, the marker translation and next-page detection; the hoo
 to ask one pod for servers (with the caller's token, filters and microversion), where a marker
 server lives (the routing table) and what a server of an unavailable pod looks like (``UNKNOWN``
 records from the routing table, shown from microversion 2.69 on; below it the servers are left
-out and the omission is logged).
+out and the omission is logged). A filter naming a flavor is translated per pod to the pod's copy
+of the top flavor (``tricircle.pods.filters``); a pod without a copy has no server of that flavor
+and is not asked. Images need no translation: every pod uses the one shared Glance, so an image's
+ID is the same everywhere; Nova's list has no filter naming a network.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
-from tricircle.pods import lister
+from tricircle.pods import filters, lister
 from tricircle.pods.client import PodClientError
 
 LOG = logging.getLogger(__name__)
@@ -59,6 +62,8 @@ SORT_FIELDS = {
 }
 # The caller's query parameters (repeatable, in order) travel to each pod under this filter.
 FILTER_PAIRS = "pairs"
+# Filters naming a top resource that each pod knows by its own copy's ID.
+TOP_ID_FILTERS = {"flavor": ResourceType.FLAVOR}
 
 
 class ServerListHooks(lister.ListHooks):
@@ -85,6 +90,12 @@ class ServerListHooks(lister.ListHooks):
         self.view = view
         self.all_projects = all_projects
         self.timeout = timeout
+        self.top_id_filters = filters.TopIdFilters(session_factory, TOP_ID_FILTERS)
+
+    def pod_filters(self, pod: Pod, query_filters: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The caller's filters with top flavor IDs made ``pod``'s; None if it has no copy."""
+        pairs = self.top_id_filters.for_pod(pod, query_filters[FILTER_PAIRS])
+        return None if pairs is None else {FILTER_PAIRS: pairs}
 
     def fetch_page(self, pod: Pod, query: lister.PodQuery) -> Sequence[dict[str, Any]]:
         """The pod's detailed servers, sorted as asked, after a native marker."""

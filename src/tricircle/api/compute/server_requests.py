@@ -34,6 +34,15 @@ _NETWORK = {
     "additionalProperties": False,
     "anyOf": [{"required": ["uuid"]}, {"required": ["port"]}],
 }
+_UUID = {
+    "type": "string",
+    "pattern": "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
+}
+_HINTS = {
+    "type": "object",
+    "properties": {"group": {"oneOf": [_UUID, {"type": "array", "items": _UUID, "minItems": 1}]}},
+}
+HINT_KEYS = ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints")
 SERVER_CREATE = {
     "type": "object",
     "properties": {
@@ -65,7 +74,8 @@ SERVER_CREATE = {
                 },
             },
             "required": ["name", "flavorRef"],
-        }
+        },
+        **{key: _HINTS for key in HINT_KEYS},
     },
     "required": ["server"],
 }
@@ -85,6 +95,8 @@ class ServerCreate:
     max_count: int = 1
     return_reservation_id: bool = False
     volume_sources: tuple[tuple[str, str], ...] = ()
+    hints_key: str | None = None
+    scheduler_hints: dict[str, Any] | None = None
 
     @property
     def by_reservation(self) -> bool:
@@ -162,7 +174,9 @@ def _check_block_devices(server: dict[str, Any]) -> tuple[bool, tuple[tuple[str,
 
 def parse_server_create(raw: bytes, version: Microversion) -> ServerCreate:
     """The checked create request; BadRequest or InvalidField naming what is wrong."""
-    server = validation.validated(raw, SERVER_CREATE)["server"]
+    document = validation.validated(raw, SERVER_CREATE)
+    server = document["server"]
+    hints_key = next((key for key in HINT_KEYS if key in document), None)
     boots_from_mapping, volume_sources = _check_block_devices(server)
     image_ref = _reference(server.get("imageRef"))
     if image_ref is None and not boots_from_mapping:
@@ -179,4 +193,6 @@ def parse_server_create(raw: bytes, version: Microversion) -> ServerCreate:
         max_count=_check_counts(server),
         return_reservation_id=server.get("return_reservation_id", False),
         volume_sources=volume_sources,
+        hints_key=hints_key,
+        scheduler_hints=document[hints_key] if hints_key else None,
     )

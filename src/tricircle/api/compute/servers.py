@@ -21,6 +21,7 @@ from tricircle.api.compute import (
     images,
     networking,
     placement,
+    server_groups,
     server_list,
     volume_pods,
 )
@@ -43,7 +44,7 @@ from tricircle.db.routings import ResourceType
 from tricircle.jobs.queue import enqueue_job
 from tricircle.network import server_ports
 from tricircle.network.mirror.undo import Made, Undo
-from tricircle.pods.client import POD_FAILURES
+from tricircle.pods.client import POD_FAILURES, PodClientError
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_servers", __name__)
@@ -169,10 +170,21 @@ def _security_group_names(server: dict) -> list[str] | None:
     return None if groups is None else [group["name"] for group in groups]
 
 
-def _pod_for(request_body: ServerCreate, project_id: str, flavor: Flavor) -> Pod:
-    """The pod of the server's volumes if it boots from any, else the scheduler's choice."""
+def _pod_for(
+    request_body: ServerCreate, project_id: str, flavor: Flavor, group_pod: Pod | None
+) -> Pod:
+    """The pod of the server's group or volumes if it names any, else the scheduler's choice."""
     asked_az = _asked_az(request_body.availability_zone)
     volume_pod = volume_pods.pod_of_sources(request_body.volume_sources)
+    if group_pod is not None:
+        if asked_az is not None and asked_az != group_pod.az_name:
+            raise BadRequest(
+                f"The server group is in availability zone {group_pod.az_name}, not in the "
+                f"requested {asked_az}."
+            )
+        if volume_pod is not None and volume_pod.pod_id != group_pod.pod_id:
+            raise BadRequest("The server group and the volumes are in different pods.")
+        return group_pod
     if volume_pod is not None:
         volume_pods.check_asked_zone(asked_az, volume_pod)
         return volume_pod
@@ -207,7 +219,8 @@ def create() -> ResponseReturnValue:
                 raise BadRequest("Invalid key_name provided.") from exc
     if request_body.image_ref is not None:
         images.find_image(request_body.image_ref)
-    pod = _pod_for(request_body, who.project_id, flavor)
+    grouped = server_groups.group_hint(request_body.scheduler_hints or {})
+    pod = _pod_for(request_body, who.project_id, flavor, grouped[0] if grouped else None)
     bottom.ensure_bottom_flavor(app_state, pod, flavor, who.project_id)
     if keypair is not None:
         bottom.ensure_bottom_keypair(app_state, app_state.calls, who, pod, keypair)
@@ -223,7 +236,7 @@ def create() -> ResponseReturnValue:
             pod.region_name,
             "POST",
             "/servers",
-            json={"server": bottom_server},
+            json=_bottom_request(request_body, bottom_server, grouped),
             timeout=app_state.conf.compute.boot_timeout,
         )
         if request_body.by_reservation:
@@ -234,11 +247,12 @@ def create() -> ResponseReturnValue:
         networking.undo(app_state.mirror, plan)
         raise
     with Undo() as undo:
-        # Once a bottom server holds the ports, a job removes them after the pod let go.
-        undo.push(
-            Made(pod.region_name, "server_ports", server_ids[0]),
-            partial(_queue_port_cleanup, server_ids[0], pod, who.project_id, plan.top_port_ids),
-        )
+        # Once a bottom server holds the ports, a job releases them after the pod let go.
+        if plan.server_ports:
+            undo.push(
+                Made(pod.region_name, "server_ports", server_ids[0]),
+                partial(_queue_port_cleanup, server_ids[0], pod, who.project_id),
+            )
         for server_id in server_ids:
             undo.push(
                 Made(pod.region_name, SERVER, server_id),
@@ -250,7 +264,9 @@ def create() -> ResponseReturnValue:
                 Made(pod.region_name, "server_routing", server_id),
                 partial(_forget_server, server_id, pod),
             )
-        networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
+        networking.attach_top_ports(
+            app_state.mirror, plan, server_ids[0], who.project_id, pod.az_name
+        )
     LOG.info(
         "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s",
         pod.region_name,
@@ -268,6 +284,17 @@ def create() -> ResponseReturnValue:
     response.status_code = answer.status
     response.headers["Location"] = f"{gateway_url()}/servers/{server_ids[0]}"
     return response
+
+
+def _bottom_request(
+    request_body: ServerCreate, bottom_server: dict, grouped: tuple[Pod, dict] | None
+) -> dict[str, Any]:
+    """The pod's create request: the server, and its scheduler hints with bottom group IDs."""
+    document: dict[str, Any] = {"server": bottom_server}
+    if request_body.hints_key is not None:
+        hints = grouped[1] if grouped else request_body.scheduler_hints
+        document[request_body.hints_key] = hints
+    return document
 
 
 def _reserved_servers(pod: Pod, reservation_id: str) -> list[str]:
@@ -321,17 +348,15 @@ def _forget_server(server_id: str, pod: Pod) -> None:
         routings.forget_routing(session, server_id, pod.pod_id, SERVER)
 
 
-def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str, top_ports: list[str]) -> None:
-    """Queue the removal of the server's Tricircle ports once the bottom server is gone."""
-    if not top_ports:
-        return
+def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str) -> None:
+    """Queue the backstop that releases the server's ports and routing once the pod let go."""
     with transaction() as session:
         enqueue_job(
             session,
             server_ports.JOB_SERVER_PORTS_CLEANUP,
             server_id,
             project_id,
-            {"pod_id": pod.pod_id, "top_port_ids": top_ports},
+            {"pod_id": pod.pod_id},
         )
 
 
@@ -345,10 +370,18 @@ gateway.route_lists(blueprint, "/servers", _list)
 
 @blueprint.get("/servers/<server_id>")
 def show(server_id: str) -> ResponseReturnValue:
-    """One server, from its pod; from 2.69 an UNKNOWN record while its pod does not answer."""
+    """One server, from its pod; from 2.69 an UNKNOWN record while its pod does not answer.
+
+    When the pod no longer has the server, its ports are released and its routing forgotten
+    before the 404 is answered: a client that waits for the 404 finds the ports gone too.
+    """
     pod = server_pod(server_id)
     try:
         return forward(pod, "GET", f"/servers/{server_id}")
+    except PodClientError as exc:
+        if exc.status == 404:
+            _server_gone(server_id, pod)
+        raise
     except POD_FAILURES:
         if not caller().microversion.at_least(UNKNOWN_RECORDS_FROM):
             raise
@@ -362,6 +395,18 @@ def show(server_id: str) -> ResponseReturnValue:
     return jsonify({"server": record})
 
 
+def _server_gone(server_id: str, pod: Pod) -> None:
+    """Release the ports of a server its pod no longer has, then forget its routing."""
+    released = server_ports.release_server_ports(state().mirror, pod, server_id)
+    _forget_server(server_id, pod)
+    LOG.info(
+        "server gone region=%s server_id=%s released_top_port_ids=%s",
+        pod.region_name,
+        server_id,
+        released,
+    )
+
+
 @blueprint.put("/servers/<server_id>")
 def update(server_id: str) -> ResponseReturnValue:
     """Rename or redescribe a server in its pod."""
@@ -370,24 +415,18 @@ def update(server_id: str) -> ResponseReturnValue:
 
 
 def delete_server(server_id: str, action_body: dict | None = None) -> Response:
-    """Delete (or force-delete) the bottom server, forget its routing, queue its port cleanup."""
+    """Delete (or force-delete) the bottom server and queue the backstop of its release.
+
+    The routing stays until the pod no longer has the server: the show that first sees the
+    pod's 404 (or else the job) releases the server's ports and forgets the routing.
+    """
     pod = server_pod(server_id)
-    app_state = state()
-    top_ports = server_ports.top_port_ids(
-        app_state.pod_clients, app_state.conf.client.top_region_name, server_id
-    )
     if action_body is None:
         response = forward(pod, "DELETE", f"/servers/{server_id}")
     else:
         response = forward(pod, "POST", f"/servers/{server_id}/action", json=action_body)
-    _forget_server(server_id, pod)
-    _queue_port_cleanup(server_id, pod, caller().project_id, top_ports)
-    LOG.info(
-        "server deleted region=%s server_id=%s top_port_ids=%s",
-        pod.region_name,
-        server_id,
-        top_ports,
-    )
+    _queue_port_cleanup(server_id, pod, caller().project_id)
+    LOG.info("server delete sent region=%s server_id=%s", pod.region_name, server_id)
     return response
 
 

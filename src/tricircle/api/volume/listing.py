@@ -4,12 +4,15 @@ The hooks ask a pod's Cinder for a sorted page of ``/<collection>/detail`` as th
 marker's pod in the routing table and read the marker's record from it. A pod that fails or does
 not answer within ``[volume_api] list_timeout`` is left out and logged (Cinder's records have no
 ``UNKNOWN`` placeholder form); a pod's 400 (a bad filter or sort key) is the caller's 400.
+A filter naming a volume type (``volume_type_id``, an admin's filter) is translated per pod to
+the pod's copy of the top type (``tricircle.pods.filters``); a pod without a copy holds no volume
+of that type and is not asked.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +22,15 @@ from tricircle.api import gateway, validation
 from tricircle.api.volume import common, forwarding, routing
 from tricircle.api.volume.faults import bad_request
 from tricircle.db.models import Pod
-from tricircle.pods import lister
+from tricircle.db.routings import ResourceType
+from tricircle.pods import filters, lister
 from tricircle.pods.client import PodClientError
 
 LOG = logging.getLogger(__name__)
 
 PAGING_PARAMS = validation.PAGING_PARAMS | {"offset", "sort"}
+# Filters naming a top resource that each pod knows by its own copy's ID.
+TOP_ID_FILTERS = {"volume_type_id": ResourceType.VOLUME_TYPE}
 
 
 class BottomBadRequest(Exception):
@@ -91,6 +97,12 @@ class CinderListHooks(lister.ListHooks):
         self.state = common.state()
         self.who = gateway.caller()
         self.top_root = common.gateway_root()
+        self.top_id_filters = filters.TopIdFilters(self.state.session_factory, TOP_ID_FILTERS)
+
+    def pod_filters(self, pod: Pod, query_filters: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The caller's filters with top type IDs made ``pod``'s; None if it has no copy."""
+        pairs = self.top_id_filters.for_pod(pod, list(query_filters.items()))
+        return None if pairs is None else dict(pairs)
 
     def _get(self, pod: Pod, path: str, params: dict[str, Any] | None = None) -> Any:
         calls = self.state.calls

@@ -92,6 +92,7 @@ def boot(compute_app, compute_admin, monkeypatch):
     app_state = compute_app.extensions[EXTENSION]
     app_state.calls = FakeCalls()
     app_state.mirror = FakeMirror()
+    app_state.mirror.session_factory = app_state.session_factory
     monkeypatch.setattr(
         "tricircle.api.compute.servers.bottom.ensure_bottom_flavor", lambda *args: None
     )

@@ -148,3 +148,51 @@ def test_a_failed_pod_is_unknown_from_2_69_and_left_out_below(compute_member, fa
 def test_unknown_marker_is_400(compute_member, fake_pods):
     response = compute_member.get("/v2.1/servers?marker=nope")
     assert_fault(response, 400, "badRequest", "marker [nope] not found")
+
+
+def _flavor_copy(session_factory, pod, top_id: str, bottom_id: str) -> None:
+    with session_factory.begin() as session:
+        session.add(
+            ResourceRouting(
+                top_id=top_id,
+                bottom_id=bottom_id,
+                pod_id=pod.pod_id,
+                project_id="demo-project",
+                resource_type="flavor",
+            )
+        )
+
+
+@pytest.mark.parametrize("path", ["/v2.1/servers", "/v2.1/servers/detail"])
+def test_a_flavor_filter_names_each_pods_copy_and_skips_pods_without_one(
+    compute_member, fake_pods, session_factory, pods, path
+):
+    _flavor_copy(session_factory, pods["Pod1"], "top-flavor", "pod1-flavor")
+    compute_member.get(f"{path}?flavor=top-flavor&name=vm")
+    asked = {region: params for region, params in fake_pods.requests}
+    assert set(asked) == {"Pod1"}
+    assert ("flavor", "pod1-flavor") in asked["Pod1"] and ("name", "vm") in asked["Pod1"]
+    assert ("flavor", "top-flavor") not in asked["Pod1"]
+
+
+def test_a_flavor_no_pod_holds_lists_nothing(compute_member, fake_pods):
+    body = compute_member.get("/v2.1/servers/detail?flavor=unknown").get_json()
+    assert body == {"servers": []} and fake_pods.requests == []
+
+
+def test_a_flavor_filter_is_not_matched_by_another_resource_type(
+    compute_member, fake_pods, session_factory, pods
+):
+    with session_factory.begin() as session:
+        session.add(
+            ResourceRouting(
+                top_id="shared-id",
+                bottom_id="other",
+                pod_id=pods["Pod2"].pod_id,
+                project_id="demo-project",
+                resource_type="network",
+            )
+        )
+    _flavor_copy(session_factory, pods["Pod1"], "shared-id", "shared-id")
+    compute_member.get("/v2.1/servers?flavor=shared-id")
+    assert [region for region, _params in fake_pods.requests] == ["Pod1"]

@@ -45,6 +45,7 @@ class FakeCinder:
         self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in COLLECTIONS}
         self.calls: list[tuple[str, str, Any, str | None]] = []
         self.tokens: list[str | None] = []
+        self.list_params: list[dict[str, Any]] = []
         self.down = False
         self.limits = {"maxTotalVolumes": 10, "totalVolumesUsed": 0, "maxTotalSnapshots": -1}
 
@@ -122,6 +123,7 @@ class FakeCinder:
         if method == "GET" and len(parts) == 1:
             return BottomAnswer(200, {"volume_types": list(records.values())})
         if method == "GET" and parts[1:] == ["detail"]:
+            self.list_params.append(dict(params or {}))
             return BottomAnswer(200, {collection: self._page(records, params or {})})
         record = records.get(parts[1]) if len(parts) > 1 else None
         if record is None:

@@ -82,3 +82,15 @@ def test_extra_specs_reach_the_copies(client, fake_pods):
     assert ("POST", f"/types/{copy_id}/extra_specs") in [
         call[:2] for call in fake_pods.pods["Pod1"].calls
     ]
+
+
+def test_a_type_filter_names_each_pods_copy_and_skips_pods_without_one(client, fake_pods):
+    gold = _make_type(client)
+    made = _volume(client, volume_type="gold", availability_zone="az1").get_json()["volume"]
+    _volume(client, availability_zone="az2")
+    (copy_id,) = fake_pods.pods["Pod1"].types
+    listed = client.get(f"/v3/volumes/detail?volume_type_id={gold['id']}", headers=ADMIN)
+    assert listed.status_code == 200
+    assert [volume["id"] for volume in listed.get_json()["volumes"]] == [made["id"]]
+    assert fake_pods.pods["Pod1"].list_params[-1]["volume_type_id"] == copy_id
+    assert fake_pods.pods["Pod2"].list_params == []

@@ -1,0 +1,201 @@
+"""A server's ports released as Nova does: ports the gateway made deleted, the caller's unbound."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fake_neutron import PROJECT, FakeClients
+from sqlalchemy.orm import Session, sessionmaker
+
+from tricircle.db import routings
+from tricircle.db.models import Job, Pod
+from tricircle.db.routings import ResourceType
+from tricircle.jobs.handlers import JobContext
+from tricircle.network import server_ports
+from tricircle.network.mirror import BottomMirror
+from tricircle.pods.client import PodClientError
+
+SERVER = "11111111-2222-3333-4444-555555555555"
+
+
+class FakeCompute:
+    """A pod's Nova as Tricircle's service identity sees it: the server is there or not."""
+
+    def __init__(self) -> None:
+        self.present = True
+
+    def get(self, path: str, **_kw: object) -> dict:
+        if not self.present:
+            raise PodClientError("Pod1", "compute", 404, f"{path} not found")
+        return {"server": {"id": SERVER}}
+
+
+class Clients(FakeClients):
+    """Neutrons per region and Pod1's Nova."""
+
+    def __init__(self) -> None:
+        super().__init__("RegionOne", "Pod1", "Pod2")
+        self.compute = FakeCompute()
+
+    def client(self, region_name: str, service_type: str):  # type: ignore[override]
+        if service_type == "compute":
+            return self.compute
+        return super().client(region_name, service_type)
+
+
+@pytest.fixture
+def clients() -> Clients:
+    return Clients()
+
+
+@pytest.fixture
+def mirror(sessions: sessionmaker[Session], clients: Clients) -> BottomMirror:
+    with sessions.begin() as session:
+        for region, az in (("RegionOne", ""), ("Pod1", "az1"), ("Pod2", "az2")):
+            session.add(Pod(region_name=region, az_name=az, pod_az_name=az))
+    return BottomMirror(sessions, clients, "RegionOne")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def pod1(sessions: sessionmaker[Session]) -> Pod:
+    with sessions() as session:
+        return session.query(Pod).filter_by(region_name="Pod1").one()
+
+
+@pytest.fixture
+def booted(mirror: BottomMirror, clients: Clients, pod1: Pod) -> dict[str, str]:
+    """A server in Pod1 with a port made for a network and a port its caller passed."""
+    top = clients.neutrons["RegionOne"]
+    network = top.post("/v2.0/networks", json={"network": {"project_id": PROJECT}})["network"]
+    top.post(
+        "/v2.0/subnets",
+        json={
+            "subnet": {"network_id": network["id"], "cidr": "10.5.0.0/24", "project_id": PROJECT}
+        },
+    )
+    caller_port = top.post(
+        "/v2.0/ports", json={"port": {"network_id": network["id"], "project_id": PROJECT}}
+    )["port"]
+    made = mirror.prepare_server_port(pod1, PROJECT, {"uuid": network["id"]})
+    passed = mirror.prepare_server_port(pod1, PROJECT, {"port": caller_port["id"]})
+    assert made.top_port_created and not passed.top_port_created
+    server_ports.record_made_ports(
+        mirror.session_factory, pod1, PROJECT, SERVER, [made.top_port["id"]]
+    )
+    for server_port in (made, passed):
+        top.put(
+            f"/v2.0/ports/{server_port.top_port['id']}",
+            json={
+                "port": {
+                    "device_id": SERVER,
+                    "device_owner": "compute:az1",
+                    "binding:host_id": "pod1-compute",
+                }
+            },
+        )
+    with mirror.session_factory.begin() as session:
+        routings.route_as_itself(
+            session,
+            top_id=SERVER,
+            pod_id=pod1.pod_id,
+            project_id=PROJECT,
+            resource_type=ResourceType.SERVER,
+        )
+    return {"made": made.top_port["id"], "passed": caller_port["id"], "network": network["id"]}
+
+
+def _bottom_ports(clients: Clients) -> set[str]:
+    return {port["name"] for port in clients.neutrons["Pod1"].data["ports"].values()}
+
+
+def test_made_ports_are_deleted_and_passed_ports_unbound(mirror, clients, pod1, booted):
+    assert server_ports.made_port_ids(mirror.session_factory, SERVER) == [booted["made"]]
+    released = server_ports.release_server_ports(mirror, pod1, SERVER)
+    assert released == sorted([booted["made"], booted["passed"]])
+    top_ports = clients.neutrons["RegionOne"].data["ports"]
+    assert booted["made"] not in top_ports
+    kept = top_ports[booted["passed"]]
+    assert (kept["device_id"], kept["device_owner"], kept["binding:host_id"]) == ("", "", "")
+    assert not {booted["made"], booted["passed"]} & _bottom_ports(clients)
+    assert server_ports.made_port_ids(mirror.session_factory, SERVER) == []
+    with mirror.session_factory() as session:
+        assert routings.find_bottom_id(session, booted["passed"], pod1.pod_id) is None
+
+
+def test_a_second_release_changes_nothing(mirror, clients, pod1, booted):
+    server_ports.release_server_ports(mirror, pod1, SERVER)
+    top = clients.neutrons["RegionOne"]
+    before = {port_id: dict(port) for port_id, port in top.data["ports"].items()}
+    assert server_ports.release_server_ports(mirror, pod1, SERVER) == []
+    assert top.data["ports"] == before
+
+
+def test_a_release_interrupted_before_the_top_delete_finishes_later(mirror, clients, pod1, booted):
+    clients.neutrons["RegionOne"].fail_on.add(("DELETE", "ports"))
+    with pytest.raises(Exception, match="injected"):
+        server_ports.release_server_ports(mirror, pod1, SERVER)
+    clients.neutrons["RegionOne"].fail_on.clear()
+    assert server_ports.made_port_ids(mirror.session_factory, SERVER) == [booted["made"]]
+    server_ports.release_server_ports(mirror, pod1, SERVER)
+    assert booted["made"] not in clients.neutrons["RegionOne"].data["ports"]
+
+
+def test_a_port_rebound_to_another_server_is_left_alone(mirror, clients, pod1, booted):
+    top = clients.neutrons["RegionOne"]
+    top.data["ports"][booted["passed"]]["device_id"] = "other-server"
+    server_ports.unbind_top_port(mirror, booted["passed"], SERVER)
+    assert top.data["ports"][booted["passed"]]["device_id"] == "other-server"
+    server_ports.unbind_top_port(mirror, "port-gone", SERVER)
+
+
+def _job(job_type: str, resource_id: str, payload: dict) -> Job:
+    return Job(type=job_type, resource_id=resource_id, project_id=PROJECT, payload=payload)
+
+
+def test_the_backstop_job_waits_for_the_pod_then_releases_and_forgets_the_server(
+    sessions, mirror, clients, pod1, booted, monkeypatch
+):
+    monkeypatch.setattr(server_ports, "_pod_clients", lambda: clients)
+    context = JobContext(sessions, "worker-1", threading.Event())
+    job = _job(server_ports.JOB_SERVER_PORTS_CLEANUP, SERVER, {"pod_id": pod1.pod_id})
+    with pytest.raises(server_ports.ServerStillPresent):
+        server_ports.cleanup_server_ports(context, job)
+    assert booted["made"] in clients.neutrons["RegionOne"].data["ports"]
+    clients.compute.present = False
+    server_ports.cleanup_server_ports(context, job)
+    server_ports.cleanup_server_ports(context, job)
+    assert booted["made"] not in clients.neutrons["RegionOne"].data["ports"]
+    assert clients.neutrons["RegionOne"].data["ports"][booted["passed"]]["device_id"] == ""
+    with sessions() as session:
+        assert routings.routed_pod(session, SERVER, ResourceType.SERVER) is None
+
+
+@pytest.mark.parametrize("kind", ["made", "passed"])
+def test_an_interface_detach_deletes_a_made_port_and_unbinds_a_passed_one(
+    sessions, mirror, clients, pod1, booted, monkeypatch, kind
+):
+    monkeypatch.setattr(server_ports, "_pod_clients", lambda: clients)
+    context = JobContext(sessions, "worker-1", threading.Event())
+    top_port_id = booted[kind]
+    with sessions() as session:
+        bottom_id = routings.find_bottom_id(session, top_port_id, pod1.pod_id)
+    bottom = clients.neutrons["Pod1"].data["ports"][bottom_id]
+    bottom["device_id"] = SERVER
+    job = _job(
+        server_ports.JOB_INTERFACE_DETACH,
+        top_port_id,
+        {"pod_id": pod1.pod_id, "server_id": SERVER},
+    )
+    with pytest.raises(server_ports.PortStillAttached):
+        server_ports.finish_interface_detach(context, job)
+    bottom["device_id"] = ""
+    server_ports.finish_interface_detach(context, job)
+    assert bottom_id not in clients.neutrons["Pod1"].data["ports"]
+    top_ports = clients.neutrons["RegionOne"].data["ports"]
+    if kind == "made":
+        assert top_port_id not in top_ports
+    else:
+        assert top_ports[top_port_id]["device_id"] == ""
+    with sessions() as session:
+        assert routings.find_bottom_id(session, top_port_id, pod1.pod_id) is None
