@@ -24,7 +24,7 @@ from tricircle.db import pods as pod_queries
 from tricircle.db import routings
 from tricircle.db.models import Job, Pod
 from tricircle.db.routings import ResourceType
-from tricircle.jobs.handlers import JobContext, handler
+from tricircle.jobs.handlers import JobContext, NotYet, handler
 from tricircle.network import constants
 from tricircle.network.mirror import BottomMirror, PortNotFound
 from tricircle.pods.client import PodClientError, PodClients
@@ -40,11 +40,11 @@ _clients: PodClients | None = None
 _clients_lock = threading.Lock()
 
 
-class ServerStillPresent(RuntimeError):
+class ServerStillPresent(NotYet):
     """The pod still shows the deleted server; the job is retried later."""
 
 
-class PortStillAttached(RuntimeError):
+class PortStillAttached(NotYet):
     """The pod has not finished detaching the port; the job is retried later."""
 
 
