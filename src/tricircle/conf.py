@@ -115,6 +115,56 @@ volume_api_opts = [
     ),
 ]
 
+# Defaults of a project's limits over every pod: Nova's and Cinder's own defaults.
+_QUOTA_DEFAULTS: tuple[tuple[str, int, str], ...] = (
+    ("instances", 10, "Servers"),
+    ("cores", 20, "Server VCPUs"),
+    ("ram", 50 * 1024, "Server RAM, in MiB"),
+    ("metadata_items", 128, "Metadata items per server"),
+    ("injected_files", 5, "Injected files per server (compute < 2.57)"),
+    ("injected_file_content_bytes", 10 * 1024, "Bytes per injected file (compute < 2.57)"),
+    ("injected_file_path_bytes", 255, "Bytes per injected file path (compute < 2.57)"),
+    ("key_pairs", 100, "Keypairs per user"),
+    ("server_groups", 10, "Server groups"),
+    ("server_group_members", 10, "Servers per server group"),
+    ("floating_ips", 10, "Floating IPs (shown at compute < 2.36 only; Neutron enforces its own)"),
+    ("fixed_ips", -1, "Fixed IPs (shown at compute < 2.36 only)"),
+    ("security_groups", 10, "Security groups (shown at compute < 2.36 only)"),
+    ("security_group_rules", 20, "Security group rules (shown at compute < 2.36 only)"),
+    ("volumes", 10, "Volumes"),
+    ("snapshots", 10, "Volume snapshots"),
+    ("gigabytes", 1000, "Gigabytes of volumes and snapshots"),
+    ("backups", 10, "Volume backups"),
+    ("backup_gigabytes", 1000, "Gigabytes of volume backups"),
+    ("groups", 10, "Volume groups"),
+    ("per_volume_gigabytes", -1, "Gigabytes of one volume"),
+)
+
+quota_opts: list[cfg.Opt] = [
+    cfg.IntOpt(
+        name,
+        default=default,
+        min=-1,
+        help=f"{what}: default limit on a project's total over every pod (-1: unlimited).",
+    )
+    for name, default, what in _QUOTA_DEFAULTS
+] + [
+    cfg.IntOpt(
+        "reservation_expire",
+        default=600,
+        min=1,
+        help="Seconds a create in flight holds its quota reservation at most (a gateway that "
+        "dies mid-create leaves one behind that counts no longer than this).",
+    ),
+    cfg.FloatOpt(
+        "usage_timeout",
+        default=10.0,
+        min=0.1,
+        help="Seconds the pods have to report a project's usage; a quota check that cannot "
+        "count every pod holding the project's resources refuses the create (503).",
+    ),
+]
+
 GROUPS: dict[str, list[cfg.Opt]] = {
     "database": database_opts,
     "api": api_opts,
@@ -124,6 +174,7 @@ GROUPS: dict[str, list[cfg.Opt]] = {
     "scheduler": scheduler_opts,
     "compute": compute_opts,
     "volume_api": volume_api_opts,
+    "quota": quota_opts,
 }
 
 for _group, _opts in GROUPS.items():

@@ -32,6 +32,8 @@ class ApiFault(Exception):
 
     code: int = 500
     fault_name: str | None = None
+    extra: Mapping[str, str] = {}
+    headers: Mapping[str, str] = {}
 
     def __init__(self, message: str, *, code: int | None = None, name: str | None = None) -> None:
         super().__init__(message)
@@ -163,12 +165,13 @@ class Dialect:
     def body(self, fault: ApiFault) -> dict[str, dict[str, int | str]]:
         """The JSON body of ``fault`` in this dialect."""
         name = fault.fault_name or self.fault_names.get(fault.code, self.generic_fault)
-        return {name: {"code": fault.code, "message": fault.message}}
+        return {name: {"code": fault.code, "message": fault.message, **fault.extra}}
 
     def response(self, fault: ApiFault) -> Response:
         """The JSON response of ``fault``."""
         response = jsonify(self.body(fault))
         response.status_code = fault.code
+        response.headers.update(fault.headers)
         return response
 
     def register(self, app: Flask) -> None:

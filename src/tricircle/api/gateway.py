@@ -31,6 +31,7 @@ from tricircle.db.models import Pod
 from tricircle.pods.client import PodClients
 from tricircle.pods.scheduler import PodScheduler, make_scheduler
 from tricircle.pods.versions import PodVersions
+from tricircle.quotas.engine import QuotaEngine
 
 EXTENSION = "tricircle.api"
 REQUEST_ID_HEADER = request_id.HTTP_RESP_HEADER_REQUEST_ID
@@ -46,7 +47,8 @@ class AppState(Protocol):
 @dataclass
 class GatewayState:
     """What both gateways hold: configuration, database, policy, the pods, their versions, the
-    calls to them as the caller and the scheduler (new bindings only where the service answers).
+    calls to them as the caller, the scheduler (new bindings only where the service answers) and
+    the quota engine.
     """
 
     conf: cfg.ConfigOpts
@@ -66,6 +68,11 @@ class GatewayState:
             self.session_factory,
             reachable=lambda pod: self.pod_versions.reachable(pod.region_name, service_type),
         )
+
+    @property
+    def quotas(self) -> QuotaEngine:
+        """The quota engine over this state's database and pods."""
+        return QuotaEngine(self.conf, self.session_factory, self.pod_clients)
 
 
 @dataclass(frozen=True)

@@ -253,3 +253,62 @@ class VolumeType(TimestampMixin, Base):
     description: Mapped[str | None] = mapped_column(String(255), nullable=True)
     is_public: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     extra_specs: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+
+
+class QuotaProject(TimestampMixin, Base):
+    """A project whose quotas Tricircle enforces; its row is the lock that serialises the
+    project's reservations (``SELECT ... FOR UPDATE``) across every gateway process."""
+
+    __tablename__ = "quota_projects"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class QuotaLimit(TimestampMixin, Base):
+    """A limit set on a project's total over every pod (``-1`` is unlimited); a resource with
+    no row takes its ``[quota]`` default."""
+
+    __tablename__ = "quota_limits"
+    __table_args__ = (
+        UniqueConstraint("project_id", "resource", name="uq_quota_limits_project_resource"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(
+        String(255), ForeignKey("quota_projects.project_id", ondelete="CASCADE"), nullable=False
+    )
+    resource: Mapped[str] = mapped_column(String(255), nullable=False)
+    hard_limit: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class QuotaReservation(Base):
+    """What a create in flight holds until its pod has answered; past ``expires_at`` it no
+    longer counts (a gateway that died mid-create)."""
+
+    __tablename__ = "quota_reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reservation_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    project_id: Mapped[str] = mapped_column(
+        String(255),
+        ForeignKey("quota_projects.project_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+    resource: Mapped[str] = mapped_column(String(255), nullable=False)
+    amount: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+
+
+class QuotaPodMirror(TimestampMixin, Base):
+    """The limits last written into one pod's own quota of a project for one service, as a
+    digest: a create in that pod rewrites them first when they differ from the top's."""
+
+    __tablename__ = "quota_pod_mirrors"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pod_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("pods.pod_id", ondelete="CASCADE"), primary_key=True
+    )
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -12,7 +12,7 @@ import logging
 from flask import Flask
 from oslo_config import cfg
 
-from tricircle.api import auth, gateway
+from tricircle.api import auth, gateway, quota_sets
 from tricircle.api.compute import (
     availability_zones,
     faults,
@@ -67,6 +67,7 @@ def create_app(
     ):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
     faults.NOVA.register(app)
+    quota_sets.install(app)
     gateway.install_request_hooks(
         app,
         ACCESS_LOG,

@@ -1,98 +1,192 @@
-"""``GET /limits`` and quota sets, summed over the pods a project uses.
+"""``GET /limits`` and ``os-quota-sets`` of the Nova gateway: limits on a project's total over
+every pod, set here and enforced by the gateway (``tricircle.quotas``), in Nova's shapes.
 
-A project's capacity through the gateway is the sum of its quotas in the pods it is bound to
-(every pod when it is bound to none yet); ``-1`` (unlimited) anywhere stays unlimited. Each pod is
-asked with the caller's token, so the pods' own policies decide who may read what.
+Microversions as Nova: from 2.36 the network quotas are neither shown nor accepted, from 2.57
+the injected-file ones; from 2.39 ``maxImageMeta`` leaves ``/limits``. Per-user quotas
+(``user_id``) are not kept: asking for them is a 400.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from tricircle.api import quota_sets, validation
 from tricircle.api.compute import policy
-from tricircle.api.compute.state import authorize, state
-from tricircle.api.gateway import bottom_pods, caller, transaction
-from tricircle.db import pods as pod_queries
-from tricircle.db.models import Pod
+from tricircle.api.compute.state import authorize
+from tricircle.api.errors import BadRequest
+from tricircle.api.gateway import caller
+from tricircle.quotas.resources import COMPUTE, INJECTED_FILE_QUOTAS, NETWORK_QUOTAS
 
 blueprint = Blueprint("compute_limits", __name__)
 
+MAX_LIMIT = 0x7FFFFFFF
+_LIMIT_VALUE = {
+    "type": ["integer", "string"],
+    "pattern": "^-?[0-9]+$",
+    "minimum": -1,
+    "maximum": MAX_LIMIT,
+}
+_BOOLEAN = {
+    "type": ["boolean", "string"],
+    "enum": [
+        True,
+        False,
+        "True",
+        "true",
+        "TRUE",
+        "False",
+        "false",
+        "FALSE",
+        "1",
+        "0",
+        "yes",
+        "no",
+        "on",
+        "off",
+    ],
+}
+_TRUE = {True, "True", "true", "TRUE", "1", "yes", "on"}
+LIMIT_NAMES = {
+    "ram": ["maxTotalRAMSize"],
+    "instances": ["maxTotalInstances"],
+    "cores": ["maxTotalCores"],
+    "key_pairs": ["maxTotalKeypairs"],
+    "floating_ips": ["maxTotalFloatingIps"],
+    "metadata_items": ["maxServerMeta", "maxImageMeta"],
+    "injected_files": ["maxPersonality"],
+    "injected_file_content_bytes": ["maxPersonalitySize"],
+    "security_groups": ["maxSecurityGroups"],
+    "security_group_rules": ["maxSecurityGroupRules"],
+    "server_groups": ["maxServerGroups"],
+    "server_group_members": ["maxServerGroupMembers"],
+}
+USED_NAMES = {
+    "totalRAMUsed": "ram",
+    "totalCoresUsed": "cores",
+    "totalInstancesUsed": "instances",
+    "totalFloatingIpsUsed": "floating_ips",
+    "totalSecurityGroupsUsed": "security_groups",
+    "totalServerGroupsUsed": "server_groups",
+}
 
-def pods_of(project_id: str) -> list[Pod]:
-    """The pods a project is bound to, or every pod if none."""
-    with transaction() as session:
-        bound = {b.pod_id for b in pod_queries.list_bindings(session, project_id=project_id)}
-    pods = bottom_pods()
-    return [pod for pod in pods if pod.pod_id in bound] or pods
+
+def shown_resources() -> list[str]:
+    """The quota resources of the caller's microversion, in Nova's order."""
+    version = caller().microversion
+    hidden: set[str] = set()
+    if version.at_least("2.36"):
+        hidden.update(NETWORK_QUOTAS)
+    if version.at_least("2.57"):
+        hidden.update(INJECTED_FILE_QUOTAS)
+    return [resource for resource in COMPUTE.resources if resource not in hidden]
 
 
-def _ask_all(pods: list[Pod], path: str) -> list[Any]:
-    """The same GET to every pod in parallel, as the caller; the decoded answers."""
-    who = caller()
-    calls = state().calls
-    with ThreadPoolExecutor(max_workers=max(len(pods), 1)) as pool:
-        answers = pool.map(lambda pod: calls.call(who, pod.region_name, "GET", path), pods)
-        return [answer.body for answer in answers]
+def _update_schema(resources: list[str]) -> dict[str, Any]:
+    properties: dict[str, Any] = {resource: _LIMIT_VALUE for resource in resources}
+    properties["force"] = _BOOLEAN
+    return {
+        "type": "object",
+        "properties": {
+            "quota_set": {
+                "type": "object",
+                "properties": properties,
+                "additionalProperties": False,
+            }
+        },
+        "required": ["quota_set"],
+        "additionalProperties": False,
+    }
 
 
-def add_values(left: Any, right: Any) -> Any:
-    """Sum two quota values: numbers add, -1 (unlimited) wins, dicts add key by key."""
-    if isinstance(left, dict) and isinstance(right, dict):
-        return {key: add_values(left.get(key), right.get(key)) for key in {**left, **right}}
-    if left is None:
-        return right
-    if right is None:
-        return left
-    if isinstance(left, bool) or isinstance(right, bool):
-        return left
-    if isinstance(left, int | float) and isinstance(right, int | float):
-        if left == -1 or right == -1:
-            return -1
-        return left + right
-    return left
+def _checked(project_id: str) -> str:
+    return quota_sets.checked_project_id(
+        project_id, f"Project ID {project_id} is not a valid project."
+    )
 
 
-def sum_documents(documents: list[dict[str, Any]]) -> dict[str, Any]:
-    """Every document added up key by key (non-numbers taken from the first)."""
-    total: dict[str, Any] = {}
-    for document in documents:
-        total = add_values(total, document) if total else dict(document)
-    return total
+def _project(project_id: str) -> str:
+    """The addressed project, checked; per-user quotas are refused."""
+    if "user_id" in request.args:
+        raise BadRequest("Per-user quotas (user_id) are not supported by this cloud.")
+    return _checked(project_id)
 
 
 @blueprint.get("/limits")
 def show_limits() -> ResponseReturnValue:
-    """The caller's absolute limits summed over its pods."""
-    answers = _ask_all(pods_of(caller().project_id), "/limits")
-    absolute = sum_documents([answer["limits"]["absolute"] for answer in answers])
+    """The absolute limits of the caller's project (an admin may name ``tenant_id``) with its
+    usage summed over the pods."""
+    project_id = caller().project_id
+    if "tenant_id" in request.args:
+        project_id = _project(request.args["tenant_id"])
+        authorize(policy.QUOTA_OTHER, {"project_id": project_id})
+    usage = quota_sets.engine().usage(COMPUTE, project_id)
+    shown = set(shown_resources())
+    absolute: dict[str, int] = {}
+    for resource, names in LIMIT_NAMES.items():
+        if resource in shown:
+            for name in names:
+                if name != "maxImageMeta" or not caller().microversion.at_least("2.39"):
+                    absolute[name] = usage.limits[resource]
+    for name, resource in USED_NAMES.items():
+        if resource in shown:
+            absolute[name] = usage.in_use.get(resource, 0)
     return jsonify({"limits": {"rate": [], "absolute": absolute}})
-
-
-def _quota_set(project_id: str, suffix: str) -> ResponseReturnValue:
-    authorize(policy.QUOTA_OTHER, {"project_id": project_id})
-    answers = _ask_all(pods_of(project_id), f"/os-quota-sets/{project_id}{suffix}")
-    quota_set = sum_documents([answer["quota_set"] for answer in answers])
-    quota_set["id"] = project_id
-    return jsonify({"quota_set": quota_set})
 
 
 @blueprint.get("/os-quota-sets/<project_id>")
 def show_quota_set(project_id: str) -> ResponseReturnValue:
-    """A project's quotas summed over its pods."""
-    return _quota_set(project_id, "")
+    """A project's limits on its total over every pod."""
+    project_id = _project(project_id)
+    authorize(policy.QUOTA_OTHER, {"project_id": project_id})
+    limits = quota_sets.engine().limits(COMPUTE, project_id)
+    return jsonify(quota_sets.quota_set({r: limits[r] for r in shown_resources()}, project_id))
 
 
 @blueprint.get("/os-quota-sets/<project_id>/detail")
 def show_quota_set_detail(project_id: str) -> ResponseReturnValue:
-    """A project's quotas with usage, summed over its pods."""
-    return _quota_set(project_id, "/detail")
+    """A project's limits with its usage summed over the pods."""
+    project_id = _project(project_id)
+    authorize(policy.QUOTA_OTHER, {"project_id": project_id})
+    usage = quota_sets.engine().usage(COMPUTE, project_id)
+    values = quota_sets.with_usage(usage, shown_resources())
+    return jsonify(quota_sets.quota_set(values, project_id))
 
 
 @blueprint.get("/os-quota-sets/<project_id>/defaults")
 def show_quota_defaults(project_id: str) -> ResponseReturnValue:
-    """Default quotas summed over the project's pods."""
-    return _quota_set(project_id, "/defaults")
+    """The default limits."""
+    project_id = _checked(project_id)
+    authorize(policy.QUOTA_OTHER, {"project_id": project_id})
+    defaults = quota_sets.engine().defaults(COMPUTE)
+    return jsonify(quota_sets.quota_set({r: defaults[r] for r in shown_resources()}, project_id))
+
+
+@blueprint.put("/os-quota-sets/<project_id>")
+def update_quota_set(project_id: str) -> ResponseReturnValue:
+    """Set limits on a project's total (admin); below the usage only with ``force``."""
+    project_id = _project(project_id)
+    authorize(policy.QUOTA_UPDATE, {"project_id": project_id})
+    resources = shown_resources()
+    body = validation.validated(request.get_data(), _update_schema(resources))["quota_set"]
+    force = body.pop("force", False) in _TRUE
+    limits = {resource: int(value) for resource, value in body.items()}
+    for resource, limit in limits.items():
+        if not -1 <= limit <= MAX_LIMIT:
+            raise BadRequest(
+                f"Invalid input for field/attribute {resource}. Value: {limit}. "
+                f"{limit} is less than the minimum of -1"
+            )
+    updated = quota_sets.engine().update_limits(COMPUTE, project_id, limits, force=force)
+    return jsonify(quota_sets.quota_set({r: updated[r] for r in resources}, None))
+
+
+@blueprint.delete("/os-quota-sets/<project_id>")
+def delete_quota_set(project_id: str) -> ResponseReturnValue:
+    """Return a project's limits to the defaults (admin)."""
+    project_id = _project(project_id)
+    authorize(policy.QUOTA_DELETE, {"project_id": project_id})
+    quota_sets.engine().reset_limits(COMPUTE, project_id)
+    return Response(status=202)

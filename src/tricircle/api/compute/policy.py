@@ -18,6 +18,8 @@ FLAVOR_MANAGE = "compute:flavors:manage"
 AZ_DETAIL = "compute:availability_zones:detail"
 ALL_PROJECTS = "compute:servers:all_projects"
 QUOTA_OTHER = "compute:quotas:other_project"
+QUOTA_UPDATE = "compute:quotas:update"
+QUOTA_DELETE = "compute:quotas:delete"
 KEYPAIR_OTHER_USER = "compute:keypairs:other_user"
 SERVER_GROUPS_ALL_PROJECTS = "compute:server_groups:all_projects"
 
@@ -43,8 +45,25 @@ RULES = [
     policy.DocumentedRuleDefault(
         QUOTA_OTHER,
         OWNER_OR_ADMIN,
-        "Show the quotas of a project.",
-        [{"method": "GET", "path": "/v2.1/os-quota-sets/{project_id}"}],
+        "Show the quotas of a project (with usage, and the defaults) and another project's limits.",
+        [
+            {"method": "GET", "path": "/v2.1/os-quota-sets/{project_id}"},
+            {"method": "GET", "path": "/v2.1/os-quota-sets/{project_id}/detail"},
+            {"method": "GET", "path": "/v2.1/os-quota-sets/{project_id}/defaults"},
+            {"method": "GET", "path": "/v2.1/limits?tenant_id={project_id}"},
+        ],
+    ),
+    policy.DocumentedRuleDefault(
+        QUOTA_UPDATE,
+        ADMIN,
+        "Set the limits of a project's total over every pod.",
+        [{"method": "PUT", "path": "/v2.1/os-quota-sets/{project_id}"}],
+    ),
+    policy.DocumentedRuleDefault(
+        QUOTA_DELETE,
+        ADMIN,
+        "Return a project's limits to the defaults.",
+        [{"method": "DELETE", "path": "/v2.1/os-quota-sets/{project_id}"}],
     ),
     policy.DocumentedRuleDefault(
         KEYPAIR_OTHER_USER,

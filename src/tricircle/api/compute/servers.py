@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tricircle.api import gateway, validation
+from tricircle.api import gateway, quota_sets, validation
 from tricircle.api.compute import (
     bottom,
     images,
@@ -45,6 +45,8 @@ from tricircle.jobs.queue import enqueue_job
 from tricircle.network import server_ports
 from tricircle.network.mirror.undo import Made, Undo
 from tricircle.pods.client import POD_FAILURES, PodClientError
+from tricircle.quotas.checks import servers_plan
+from tricircle.quotas.resources import COMPUTE
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_servers", __name__)
@@ -220,7 +222,11 @@ def create() -> ResponseReturnValue:
     if request_body.image_ref is not None:
         images.find_image(request_body.image_ref)
     grouped = server_groups.group_hint(request_body.scheduler_hints or {})
+    min_count = int(request_body.server.get("min_count", 1))
+    quota_plan = servers_plan(flavor.vcpus, flavor.ram, min_count, request_body.max_count)
+    allowed = quota_sets.reserve(COMPUTE, who.project_id, quota_plan).amounts["instances"]
     pod = _pod_for(request_body, who.project_id, flavor, grouped[0] if grouped else None)
+    quota_sets.ensure_pod_limits(COMPUTE, who.project_id, pod)
     bottom.ensure_bottom_flavor(app_state, pod, flavor, who.project_id)
     if keypair is not None:
         bottom.ensure_bottom_keypair(app_state, app_state.calls, who, pod, keypair)
@@ -228,6 +234,8 @@ def create() -> ResponseReturnValue:
         app_state.mirror, request_body.networks, pod, who.project_id, security_groups
     )
     bottom_server = _bottom_server(request_body, pod, plan)
+    if allowed < request_body.max_count:
+        bottom_server["max_count"] = allowed
     if request_body.by_reservation:
         bottom_server["return_reservation_id"] = True
     try:

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask
 from oslo_config import cfg
 
-from tricircle.api import auth, gateway
+from tricircle.api import auth, gateway, quota_sets
 from tricircle.api.microversions import VOLUME
 from tricircle.api.volume import (
     common,
@@ -63,6 +63,7 @@ def create_app(
     ):
         app.register_blueprint(blueprint)
     faults.CINDER.register(app)
+    quota_sets.install(app)
     gateway.install_request_hooks(
         app,
         ACCESS_LOG,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from tricircle.api.errors import FAULT_NAMES, ApiFault, Dialect
 from tricircle.pods import scheduler
+from tricircle.quotas import checks, engine, usage
 
 UNEXPECTED = "The server has either erred or is incapable of performing the request."
 
@@ -18,6 +19,24 @@ class CinderFault(ApiFault):
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message, code=code)
+
+
+class OverLimit(CinderFault):
+    """413 ``overLimit`` as Cinder answers its QuotaError family: the exception's name before
+    its message, ``retryAfter`` and ``Retry-After`` 0."""
+
+    extra = {"retryAfter": "0"}
+    headers = {"Retry-After": "0"}
+
+    def __init__(self, exc: checks.CinderOverQuota) -> None:
+        super().__init__(413, f"{type(exc).__name__}: {exc.message}")
+
+
+def _below_usage(exc: engine.QuotaBelowUsage) -> CinderFault:
+    return bad_request(
+        f"Quota {exc.resource} limit must be equal or greater than existing resources. "
+        f"Current usage is {exc.used} and the requested limit is {exc.limit}."
+    )
 
 
 def bad_request(message: str) -> CinderFault:
@@ -48,5 +67,13 @@ CINDER = Dialect(
             lambda exc: bad_request(f"Availability zone '{exc.az_name}' is invalid."),
         ),
         (scheduler.SchedulerError, lambda exc: bad_request(str(exc))),
+        (checks.CinderOverQuota, OverLimit),
+        (engine.QuotaBelowUsage, _below_usage),
+        (
+            usage.UsageUnknown,
+            lambda exc: CinderFault(
+                503, f"The volume service in {exc.region_name} is unavailable."
+            ),
+        ),
     ),
 )

@@ -2,8 +2,8 @@
 ``tricircle.volume``).
 
 Everything a pod does is authorized by the pod itself, on the caller's token. Only what the
-gateway keeps itself, the volume types, needs rules here; they default to ``role:admin`` and are
-overridden in the file named by ``[api] policy_file``.
+gateway keeps itself, the volume types and the quotas, needs rules here; they are overridden in
+the file named by ``[api] policy_file``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from oslo_policy import policy
 
 TYPES_MANAGE = "volume_extension:types_manage"
 TYPES_SHOW_PRIVATE = "volume_extension:types_show_private"
+QUOTAS_SHOW = "volume_extension:quotas:show"
+QUOTAS_UPDATE = "volume_extension:quotas:update"
+QUOTAS_DELETE = "volume_extension:quotas:delete"
 
 _RULES = [
     policy.DocumentedRuleDefault(
@@ -35,6 +38,27 @@ _RULES = [
             {"method": "GET", "path": "/v3/types"},
             {"method": "GET", "path": "/v3/types/{type_id}"},
         ],
+    ),
+    policy.DocumentedRuleDefault(
+        name=QUOTAS_SHOW,
+        check_str="role:admin or project_id:%(project_id)s",
+        description="Show a project's quotas (with usage) and the defaults.",
+        operations=[
+            {"method": "GET", "path": "/v3/os-quota-sets/{project_id}"},
+            {"method": "GET", "path": "/v3/os-quota-sets/{project_id}/defaults"},
+        ],
+    ),
+    policy.DocumentedRuleDefault(
+        name=QUOTAS_UPDATE,
+        check_str="role:admin",
+        description="Set the limits of a project's total over every pod.",
+        operations=[{"method": "PUT", "path": "/v3/os-quota-sets/{project_id}"}],
+    ),
+    policy.DocumentedRuleDefault(
+        name=QUOTAS_DELETE,
+        check_str="role:admin",
+        description="Return a project's limits to the defaults.",
+        operations=[{"method": "DELETE", "path": "/v3/os-quota-sets/{project_id}"}],
     ),
 ]
 

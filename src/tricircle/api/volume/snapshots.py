@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from tricircle.api import gateway
-from tricircle.api.volume import common, forwarding, listing, routing
+from tricircle.api.volume import common, forwarding, listing, quotas, routing
 
 LOG = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ def create_snapshot() -> tuple[Response, int]:
     document = common.json_body("snapshot", SNAPSHOT_CREATE)
     volume_id = document["snapshot"]["volume_id"]
     pod = forwarding.holding_pod(volume_id, routing.VOLUME)
+    quotas.reserve_snapshot(volume_id)
+    quotas.ensure_pod_limits(pod)
     answer = common.forward(pod.region_name, "POST", "/snapshots", body=document)
     created = answer.body["snapshot"]
     routing.record(created["id"], pod, common.project_id(), routing.SNAPSHOT)

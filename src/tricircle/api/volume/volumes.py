@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from tricircle.api import gateway
 from tricircle.api.podcalls import PodAnswer
-from tricircle.api.volume import common, forwarding, listing, routing, types
+from tricircle.api.volume import common, forwarding, listing, quotas, routing, types
 from tricircle.api.volume.faults import bad_request, invalid_field
 from tricircle.db.models import Pod, VolumeType
 from tricircle.network.mirror.undo import Made, Step, run_steps
@@ -151,7 +151,9 @@ def _show(create: VolumeCreate) -> None:
 
 
 CREATE_STEPS: tuple[Step[VolumeCreate], ...] = (
+    Step("reserve the quota", lambda create: quotas.reserve_volume(create.volume)),
     Step("choose the pod", _choose_pod),
+    Step("write the pod's quota", lambda create: quotas.ensure_pod_limits(create.pod)),
     Step("copy the volume type", _copy_type),
     Step("create the bottom volume", _create_in_pod, _delete_in_pod),
     Step("record the routing", _record_routing, _forget_routing),

@@ -12,8 +12,60 @@ from tricircle.api.compute.app import create_app
 from tricircle.api.gateway import Overrides
 from tricircle.api.microversions import Microversion
 from tricircle.db.models import Pod
-from tricircle.pods.client import PodClients
+from tricircle.pods.client import PodClients, PodUnreachable
 from tricircle.pods.versions import PodVersions
+
+
+class FakeAdminNova:
+    """One pod's Nova as Tricircle's own identity sees it: the servers it lists (by project,
+    with their flavor) and the project quotas written into it; anything else is the real
+    client's."""
+
+    def __init__(self, region_name: str, fallback: object) -> None:
+        self.region_name = region_name
+        self.fallback = fallback
+        self.servers: list[dict] = []
+        self.quotas: dict[str, dict] = {}
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise PodUnreachable(self.region_name, "compute", "connection refused")
+
+    def get(self, path: str, params: dict | None = None, **kwargs: object) -> object:
+        if path != "/servers/detail":
+            return self.fallback.get(path, params=params, **kwargs)
+        self._check()
+        assert kwargs.get("microversion") == "2.47"
+        mine = [s for s in self.servers if s["tenant_id"] == params["project_id"]]
+        after = [s["id"] for s in mine].index(params["marker"]) + 1 if "marker" in params else 0
+        return {"servers": mine[after : after + int(params["limit"])]}
+
+    def put(self, path: str, json: object = None, **kwargs: object) -> object:
+        if not path.startswith("/os-quota-sets/"):
+            return self.fallback.put(path, json=json, **kwargs)
+        self._check()
+        self.quotas[path.rsplit("/", 1)[-1]] = json["quota_set"]
+        return json
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.fallback, name)
+
+
+class FakeAdminPods(PodClients):
+    """Tricircle's own pod clients, with each pod's Nova a FakeAdminNova."""
+
+    def __init__(self) -> None:
+        super().__init__(None, connect_timeout=1, read_timeout=1)  # type: ignore[arg-type]
+        self.novas: dict[str, FakeAdminNova] = {}
+
+    def client(self, region_name: str, service_type: str):
+        real = super().client(region_name, service_type)
+        if service_type != "compute":
+            return real
+        if region_name not in self.novas:
+            self.novas[region_name] = FakeAdminNova(region_name, real)
+        return self.novas[region_name]
 
 
 class FixedPodVersions(PodVersions):
@@ -48,14 +100,19 @@ def pods(session_factory: sessionmaker[Session]) -> dict[str, Pod]:
 
 
 @pytest.fixture
+def admin_pods() -> FakeAdminPods:
+    return FakeAdminPods()
+
+
+@pytest.fixture
 def compute_app(
     admin_conf: cfg.ConfigOpts,
     session_factory: sessionmaker[Session],
     pod_versions: FixedPodVersions,
     pods: dict[str, Pod],
+    admin_pods: FakeAdminPods,
 ) -> Flask:
-    pod_clients = PodClients(None, connect_timeout=1, read_timeout=1)  # type: ignore[arg-type]
-    return create_app(admin_conf, Overrides(session_factory, pod_clients, pod_versions))
+    return create_app(admin_conf, Overrides(session_factory, admin_pods, pod_versions))
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ class DownClients:
     def get(self, path: str, **_kw):
         raise PodUnreachable("Pod1", "compute", "connection refused")
 
-    post = get
+    post = put = get
 
 
 @pytest.fixture

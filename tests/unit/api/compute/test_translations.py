@@ -1,4 +1,4 @@
-"""Small translations of the gateway: mirroring refusals to Nova faults, quota sums, pod faults."""
+"""Small translations of the gateway: mirroring refusals to Nova faults, pod faults."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 from requests import Response
 
-from tricircle.api.compute import limits, networking
+from tricircle.api.compute import networking
 from tricircle.api.compute.faults import NOVA
 from tricircle.network import mirror
 from tricircle.pods.client import PodCallError, raise_for_status
@@ -28,16 +28,6 @@ def test_mirroring_refusals_become_nova_faults(error, code, fragment):
     fault = networking.nova_fault(error)
     assert fault.code == code and fragment in fault.message
     assert "Pod2" not in fault.message
-
-
-def test_quota_values_add_up_and_unlimited_wins():
-    summed = limits.sum_documents(
-        [
-            {"instances": 10, "cores": -1, "id": "p", "ram": {"limit": 5, "in_use": 1}},
-            {"instances": 5, "cores": 20, "id": "p", "ram": {"limit": 7, "in_use": 2}},
-        ]
-    )
-    assert summed == {"instances": 15, "cores": -1, "id": "p", "ram": {"limit": 12, "in_use": 3}}
 
 
 def _response(status: int, body: object) -> Response:

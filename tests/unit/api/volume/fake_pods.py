@@ -48,6 +48,7 @@ class FakeCinder:
         self.list_params: list[dict[str, Any]] = []
         self.down = False
         self.limits = {"maxTotalVolumes": 10, "totalVolumesUsed": 0, "maxTotalSnapshots": -1}
+        self.quotas: dict[str, dict[str, int]] = {}
 
     @property
     def volumes(self) -> dict[str, dict[str, Any]]:
@@ -65,6 +66,9 @@ class FakeCinder:
 
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return self.request("POST", path, json=json, **kwargs)
+
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("PUT", path, json=json, **kwargs)
 
     def send(self, method: str, path: str, *, json: Any = None, **kwargs: Any) -> FakeResponse:
         """The pod-call stack's way in: the caller's token is recorded."""
@@ -104,7 +108,7 @@ class FakeCinder:
             summary = {"total_size": sum(sizes), "total_count": len(sizes), "metadata": metadata}
             return BottomAnswer(200, {"volume-summary": summary})
         if parts[0] == "os-quota-sets":
-            return BottomAnswer(200, {"quota_set": {"id": parts[1], "volumes": 10}})
+            return self._quota_set(method, parts[1], json, params or {})
         collection = parts[0]
         singular = COLLECTIONS[collection]
         records = self.records[collection]
@@ -112,6 +116,8 @@ class FakeCinder:
             record_id = str(uuid.uuid4())
             if collection == "volumes" and json["volume"].get("volume_type") in self.types:
                 json["volume"]["volume_type_id"] = json["volume"]["volume_type"]
+            if collection == "snapshots":
+                json["snapshot"]["size"] = self.volumes[json["snapshot"]["volume_id"]]["size"]
             records[record_id] = {
                 **json[singular],
                 "id": record_id,
@@ -137,6 +143,32 @@ class FakeCinder:
             return BottomAnswer(200, {singular: record})
         del records[parts[1]]
         return BottomAnswer(202, None)
+
+    def usage(self) -> dict[str, int]:
+        """What this pod's Cinder counts for its (single) project."""
+        volumes, snapshots = self.volumes.values(), self.records["snapshots"].values()
+        return {
+            "volumes": len(volumes),
+            "snapshots": len(snapshots),
+            "gigabytes": sum(int(v.get("size") or 1) for v in volumes)
+            + sum(int(s.get("size") or 1) for s in snapshots),
+        }
+
+    def _quota_set(
+        self, method: str, project_id: str, json: Any, params: dict[str, Any]
+    ) -> BottomAnswer:
+        """The project's quota here: written by Tricircle, read with or without usage."""
+        if method == "PUT":
+            self.quotas[project_id] = dict(json["quota_set"])
+        limits = self.quotas.get(project_id, {"volumes": 10, "snapshots": 10, "gigabytes": 1000})
+        if params.get("usage") != "true":
+            return BottomAnswer(200, {"quota_set": {"id": project_id, **limits}})
+        used = self.usage()
+        shown = {
+            key: {"limit": limit, "in_use": used.get(key, 0), "reserved": 0}
+            for key, limit in limits.items()
+        }
+        return BottomAnswer(200, {"quota_set": {"id": project_id, **shown}})
 
     @staticmethod
     def _page(records: dict[str, dict], params: dict[str, Any]) -> list[dict[str, Any]]:

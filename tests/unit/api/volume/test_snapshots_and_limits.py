@@ -1,4 +1,4 @@
-"""Snapshots in their volume's pod, and limits and quotas added up over the pods."""
+"""Snapshots in their volume's pod, and the volume summary added up over the pods."""
 
 from __future__ import annotations
 
@@ -37,23 +37,6 @@ def test_snapshot_without_volume_is_400(client):
     response = client.post("/v3/snapshots", json={"snapshot": {"name": "x"}})
     assert response.status_code == 400
     assert "volume_id" in response.get_json()["badRequest"]["message"]
-
-
-def test_limits_add_up_over_pods_and_unlimited_stays_unlimited(client, fake_pods):
-    fake_pods.pods["Pod1"].limits["totalVolumesUsed"] = 3
-    absolute = client.get("/v3/limits").get_json()["limits"]["absolute"]
-    assert absolute == {"maxTotalVolumes": 20, "totalVolumesUsed": 3, "maxTotalSnapshots": -1}
-
-
-def test_limits_leave_out_a_down_pod(client, fake_pods):
-    fake_pods.pods["Pod2"].down = True
-    absolute = client.get("/v3/limits").get_json()["limits"]["absolute"]
-    assert absolute["maxTotalVolumes"] == 10
-
-
-def test_quota_set_adds_up_over_pods(client):
-    quota = client.get("/v3/os-quota-sets/demo-project").get_json()["quota_set"]
-    assert quota == {"id": "demo-project", "volumes": 20}
 
 
 def test_volume_summary_adds_up_over_pods(client):

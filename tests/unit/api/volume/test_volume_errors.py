@@ -104,5 +104,6 @@ def test_a_failing_undo_step_does_not_stop_the_others(
         _fault(_create(client), 503, "serviceUnavailable")
     assert "undo failed region=Pod1 resource_type=volume_routing" in caplog.text
     pod1 = fake_pods.pods["Pod1"]
-    assert [method for method, *_rest in pod1.calls] == ["POST", "DELETE"]
+    volume_calls = [call for call in pod1.calls if not call[1].startswith("/os-quota-sets")]
+    assert [method for method, *_rest in volume_calls] == ["POST", "DELETE"]
     assert pod1.volumes == {}

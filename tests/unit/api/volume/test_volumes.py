@@ -189,7 +189,10 @@ def test_bad_update_is_400_and_reaches_no_pod(client, fake_pods, body, fragment)
     response = client.put(f"/v3/volumes/{volume['id']}", json=body)
     assert response.status_code == 400
     assert fragment in response.get_json()["badRequest"]["message"]
-    assert not any(call[0] == "PUT" for call in fake_pods.pods["Pod1"].calls)
+    assert not any(
+        call[:1] == ("PUT",) and call[1].startswith("/volumes")
+        for call in fake_pods.pods["Pod1"].calls
+    )
 
 
 @pytest.mark.parametrize("limit", ["-1", "x", "1.5"])

@@ -1,0 +1,174 @@
+"""Queries on quotas: limits set on a project's total, the project's lock row, reservations of
+creates in flight and the digests of limits written into the pods.
+
+Functions take a Session and never commit; callers own the transaction. ``lock_project`` must
+come first in a transaction that reads usage and records a reservation: it holds the project's
+row (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite its write takes the database's write
+lock), so reservations of one project are decided one at a time by every process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection, Mapping
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from tricircle.db.models import (
+    PodBinding,
+    QuotaLimit,
+    QuotaPodMirror,
+    QuotaProject,
+    QuotaReservation,
+    ResourceRouting,
+    utcnow,
+)
+from tricircle.db.session import insert_unless_conflict
+
+
+def _ensure_project(session: Session, project_id: str) -> None:
+    now = utcnow()
+    insert_unless_conflict(
+        session,
+        QuotaProject,
+        {"project_id": project_id, "created_at": now, "updated_at": now},
+    )
+
+
+def lock_project(session: Session, project_id: str) -> None:
+    """Hold the project's quota row until the transaction ends (made if missing)."""
+    _ensure_project(session, project_id)
+    session.execute(
+        update(QuotaProject)
+        .where(QuotaProject.project_id == project_id)
+        .values(updated_at=utcnow())
+    )
+    session.execute(
+        select(QuotaProject.project_id)
+        .where(QuotaProject.project_id == project_id)
+        .with_for_update()
+    )
+
+
+def get_limits(session: Session, project_id: str) -> dict[str, int]:
+    """The limits set on ``project_id``, by resource (resources left at default are absent)."""
+    rows = session.execute(
+        select(QuotaLimit.resource, QuotaLimit.hard_limit).where(
+            QuotaLimit.project_id == project_id
+        )
+    )
+    return {resource: hard_limit for resource, hard_limit in rows}
+
+
+def set_limits(session: Session, project_id: str, limits: Mapping[str, int]) -> None:
+    """Set (insert or replace) the limits of ``project_id`` for the given resources."""
+    _ensure_project(session, project_id)
+    existing = {
+        row.resource: row
+        for row in session.scalars(
+            select(QuotaLimit).where(
+                QuotaLimit.project_id == project_id, QuotaLimit.resource.in_(list(limits))
+            )
+        )
+    }
+    for resource, hard_limit in limits.items():
+        if resource in existing:
+            existing[resource].hard_limit = hard_limit
+        else:
+            session.add(QuotaLimit(project_id=project_id, resource=resource, hard_limit=hard_limit))
+    session.flush()
+
+
+def delete_limits(session: Session, project_id: str, resources: Collection[str]) -> None:
+    """Forget the limits of ``project_id`` on ``resources``: they return to their defaults."""
+    session.execute(
+        delete(QuotaLimit).where(
+            QuotaLimit.project_id == project_id, QuotaLimit.resource.in_(list(resources))
+        )
+    )
+
+
+def add_reservation(
+    session: Session, project_id: str, amounts: Mapping[str, int], expires_at: dt.datetime
+) -> str:
+    """Record what a create in flight holds; its reservation ID."""
+    reservation_id = str(uuid.uuid4())
+    session.add_all(
+        QuotaReservation(
+            reservation_id=reservation_id,
+            project_id=project_id,
+            resource=resource,
+            amount=amount,
+            expires_at=expires_at,
+        )
+        for resource, amount in amounts.items()
+        if amount
+    )
+    session.flush()
+    return reservation_id
+
+
+def reserved_amounts(session: Session, project_id: str, now: dt.datetime) -> dict[str, int]:
+    """What the project's unexpired reservations hold, by resource."""
+    rows = session.execute(
+        select(QuotaReservation.resource, func.sum(QuotaReservation.amount))
+        .where(QuotaReservation.project_id == project_id, QuotaReservation.expires_at > now)
+        .group_by(QuotaReservation.resource)
+    )
+    return {resource: int(total) for resource, total in rows}
+
+
+def delete_reservation(session: Session, reservation_id: str) -> None:
+    """Release a reservation (its create has returned)."""
+    session.execute(
+        delete(QuotaReservation).where(QuotaReservation.reservation_id == reservation_id)
+    )
+
+
+def delete_expired_reservations(session: Session, project_id: str, now: dt.datetime) -> None:
+    """Drop the project's reservations that have expired."""
+    session.execute(
+        delete(QuotaReservation).where(
+            QuotaReservation.project_id == project_id, QuotaReservation.expires_at <= now
+        )
+    )
+
+
+def project_pod_ids(session: Session, project_id: str) -> set[str]:
+    """Pods where the project may hold resources: those it is bound to or has routings in."""
+    bound = select(PodBinding.pod_id).where(PodBinding.project_id == project_id)
+    routed = (
+        select(ResourceRouting.pod_id).where(ResourceRouting.project_id == project_id).distinct()
+    )
+    return set(session.scalars(bound)) | set(session.scalars(routed))
+
+
+def mirror_digest(session: Session, project_id: str, pod_id: str, service: str) -> str | None:
+    """The digest of the limits last written into the pod for this project and service."""
+    row = session.get(QuotaPodMirror, (project_id, pod_id, service))
+    return None if row is None else row.digest
+
+
+def record_mirror(
+    session: Session, project_id: str, pod_id: str, service: str, digest: str
+) -> None:
+    """Remember the digest of the limits just written into the pod."""
+    now = utcnow()
+    values = {"project_id": project_id, "pod_id": pod_id, "service": service, "digest": digest}
+    if (
+        insert_unless_conflict(
+            session, QuotaPodMirror, {**values, "created_at": now, "updated_at": now}
+        )
+        is None
+    ):
+        session.execute(
+            update(QuotaPodMirror)
+            .where(
+                QuotaPodMirror.project_id == project_id,
+                QuotaPodMirror.pod_id == pod_id,
+                QuotaPodMirror.service == service,
+            )
+            .values(digest=digest, updated_at=now)
+        )

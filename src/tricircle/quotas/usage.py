@@ -1,0 +1,97 @@
+"""A project's usage, counted in the pods that may hold its resources, with Tricircle's identity.
+
+Why the pods and not Tricircle's own records: a server or volume deleted straight in a pod, one
+that failed or was resized there, is seen at once, and nothing in Tricircle's database can drift.
+Compute usage is the project's servers as the pod's Nova lists them (build requests included, so
+a server counts as soon as its create has returned, unlike Nova's own ``in_use`` which counts
+cell records only), with VCPUs and RAM from the embedded flavor (microversion 2.47); volume
+usage is the pod's Cinder quota usage (``in_use`` + ``reserved``, committed before its create
+returns). Pods are asked in parallel; one that cannot answer makes the usage unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from concurrent import futures
+
+from tricircle.db.models import Pod
+from tricircle.pods.client import PodCallError, PodClient, PodClients
+from tricircle.quotas.resources import COMPUTE, VOLUME, QuotaService
+
+SERVER_FLAVOR_MICROVERSION = "2.47"
+PAGE = 1000
+
+Counter = Callable[[PodClient, str], dict[str, int]]
+
+
+class UsageUnknown(Exception):
+    """A pod that may hold the project's resources did not report its usage."""
+
+    def __init__(self, region_name: str, reason: str) -> None:
+        super().__init__(f"usage in {region_name} unknown: {reason}")
+        self.region_name = region_name
+
+
+def count_servers(client: PodClient, project_id: str) -> dict[str, int]:
+    """Instances, cores and RAM of the project's servers in one pod."""
+    totals = {"instances": 0, "cores": 0, "ram": 0}
+    params: dict[str, str | int] = {"all_tenants": 1, "project_id": project_id, "limit": PAGE}
+    while True:
+        servers = client.get(
+            "/servers/detail", params=params, microversion=SERVER_FLAVOR_MICROVERSION
+        )["servers"]
+        for server in servers:
+            flavor = server.get("flavor") or {}
+            totals["instances"] += 1
+            totals["cores"] += int(flavor.get("vcpus", 0))
+            totals["ram"] += int(flavor.get("ram", 0))
+        if len(servers) < PAGE:
+            return totals
+        params = {**params, "marker": servers[-1]["id"]}
+
+
+def count_volume_usage(client: PodClient, project_id: str) -> dict[str, int]:
+    """The project's volume quota usage in one pod (in use plus reserved)."""
+    quota_set = client.get(f"/os-quota-sets/{project_id}", params={"usage": "true"})["quota_set"]
+    return {
+        resource: int(value.get("in_use", 0)) + int(value.get("reserved", 0))
+        for resource, value in quota_set.items()
+        if resource in VOLUME.counted and isinstance(value, dict)
+    }
+
+
+COUNTERS: dict[str, Counter] = {COMPUTE.name: count_servers, VOLUME.name: count_volume_usage}
+
+
+def count_usage(
+    pod_clients: PodClients,
+    pods: Collection[Pod],
+    service: QuotaService,
+    project_id: str,
+    timeout: float,
+) -> dict[str, int]:
+    """The project's usage of ``service``'s counted resources, summed over ``pods``; raises
+    UsageUnknown if a pod fails or has not answered within ``timeout`` seconds."""
+    totals = dict.fromkeys(service.counted, 0)
+    if not pods:
+        return totals
+    counter = COUNTERS[service.name]
+
+    def count(pod: Pod) -> dict[str, int]:
+        return counter(pod_clients.client(pod.region_name, service.pod_service_type), project_id)
+
+    pool = futures.ThreadPoolExecutor(max_workers=len(pods))
+    try:
+        asked = {pool.submit(count, pod): pod for pod in pods}
+        futures.wait(asked, timeout=timeout)
+        for future, pod in asked.items():
+            if not future.done():
+                raise UsageUnknown(pod.region_name, f"no answer within {timeout} s")
+            error = future.exception()
+            if isinstance(error, PodCallError):
+                raise UsageUnknown(pod.region_name, str(error)) from error
+            for resource, amount in future.result().items():
+                totals[resource] = totals.get(resource, 0) + amount
+        return totals
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,276 @@
+"""Quotas on a project's total over every pod, set once on RegionOne, through stock clients.
+
+Every test works in a project of its own (made here, the demo user its member), so no quota
+leaks into other modules: its limits are deleted, its servers and volumes removed and the
+project deleted at teardown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import openstack
+import pytest
+from compute_gateway_helpers import FLAVOR_ID, boot, delete_all, fault, image_id, pod_servers
+from keystoneauth1 import adapter, session
+from keystoneauth1.identity import v3
+
+from tricircle.lab.layout import DEMO_USER, PASSWORD, TOP_REGION, LabLayout
+
+pytestmark = pytest.mark.integration
+
+OPENSTACK = str(Path(sys.executable).parent / "openstack")
+PODS = ("Pod1", "Pod2")
+
+
+@pytest.fixture
+def project(compute_lab: LabLayout, admin_session: session.Session) -> Iterator[dict[str, str]]:
+    """A fresh project with the demo user as member; gone with its quotas at teardown."""
+    identity = adapter.Adapter(admin_session, service_type="identity", interface="public")
+    name = f"quota-{uuid.uuid4().hex[:8]}"
+    made = identity.post("/v3/projects", json={"project": {"name": name, "domain_id": "default"}})
+    project_id = made.json()["project"]["id"]
+    user_id = identity.get("/v3/users", params={"name": DEMO_USER}).json()["users"][0]["id"]
+    role_id = identity.get("/v3/roles", params={"name": "member"}).json()["roles"][0]["id"]
+    identity.put(f"/v3/projects/{project_id}/users/{user_id}/roles/{role_id}")
+    try:
+        yield {"id": project_id, "name": name}
+    finally:
+        for service_type in ("compute", "volumev3"):
+            _top(admin_session, service_type).delete(
+                f"/os-quota-sets/{project_id}", raise_exc=False
+            )
+        identity.delete(f"/v3/projects/{project_id}", raise_exc=False)
+
+
+def _top(user_session: session.Session, service_type: str) -> adapter.Adapter:
+    return adapter.Adapter(
+        user_session, service_type=service_type, region_name=TOP_REGION, interface="public"
+    )
+
+
+@pytest.fixture
+def member(
+    compute_lab: LabLayout, project: dict[str, str]
+) -> Iterator[openstack.connection.Connection]:
+    """openstacksdk as the demo user in the test's project, on RegionOne only; its servers and
+    volumes deleted at teardown."""
+    cloud = openstack.connect(
+        auth_url=compute_lab.keystone_url,
+        username=DEMO_USER,
+        password=PASSWORD,
+        project_name=project["name"],
+        user_domain_name="Default",
+        project_domain_name="Default",
+        region_name=TOP_REGION,
+    )
+    try:
+        yield cloud
+    finally:
+        delete_all(cloud, list(cloud.compute.servers()))
+        for volume in cloud.block_storage.volumes():
+            cloud.block_storage.delete_volume(volume, ignore_missing=True)
+        for volume in cloud.block_storage.volumes():
+            cloud.block_storage.wait_for_delete(volume, wait=120)
+
+
+@pytest.fixture
+def cli(compute_lab: LabLayout) -> Callable[..., object]:
+    """``openstack <args>`` as the cloud admin on RegionOne; its JSON output when ``output``."""
+    env = {**os.environ, **compute_lab.admin_auth()}
+
+    def run(*args: str, output: bool = True) -> object:
+        formatting = ["-f", "json"] if output else []
+        done = subprocess.run(
+            [OPENSTACK, *args, *formatting], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    return run
+
+
+def _servers_in_pods(pod_api, project_id: str) -> dict[str, int]:
+    return {region: len(pod_servers(pod_api, region, project_id=project_id)) for region in PODS}
+
+
+def _member_session(lab: LabLayout, project_name: str) -> session.Session:
+    auth = v3.Password(
+        auth_url=lab.keystone_url,
+        username=DEMO_USER,
+        password=PASSWORD,
+        project_name=project_name,
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
+    return session.Session(auth=auth, timeout=120)
+
+
+def test_quota_set_show_and_delete_through_the_cli(cli, project):
+    cli(
+        "quota",
+        "set",
+        "--instances",
+        "5",
+        "--cores",
+        "10",
+        "--volumes",
+        "4",
+        "--gigabytes",
+        "40",
+        project["id"],
+        output=False,
+    )
+    shown = cli("quota", "show", project["id"])
+    values = {row["Resource"]: row["Limit"] for row in shown} if isinstance(shown, list) else shown
+    assert values["instances"] == 5 and values["cores"] == 10
+    assert values["volumes"] == 4 and values["gigabytes"] == 40
+    cli("quota", "delete", project["id"], output=False)
+    shown = cli("quota", "show", project["id"])
+    values = {row["Resource"]: row["Limit"] for row in shown} if isinstance(shown, list) else shown
+    assert values["instances"] == 10 and values["volumes"] == 10
+
+
+def test_boots_over_the_limit_are_nova_403_and_nothing_is_made(
+    compute_lab, admin_session, project, member, pod_api
+):
+    _top(admin_session, "compute").put(
+        f"/os-quota-sets/{project['id']}", json={"quota_set": {"instances": 2}}
+    )
+    boot(member, "gw-quota-1", "az1")
+    boot(member, "gw-quota-2", "az2")
+    before = _servers_in_pods(pod_api, project["id"])
+    assert before == {"Pod1": 1, "Pod2": 1}
+    refused = _top(_member_session(compute_lab, project["name"]), "compute").post(
+        "/servers",
+        json={
+            "server": {
+                "name": "gw-quota-3",
+                "imageRef": image_id(member),
+                "flavorRef": FLAVOR_ID,
+                "networks": "none",
+                "availability_zone": "az1",
+            }
+        },
+        raise_exc=False,
+    )
+    message = fault(refused, 403, "forbidden")
+    assert message == "Quota exceeded for instances: Requested 1, but already used 2 of 2 instances"
+    assert _servers_in_pods(pod_api, project["id"]) == before
+
+
+def test_ten_concurrent_boots_against_five_leave_exactly_five(
+    compute_lab, admin_session, project, member, pod_api
+):
+    _top(admin_session, "compute").put(
+        f"/os-quota-sets/{project['id']}", json={"quota_set": {"instances": 5}}
+    )
+    image = image_id(member)
+    gateway = _top(_member_session(compute_lab, project["name"]), "compute")
+
+    def create(index: int) -> int:
+        body = {
+            "server": {
+                "name": f"gw-quota-race-{index}",
+                "imageRef": image,
+                "flavorRef": FLAVOR_ID,
+                "networks": "none",
+                "availability_zone": f"az{1 + index % 2}",
+            }
+        }
+        return gateway.post("/servers", json=body, raise_exc=False).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = sorted(pool.map(create, range(10)))
+    assert statuses == [202] * 5 + [403] * 5, statuses
+    assert sum(_servers_in_pods(pod_api, project["id"]).values()) == 5
+
+
+def test_volumes_over_quota_are_cinder_413(compute_lab, admin_session, project, member, pod_api):
+    _top(admin_session, "volumev3").put(
+        f"/os-quota-sets/{project['id']}", json={"quota_set": {"volumes": 2, "gigabytes": 3}}
+    )
+    member.block_storage.create_volume(size=1, availability_zone="az1")
+    member.block_storage.create_volume(size=1, availability_zone="az2")
+    volumes = _top(_member_session(compute_lab, project["name"]), "volumev3")
+    refused = volumes.post(
+        "/volumes", json={"volume": {"size": 1, "availability_zone": "az1"}}, raise_exc=False
+    )
+    assert refused.status_code == 413, refused.text
+    assert "VolumeLimitExceeded" in refused.json()["overLimit"]["message"]
+    _top(admin_session, "volumev3").put(
+        f"/os-quota-sets/{project['id']}", json={"quota_set": {"volumes": 5}}
+    )
+    refused = volumes.post(
+        "/volumes", json={"volume": {"size": 2, "availability_zone": "az2"}}, raise_exc=False
+    )
+    assert refused.status_code == 413, refused.text
+    assert "VolumeSizeExceedsAvailableQuota" in refused.json()["overLimit"]["message"]
+    in_pods = 0
+    for region in PODS:
+        listed = pod_api(region, "volumev3").get(
+            "/volumes", params={"all_tenants": 1, "project_id": project["id"]}
+        )
+        in_pods += len(listed.json()["volumes"])
+    assert in_pods == 2
+
+
+def test_limits_show_top_limits_and_summed_usage(compute_lab, admin_session, project, member):
+    _top(admin_session, "compute").put(
+        f"/os-quota-sets/{project['id']}", json={"quota_set": {"instances": 5}}
+    )
+    boot(member, "gw-quota-a", "az1")
+    boot(member, "gw-quota-b", "az2")
+    absolute = member.compute.get_limits().absolute
+    assert absolute.instances == 5 and absolute.instances_used == 2
+    detail = _top(admin_session, "compute").get(f"/os-quota-sets/{project['id']}/detail")
+    assert detail.json()["quota_set"]["instances"]["in_use"] == 2
+
+
+@pytest.mark.parametrize(
+    ("service_type", "body", "status"),
+    [
+        ("compute", {"instances": -2}, 400),
+        ("compute", {"instances": "x"}, 400),
+        ("compute", {"bogus": 1}, 400),
+        ("volumev3", {"volumes": -2}, 400),
+        ("volumev3", {"bogus": 1}, 400),
+    ],
+)
+def test_bad_quota_input_is_400(admin_session, project, service_type, body, status):
+    answer = _top(admin_session, service_type).put(
+        f"/os-quota-sets/{project['id']}", json={"quota_set": body}, raise_exc=False
+    )
+    assert answer.status_code == status, answer.text
+    assert list(answer.json()) == ["badRequest"]
+
+
+def test_a_limit_below_usage_is_400_unless_forced(admin_session, project, member):
+    boot(member, "gw-quota-u1", "az1", wait=False)
+    boot(member, "gw-quota-u2", "az2", wait=False)
+    compute = _top(admin_session, "compute")
+    answer = compute.put(
+        f"/os-quota-sets/{project['id']}", json={"quota_set": {"instances": 1}}, raise_exc=False
+    )
+    assert "must be greater than or equal to already used and reserved 2" in fault(
+        answer, 400, "badRequest"
+    )
+    forced = compute.put(
+        f"/os-quota-sets/{project['id']}", json={"quota_set": {"instances": 1, "force": True}}
+    )
+    assert forced.json()["quota_set"]["instances"] == 1
+
+
+def test_members_may_not_set_quotas(compute_lab, project):
+    member_session = _member_session(compute_lab, project["name"])
+    answer = _top(member_session, "compute").put(
+        f"/os-quota-sets/{project['id']}", json={"quota_set": {"instances": 50}}, raise_exc=False
+    )
+    assert answer.status_code == 403
