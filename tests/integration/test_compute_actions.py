@@ -6,7 +6,15 @@ import time
 import uuid
 
 import pytest
-from compute_gateway_helpers import boot, connect, delete_all, fault, gateway, routed_servers
+from compute_gateway_helpers import (
+    FLAVOR_ID,
+    boot,
+    connect,
+    delete_all,
+    fault,
+    gateway,
+    routed_servers,
+)
 from keystoneauth1 import adapter
 
 from tricircle.lab.layout import DEMO_PROJECT, DEMO_USER, IMAGE
@@ -178,7 +186,9 @@ def test_keypair_and_flavor_are_made_in_the_pod_on_first_use(
         demo_cloud.compute.delete_keypair(keypair, ignore_missing=True)
 
 
-def test_limits_and_quotas_add_up_the_pods(demo_cloud, demo_session, pod_api):
+def test_limits_show_the_top_quota_and_the_usage_summed_over_the_pods(
+    demo_cloud, demo_session, pod_api
+):
     project_id = demo_session.get_project_id()
     absolute = gateway(demo_session).get("/limits").json()["limits"]["absolute"]
     pods = [
@@ -187,7 +197,34 @@ def test_limits_and_quotas_add_up_the_pods(demo_cloud, demo_session, pod_api):
         .json()["limits"]["absolute"]
         for region in ("Pod1", "Pod2")
     ]
-    assert absolute["maxTotalInstances"] == sum(pod["maxTotalInstances"] for pod in pods)
     assert absolute["totalInstancesUsed"] == sum(pod["totalInstancesUsed"] for pod in pods)
+    assert absolute["totalCoresUsed"] == sum(pod["totalCoresUsed"] for pod in pods)
     quotas = demo_cloud.compute.get_quota_set(project_id)
-    assert quotas.instances == sum(pod["maxTotalInstances"] for pod in pods)
+    assert absolute["maxTotalInstances"] == quotas.instances
+    assert absolute["maxTotalCores"] == quotas.cores
+
+
+def test_a_snapshot_becomes_active_and_boots_in_the_other_pod(demo_cloud, server):
+    image_id = demo_cloud.compute.create_server_image(
+        server, name=f"gw-snap-{uuid.uuid4().hex[:6]}", wait=False
+    ).id
+    try:
+        image = demo_cloud.image.wait_for_status(
+            demo_cloud.image.get_image(image_id), status="active", wait=120
+        )
+        assert image.size > 0
+        booted = demo_cloud.compute.create_server(
+            name="gw-from-snapshot",
+            image_id=image_id,
+            flavor_id=FLAVOR_ID,
+            networks="none",
+            availability_zone="az2",
+        )
+        try:
+            booted = demo_cloud.compute.wait_for_server(booted, wait=180)
+            assert booted.availability_zone == "az2"
+            assert booted.image.id == image_id
+        finally:
+            delete_all(demo_cloud, [booted])
+    finally:
+        demo_cloud.image.delete_image(image_id, ignore_missing=True)

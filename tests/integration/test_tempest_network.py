@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from tricircle.lab import tempest
-from tricircle.lab.layout import PUBLIC_NETWORK
 
 pytestmark = pytest.mark.integration
 
@@ -21,11 +20,8 @@ FLOATING_IPS_AND_GATEWAYS = (
 )
 
 
-def test_tempest_floating_ip_and_router_gateway_tests_pass(compute_lab, pod_api):
-    central = pod_api("RegionOne", "network")
-    public = central.get("/v2.0/networks", params={"name": PUBLIC_NETWORK}).json()["networks"]
-    extensions = [e["alias"] for e in central.get("/v2.0/extensions").json()["extensions"]]
-    tempest.write_config(compute_lab, public[0]["id"], extensions)
+def test_tempest_floating_ip_and_router_gateway_tests_pass(compute_lab):
+    tempest.write_config(compute_lab, tempest.read_facts(compute_lab))
     result = tempest.run(compute_lab, FLOATING_IPS_AND_GATEWAYS)
     counts = tempest.totals(result.stdout)
     assert result.returncode == 0 and counts.get("Failed", 0) == 0, result.stdout[-6000:]

@@ -194,14 +194,18 @@ def test_snapshot_lives_in_its_volume_pod(compute_lab, demo_cloud, demo_volume_a
         block_storage.wait_for_delete(volume, wait=60)
 
 
-def test_limits_are_the_sum_of_the_pods(compute_lab, demo_volume_api):
+def test_limits_show_the_top_quota_and_the_usage_summed_over_the_pods(compute_lab, demo_volume_api):
     def absolute(region: str) -> dict:
         return demo_volume_api(region).get("/limits").json()["limits"]["absolute"]
 
     in_pods = [absolute(pod.region) for pod in compute_lab.pod_layouts]
     top = absolute(TOP_REGION)
-    for key in ("maxTotalVolumes", "maxTotalVolumeGigabytes", "totalVolumesUsed"):
+    for key in ("totalVolumesUsed", "totalGigabytesUsed"):
         assert top[key] == sum(limits[key] for limits in in_pods), key
+    project_id = demo_volume_api(TOP_REGION).get_project_id()
+    quota_set = demo_volume_api(TOP_REGION).get(f"/os-quota-sets/{project_id}").json()
+    assert top["maxTotalVolumes"] == quota_set["quota_set"]["volumes"]
+    assert top["maxTotalVolumeGigabytes"] == quota_set["quota_set"]["gigabytes"]
 
 
 def test_volume_type_defined_at_the_gateway_reaches_the_pod_on_first_use(

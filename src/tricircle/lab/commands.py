@@ -9,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from tricircle.lab import guests, lab, namespaces, outside, processes, scenario
+from tricircle.lab import guests, lab, namespaces, outside, processes, scenario, tempest
 from tricircle.lab.cloud_config import write_clouds_yaml
 from tricircle.lab.layout import LabLayout
 
@@ -67,6 +67,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "command", nargs=argparse.REMAINDER, help="The command and its arguments."
     )
     outside_host.set_defaults(handler=_outside)
+    run_tempest = actions.add_parser(
+        "tempest",
+        help="Run stock tempest against RegionOne (configured from the running lab).",
+    )
+    run_tempest.add_argument(
+        "--regex",
+        default=r"^tempest\.api\.(compute|volume|network)\.",
+        help="Tests to run (default: the compute, volume and network API packages).",
+    )
+    run_tempest.add_argument(
+        "--exclude-list", type=Path, help="File of regexes of tests to leave out, with reasons."
+    )
+    run_tempest.add_argument("--concurrency", type=int, default=2, help="Workers (default 2).")
+    run_tempest.set_defaults(handler=_tempest)
 
 
 def _saved(args: argparse.Namespace) -> LabLayout | None:
@@ -171,6 +185,21 @@ def _outside(args: argparse.Namespace) -> int:
         print(f"the lab in {layout.root} has no outside host: is it up?", file=sys.stderr)
         return 1
     return subprocess.run(outside.command_argv(layout, command), check=False).returncode
+
+
+def _tempest(args: argparse.Namespace) -> int:
+    layout = _saved(args)
+    if layout is None or not lab.is_running(layout):
+        print("the lab is not running: run `tricircle lab up` first", file=sys.stderr)
+        return 1
+    directory = tempest.write_config(layout, tempest.read_facts(layout))
+    argv = tempest.run_argv(args.regex, args.exclude_list, args.concurrency)
+    result = subprocess.run(argv, cwd=directory, stdout=subprocess.PIPE, text=True, check=False)
+    print(result.stdout)
+    counts = tempest.totals(result.stdout)
+    skipped = sum(count for name, count in counts.items() if name.startswith("Skipped"))
+    print(f"{counts.get('Passed', 0)} passed, {counts.get('Failed', 0)} failed, {skipped} skipped")
+    return result.returncode
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -370,4 +370,13 @@ def tricircle(layout: LabLayout) -> Sections:
         },
         "xjob": {"workers": "2", "poll_interval": "0.2", "backoff_base": "1", "backoff_max": "5"},
         "compute": compute_gateway.config(layout),
+        # The lab's projects run whole test suites, whose deletes finish seconds after they
+        # return: the upstream defaults (10 servers, 20 cores, 10 volumes) would refuse boots.
+        "quota": {
+            "instances": "50",
+            "cores": "50",
+            "ram": str(50 * 1024),
+            "volumes": "50",
+            "snapshots": "50",
+        },
     }

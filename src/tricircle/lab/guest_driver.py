@@ -19,12 +19,15 @@ port. Runs inside nova-compute, which the lab starts as root with ``TRICIRCLE_LA
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 import os_vif
 from nova import exception
+from nova.compute import task_states
+from nova.image import glance
 from nova.network import os_vif_util
 from nova.virt import fake
 from oslo_config import cfg
@@ -124,6 +127,35 @@ class LabGuestDriver(fake.FakeDriverWithoutFakeNodes):
         """Detach one port from the guest."""
         super().detach_interface(context, instance, vif)
         self._unplug(instance, vif)
+
+    def snapshot(self, context: Any, instance: Any, image_id: str, update_task_state: Any) -> None:
+        """Upload the server's disk as the snapshot image, as a hypervisor does: the lab's disk
+        is the image the server booted from, so its bytes are copied from Glance."""
+        if instance.uuid not in self.instances:
+            raise exception.InstanceNotRunning(instance_id=instance.uuid)
+        update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+        image_api = glance.API()
+        source = image_api.get(context, instance.image_ref) if instance.image_ref else {}
+        metadata = {
+            "status": "active",
+            "name": image_api.get(context, image_id)["name"],
+            "disk_format": source.get("disk_format") or "raw",
+            "container_format": source.get("container_format") or "bare",
+            "properties": {"image_location": "snapshot", "owner_id": instance.project_id},
+        }
+        with tempfile.TemporaryDirectory() as scratch:
+            disk = Path(scratch) / "disk"
+            if instance.image_ref:
+                image_api.download(context, instance.image_ref, dest_path=str(disk))
+            else:
+                disk.write_bytes(b"")
+            update_task_state(
+                task_state=task_states.IMAGE_UPLOADING,
+                expected_state=task_states.IMAGE_PENDING_UPLOAD,
+            )
+            with disk.open("rb") as data:
+                image_api.update(context, image_id, metadata, data, purge_props=False)
+        LOG.info("snapshot uploaded server=%s image=%s", instance.uuid, image_id)
 
     def _start_guest(self, instance: Any, network_info: Any) -> None:
         with self._lock:

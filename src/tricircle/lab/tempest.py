@@ -3,18 +3,22 @@
 Tempest lives in its own virtual environment (``.venv-tempest``, made by ``tools/setup.sh``): its
 libraries need not match the versions the lab's services pin. The configuration is what an
 operator would write for a cloud whose only region is RegionOne: the lab's Keystone, dynamic
-credentials made by the admin, the ``public`` network as the external network, and the central
-Neutron's own extension list.
+credentials made by the admin, the ``public`` network as the external network, the central
+Neutron's own extension list, the gateways' microversion ranges, the lab's image and flavors.
 """
 
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import re
 import subprocess
 from pathlib import Path
 
-from tricircle.lab.layout import PASSWORD, PUBLIC_NETWORK, TOP_REGION, LabLayout
+from keystoneauth1 import adapter
+
+from tricircle.lab import identity
+from tricircle.lab.layout import FLAVOR, IMAGE, PASSWORD, PUBLIC_NETWORK, TOP_REGION, LabLayout
 
 VENV = Path(__file__).resolve().parents[3] / ".venv-tempest"
 TEMPEST = VENV / "bin" / "tempest"
@@ -25,8 +29,63 @@ def workspace(layout: LabLayout) -> Path:
     return layout.root / "tempest"
 
 
-def write_config(layout: LabLayout, public_network_id: str, extensions: list[str]) -> Path:
-    """A fresh workspace for the lab with its ``etc/tempest.conf``; returns the workspace."""
+@dataclasses.dataclass(frozen=True)
+class CloudFacts:
+    """What tempest.conf needs to know about the running lab, read from RegionOne."""
+
+    public_network_id: str
+    network_extensions: list[str]
+    image_id: str
+    flavor_id: str
+    flavor_alt_id: str
+    compute_max_microversion: str
+    volume_max_microversion: str
+
+
+def read_facts(layout: LabLayout) -> CloudFacts:
+    """The lab's facts as an operator would look them up; ``m1.small`` (resize target) is
+    defined at the gateway if missing."""
+    session = identity.admin_session(layout)
+
+    def api(service_type: str) -> adapter.Adapter:
+        return adapter.Adapter(
+            session, service_type=service_type, region_name=TOP_REGION, interface="public"
+        )
+
+    network = api("network")
+    public = network.get("/v2.0/networks", params={"name": PUBLIC_NETWORK}).json()["networks"]
+    extensions = [e["alias"] for e in network.get("/v2.0/extensions").json()["extensions"]]
+    image = api("image").get("/v2/images", params={"name": IMAGE}).json()["images"][0]
+    compute = api("compute")
+    flavors = {f["name"]: f["id"] for f in compute.get("/flavors").json()["flavors"]}
+    if "m1.small" not in flavors:
+        made = compute.post(
+            "/flavors", json={"flavor": {"name": "m1.small", "ram": 768, "vcpus": 1, "disk": 1}}
+        )
+        flavors["m1.small"] = made.json()["flavor"]["id"]
+    return CloudFacts(
+        public_network_id=public[0]["id"],
+        network_extensions=extensions,
+        image_id=image["id"],
+        flavor_id=flavors[FLAVOR],
+        flavor_alt_id=flavors["m1.small"],
+        compute_max_microversion=_current_version(api("compute"), "/"),
+        volume_max_microversion=_current_version(api("volumev3"), "/"),
+    )
+
+
+def _current_version(service: adapter.Adapter, path: str) -> str:
+    """The ``version`` (maximum microversion) of the API version document behind ``service``."""
+    document = service.get(path).json()
+    return document["version"]["version"]
+
+
+def write_config(layout: LabLayout, facts: CloudFacts) -> Path:
+    """A fresh workspace for the lab with its ``etc/tempest.conf``; returns the workspace.
+
+    Features follow what the lab's pods can do: one compute host per pod (no migration), the
+    fake virt and volume drivers (no console, no rescue image, no backups), a shared Glance.
+    """
     directory = workspace(layout)
     if not (directory / ".stestr.conf").exists():
         # The workspace registry stays in the lab too: ~/.tempest/ would outlive the lab.
@@ -55,22 +114,72 @@ def write_config(layout: LabLayout, public_network_id: str, extensions: list[str
                 "v3_endpoint_type": "public",
             },
             "identity-feature-enabled": {"api_v2": "false"},
+            "compute": {
+                "region": TOP_REGION,
+                "image_ref": facts.image_id,
+                "image_ref_alt": facts.image_id,
+                "flavor_ref": facts.flavor_id,
+                "flavor_ref_alt": facts.flavor_alt_id,
+                "min_microversion": "2.1",
+                "max_microversion": facts.compute_max_microversion,
+                "build_timeout": "180",
+            },
+            "compute-feature-enabled": {
+                "resize": "true",
+                "snapshot": "true",
+                "pause": "true",
+                "suspend": "true",
+                "shelve": "true",
+                "interface_attach": "true",
+                "change_password": "false",
+                "console_output": "true",
+                "rescue": "false",
+                "live_migration": "false",
+                "cold_migration": "false",
+                "vnc_console": "false",
+                "serial_console": "false",
+                "spice_console": "false",
+                "personality": "false",
+                "config_drive": "false",
+                "metadata_service": "false",
+                "attach_encrypted_volume": "false",
+                "swap_volume": "false",
+                "volume_multiattach": "false",
+                "hostname_fqdn_sanitization": "true",
+            },
+            "volume": {
+                "region": TOP_REGION,
+                "catalog_type": "volumev3",
+                "min_microversion": "3.0",
+                "max_microversion": facts.volume_max_microversion,
+                "build_timeout": "120",
+            },
+            "volume-feature-enabled": {
+                "backup": "false",
+                "snapshot": "true",
+                "clone": "true",
+                "manage_volume": "false",
+                "manage_snapshot": "false",
+                "extend_attached_volume": "false",
+            },
+            "image": {"region": TOP_REGION},
             "network": {
-                "public_network_id": public_network_id,
+                "public_network_id": facts.public_network_id,
                 "floating_network_name": PUBLIC_NETWORK,
                 "project_network_cidr": "10.100.0.0/16",
                 "project_network_mask_bits": "28",
                 "region": TOP_REGION,
             },
             "network-feature-enabled": {
-                "api_extensions": ",".join(extensions),
+                "api_extensions": ",".join(facts.network_extensions),
                 "ipv6": "false",
             },
+            "validation": {"run_validation": "false"},
             "service_available": {
                 "neutron": "true",
-                "nova": "false",
-                "cinder": "false",
-                "glance": "false",
+                "nova": "true",
+                "cinder": "true",
+                "glance": "true",
                 "swift": "false",
             },
         }
@@ -80,10 +189,18 @@ def write_config(layout: LabLayout, public_network_id: str, extensions: list[str
     return directory
 
 
+def run_argv(regex: str, exclude_list: Path | None = None, concurrency: int = 1) -> list[str]:
+    """``tempest run`` selecting ``regex`` minus the tests ``exclude_list`` names."""
+    argv = [str(TEMPEST), "run", "--concurrency", str(concurrency), "--regex", regex]
+    if exclude_list is not None:
+        argv += ["--exclude-list", str(exclude_list)]
+    return argv
+
+
 def run(layout: LabLayout, regex: str, timeout: float = 1200) -> subprocess.CompletedProcess:
     """``tempest run --regex`` in the lab's workspace (one worker: the lab is small)."""
     return subprocess.run(
-        [str(TEMPEST), "run", "--concurrency", "1", "--regex", regex],
+        run_argv(regex),
         cwd=workspace(layout),
         capture_output=True,
         text=True,

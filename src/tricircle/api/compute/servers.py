@@ -30,6 +30,7 @@ from tricircle.api.compute.server_requests import ServerCreate, parse_server_cre
 from tricircle.api.compute.state import gateway_url, state
 from tricircle.api.compute.views import (
     ViewContext,
+    rewrite_href,
     rewrite_links,
     server_view,
     top_addresses,
@@ -133,7 +134,9 @@ def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
     if answer.body is None:
         empty = Response(status=answer.status)
         if "Location" in answer.headers:
-            empty.headers["Location"] = answer.headers["Location"]
+            empty.headers["Location"] = rewrite_href(
+                answer.headers["Location"], "self", view_context()
+            )
         return empty
     body = answer.body
     if isinstance(body, dict) and isinstance(body.get("server"), dict):

@@ -49,3 +49,10 @@ def test_unknown_records_follow_nova_2_69():
     assert set(short) == {"id", "status", "links"} and short["status"] == "UNKNOWN"
     detail = views.unknown_server("s1", "p1", "2026-11-25T00:00:00Z", "az2", True, VIEW)
     assert detail["tenant_id"] == "p1" and detail["OS-EXT-AZ:availability_zone"] == "az2"
+
+
+def test_a_snapshot_location_points_at_the_gateway():
+    location = "http://127.0.0.1:18102/v2.1/images/0f6b2a4e-1111-4a22-8b33-9c44d55e66f7"
+    assert views.rewrite_href(location, "self", VIEW) == (
+        "http://gw:8774/v2.1/images/0f6b2a4e-1111-4a22-8b33-9c44d55e66f7"
+    )
