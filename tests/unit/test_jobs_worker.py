@@ -14,13 +14,14 @@ from tricircle import conf as tricircle_conf
 from tricircle.db import jobs
 from tricircle.db.models import JobStatus
 from tricircle.jobs import handlers, queue
+from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
 from tricircle.jobs.handlers import JobContext, handler
 from tricircle.jobs.worker import Worker, build_worker
 
 
-def enqueue(session_factory, job_type: str, resource_id: str) -> str:
+def enqueue(session_factory, job_type: str, resource_id: str, clock: Clock = SYSTEM_CLOCK) -> str:
     with session_factory.begin() as session:
-        return queue.enqueue_job(session, job_type, resource_id, "project-1").id
+        return queue.enqueue_job(session, job_type, resource_id, "project-1", clock=clock).id
 
 
 def job_status(session_factory, job_id: str) -> JobStatus:
@@ -104,22 +105,28 @@ def test_stop_lets_the_running_job_finish(session_factory, poll):
     assert job_status(session_factory, job_id) == JobStatus.SUCCESS
 
 
-def test_heartbeat_extends_leases_of_running_jobs(session_factory, poll):
+def test_heartbeat_extends_leases_of_running_jobs(session_factory, clock, poll):
     release = threading.Event()
-    job_id = enqueue(session_factory, "slow", "router-1")
+    job_id = enqueue(session_factory, "slow", "router-1", clock)
     worker = make_worker(
-        session_factory, {"slow": lambda context, job: release.wait(10)}, lease_seconds=1.0
+        session_factory, {"slow": lambda context, job: release.wait(10)}, clock=clock
     )
-    worker.start()
+    runner = threading.Thread(target=worker.run_once)
+    runner.start()
     try:
         poll(lambda: job_status(session_factory, job_id) == JobStatus.RUNNING, what="claim")
         for _ in range(3):
-            assert queue.claim_next_job(session_factory, "thief", lease_seconds=30) is None
-            worker.stopping.wait(0.6)
+            clock.advance(20)
+            worker.extend_leases()
+            clock.advance(20)
+            assert queue.claim_next_job(session_factory, "thief", 30, clock=clock) is None
+        clock.advance(10.001)
+        assert queue.claim_next_job(session_factory, "thief", 30, clock=clock).id == job_id
     finally:
         release.set()
-        worker.stop(timeout=10)
-    assert job_status(session_factory, job_id) == JobStatus.SUCCESS
+        runner.join(10)
+    with session_factory() as session:
+        assert jobs.get_job(session, job_id).attempts == 2
 
 
 def test_sigterm_stops_run_gracefully(session_factory):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.db.models import Job
 from tricircle.jobs import queue
+from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
 from tricircle.jobs.handlers import (
     Handler,
     JobContext,
@@ -45,6 +46,7 @@ class Worker:
         backoff_max: float = 600.0,
         handlers: dict[str, Handler] | None = None,
         worker_id: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.session_factory = session_factory
         self.threads = threads
@@ -54,6 +56,7 @@ class Worker:
         self.backoff_max = backoff_max
         self.handlers = handlers
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.clock = clock
         self.stopping = threading.Event()
         self._stopped = threading.Event()
         self._running: dict[str, Job] = {}
@@ -64,7 +67,7 @@ class Worker:
     def run_once(self, thread_id: str | None = None) -> bool:
         """Claim and run one due job; False if none was due."""
         thread_id = thread_id or self.worker_id
-        job = queue.claim_next_job(self.session_factory, thread_id, self.lease_seconds)
+        job = queue.claim_next_job(self.session_factory, thread_id, self.lease_seconds, self.clock)
         if job is None:
             return False
         with self._running_lock:
@@ -74,7 +77,9 @@ class Worker:
         finally:
             with self._running_lock:
                 self._running.pop(job.id, None)
-        queue.finish_job(self.session_factory, job, error, self.backoff_base, self.backoff_max)
+        queue.finish_job(
+            self.session_factory, job, error, self.backoff_base, self.backoff_max, self.clock
+        )
         return True
 
     def _run_handler(self, job: Job, thread_id: str) -> str | None:
@@ -114,16 +119,20 @@ class Worker:
             if not worked:
                 self.stopping.wait(self.poll_interval)
 
+    def extend_leases(self) -> None:
+        """One heartbeat: extend the lease of every job this worker is running."""
+        with self._running_lock:
+            running = list(self._running.values())
+        for job in running:
+            try:
+                queue.extend_lease(self.session_factory, job, self.lease_seconds, self.clock)
+            except Exception:
+                LOG.exception("lease not extended job_id=%s type=%s", job.id, job.type)
+
     def _keep_leases(self) -> None:
-        """Extend the leases of running jobs every third of a lease, until the pool is stopped."""
+        """A heartbeat every third of a lease, until the pool is stopped."""
         while not self._stopped.wait(self.lease_seconds / 3):
-            with self._running_lock:
-                running = list(self._running.values())
-            for job in running:
-                try:
-                    queue.extend_lease(self.session_factory, job, self.lease_seconds)
-                except Exception:
-                    LOG.exception("lease not extended job_id=%s type=%s", job.id, job.type)
+            self.extend_leases()
 
     def start(self) -> None:
         """Start the pool threads and the lease heartbeat."""
