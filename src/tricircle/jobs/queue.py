@@ -33,8 +33,10 @@ def enqueue_job(
     project_id: str,
     payload: dict[str, Any] | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    delay: float = 0.0,
 ) -> Job:
-    """Queue a job in the caller's transaction, or return the job already pending for it.
+    """Queue a job in the caller's transaction, due ``delay`` seconds from now, or return the job
+    already pending for it.
 
     At most one job per (type, resource_id) waits as ``new``; a second enqueue returns that job
     unchanged (its payload is kept). A job already running does not absorb the enqueue: the new
@@ -53,7 +55,7 @@ def enqueue_job(
                 "payload": payload,
                 "status": JobStatus.NEW,
                 "attempts": 0,
-                "run_after": now,
+                "run_after": now + dt.timedelta(seconds=delay),
                 "created_at": now,
                 "updated_at": now,
             },

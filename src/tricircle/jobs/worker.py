@@ -1,5 +1,8 @@
 """The xjob worker: N threads claim jobs, run their handlers and record the outcome.
 
+Periodic jobs (type -> interval) are queued when the worker starts and again, one interval
+later, each time one succeeds (a failed one is retried with backoff first).
+
 ``build_worker()`` makes a worker from the configuration (for embedding); ``Worker.run()``
 serves until SIGTERM or SIGINT, then lets running jobs finish. A heartbeat keeps the leases of
 running jobs alive, so only a dead worker's jobs are retaken.
@@ -31,6 +34,8 @@ from tricircle.jobs.handlers import (
 
 LOG = logging.getLogger(__name__)
 
+PERIODIC = "periodic"  # resource_id of periodic jobs
+
 
 class Worker:
     """A pool of threads working the job queue of one database."""
@@ -47,6 +52,7 @@ class Worker:
         handlers: dict[str, Handler] | None = None,
         worker_id: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        periodic: dict[str, float] | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.threads = threads
@@ -57,6 +63,7 @@ class Worker:
         self.handlers = handlers
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.clock = clock
+        self.periodic = periodic or {}
         self.stopping = threading.Event()
         self._stopped = threading.Event()
         self._running: dict[str, Job] = {}
@@ -77,10 +84,17 @@ class Worker:
         finally:
             with self._running_lock:
                 self._running.pop(job.id, None)
-        queue.finish_job(
+        finished = queue.finish_job(
             self.session_factory, job, error, self.backoff_base, self.backoff_max, self.clock
         )
+        if finished and error is None and job.type in self.periodic:
+            self._queue_periodic(job.type, self.periodic[job.type])
         return True
+
+    def _queue_periodic(self, job_type: str, delay: float) -> None:
+        """Queue the next run of a periodic job (coalesced with one already pending)."""
+        with self.session_factory.begin() as session:
+            queue.enqueue_job(session, job_type, PERIODIC, "", clock=self.clock, delay=delay)
 
     def _run_handler(self, job: Job, thread_id: str) -> str | None:
         """Run the job's handler; the error text on failure, else None."""
@@ -135,7 +149,9 @@ class Worker:
             self.extend_leases()
 
     def start(self) -> None:
-        """Start the pool threads and the lease heartbeat."""
+        """Queue the periodic jobs, start the pool threads and the lease heartbeat."""
+        for job_type in self.periodic:
+            self._queue_periodic(job_type, 0.0)
         self.stopping.clear()
         self._stopped.clear()
         self._pool = [
@@ -193,4 +209,5 @@ def build_worker(
         backoff_base=conf.xjob.backoff_base,
         backoff_max=conf.xjob.backoff_max,
         handlers=load_handler_modules(),
+        periodic={"reconcile": interval} if (interval := conf.xjob.reconcile_interval) else None,
     )

@@ -368,6 +368,12 @@ def tricircle(layout: LabLayout) -> Sections:
             "connect_timeout": "2",
             "read_timeout": "30",
         },
-        "xjob": {"workers": "2", "poll_interval": "0.2", "backoff_base": "1", "backoff_max": "5"},
+        "xjob": {
+            "workers": "2",
+            "poll_interval": "0.2",
+            "backoff_base": "1",
+            "backoff_max": "5",
+            "reconcile_interval": "0",
+        },
         "compute": compute_gateway.config(layout),
     }
