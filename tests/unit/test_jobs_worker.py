@@ -189,3 +189,23 @@ def test_worker_logs_a_job_that_waits_without_a_traceback(session_factory, poll,
     waits = [r for r in caplog.records if "job waits" in r.getMessage()]
     assert waits and all(r.levelname == "INFO" and r.exc_info is None for r in waits)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_periodic_job_is_queued_at_start_and_again_after_each_success(session_factory, clock):
+    runs: list[str] = []
+    worker = make_worker(
+        session_factory, {"tick": lambda context, job: runs.append(job.id)}, clock=clock
+    )
+    worker.periodic = {"tick": 60}
+    worker._queue_periodic("tick", 0.0)
+    worker._queue_periodic("tick", 0.0)  # a second worker starting: coalesced
+    assert worker.run_once() and len(runs) == 1
+    assert not worker.run_once()
+    clock.advance(60)
+    assert worker.run_once() and len(runs) == 2
+    with session_factory() as session:
+        assert [job.status for job in jobs.list_jobs(session, job_type="tick")] == [
+            JobStatus.SUCCESS,
+            JobStatus.SUCCESS,
+            JobStatus.NEW,
+        ]
