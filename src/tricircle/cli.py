@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "tricircle.api.commands",
     "tricircle.jobs.commands",
     "tricircle.pods.commands",
+    "tricircle.reconcile.commands",
 )
 # Loaded only where the ``lab`` extra (openstacksdk and the OpenStack services) is installed.
 LAB_COMMANDS = "tricircle.lab.commands"

@@ -43,6 +43,20 @@ xjob_opts = [
     cfg.IntOpt("lease_seconds", default=300, min=1, help="A running job past this is retaken."),
     cfg.FloatOpt("backoff_base", default=2.0, min=0.0, help="First retry delay, in seconds."),
     cfg.FloatOpt("backoff_max", default=600.0, min=0.0, help="Longest retry delay, in seconds."),
+    cfg.FloatOpt(
+        "reconcile_interval",
+        default=300.0,
+        min=0.0,
+        help="Seconds between the worker's reconciliation passes (drift between the top and the "
+        "pods, repaired); 0 disables them (`tricircle reconcile` still works).",
+    ),
+    cfg.FloatOpt(
+        "reconcile_stale_after",
+        default=120.0,
+        min=1.0,
+        help="Seconds after which reconciliation treats an empty create-once routing as left "
+        "behind (filled from the bottom resource named after the top ID, else dropped).",
+    ),
 ]
 
 client_opts = [

@@ -8,6 +8,7 @@ skipped, except under CI=true where that is a failure.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 import uuid
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.db import migrations
 from tricircle.db.engine import make_engine, make_session_factory
-from tricircle.db.models import Pod
+from tricircle.db.models import Pod, utcnow
 
 PG_SERVER_URL = os.environ.get(
     "TRICIRCLE_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -103,3 +104,22 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str
 def poll() -> Callable[..., object]:
     """``wait_until`` as a fixture: poll a predicate with a deadline, never a bare sleep."""
     return wait_until
+
+
+class FakeClock:
+    """A ``Clock`` that stands still until a test moves it."""
+
+    def __init__(self) -> None:
+        self.current = utcnow()
+
+    def now(self) -> dt.datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A hand-moved clock for leases, heartbeats and backoff."""
+    return FakeClock()

@@ -1,4 +1,7 @@
-"""The job queue: coalescing enqueue, atomic leased claims, fencing, backoff."""
+"""The job queue: coalescing enqueue, atomic leased claims, fencing, backoff.
+
+Leases and retry times are read on the ``clock`` fixture, moved by hand: no test waits.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +10,24 @@ import threading
 from collections import Counter
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from tricircle.db import jobs
-from tricircle.db.models import Job, JobStatus, utcnow
+from tricircle.db.models import Job, JobStatus
 from tricircle.jobs import queue
+from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
 
 
-def enqueue(session_factory, resource_id: str = "router-1", job_type: str = "router_setup") -> Job:
+def enqueue(
+    session_factory,
+    resource_id: str = "router-1",
+    job_type: str = "router_setup",
+    clock: Clock = SYSTEM_CLOCK,
+) -> Job:
     with session_factory.begin() as session:
-        return queue.enqueue_job(session, job_type, resource_id, "project-1", {"n": resource_id})
-
-
-def make_due(session_factory, job_id: str) -> None:
-    """Pull a failed job's retry time into the past, as if its backoff had elapsed."""
-    past = utcnow() - dt.timedelta(seconds=1)
-    with session_factory.begin() as session:
-        session.execute(update(Job).where(Job.id == job_id).values(run_after=past))
+        return queue.enqueue_job(
+            session, job_type, resource_id, "project-1", {"n": resource_id}, clock=clock
+        )
 
 
 def test_enqueue_coalesces_pending_duplicates(session_factory):
@@ -55,16 +59,15 @@ def test_enqueue_rolls_back_with_the_callers_transaction(session_factory):
         assert jobs.list_jobs(session) == []
 
 
-def test_claim_takes_due_jobs_oldest_first_and_leases_them(session_factory):
-    first = enqueue(session_factory, "r1")
-    second = enqueue(session_factory, "r2")
-    before = utcnow()
-    claimed = queue.claim_next_job(session_factory, "w", lease_seconds=30)
+def test_claim_takes_due_jobs_oldest_first_and_leases_them(session_factory, clock):
+    first = enqueue(session_factory, "r1", clock=clock)
+    second = enqueue(session_factory, "r2", clock=clock)
+    claimed = queue.claim_next_job(session_factory, "w", lease_seconds=30, clock=clock)
     assert claimed.id == first.id
     assert claimed.status == JobStatus.RUNNING and claimed.attempts == 1
-    assert claimed.lease_until >= before + dt.timedelta(seconds=29)
-    assert queue.claim_next_job(session_factory, "w", lease_seconds=30).id == second.id
-    assert queue.claim_next_job(session_factory, "w", lease_seconds=30) is None
+    assert claimed.lease_until == clock.now() + dt.timedelta(seconds=30)
+    assert queue.claim_next_job(session_factory, "w", lease_seconds=30, clock=clock).id == second.id
+    assert queue.claim_next_job(session_factory, "w", lease_seconds=30, clock=clock) is None
 
 
 def test_success_is_recorded_with_a_log_line(session_factory):
@@ -79,20 +82,23 @@ def test_success_is_recorded_with_a_log_line(session_factory):
     assert queue.claim_next_job(session_factory, "w", lease_seconds=30) is None
 
 
-def test_backoff_grows_exponentially_up_to_the_cap(session_factory):
-    job = enqueue(session_factory)
+def test_backoff_grows_exponentially_up_to_the_cap(session_factory, clock):
+    job = enqueue(session_factory, clock=clock)
     delays = []
     for _ in range(4):
-        claimed = queue.claim_next_job(session_factory, "w", lease_seconds=30)
+        claimed = queue.claim_next_job(session_factory, "w", lease_seconds=30, clock=clock)
         assert claimed is not None and claimed.id == job.id
-        before = utcnow()
-        queue.finish_job(session_factory, claimed, "pod down", backoff_base=10, backoff_max=35)
+        queue.finish_job(
+            session_factory, claimed, "pod down", backoff_base=10, backoff_max=35, clock=clock
+        )
         with session_factory() as session:
             failed = jobs.get_job(session, job.id)
         assert failed.status == JobStatus.FAILED and failed.last_error == "pod down"
-        assert queue.claim_next_job(session_factory, "w", lease_seconds=30) is None
-        delays.append(round((failed.run_after - before).total_seconds()))
-        make_due(session_factory, job.id)
+        delay = (failed.run_after - clock.now()).total_seconds()
+        delays.append(delay)
+        clock.advance(delay - 0.001)
+        assert queue.claim_next_job(session_factory, "w", lease_seconds=30, clock=clock) is None
+        clock.advance(0.001)
     assert delays == [10, 20, 35, 35]
     with session_factory() as session:
         logs = jobs.list_job_logs(session, job.id)
@@ -105,16 +111,14 @@ def test_backoff_delay_values():
     assert queue.backoff_delay(20, 2, 600) == 600
 
 
-def test_killed_worker_job_is_retaken_after_its_lease(session_factory, poll):
-    job = enqueue(session_factory)
-    dead = queue.claim_next_job(session_factory, "dead-worker", lease_seconds=1.0)
+def test_killed_worker_job_is_retaken_after_its_lease(session_factory, clock):
+    job = enqueue(session_factory, clock=clock)
+    dead = queue.claim_next_job(session_factory, "dead-worker", lease_seconds=60, clock=clock)
     assert dead.id == job.id
-    assert queue.claim_next_job(session_factory, "live-worker", lease_seconds=30) is None
-    retaken = poll(
-        lambda: queue.claim_next_job(session_factory, "live-worker", lease_seconds=30),
-        timeout=5,
-        what=f"job {job.id} to be retaken",
-    )
+    clock.advance(60)
+    assert queue.claim_next_job(session_factory, "live-worker", 30, clock=clock) is None
+    clock.advance(0.001)
+    retaken = queue.claim_next_job(session_factory, "live-worker", 30, clock=clock)
     assert retaken.id == job.id and retaken.attempts == 2
     assert not queue.finish_job(session_factory, dead, None, backoff_base=1, backoff_max=10)
     assert queue.finish_job(session_factory, retaken, None, backoff_base=1, backoff_max=10)
@@ -123,13 +127,18 @@ def test_killed_worker_job_is_retaken_after_its_lease(session_factory, poll):
     assert [(log.attempt, log.status) for log in logs] == [(2, JobStatus.SUCCESS)]
 
 
-def test_lease_extension_keeps_a_live_worker_job(session_factory):
-    enqueue(session_factory)
-    claimed = queue.claim_next_job(session_factory, "w", lease_seconds=0.2)
-    assert queue.extend_lease(session_factory, claimed, lease_seconds=30)
+def test_lease_extension_keeps_a_live_worker_job(session_factory, clock):
+    enqueue(session_factory, clock=clock)
+    claimed = queue.claim_next_job(session_factory, "w", lease_seconds=10, clock=clock)
+    clock.advance(9)
+    assert queue.extend_lease(session_factory, claimed, lease_seconds=10, clock=clock)
     with session_factory() as session:
-        lease_until = session.scalar(select(Job.lease_until))
-    assert lease_until > utcnow() + dt.timedelta(seconds=20)
+        assert session.scalar(select(Job.lease_until)) == clock.now() + dt.timedelta(seconds=10)
+    clock.advance(10)
+    assert queue.claim_next_job(session_factory, "thief", lease_seconds=30, clock=clock) is None
+    clock.advance(0.001)
+    assert queue.claim_next_job(session_factory, "thief", 30, clock=clock).id == claimed.id
+    assert not queue.extend_lease(session_factory, claimed, lease_seconds=10, clock=clock)
 
 
 def test_jobs_of_one_resource_do_not_run_concurrently(session_factory):

@@ -14,13 +14,14 @@ from tricircle import conf as tricircle_conf
 from tricircle.db import jobs
 from tricircle.db.models import JobStatus
 from tricircle.jobs import handlers, queue
+from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
 from tricircle.jobs.handlers import JobContext, handler
 from tricircle.jobs.worker import Worker, build_worker
 
 
-def enqueue(session_factory, job_type: str, resource_id: str) -> str:
+def enqueue(session_factory, job_type: str, resource_id: str, clock: Clock = SYSTEM_CLOCK) -> str:
     with session_factory.begin() as session:
-        return queue.enqueue_job(session, job_type, resource_id, "project-1").id
+        return queue.enqueue_job(session, job_type, resource_id, "project-1", clock=clock).id
 
 
 def job_status(session_factory, job_id: str) -> JobStatus:
@@ -104,22 +105,28 @@ def test_stop_lets_the_running_job_finish(session_factory, poll):
     assert job_status(session_factory, job_id) == JobStatus.SUCCESS
 
 
-def test_heartbeat_extends_leases_of_running_jobs(session_factory, poll):
+def test_heartbeat_extends_leases_of_running_jobs(session_factory, clock, poll):
     release = threading.Event()
-    job_id = enqueue(session_factory, "slow", "router-1")
+    job_id = enqueue(session_factory, "slow", "router-1", clock)
     worker = make_worker(
-        session_factory, {"slow": lambda context, job: release.wait(10)}, lease_seconds=1.0
+        session_factory, {"slow": lambda context, job: release.wait(10)}, clock=clock
     )
-    worker.start()
+    runner = threading.Thread(target=worker.run_once)
+    runner.start()
     try:
         poll(lambda: job_status(session_factory, job_id) == JobStatus.RUNNING, what="claim")
         for _ in range(3):
-            assert queue.claim_next_job(session_factory, "thief", lease_seconds=30) is None
-            worker.stopping.wait(0.6)
+            clock.advance(20)
+            worker.extend_leases()
+            clock.advance(20)
+            assert queue.claim_next_job(session_factory, "thief", 30, clock=clock) is None
+        clock.advance(10.001)
+        assert queue.claim_next_job(session_factory, "thief", 30, clock=clock).id == job_id
     finally:
         release.set()
-        worker.stop(timeout=10)
-    assert job_status(session_factory, job_id) == JobStatus.SUCCESS
+        runner.join(10)
+    with session_factory() as session:
+        assert jobs.get_job(session, job_id).attempts == 2
 
 
 def test_sigterm_stops_run_gracefully(session_factory):
@@ -182,3 +189,23 @@ def test_worker_logs_a_job_that_waits_without_a_traceback(session_factory, poll,
     waits = [r for r in caplog.records if "job waits" in r.getMessage()]
     assert waits and all(r.levelname == "INFO" and r.exc_info is None for r in waits)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_periodic_job_is_queued_at_start_and_again_after_each_success(session_factory, clock):
+    runs: list[str] = []
+    worker = make_worker(
+        session_factory, {"tick": lambda context, job: runs.append(job.id)}, clock=clock
+    )
+    worker.periodic = {"tick": 60}
+    worker._queue_periodic("tick", 0.0)
+    worker._queue_periodic("tick", 0.0)  # a second worker starting: coalesced
+    assert worker.run_once() and len(runs) == 1
+    assert not worker.run_once()
+    clock.advance(60)
+    assert worker.run_once() and len(runs) == 2
+    with session_factory() as session:
+        assert [job.status for job in jobs.list_jobs(session, job_type="tick")] == [
+            JobStatus.SUCCESS,
+            JobStatus.SUCCESS,
+            JobStatus.NEW,
+        ]

@@ -38,7 +38,7 @@ def test_network_jobs_db_and_pods_import_without_the_api():
         import tricircle
 
         imported = []
-        for package in ("conf", "network", "jobs", "db", "pods"):
+        for package in ("conf", "network", "jobs", "db", "pods", "reconcile"):
             module = __import__(f"tricircle.{package}", fromlist=["_"])
             imported.append(module.__name__)
             path = getattr(module, "__path__", [])
@@ -74,4 +74,4 @@ def test_tricircle_help_works_without_openstacksdk():
         """
     )
     assert result.returncode == 0, result.stderr
-    assert "{db,api,xjob,job,pod}" in result.stdout
+    assert "{db,api,xjob,job,pod,reconcile}" in result.stdout

@@ -32,7 +32,7 @@ HANDLERS: dict[str, Handler] = {}
 
 # Modules whose import registers handlers (each layer registers its own jobs there); the worker
 # imports them before it starts.
-HANDLER_MODULES: tuple[str, ...] = ("tricircle.network.jobs",)
+HANDLER_MODULES: tuple[str, ...] = ("tricircle.network.jobs", "tricircle.reconcile.jobs")
 
 
 class NotYet(Exception):

@@ -1,7 +1,8 @@
 """The job queue in the database: enqueue (coalescing), claim (leased), finish (with backoff).
 
 A claim increments ``attempts``; the pair (job id, attempts) is the claim's fencing token, so a
-worker whose lease expired and whose job was retaken cannot record a stale outcome.
+worker whose lease expired and whose job was retaken cannot record a stale outcome. Every
+timestamp written or compared comes from a ``Clock`` (the system's by default).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
 from tricircle.db.jobs import find_pending_job
-from tricircle.db.models import Job, JobLog, JobStatus, new_uuid, utcnow
+from tricircle.db.models import Job, JobLog, JobStatus, new_uuid
 from tricircle.db.session import insert_unless_conflict
+from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
 
 LOG = logging.getLogger(__name__)
 
@@ -30,15 +32,18 @@ def enqueue_job(
     resource_id: str,
     project_id: str,
     payload: dict[str, Any] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
+    delay: float = 0.0,
 ) -> Job:
-    """Queue a job in the caller's transaction, or return the job already pending for it.
+    """Queue a job in the caller's transaction, due ``delay`` seconds from now, or return the job
+    already pending for it.
 
     At most one job per (type, resource_id) waits as ``new``; a second enqueue returns that job
     unchanged (its payload is kept). A job already running does not absorb the enqueue: the new
     job runs after it, so changes made after the running job read its inputs are not lost.
     """
     for _ in range(ENQUEUE_ATTEMPTS):
-        now = utcnow()
+        now = clock.now()
         job = insert_unless_conflict(
             session,
             Job,
@@ -50,7 +55,7 @@ def enqueue_job(
                 "payload": payload,
                 "status": JobStatus.NEW,
                 "attempts": 0,
-                "run_after": now,
+                "run_after": now + dt.timedelta(seconds=delay),
                 "created_at": now,
                 "updated_at": now,
             },
@@ -122,7 +127,10 @@ CLAIM_STATEMENTS = (
 
 
 def claim_next_job(
-    session_factory: sessionmaker[Session], worker_id: str, lease_seconds: float
+    session_factory: sessionmaker[Session],
+    worker_id: str,
+    lease_seconds: float,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Job | None:
     """Atomically take the next due job for ``worker_id``, leased for ``lease_seconds``; or None.
 
@@ -132,7 +140,7 @@ def claim_next_job(
     WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)`` on PostgreSQL; SQLite runs writers one at a
     time, so the same statement is atomic there.
     """
-    now = utcnow()
+    now = clock.now()
     params = {"now": now, "lease_until": now + dt.timedelta(seconds=lease_seconds)}
     job = None
     with session_factory.begin() as session:
@@ -163,13 +171,14 @@ def finish_job(
     error: str | None,
     backoff_base: float,
     backoff_max: float,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> bool:
     """Record the outcome of the claim ``job``: success, or failure retried after a backoff.
 
     Writes one JobLog line. Returns False (recording nothing) if the claim was lost, i.e. the
     lease expired and the job was retaken or requeued meanwhile.
     """
-    now = utcnow()
+    now = clock.now()
     if error is None:
         values: dict[str, Any] = {"status": JobStatus.SUCCESS, "last_error": None}
     else:
@@ -213,9 +222,14 @@ def finish_job(
     return True
 
 
-def extend_lease(session_factory: sessionmaker[Session], job: Job, lease_seconds: float) -> bool:
-    """Push the lease of the claim ``job`` forward; False if the claim was lost."""
-    now = utcnow()
+def extend_lease(
+    session_factory: sessionmaker[Session],
+    job: Job,
+    lease_seconds: float,
+    clock: Clock = SYSTEM_CLOCK,
+) -> bool:
+    """Push the lease of the claim ``job`` to ``lease_seconds`` from now; False if it was lost."""
+    now = clock.now()
     statement = (
         update(Job)
         .where(Job.id == job.id, Job.status == JobStatus.RUNNING, Job.attempts == job.attempts)

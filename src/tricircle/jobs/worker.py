@@ -1,5 +1,8 @@
 """The xjob worker: N threads claim jobs, run their handlers and record the outcome.
 
+Periodic jobs (type -> interval) are queued when the worker starts and again, one interval
+later, each time one succeeds (a failed one is retried with backoff first).
+
 ``build_worker()`` makes a worker from the configuration (for embedding); ``Worker.run()``
 serves until SIGTERM or SIGINT, then lets running jobs finish. A heartbeat keeps the leases of
 running jobs alive, so only a dead worker's jobs are retaken.
@@ -20,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.db.models import Job
 from tricircle.jobs import queue
+from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
 from tricircle.jobs.handlers import (
     Handler,
     JobContext,
@@ -29,6 +33,8 @@ from tricircle.jobs.handlers import (
 )
 
 LOG = logging.getLogger(__name__)
+
+PERIODIC = "periodic"  # resource_id of periodic jobs
 
 
 class Worker:
@@ -45,6 +51,8 @@ class Worker:
         backoff_max: float = 600.0,
         handlers: dict[str, Handler] | None = None,
         worker_id: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        periodic: dict[str, float] | None = None,
     ) -> None:
         self.session_factory = session_factory
         self.threads = threads
@@ -54,6 +62,8 @@ class Worker:
         self.backoff_max = backoff_max
         self.handlers = handlers
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.clock = clock
+        self.periodic = periodic or {}
         self.stopping = threading.Event()
         self._stopped = threading.Event()
         self._running: dict[str, Job] = {}
@@ -64,7 +74,7 @@ class Worker:
     def run_once(self, thread_id: str | None = None) -> bool:
         """Claim and run one due job; False if none was due."""
         thread_id = thread_id or self.worker_id
-        job = queue.claim_next_job(self.session_factory, thread_id, self.lease_seconds)
+        job = queue.claim_next_job(self.session_factory, thread_id, self.lease_seconds, self.clock)
         if job is None:
             return False
         with self._running_lock:
@@ -74,8 +84,17 @@ class Worker:
         finally:
             with self._running_lock:
                 self._running.pop(job.id, None)
-        queue.finish_job(self.session_factory, job, error, self.backoff_base, self.backoff_max)
+        finished = queue.finish_job(
+            self.session_factory, job, error, self.backoff_base, self.backoff_max, self.clock
+        )
+        if finished and error is None and job.type in self.periodic:
+            self._queue_periodic(job.type, self.periodic[job.type])
         return True
+
+    def _queue_periodic(self, job_type: str, delay: float) -> None:
+        """Queue the next run of a periodic job (coalesced with one already pending)."""
+        with self.session_factory.begin() as session:
+            queue.enqueue_job(session, job_type, PERIODIC, "", clock=self.clock, delay=delay)
 
     def _run_handler(self, job: Job, thread_id: str) -> str | None:
         """Run the job's handler; the error text on failure, else None."""
@@ -114,19 +133,25 @@ class Worker:
             if not worked:
                 self.stopping.wait(self.poll_interval)
 
+    def extend_leases(self) -> None:
+        """One heartbeat: extend the lease of every job this worker is running."""
+        with self._running_lock:
+            running = list(self._running.values())
+        for job in running:
+            try:
+                queue.extend_lease(self.session_factory, job, self.lease_seconds, self.clock)
+            except Exception:
+                LOG.exception("lease not extended job_id=%s type=%s", job.id, job.type)
+
     def _keep_leases(self) -> None:
-        """Extend the leases of running jobs every third of a lease, until the pool is stopped."""
+        """A heartbeat every third of a lease, until the pool is stopped."""
         while not self._stopped.wait(self.lease_seconds / 3):
-            with self._running_lock:
-                running = list(self._running.values())
-            for job in running:
-                try:
-                    queue.extend_lease(self.session_factory, job, self.lease_seconds)
-                except Exception:
-                    LOG.exception("lease not extended job_id=%s type=%s", job.id, job.type)
+            self.extend_leases()
 
     def start(self) -> None:
-        """Start the pool threads and the lease heartbeat."""
+        """Queue the periodic jobs, start the pool threads and the lease heartbeat."""
+        for job_type in self.periodic:
+            self._queue_periodic(job_type, 0.0)
         self.stopping.clear()
         self._stopped.clear()
         self._pool = [
@@ -184,4 +209,5 @@ def build_worker(
         backoff_base=conf.xjob.backoff_base,
         backoff_max=conf.xjob.backoff_max,
         handlers=load_handler_modules(),
+        periodic={"reconcile": interval} if (interval := conf.xjob.reconcile_interval) else None,
     )

@@ -368,7 +368,13 @@ def tricircle(layout: LabLayout) -> Sections:
             "connect_timeout": "2",
             "read_timeout": "30",
         },
-        "xjob": {"workers": "2", "poll_interval": "0.2", "backoff_base": "1", "backoff_max": "5"},
+        "xjob": {
+            "workers": "2",
+            "poll_interval": "0.2",
+            "backoff_base": "1",
+            "backoff_max": "5",
+            "reconcile_interval": "0",
+        },
         "compute": compute_gateway.config(layout),
         # The lab's projects run whole test suites, whose deletes finish seconds after they
         # return: the upstream defaults (10 servers, 20 cores, 10 volumes) would refuse boots.

@@ -573,9 +573,28 @@ class RouterL3:
         ``routed_pods`` limits which pods take part (default: every pod with a bridge port).
         With an external gateway, pods other than the gateway pod route by default via it.
         """
+        for pod, bottom_router_id, current, wanted in self.route_plans(router_id, routed_pods):
+            if same_routes(current, wanted):
+                continue
+            self.mirror.bottom(pod).put(
+                f"/v2.0/routers/{bottom_router_id}", json={"router": {"routes": wanted}}
+            )
+            LOG.info(
+                "bottom routes set region=%s bottom_router_id=%s top_router_id=%s routes=%s",
+                pod.region_name,
+                bottom_router_id,
+                router_id,
+                wanted,
+            )
+
+    def route_plans(
+        self, router_id: str, routed_pods: set[str] | None = None
+    ) -> list[tuple[Pod, str, list[JSON], list[Route]]]:
+        """(pod, bottom router ID, its current routes, the routes it should have) per bottom
+        router of ``router_id``."""
         bottom_routers = self.mirror.copies(constants.ROUTER, router_id)
         if not bottom_routers:
-            return
+            return []
         top_router = self._top_router(router_id)
         attached = {} if top_router is None else self._attached_subnets(router_id)
         cidrs = {
@@ -597,22 +616,17 @@ class RouterL3:
                     bridge_ips[pod_id] = port["fixed_ips"][0]["ip_address"]
         placed = self._gateway_network(top_router)
         wanted = compute_extra_routes(local_cidrs, bridge_ips, placed[0].pod_id if placed else None)
-        for pod, bottom_router_id in bottom_routers:
-            bottom = self.mirror.bottom(pod)
-            current = bottom.get(f"/v2.0/routers/{bottom_router_id}")["router"].get("routes", [])
-            if same_routes(current, wanted[pod.pod_id]):
-                continue
-            bottom.put(
-                f"/v2.0/routers/{bottom_router_id}",
-                json={"router": {"routes": wanted[pod.pod_id]}},
-            )
-            LOG.info(
-                "bottom routes set region=%s bottom_router_id=%s top_router_id=%s routes=%s",
-                pod.region_name,
+        return [
+            (
+                pod,
                 bottom_router_id,
-                router_id,
+                self.mirror.bottom(pod)
+                .get(f"/v2.0/routers/{bottom_router_id}")["router"]
+                .get("routes", []),
                 wanted[pod.pod_id],
             )
+            for pod, bottom_router_id in bottom_routers
+        ]
 
 
 def _reaches_every_pod(top_network: Mapping[str, Any]) -> bool:
