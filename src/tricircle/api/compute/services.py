@@ -38,7 +38,8 @@ def top_zone(pod: Pod, zone: Any) -> Any:
 def shown(service: dict[str, Any], pod: Pod, number: int) -> dict[str, Any]:
     """A pod's service with its integer ID made the gateway's and its zone RegionOne's."""
     service = dict(service)
-    service["id"] = admin_pods.top_int_id(number, service.get("id"))
+    if "id" in service:
+        service["id"] = admin_pods.top_int_id(number, service["id"])
     if "zone" in service:
         service["zone"] = top_zone(pod, service["zone"])
     return service
