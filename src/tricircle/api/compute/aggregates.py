@@ -117,7 +117,7 @@ def _call(aggregate_id: str, method: str, suffix: str = "", body: Any = None) ->
     try:
         answer = admin_pods.call_pod(pod, method, f"/os-aggregates/{bottom_id}{suffix}", json=body)
     except PodClientError as exc:
-        if exc.status == 404 and "ggregate" in exc.pod_message:
+        if exc.status == 404 and exc.pod_message.startswith("Aggregate "):
             raise _not_found(aggregate_id) from exc
         raise
     if not isinstance(answer.body, dict):
