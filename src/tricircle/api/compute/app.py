@@ -14,17 +14,25 @@ from oslo_config import cfg
 
 from tricircle.api import auth, gateway, quota_sets
 from tricircle.api.compute import (
+    aggregates,
     availability_zones,
+    external_events,
     faults,
     flavors,
+    hosts,
+    hypervisors,
     images,
     interfaces,
     keypairs,
     limits,
+    migrations,
     policy,
     server_actions,
     server_groups,
     servers,
+    services,
+    tenant_usage,
+    usage_audit_log,
     versions,
     volume_attachments,
 )
@@ -64,6 +72,14 @@ def create_app(
         images,
         availability_zones,
         limits,
+        hypervisors,
+        services,
+        hosts,
+        aggregates,
+        migrations,
+        tenant_usage,
+        usage_audit_log,
+        external_events,
     ):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
     faults.NOVA.register(app)

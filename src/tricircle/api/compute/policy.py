@@ -22,6 +22,50 @@ QUOTA_UPDATE = "compute:quotas:update"
 QUOTA_DELETE = "compute:quotas:delete"
 KEYPAIR_OTHER_USER = "compute:keypairs:other_user"
 SERVER_GROUPS_ALL_PROJECTS = "compute:server_groups:all_projects"
+SERVICE_OR_ADMIN = "role:service or role:admin"
+
+# The operator's admin views across pods keep Nova's own rule names and defaults.
+HYPERVISORS = "os_compute_api:os-hypervisors:%s"
+SERVICES = "os_compute_api:os-services:%s"
+HOSTS = "os_compute_api:os-hosts:%s"
+AGGREGATES = "os_compute_api:os-aggregates:%s"
+MIGRATIONS_INDEX = "os_compute_api:os-migrations:index"
+USAGE_LIST = "os_compute_api:os-simple-tenant-usage:list"
+USAGE_SHOW = "os_compute_api:os-simple-tenant-usage:show"
+AUDIT_LOG = "os_compute_api:os-instance-usage-audit-log:%s"
+EXTERNAL_EVENTS = "os_compute_api:os-server-external-events:create"
+
+_ADMIN_VIEWS = [
+    (HYPERVISORS, "list", "GET", "/v2.1/os-hypervisors"),
+    (HYPERVISORS, "list-detail", "GET", "/v2.1/os-hypervisors/detail"),
+    (HYPERVISORS, "show", "GET", "/v2.1/os-hypervisors/{hypervisor_id}"),
+    (HYPERVISORS, "statistics", "GET", "/v2.1/os-hypervisors/statistics"),
+    (HYPERVISORS, "uptime", "GET", "/v2.1/os-hypervisors/{hypervisor_id}/uptime"),
+    (HYPERVISORS, "search", "GET", "/v2.1/os-hypervisors/{pattern}/search"),
+    (HYPERVISORS, "servers", "GET", "/v2.1/os-hypervisors/{pattern}/servers"),
+    (SERVICES, "list", "GET", "/v2.1/os-services"),
+    (SERVICES, "update", "PUT", "/v2.1/os-services/{service_id}"),
+    (SERVICES, "delete", "DELETE", "/v2.1/os-services/{service_id}"),
+    (HOSTS, "list", "GET", "/v2.1/os-hosts"),
+    (HOSTS, "show", "GET", "/v2.1/os-hosts/{host_name}"),
+    (HOSTS, "update", "PUT", "/v2.1/os-hosts/{host_name}"),
+    (HOSTS, "reboot", "GET", "/v2.1/os-hosts/{host_name}/reboot"),
+    (HOSTS, "shutdown", "GET", "/v2.1/os-hosts/{host_name}/shutdown"),
+    (HOSTS, "start", "GET", "/v2.1/os-hosts/{host_name}/startup"),
+    (AGGREGATES, "index", "GET", "/v2.1/os-aggregates"),
+    (AGGREGATES, "create", "POST", "/v2.1/os-aggregates"),
+    (AGGREGATES, "show", "GET", "/v2.1/os-aggregates/{aggregate_id}"),
+    (AGGREGATES, "update", "PUT", "/v2.1/os-aggregates/{aggregate_id}"),
+    (AGGREGATES, "delete", "DELETE", "/v2.1/os-aggregates/{aggregate_id}"),
+    (AGGREGATES, "add_host", "POST", "/v2.1/os-aggregates/{aggregate_id}/action"),
+    (AGGREGATES, "remove_host", "POST", "/v2.1/os-aggregates/{aggregate_id}/action"),
+    (AGGREGATES, "set_metadata", "POST", "/v2.1/os-aggregates/{aggregate_id}/action"),
+    (AGGREGATES, "images", "POST", "/v2.1/os-aggregates/{aggregate_id}/images"),
+    (MIGRATIONS_INDEX, None, "GET", "/v2.1/os-migrations"),
+    (USAGE_LIST, None, "GET", "/v2.1/os-simple-tenant-usage"),
+    (AUDIT_LOG, "list", "GET", "/v2.1/os-instance-usage-audit-log"),
+    (AUDIT_LOG, "show", "GET", "/v2.1/os-instance-usage-audit-log/{before_timestamp}"),
+]
 
 RULES = [
     policy.DocumentedRuleDefault(
@@ -76,6 +120,31 @@ RULES = [
         ADMIN,
         "List the server groups of every project (all_projects); others get their own.",
         [{"method": "GET", "path": "/v2.1/os-server-groups?all_projects=True"}],
+    ),
+]
+
+
+RULES += [
+    policy.DocumentedRuleDefault(
+        name if action is None else name % action,
+        ADMIN,
+        "An admin view merged over every pod (Nova's rule and default).",
+        [{"method": method, "path": path}],
+    )
+    for name, action, method, path in _ADMIN_VIEWS
+]
+RULES += [
+    policy.DocumentedRuleDefault(
+        USAGE_SHOW,
+        OWNER_OR_ADMIN,
+        "Show a project's usage summed over every pod.",
+        [{"method": "GET", "path": "/v2.1/os-simple-tenant-usage/{tenant_id}"}],
+    ),
+    policy.DocumentedRuleDefault(
+        EXTERNAL_EVENTS,
+        SERVICE_OR_ADMIN,
+        "Forward external events to the pods of their servers.",
+        [{"method": "POST", "path": "/v2.1/os-server-external-events"}],
     ),
 ]
 
