@@ -204,7 +204,8 @@ def test_limits_show_the_top_quota_and_the_usage_summed_over_the_pods(
     assert absolute["maxTotalCores"] == quotas.cores
 
 
-def test_a_snapshot_becomes_active_and_boots_in_the_other_pod(demo_cloud, server):
+def test_a_snapshot_becomes_active_and_boots_in_the_other_pod(demo_cloud):
+    server = boot(demo_cloud, "gw-snapshot-source", "az1")
     image_id = demo_cloud.compute.create_server_image(
         server, name=f"gw-snap-{uuid.uuid4().hex[:6]}", wait=False
     ).id
@@ -227,4 +228,5 @@ def test_a_snapshot_becomes_active_and_boots_in_the_other_pod(demo_cloud, server
         finally:
             delete_all(demo_cloud, [booted])
     finally:
+        delete_all(demo_cloud, [server])
         demo_cloud.image.delete_image(image_id, ignore_missing=True)
