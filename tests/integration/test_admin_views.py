@@ -46,7 +46,7 @@ def _get(api: adapter.Adapter, path: str, microversion: str | None = None) -> An
 
 @pytest.fixture(scope="module")
 def regions(compute_lab: LabLayout) -> list[str]:
-    return [pod.region for pod in compute_lab.pod_layouts()]
+    return [pod.region for pod in compute_lab.pod_layouts]
 
 
 @pytest.fixture(scope="module")
