@@ -19,11 +19,15 @@ from oslo_config import cfg
 from tricircle.api import auth, gateway, quota_sets
 from tricircle.api.microversions import VOLUME
 from tricircle.api.volume import (
+    admin_views,
     common,
     faults,
     limits,
+    messages,
     policy,
+    quota_classes,
     snapshots,
+    type_access,
     types,
     versions,
     volumes,
@@ -60,6 +64,10 @@ def create_app(
         limits.blueprint,
         types.blueprint,
         zones.blueprint,
+        admin_views.blueprint,
+        messages.blueprint,
+        quota_classes.blueprint,
+        type_access.blueprint,
     ):
         app.register_blueprint(blueprint)
     faults.CINDER.register(app)
