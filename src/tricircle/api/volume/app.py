@@ -22,11 +22,15 @@ from tricircle.api.volume import (
     admin_views,
     common,
     faults,
+    group_types,
+    groups,
     limits,
     messages,
     policy,
+    qos_specs,
     quota_classes,
     snapshots,
+    transfers,
     type_access,
     types,
     versions,
@@ -68,6 +72,10 @@ def create_app(
         messages.blueprint,
         quota_classes.blueprint,
         type_access.blueprint,
+        qos_specs.blueprint,
+        group_types.blueprint,
+        groups.blueprint,
+        transfers.blueprint,
     ):
         app.register_blueprint(blueprint)
     faults.CINDER.register(app)

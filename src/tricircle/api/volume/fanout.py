@@ -19,7 +19,7 @@ from flask import Response, g, jsonify
 from tricircle.api import gateway
 from tricircle.api.podcalls import PodAnswer
 from tricircle.api.volume import common, forwarding
-from tricircle.api.volume.faults import CinderFault
+from tricircle.api.volume.faults import CinderFault, not_found
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodCallError, PodClientError
 
@@ -36,6 +36,12 @@ def authorize(rule: str, target: dict[str, Any] | None = None) -> None:
     """Cinder's 403 unless the caller passes ``rule``."""
     if not allowed(rule, target):
         raise CinderFault(403, f"Policy doesn't allow {rule} to be performed.")
+
+
+def require_microversion(minimum: str) -> None:
+    """Cinder's 404 for a call below the microversion that introduced it."""
+    if not g.microversion.at_least(minimum):
+        raise not_found(f"API version {g.microversion} is not supported on this method.")
 
 
 @dataclass(frozen=True)

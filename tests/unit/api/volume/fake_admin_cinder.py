@@ -111,6 +111,11 @@ class FakeAdminCinder(FakeCinder):
         collection = "os-volume-transfer" if head == "volume-transfers" else head
         singular = OBJECTS[head]
         records = self.objects.setdefault(collection, {})
+        if len(parts) == 1 and method == "POST" and head == "qos-specs":
+            fields = dict(json[singular])
+            name, consumer = fields.pop("name"), fields.pop("consumer", "back-end")
+            record = self.add(collection, {"name": name, "consumer": consumer, "specs": fields})
+            return BottomAnswer(200, {singular: record})
         if len(parts) == 1 and method == "POST":
             record = self.add(collection, {**json[singular], "status": "available"})
             return BottomAnswer(202, {singular: record})
