@@ -162,8 +162,17 @@ def in_home_and_copies(
 
 
 def delete(kind: HomedKind, top_id: str, params: Any = None) -> None:
-    """Delete the copies and the home object, then their routings."""
-    in_home_and_copies(kind, top_id, "DELETE", params=params)
+    """Delete the home object (its pod's refusal, such as in use, is the caller's answer), then
+    the copies (one that fails is logged and left), then the routings."""
+    home = home_of(kind, top_id)
+    call(kind, home, "DELETE", f"/{kind.collection}/{top_id}", params=params)
+    for pod, copy_id in copies(kind, top_id):
+        try:
+            call(kind, pod, "DELETE", f"/{kind.collection}/{copy_id}", params=params)
+        except PodCallError as exc:
+            LOG.warning(
+                "%s copy %s in pod %s not deleted: %s", kind.singular, copy_id, pod.region_name, exc
+            )
     with gateway.transaction() as session:
         for row in routings.find_routings_for_top(session, top_id):
             if row.resource_type == kind.resource_type:
@@ -176,6 +185,9 @@ def ensure_copy(kind: HomedKind, top_id: str, pod: Pod) -> str:
     home = home_of(kind, top_id)
     if home.pod_id == pod.pod_id:
         return top_id
+    existing = next((c for p, c in copies(kind, top_id) if p.pod_id == pod.pod_id), None)
+    if existing is not None:
+        return existing
     original = call(kind, home, "GET", f"/{kind.collection}/{top_id}")[kind.singular]
 
     def find_by_name(_top_id: str) -> str | None:

@@ -13,10 +13,13 @@ from tricircle.api.volume import common, fanout, forwarding, routing
 
 blueprint = Blueprint("volume_messages", __name__)
 
+MESSAGES = "3.3"
+
 
 @blueprint.get("/v3/messages")
 def list_messages() -> Response:
     """The caller's messages in every pod, newest first (filters passed to each pod)."""
+    fanout.require_microversion(MESSAGES)
     params = {key: value for key, value in request.args.items() if key not in ("marker", "offset")}
     replies = fanout.ask_every_pod("GET", "/messages", params=params)
     messages = sorted(
@@ -32,6 +35,7 @@ def list_messages() -> Response:
 @blueprint.route("/v3/messages/<message_id>", methods=["GET", "DELETE"])
 def message(message_id: str) -> Response:
     """Show or delete one message in its pod."""
+    fanout.require_microversion(MESSAGES)
     pod = forwarding.holding_pod(message_id, routing.MESSAGE)
     answer = common.forward(pod.region_name, request.method, f"/messages/{message_id}")
     if request.method == "DELETE":

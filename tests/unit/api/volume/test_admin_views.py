@@ -12,6 +12,7 @@ def fake_pods(session_factory):
     return admin_pods(session_factory)
 
 
+V33 = {"OpenStack-API-Version": "volume 3.3"}
 ADMIN = {"X-Project-Id": "admin-project", "X-User-Id": "admin-user", "X-Roles": "admin"}
 
 
@@ -113,14 +114,18 @@ def test_pools_of_both_pods(client, fake_pods):
 def test_messages_merged_and_routed(client, fake_pods):
     first = fake_pods.pods["Pod1"].add("messages", {"created_at": "2026-01-01T00:00:00"})
     second = fake_pods.pods["Pod2"].add("messages", {"created_at": "2026-01-02T00:00:00"})
-    listed = client.get("/v3/messages").get_json()["messages"]
+    listed = client.get("/v3/messages", headers=V33).get_json()["messages"]
     assert [m["id"] for m in listed] == [second["id"], first["id"]]
-    assert client.get(f"/v3/messages/{first['id']}").get_json()["message"]["id"] == first["id"]
-    assert client.delete(f"/v3/messages/{second['id']}").status_code == 202
+    assert (
+        client.get(f"/v3/messages/{first['id']}", headers=V33).get_json()["message"]["id"]
+        == first["id"]
+    )
+    assert client.delete(f"/v3/messages/{second['id']}", headers=V33).status_code == 202
     assert second["id"] not in fake_pods.pods["Pod2"].objects["messages"]
-    missing = client.get("/v3/messages/0b7c4c5e-0000-0000-0000-000000000000")
+    missing = client.get("/v3/messages/0b7c4c5e-0000-0000-0000-000000000000", headers=V33)
     assert missing.status_code == 404
     assert missing.get_json()["itemNotFound"]["message"].startswith("Message ")
+    assert client.get("/v3/messages").status_code == 404  # before 3.3
 
 
 def test_default_quota_class_is_the_defaults_of_every_project(client, fake_pods):
