@@ -84,7 +84,7 @@ def test_services_and_pools_of_both_pods(compute_lab, top_admin, pod_admin):
     by_host = top_admin.get("/os-services", params={"binary": "cinder-volume"}).json()["services"]
     assert {s["binary"] for s in by_host} == {"cinder-volume"}
     hosts = {h["host_name"] for h in top_admin.get("/os-hosts").json()["hosts"]}
-    assert all(any(h.startswith(pod.region) for h in hosts) for pod in pods), hosts
+    assert all(any(h.startswith(f"{pod.name}-") for h in hosts) for pod in pods), hosts
 
 
 def test_volume_service_disabled_in_its_pod_only(compute_lab, top_admin, pod_admin):

@@ -1,9 +1,10 @@
 """The operator's views of the whole cloud: ``os-hosts``, ``os-services`` and
 ``scheduler-stats/get_pools`` merged over the pods, a service change sent to the pod owning it.
 
-Hosts in the pods say their pod (``Pod1-cinder``, ``Pod1-cinder@fake#fake``), so they stay
-unique once merged; a change names its host and goes to the pod that lists a service on that
-host (on the backend ``host@backend`` for ``cinder-volume``). Zones are shown as the top AZs.
+Hosts in the pods say their pod (the lab's ``pod1-cinder``, ``pod1-cinder@fake#fake``), so they
+stay unique once merged (pods must name their hosts apart); a change names its host and goes to
+the pod that lists a service on that host (on the backend ``host@backend`` for
+``cinder-volume``). Zones are shown as the top AZs.
 Every call is admin-only, checked here first (Cinder's rules) and again by each pod.
 """
 
