@@ -338,3 +338,36 @@ def test_transfer_bad_input(client, fake_pods):
         ).status_code
         == 400
     )
+
+
+def test_lists_leave_out_a_pod_that_does_not_answer(client, fake_pods):
+    group = _group(client, "az1")
+    fake_pods.pods["Pod2"].add("groups", {"name": "elsewhere"})
+    fake_pods.pods["Pod2"].down = True
+    listed = client.get("/v3/groups", headers=V355).get_json()["groups"]
+    assert [g["id"] for g in listed] == [group["id"]]
+    assert client.get("/v3/volume-transfers", headers=V355).get_json() == {"transfers": []}
+
+
+def test_a_group_type_in_use_at_home_keeps_its_copies(client, fake_pods):
+    group = _group(client, "az2")
+    group_type_id = group["group_type"]
+    (copy_id,) = fake_pods.pods["Pod2"].objects["group_types"]
+    home = fake_pods.pods["Pod1"]
+    refuse = home.call
+
+    def in_use(method, path, **kwargs):
+        if method == "DELETE" and path == f"/group_types/{group_type_id}":
+            home._fail(
+                400,
+                f"Group Type {group_type_id} deletion is not allowed with groups present "
+                "with the type.",
+            )
+        return refuse(method, path, **kwargs)
+
+    home.call = in_use
+    response = client.delete(f"/v3/group_types/{group_type_id}", headers=ADMIN)
+    assert response.status_code == 400
+    assert "not allowed" in response.get_json()["badRequest"]["message"]
+    assert copy_id in fake_pods.pods["Pod2"].objects["group_types"]
+    assert client.get(f"/v3/group_types/{group_type_id}", headers=V355).status_code == 200
