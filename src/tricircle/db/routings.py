@@ -47,6 +47,18 @@ class ResourceType(StrEnum):
     FLAVOR = "flavor"
     KEYPAIR = "keypair"
     VOLUME_TYPE = "volume_type"
+    # A project allowed to use a private volume type: top_id "type_access:<type ID>:<project ID>",
+    # pod_id the top pod, bottom_id the project ID.
+    VOLUME_TYPE_ACCESS = "volume_type_access"
+    # Cinder objects kept in one home pod (top ID = the home pod's ID, routing top == bottom) and
+    # copied into other pods on use (routing top -> the copy's ID there).
+    QOS_SPECS = "qos_specs"
+    GROUP_TYPE = "group_type"
+    # Cinder objects living in one pod under their pod ID (routing top == bottom).
+    GROUP = "group"
+    GROUP_SNAPSHOT = "group_snapshot"
+    TRANSFER = "transfer"
+    MESSAGE = "message"
 
 
 def list_routings(

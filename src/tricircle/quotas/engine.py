@@ -83,6 +83,14 @@ class QuotaBelowUsage(Exception):
 Plan = Callable[[Usage], Mapping[str, int]]
 
 
+DEFAULT_CLASS = "default"
+
+
+def class_key(class_name: str) -> str:
+    """Where a quota class's limits are kept: as a project no Keystone ID can be."""
+    return f"class:{class_name}"
+
+
 class QuotaEngine:
     """Limits, usage, reservations and pod mirrors of every project, for every service."""
 
@@ -97,12 +105,49 @@ class QuotaEngine:
         self.pod_clients = pod_clients
 
     def defaults(self, service: QuotaService) -> dict[str, int]:
-        """The ``[quota]`` defaults of ``service``'s resources."""
-        return {resource: self.conf.quota[resource] for resource in service.resources}
+        """The defaults of ``service``'s resources: the ``default`` quota class's limits where
+        set, else ``[quota]``'s."""
+        with self.session_factory() as session:
+            return self._defaults(session, service)
+
+    def _defaults(self, session: Session, service: QuotaService) -> dict[str, int]:
+        configured = {resource: self.conf.quota[resource] for resource in service.resources}
+        set_on_class = quota_queries.get_limits(session, class_key(DEFAULT_CLASS))
+        return {
+            **configured,
+            **{r: limit for r, limit in set_on_class.items() if r in service.resources},
+        }
+
+    def class_limits(
+        self, service: QuotaService, class_name: str, extra: Callable[[str], bool] | None = None
+    ) -> dict[str, int]:
+        """A quota class's limits over the defaults, with the other limits set on it that
+        ``extra`` accepts (Cinder's per-volume-type ``volumes_<type>``); only the ``default``
+        class changes what projects get."""
+        with self.session_factory() as session:
+            set_on_class = quota_queries.get_limits(session, class_key(class_name))
+            defaults = self._defaults(session, service)
+        return {
+            **defaults,
+            **{
+                resource: limit
+                for resource, limit in set_on_class.items()
+                if resource in service.resources or (extra is not None and extra(resource))
+            },
+        }
+
+    def update_class_limits(
+        self, service: QuotaService, class_name: str, limits: Mapping[str, int]
+    ) -> dict[str, int]:
+        """Set limits on a quota class; its limits after (those set now included). Projects'
+        pods get new defaults before their next create there (their mirrors' digests differ)."""
+        with self.session_factory() as session, session.begin():
+            quota_queries.set_limits(session, class_key(class_name), limits)
+        return self.class_limits(service, class_name, lambda resource: resource in limits)
 
     def _limits(self, session: Session, service: QuotaService, project_id: str) -> dict[str, int]:
         return {
-            **self.defaults(service),
+            **self._defaults(session, service),
             **{
                 resource: limit
                 for resource, limit in quota_queries.get_limits(session, project_id).items()

@@ -19,11 +19,19 @@ from oslo_config import cfg
 from tricircle.api import auth, gateway, quota_sets
 from tricircle.api.microversions import VOLUME
 from tricircle.api.volume import (
+    admin_views,
     common,
     faults,
+    group_types,
+    groups,
     limits,
+    messages,
     policy,
+    qos_specs,
+    quota_classes,
     snapshots,
+    transfers,
+    type_access,
     types,
     versions,
     volumes,
@@ -60,6 +68,14 @@ def create_app(
         limits.blueprint,
         types.blueprint,
         zones.blueprint,
+        admin_views.blueprint,
+        messages.blueprint,
+        quota_classes.blueprint,
+        type_access.blueprint,
+        qos_specs.blueprint,
+        group_types.blueprint,
+        groups.blueprint,
+        transfers.blueprint,
     ):
         app.register_blueprint(blueprint)
     faults.CINDER.register(app)

@@ -26,10 +26,21 @@ LOG = logging.getLogger(__name__)
 NOT_FOUND_MESSAGES = {
     routing.VOLUME: "Volume {id} could not be found.",
     routing.SNAPSHOT: "Snapshot {id} could not be found.",
+    routing.GROUP: "Group {id} could not be found.",
+    routing.GROUP_SNAPSHOT: "GroupSnapshot {id} could not be found.",
+    routing.TRANSFER: "Transfer {id} could not be found.",
+    routing.MESSAGE: "Message {id} could not be found.",
 }
 
 
-COLLECTIONS = {routing.VOLUME: "volumes", routing.SNAPSHOT: "snapshots"}
+COLLECTIONS = {
+    routing.VOLUME: "volumes",
+    routing.SNAPSHOT: "snapshots",
+    routing.GROUP: "groups",
+    routing.GROUP_SNAPSHOT: "group_snapshots",
+    routing.TRANSFER: "os-volume-transfer",
+    routing.MESSAGE: "messages",
+}
 
 
 def holding_pod(top_id: str, resource_type: str) -> Pod:

@@ -18,8 +18,10 @@ from tricircle.api import gateway, quota_sets
 from tricircle.api.microversions import Microversion
 from tricircle.api.volume import common, policy
 from tricircle.api.volume.faults import bad_request, not_found
+from tricircle.api.volume.quota_classes import is_per_type_key
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodCallError
+from tricircle.quotas.engine import DEFAULT_CLASS
 from tricircle.quotas.resources import VOLUME
 
 LOG = logging.getLogger(__name__)
@@ -154,7 +156,9 @@ def quota_defaults(project_id: str) -> Response:
     """The default limits."""
     project_id = _project(project_id)
     _authorize(policy.QUOTAS_SHOW, project_id)
-    return jsonify(quota_sets.quota_set(quota_sets.engine().defaults(VOLUME), project_id))
+    # The default quota class, as os-quota-class-sets/default shows it.
+    defaults = quota_sets.engine().class_limits(VOLUME, DEFAULT_CLASS, is_per_type_key)
+    return jsonify(quota_sets.quota_set(defaults, project_id))
 
 
 def _limits_asked() -> dict[str, int]:

@@ -1,6 +1,7 @@
-"""Which pod holds a top volume or snapshot: resource routings whose top ID is the bottom ID.
+"""Which pod holds a top volume, snapshot, group, group snapshot, transfer or message: resource
+routings whose top ID is the bottom ID.
 
-The gateway keeps the pod's own ID for volumes and snapshots, so one routing row per resource
+The gateway keeps the pod's own ID for these, so one routing row per resource
 (top_id == bottom_id) is all that later calls need to find the pod.
 """
 
@@ -13,6 +14,10 @@ from tricircle.db.routings import ResourceType
 
 VOLUME = ResourceType.VOLUME
 SNAPSHOT = ResourceType.SNAPSHOT
+GROUP = ResourceType.GROUP
+GROUP_SNAPSHOT = ResourceType.GROUP_SNAPSHOT
+TRANSFER = ResourceType.TRANSFER
+MESSAGE = ResourceType.MESSAGE
 
 
 def pod_of(top_id: str, resource_type: ResourceType) -> Pod | None:

@@ -1,7 +1,8 @@
 """``/v3/types``: volume types kept at the gateway, copied into a pod when a volume there uses one.
 
 A type's copy in a pod is made once (create-once, routing type ``volume_type``) with Tricircle's
-own identity, public in the pod and named as the top type, so the pod's volumes show the type's
+own identity, public in the pod (a private type: private, with the projects given access to it,
+see ``type_access``) and named as the top type, so the pod's volumes show the type's
 name; its pod ID is shown as the top type's ID.
 """
 
@@ -17,6 +18,7 @@ from tricircle.api.volume import common
 from tricircle.api.volume.faults import CinderFault, bad_request, not_found
 from tricircle.api.volume.policy import TYPES_MANAGE, TYPES_SHOW_PRIVATE
 from tricircle.db import routings
+from tricircle.db import volume_type_access as access_queries
 from tricircle.db import volume_types as type_queries
 from tricircle.db.models import Pod, VolumeType
 from tricircle.pods import create_once
@@ -64,11 +66,19 @@ def visible_type(name_or_id: str, *, by_name_message: bool = False) -> VolumeTyp
     """The type the caller may see or use; Cinder's 404 otherwise."""
     with common.state().session_factory() as session:
         found = type_queries.find_volume_type(session, name_or_id)
-    if found is None or (not found.is_public and not _allowed(TYPES_SHOW_PRIVATE)):
+    if found is None or (
+        not found.is_public and not _allowed(TYPES_SHOW_PRIVATE) and not _has_access(found.id)
+    ):
         if by_name_message:
             raise not_found(f"Volume type with name {name_or_id} could not be found.")
         raise not_found(f"Volume type {name_or_id} could not be found.")
     return found
+
+
+def _has_access(type_id: str) -> bool:
+    """Whether the caller's project was given access to the private type."""
+    with common.state().session_factory() as session:
+        return common.project_id() in access_queries.projects_with_access(session, type_id)
 
 
 def _changes(body: dict[str, Any]) -> dict[str, Any]:
@@ -90,9 +100,10 @@ def _changes(body: dict[str, Any]) -> dict[str, Any]:
 def list_types() -> Response:
     """Public types (every type for admins)."""
     with common.state().session_factory() as session:
-        found = type_queries.list_volume_types(
-            session, include_private=_allowed(TYPES_SHOW_PRIVATE)
-        )
+        admin = _allowed(TYPES_SHOW_PRIVATE)
+        found = type_queries.list_volume_types(session, include_private=True)
+        granted = set() if admin else access_queries.types_with_access(session, common.project_id())
+        found = [t for t in found if admin or t.is_public or t.id in granted]
     return jsonify({"volume_types": [view(t) for t in found]})
 
 
@@ -155,6 +166,7 @@ def delete_type(type_id: str) -> Response:
     with gateway.transaction() as session:
         for copy in type_queries.bottom_copies(session, type_id):
             routings.delete_routing(session, copy.id)
+        access_queries.revoke_all(session, type_id)
         found = type_queries.find_volume_type(session, type_id)
         if found is not None:
             session.delete(found)
@@ -209,17 +221,22 @@ def ensure_in_pod(volume_type: VolumeType, pod: Pod) -> str:
             "volume_type": {
                 "name": volume_type.name,
                 "description": volume_type.description,
-                "os-volume-type-access:is_public": True,
+                "os-volume-type-access:is_public": volume_type.is_public,
                 "extra_specs": dict(volume_type.extra_specs),
             }
         }
         try:
-            return client.post("/types", json=body)["volume_type"]["id"]
+            made = client.post("/types", json=body)["volume_type"]["id"]
         except PodClientError as exc:
             found = find_by_name(volume_type.id) if exc.status == 409 else None
             if found is None:
                 raise
             return found
+        with common.state().session_factory() as session:
+            projects = access_queries.projects_with_access(session, volume_type.id)
+        for project in [] if volume_type.is_public else projects:
+            client.post(f"/types/{made}/action", json={"addProjectAccess": {"project": project}})
+        return made
 
     bottom_id = create_once.ensure_bottom_resource(
         common.state().session_factory,

@@ -42,6 +42,7 @@ VOLUME_CREATE = common.body_schema(
         "availability_zone": common.OPTIONAL_STRING,
         "snapshot_id": common.OPTIONAL_STRING,
         "source_volid": common.OPTIONAL_STRING,
+        "group_id": common.OPTIONAL_STRING,
         "metadata": common.METADATA,
     },
 )
@@ -58,9 +59,14 @@ def _check_size(volume: dict[str, Any]) -> None:
 
 
 def _pod_for_new_volume(volume: dict[str, Any], size: int) -> Pod:
-    """The pod of the volume's source, else the project's pod in the asked AZ."""
+    """The pod of the volume's source or group, else the project's pod in the asked AZ."""
     az_name = volume.get("availability_zone") or None
-    for key, resource_type in (("snapshot_id", routing.SNAPSHOT), ("source_volid", routing.VOLUME)):
+    sources = (
+        ("snapshot_id", routing.SNAPSHOT),
+        ("source_volid", routing.VOLUME),
+        ("group_id", routing.GROUP),
+    )
+    for key, resource_type in sources:
         if volume.get(key):
             pod = forwarding.holding_pod(volume[key], resource_type)
             if az_name is not None and az_name != pod.az_name:

@@ -122,7 +122,7 @@ class FakeCinder:
                 **json[singular],
                 "id": record_id,
                 "status": "creating",
-                "created_at": f"2026-11-25T00:00:{next(_clock):02d}.000000",
+                "created_at": f"2026-11-25T00:00:00.{next(_clock):06d}",
                 "links": [{"rel": "self", "href": f"{self.endpoint()}/{collection}/{record_id}"}],
             }
             return BottomAnswer(202, {singular: records[record_id]})
