@@ -69,15 +69,15 @@ def read_facts(layout: LabLayout) -> CloudFacts:
         image_id=image["id"],
         flavor_id=flavors[FLAVOR],
         flavor_alt_id=flavors["m1.small"],
-        compute_max_microversion=_current_version(api("compute"), "/"),
-        volume_max_microversion=_current_version(api("volumev3"), "/"),
+        compute_max_microversion=_max_microversion(api("compute")),
+        volume_max_microversion=_max_microversion(api("volumev3")),
     )
 
 
-def _current_version(service: adapter.Adapter, path: str) -> str:
-    """The ``version`` (maximum microversion) of the API version document behind ``service``."""
-    document = service.get(path).json()
-    return document["version"]["version"]
+def _max_microversion(service: adapter.Adapter) -> str:
+    """The highest microversion the service behind ``service`` announces (version discovery)."""
+    major, minor = service.get_endpoint_data().max_microversion
+    return f"{major}.{minor}"
 
 
 def write_config(layout: LabLayout, facts: CloudFacts) -> Path:
