@@ -32,6 +32,7 @@ from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import filters, lister
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -119,7 +120,11 @@ class ServerListHooks(lister.ListHooks):
         """The marker server as its pod shows it, or None if the pod no longer has it."""
         try:
             answer = self.calls.call(
-                self.who, pod.region_name, "GET", f"/servers/{record_id}", timeout=self.timeout
+                self.who,
+                pod.region_name,
+                "GET",
+                f"/servers/{segment(record_id)}",
+                timeout=self.timeout,
             )
         except PodClientError as exc:
             if exc.status == 404:

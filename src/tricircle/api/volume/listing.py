@@ -25,6 +25,7 @@ from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import filters, lister
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ class CinderListHooks(lister.ListHooks):
 
     def fetch_record(self, pod: Pod, record_id: str) -> lister.Record | None:
         try:
-            body = self._get(pod, f"/{self.collection}/{record_id}")
+            body = self._get(pod, f"/{self.collection}/{segment(record_id)}")
         except PodClientError as exc:
             if exc.status == 404:
                 return None
