@@ -37,6 +37,29 @@ api_opts = [
     cfg.StrOpt("policy_file", default="policy.yaml", help="oslo.policy rules file (optional)."),
 ]
 
+request_opts = [
+    cfg.IntOpt(
+        "max_body_bytes",
+        default=114688,
+        min=1,
+        help="Largest request body any Tricircle API reads (oslo.middleware's default); a "
+        "larger one is answered 413 in the API's error shape.",
+    ),
+    cfg.IntOpt(
+        "max_url_length",
+        default=4096,
+        min=256,
+        help="Longest path plus query string accepted (414 beyond); keep it below the WSGI "
+        "server's request line limit (gunicorn --limit-request-line) so the API answers first.",
+    ),
+    cfg.IntOpt(
+        "max_json_depth",
+        default=64,
+        min=2,
+        help="Deepest nesting of arrays and objects accepted in a JSON body (400 beyond).",
+    ),
+]
+
 xjob_opts = [
     cfg.IntOpt("workers", default=1, min=1, help="Worker threads in one `tricircle xjob`."),
     cfg.FloatOpt("poll_interval", default=1.0, min=0.01, help="Seconds between empty polls."),
@@ -168,6 +191,7 @@ quota_opts: list[cfg.Opt] = [
 GROUPS: dict[str, list[cfg.Opt]] = {
     "database": database_opts,
     "api": api_opts,
+    "request": request_opts,
     "xjob": xjob_opts,
     "client": client_opts,
     "network": network_opts,

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from tricircle.db import pods
 from tricircle.pods import client as pod_client
+from tricircle.pods import paths
 
 LOG = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ _BY_EXCEPTION: tuple[tuple[type[Exception], type[ApiFault]], ...] = (
     (pods.BindingNotFound, NotFound),
     (pods.PodConflict, Conflict),
     (pods.InvalidBinding, BadRequest),
+    (paths.UnsafeId, BadRequest),
     (oslo_policy.PolicyNotAuthorized, Forbidden),
 )
 

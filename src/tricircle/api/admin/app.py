@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tricircle.api import auth, errors, gateway, policy
 from tricircle.api.admin import jobs, pods, routings
 from tricircle.api.admin.common import EXTENSION, AdminState
+from tricircle.api.request_limits import RequestLimits
 from tricircle.conf import CONF
 from tricircle.db.engine import make_engine, make_session_factory
 
@@ -38,6 +39,6 @@ def create_app(
     for blueprint in (pods.blueprint, routings.blueprint, jobs.blueprint):
         app.register_blueprint(blueprint, url_prefix=API_PREFIX)
     errors.ADMIN.register(app)
-    gateway.install_request_hooks(app, ACCESS_LOG)
+    gateway.install_request_hooks(app, ACCESS_LOG, RequestLimits.from_conf(conf))
     app.wsgi_app = gateway.with_request_ids(auth.wrap_with_auth(app.wsgi_app, conf))
     return app
