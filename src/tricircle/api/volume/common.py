@@ -104,6 +104,7 @@ def body_schema(resource: str, fields: Mapping[str, Any], required: tuple[str, .
     return {"type": "object", "properties": {resource: inner}, "required": [resource]}
 
 
-OPTIONAL_STRING = {"type": ["string", "null"]}
-NAME = {"type": ["string", "null"], "maxLength": 255}
+_NO_NUL = "^[^\x00]*$"
+OPTIONAL_STRING = {"type": ["string", "null"], "pattern": _NO_NUL}
+NAME = {"type": ["string", "null"], "maxLength": 255, "pattern": _NO_NUL}
 METADATA = {"type": ["object", "null"], "additionalProperties": {"type": "string"}}
