@@ -31,7 +31,7 @@ from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import filters, lister
-from tricircle.pods.client import PodClientError
+from tricircle.pods.client import PodClientError, PodServiceNotFound, PodUnreachable
 from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class ServerListHooks(lister.ListHooks):
     id_sort_key: ClassVar[str] = "uuid"
     sort_fields: ClassVar[Mapping[str, str]] = SORT_FIELDS
     fatal_errors: ClassVar[tuple[type[Exception], ...]] = (PodClientError,)
+    silent_errors: ClassVar[tuple[type[Exception], ...]] = (PodUnreachable, PodServiceNotFound)
     coarse_keys: ClassVar[frozenset[str]] = frozenset(lister.TIMESTAMP_KEYS)
 
     def __init__(

@@ -24,7 +24,7 @@ from tricircle.api.volume.faults import bad_request
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import filters, lister
-from tricircle.pods.client import PodClientError
+from tricircle.pods.client import PodClientError, PodServiceNotFound, PodUnreachable
 from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class CinderListHooks(lister.ListHooks):
     """How to page one collection of the pods' Cinder, as the caller, from worker threads."""
 
     fatal_errors = (BottomBadRequest,)
+    silent_errors = (PodUnreachable, PodServiceNotFound)
 
     def __init__(self, collection: str, resource_type: str) -> None:
         self.collection = collection
