@@ -8,9 +8,12 @@ The layer below every product part: it imports nothing of Tricircle's own.
 
 from __future__ import annotations
 
+import os
+
 from oslo_config import cfg
 
 CONF = cfg.CONF
+CONFIG_FILES_ENV = "TRICIRCLE_CONFIG_FILES"
 
 database_opts = [
     cfg.StrOpt(
@@ -208,6 +211,11 @@ for _group, _opts in GROUPS.items():
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """Every option group, for oslo-config-generator."""
     return list(GROUPS.items())
+
+
+def environment_config_files() -> list[str]:
+    """The config files named by ``TRICIRCLE_CONFIG_FILES`` (separated by ``;``)."""
+    return [path for path in os.environ.get(CONFIG_FILES_ENV, "").split(";") if path]
 
 
 def load(config_files: list[str] | None = None, args: list[str] | None = None) -> cfg.ConfigOpts:
