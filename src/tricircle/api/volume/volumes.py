@@ -41,10 +41,11 @@ VOLUME_CREATE = common.body_schema(
         **{field: common.NAME for field in _TEXT_FIELDS},
         "volume_type": common.OPTIONAL_STRING,
         "availability_zone": common.OPTIONAL_STRING,
-        "snapshot_id": common.OPTIONAL_STRING,
-        "source_volid": common.OPTIONAL_STRING,
+        "snapshot_id": common.OPTIONAL_UUID,
+        "source_volid": common.OPTIONAL_UUID,
         "metadata": common.METADATA,
     },
+    siblings={"OS-SCH-HNT:scheduler_hints": {"type": ["object", "null"]}},
 )
 VOLUME_UPDATE = common.body_schema(
     "volume", {**{field: common.NAME for field in _TEXT_FIELDS}, "metadata": common.METADATA}

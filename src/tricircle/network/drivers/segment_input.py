@@ -14,7 +14,10 @@ from typing import Any
 
 from neutron_lib import exceptions
 from neutron_lib.api import converters, validators
-from neutron_lib.api.definitions import provider_net
+from neutron_lib.api.definitions import (
+    multiprovidernet,  # noqa: F401 - registers the validator
+    provider_net,
+)
 
 _SEGMENTS_VALIDATOR = "type:network_segments"
 _DIGITS = re.compile(r"^[0-9]{1,4}$")

@@ -66,6 +66,7 @@ def test_size_that_only_int_reads_as_a_digit_is_400(client, fake_pods):
 @pytest.mark.parametrize("field", ["snapshot_id", "source_volid"])
 def test_source_ids_of_the_wrong_json_type_are_400(client, fake_pods, field):
     assert field in assert_cinder_4xx(create(client, **{field: 5}), 400)
+    assert field in assert_cinder_4xx(create(client, **{field: "../volumes"}), 400)
     assert made(fake_pods) == 0
 
 
@@ -181,3 +182,9 @@ def test_fuzz_raw_bodies(client, fake_pods, raw):
         response = client.post(path, data=raw, content_type="application/json")
         assert response.status_code < 500, (path, response.get_data(as_text=True))
         assert_cinder_4xx(response)
+
+
+def test_unknown_keys_beside_the_volume_are_400(client, fake_pods):
+    response = client.post("/v3/volumes", json={"volume": {"size": 1}, "bogus": 1})
+    assert "bogus" in assert_cinder_4xx(response, 400)
+    assert made(fake_pods) == 0
