@@ -199,7 +199,7 @@ def with_open_versions(
 ) -> WsgiApp:
     """Version documents (``version_paths``) to ``open_app`` without a token, the rest to
     ``protected_app``; ``<prefix>/<project_id>/...`` (the old URL form) is served as
-    ``<prefix>/...``, its project ID kept for ``check_url_project`` if ``keep_url_project``."""
+    ``<prefix>/...``, its project ID kept for ``_check_url_project`` if ``keep_url_project``."""
     project_in_path = re.compile(rf"^{re.escape(prefix)}/([0-9a-f]{{32}}|[0-9a-f-]{{36}})(?=/|$)")
 
     def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -216,7 +216,7 @@ def with_open_versions(
     return dispatch
 
 
-def check_url_project() -> None:
+def _check_url_project() -> None:
     """Nova's 400 when the project ID in the URL is not the token's project."""
     url_project = request.environ.get(URL_PROJECT_ENV)
     if url_project is not None and url_project != g.context.project_id:
@@ -248,7 +248,7 @@ def install_request_hooks(
         g.context = auth.request_context(request.environ, g.request_id)
         limits.check(request)
         validation.check_url(request.path, request.args)
-        check_url_project()
+        _check_url_project()
         if negotiation is not None and negotiation.covers(request.path):
             g.microversion = negotiation.versions.negotiate(request.headers, negotiation.maximum())
 

@@ -47,10 +47,11 @@ def _nesting(document: Any) -> int:
     pending = [(document, 1)]
     while pending:
         value, depth = pending.pop()
-        children = value.values() if isinstance(value, dict) else value
-        if isinstance(value, dict | list):
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
             deepest = max(deepest, depth)
-            pending.extend((child, depth + 1) for child in children)
+            pending.extend((child, depth + 1) for child in value)
     return deepest
 
 
