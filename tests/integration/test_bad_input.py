@@ -381,7 +381,8 @@ def _send(
                 probe.api, response.status_code, response
             ):
                 tally.failures.append(
-                    f"not in shape ({response.status_code} {response.text[:120]!r}): {probe.describe()}"
+                    f"not in shape ({response.status_code} {response.text[:120]!r}): "
+                    f"{probe.describe()}"
                 )
             elif response.status_code < 400 and probe.method != "GET":
                 tally.failures.append(f"accepted ({response.status_code}): {probe.describe()}")
