@@ -8,9 +8,12 @@ The layer below every product part: it imports nothing of Tricircle's own.
 
 from __future__ import annotations
 
+import os
+
 from oslo_config import cfg
 
 CONF = cfg.CONF
+CONFIG_FILES_ENV = "TRICIRCLE_CONFIG_FILES"
 
 database_opts = [
     cfg.StrOpt(
@@ -35,6 +38,29 @@ api_opts = [
         help="How API callers are authenticated.",
     ),
     cfg.StrOpt("policy_file", default="policy.yaml", help="oslo.policy rules file (optional)."),
+]
+
+request_opts = [
+    cfg.IntOpt(
+        "max_body_bytes",
+        default=114688,
+        min=1,
+        help="Largest request body any Tricircle API reads (oslo.middleware's default); a "
+        "larger one is answered 413 in the API's error shape.",
+    ),
+    cfg.IntOpt(
+        "max_url_length",
+        default=4096,
+        min=256,
+        help="Longest path plus query string accepted (414 beyond); keep it below the WSGI "
+        "server's request line limit (gunicorn --limit-request-line) so the API answers first.",
+    ),
+    cfg.IntOpt(
+        "max_json_depth",
+        default=64,
+        min=2,
+        help="Deepest nesting of arrays and objects accepted in a JSON body (400 beyond).",
+    ),
 ]
 
 xjob_opts = [
@@ -182,6 +208,7 @@ quota_opts: list[cfg.Opt] = [
 GROUPS: dict[str, list[cfg.Opt]] = {
     "database": database_opts,
     "api": api_opts,
+    "request": request_opts,
     "xjob": xjob_opts,
     "client": client_opts,
     "network": network_opts,
@@ -198,6 +225,11 @@ for _group, _opts in GROUPS.items():
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """Every option group, for oslo-config-generator."""
     return list(GROUPS.items())
+
+
+def environment_config_files() -> list[str]:
+    """The config files named by ``TRICIRCLE_CONFIG_FILES`` (separated by ``;``)."""
+    return [path for path in os.environ.get(CONFIG_FILES_ENV, "").split(";") if path]
 
 
 def load(config_files: list[str] | None = None, args: list[str] | None = None) -> cfg.ConfigOpts:

@@ -18,12 +18,32 @@ def api_url(lab, path: str) -> str:
     return f"{base}/{path}"
 
 
+def keystone_url(lab, path: str) -> str:
+    """``path`` under the lab's Keystone ``/v3``."""
+    return f"{lab.keystone_url.rstrip('/')}/{path}"
+
+
 def test_admin_creates_lists_and_deletes_a_pod(lab, admin_session):
     region = f"ItestPod-{uuid.uuid4().hex[:8]}"
+    admin_session.post(keystone_url(lab, "regions"), json={"region": {"id": region}})
     body = {"pod": {"region_name": region, "az_name": f"itest-az-{region}", "dc_name": "itest"}}
+    try:
+        created = admin_session.post(api_url(lab, "pods"), json=body, raise_exc=False)
+        assert created.status_code == 201, created.text
+        pod = created.json()["pod"]
+        _check_and_delete(lab, admin_session, pod, region)
+    finally:
+        admin_session.delete(keystone_url(lab, f"regions/{region}"), raise_exc=False)
+
+
+def test_a_region_keystone_does_not_know_is_refused(lab, admin_session):
+    body = {"pod": {"region_name": f"NoSuchRegion-{uuid.uuid4().hex[:8]}", "az_name": "itest"}}
     created = admin_session.post(api_url(lab, "pods"), json=body, raise_exc=False)
-    assert created.status_code == 201, created.text
-    pod = created.json()["pod"]
+    assert created.status_code == 400, created.text
+    assert "region" in created.json()["badRequest"]["message"]
+
+
+def _check_and_delete(lab, admin_session, pod: dict, region: str) -> None:
     try:
         assert pod["region_name"] == region
         listed = admin_session.get(api_url(lab, "pods")).json()["pods"]

@@ -17,6 +17,7 @@ from tricircle.pods.lister import (
     CrossPodLister,
     ListHooks,
     MarkerNotFound,
+    PodFailed,
     PodQuery,
     SortKey,
     complete_sort_keys,
@@ -299,10 +300,20 @@ def test_slow_pod_placeholders_are_merged_when_asked(hooks):
 
 def test_failing_pod_is_reported_as_error(hooks):
     hooks.failing.add("Pod1")
-    result = CrossPodLister(hooks).list(all_pods(hooks), sort_keys=SORTS[0], limit=100, timeout=5)
+    result = CrossPodLister(hooks).list(
+        all_pods(hooks), sort_keys=SORTS[0], limit=100, timeout=5, include_unknown=True
+    )
     assert len(result.records) == 7 + 21
     assert [(u.pod.region_name, u.reason) for u in result.unavailable] == [("Pod1", "error")]
     assert "Pod1 answered 500" in result.unavailable[0].detail
+
+
+def test_failing_pod_fails_a_list_without_placeholders(hooks):
+    """A pod's 5xx is never an empty success: without UNKNOWN records the list fails."""
+    hooks.failing.add("Pod1")
+    with pytest.raises(PodFailed) as raised:
+        CrossPodLister(hooks).list(all_pods(hooks), sort_keys=SORTS[0], limit=100, timeout=5)
+    assert raised.value.region_name == "Pod1"
 
 
 def test_fatal_error_of_a_pod_is_raised(hooks):
@@ -322,7 +333,7 @@ def test_pod_failing_while_paged_keeps_what_it_gave(hooks):
     fake = FailsSecondTime(hooks.records_by_pod)
     sort_keys = (SortKey("id"),)
     result = CrossPodLister(fake, page_size=4).list(
-        all_pods(fake), sort_keys=sort_keys, limit=100, timeout=5
+        all_pods(fake), sort_keys=sort_keys, limit=100, timeout=5, include_unknown=True
     )
     ids = [r["id"] for r in result.records]
     assert [i for i in ids if i.startswith("Pod4")] == [f"Pod4-00{n}" for n in range(4)]
@@ -362,9 +373,9 @@ def test_marker_in_an_unavailable_pod_is_placed_by_its_placeholder(hooks, troubl
     assert [r["id"] for r in result.records] == expected
 
 
-def test_marker_in_a_silent_pod_without_placeholder_is_not_found(hooks):
+def test_marker_in_a_failing_pod_without_placeholder_fails_the_list(hooks):
     hooks.failing.add("Pod2")
-    with pytest.raises(MarkerNotFound):
+    with pytest.raises(PodFailed):
         CrossPodLister(hooks).list(
             all_pods(hooks), sort_keys=SORTS[0], limit=5, marker="Pod2-001", timeout=5
         )
@@ -604,7 +615,7 @@ def test_pod_answering_records_without_ids_is_an_error_not_a_failed_list(hooks):
 
     garbled = Garbled(hooks.records_by_pod)
     result = CrossPodLister(garbled).list(
-        all_pods(garbled), sort_keys=SORTS[0], limit=100, timeout=5
+        all_pods(garbled), sort_keys=SORTS[0], limit=100, timeout=5, include_unknown=True
     )
     assert len(result.records) == 13 + 21
     assert [(u.pod.region_name, u.reason) for u in result.unavailable] == [("Pod2", "error")]

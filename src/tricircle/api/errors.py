@@ -3,8 +3,8 @@
 Handlers raise an ApiFault, a Tricircle exception or a pod client's typed error; a ``Dialect``
 (admin here, Nova's and Cinder's beside their gateways) maps anything raised to the fault its
 callers expect, ``{"itemNotFound": {"code": 404, "message": ...}}`` and the like: a pod that does
-not answer is 503, a pod's own failure a 500 with the dialect's generic fault name, a pod's
-refusal (4xx) passed through with its status and message.
+not answer, or fails a list, is 503, a pod's own failure a 500 with the dialect's generic fault
+name, a pod's refusal (4xx) passed through with its status and message.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from tricircle.db import pods
 from tricircle.pods import client as pod_client
+from tricircle.pods import lister, paths
 
 LOG = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ _BY_EXCEPTION: tuple[tuple[type[Exception], type[ApiFault]], ...] = (
     (pods.BindingNotFound, NotFound),
     (pods.PodConflict, Conflict),
     (pods.InvalidBinding, BadRequest),
+    (paths.UnsafeId, BadRequest),
     (oslo_policy.PolicyNotAuthorized, Forbidden),
 )
 
@@ -150,7 +152,9 @@ class Dialect:
         for exception_type, fault_type in _BY_EXCEPTION:
             if isinstance(exc, exception_type):
                 return fault_type(str(exc))
-        if isinstance(exc, pod_client.PodUnreachable | pod_client.PodServiceNotFound):
+        if isinstance(
+            exc, pod_client.PodUnreachable | pod_client.PodServiceNotFound | lister.PodFailed
+        ):
             LOG.warning("%s: pod unavailable region=%s: %s", self.name, exc.region_name, exc)
             return ServiceUnavailable(self.unavailable.format(region=exc.region_name))
         if isinstance(exc, pod_client.PodServerError):

@@ -9,8 +9,9 @@ context, URL checks, the negotiated microversion (gateways) and one structured a
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -23,8 +24,10 @@ from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth, validation
+from tricircle.api.errors import BadRequest
 from tricircle.api.microversions import ApiVersions, Microversion
 from tricircle.api.podcalls import Caller, CallerPodCalls
+from tricircle.api.request_limits import RequestLimits
 from tricircle.db import pods as pod_queries
 from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.db.models import Pod
@@ -35,6 +38,8 @@ from tricircle.quotas.engine import QuotaEngine
 
 EXTENSION = "tricircle.api"
 REQUEST_ID_HEADER = request_id.HTTP_RESP_HEADER_REQUEST_ID
+URL_PROJECT_ENV = "tricircle.url_project_id"
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 State = TypeVar("State", bound="GatewayState")
 
 
@@ -184,20 +189,66 @@ def with_request_ids(wsgi_app: Callable[..., Any], compat_headers: Sequence[str]
     return middleware
 
 
+def with_open_versions(
+    open_app: WsgiApp,
+    protected_app: WsgiApp,
+    prefix: str,
+    version_paths: frozenset[str],
+    *,
+    keep_url_project: bool,
+) -> WsgiApp:
+    """Version documents (``version_paths``) to ``open_app`` without a token, the rest to
+    ``protected_app``; ``<prefix>/<project_id>/...`` (the old URL form) is served as
+    ``<prefix>/...``, its project ID kept for ``_check_url_project`` if ``keep_url_project``."""
+    project_in_path = re.compile(rf"^{re.escape(prefix)}/([0-9a-f]{{32}}|[0-9a-f-]{{36}})(?=/|$)")
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        found = project_in_path.match(path)
+        if found is not None:
+            path = prefix + path[found.end() :]
+            if keep_url_project:
+                environ[URL_PROJECT_ENV] = found.group(1)
+        environ["PATH_INFO"] = path
+        chosen = open_app if path in version_paths else protected_app
+        return chosen(environ, start_response)
+
+    return dispatch
+
+
+def _check_url_project() -> None:
+    """Nova's 400 when the project ID in the URL is not the token's project."""
+    url_project = request.environ.get(URL_PROJECT_ENV)
+    if url_project is not None and url_project != g.context.project_id:
+        raise BadRequest(
+            f"Malformed request URL: URL's project_id '{url_project}' doesn't match Context's "
+            f"project_id '{g.context.project_id}'"
+        )
+
+
 def install_request_hooks(
-    app: Flask, access_log: logging.Logger, *, negotiation: Negotiation | None = None
+    app: Flask,
+    access_log: logging.Logger,
+    limits: RequestLimits,
+    *,
+    negotiation: Negotiation | None = None,
 ) -> None:
     """Hooks run around every request of ``app`` (wrapped by ``with_request_ids``).
 
-    With ``negotiation``, a request on a covered path gets ``g.microversion`` and its response
-    the headers announcing it.
+    ``limits`` are checked first (the body is read no further than they allow). With
+    ``negotiation``, a request on a covered path gets ``g.microversion`` and its response the
+    headers announcing it.
     """
+    app.config["MAX_CONTENT_LENGTH"] = limits.max_body_bytes
+    app.config[validation.JSON_DEPTH_CONFIG] = limits.max_json_depth
 
     def start() -> None:
         g.started = time.monotonic()
         g.request_id = request.environ[request_id.ENV_REQUEST_ID]
         g.context = auth.request_context(request.environ, g.request_id)
+        limits.check(request)
         validation.check_url(request.path, request.args)
+        _check_url_project()
         if negotiation is not None and negotiation.covers(request.path):
             g.microversion = negotiation.versions.negotiate(request.headers, negotiation.maximum())
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app, has_app_context
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 from werkzeug.datastructures import MultiDict
@@ -20,13 +21,38 @@ from tricircle.api.errors import BadRequest, InvalidField
 
 MAX_LIMIT = 1000
 MALFORMED = "Malformed request body"
+JSON_DEPTH_CONFIG = "TRICIRCLE_MAX_JSON_DEPTH"
+DEFAULT_JSON_DEPTH = 64
 
 
 def _decoded(raw: bytes) -> Any:
+    """The JSON document of ``raw``; BadRequest if it is not JSON or nested too deep."""
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadRequest(MALFORMED) from exc
+    limit = (
+        current_app.config.get(JSON_DEPTH_CONFIG, DEFAULT_JSON_DEPTH)
+        if has_app_context()
+        else DEFAULT_JSON_DEPTH
+    )
+    if _nesting(document) > limit:
+        raise BadRequest(f"{MALFORMED}: JSON nested deeper than {limit} levels")
+    return document
+
+
+def _nesting(document: Any) -> int:
+    """How deep arrays and objects nest in ``document`` (a scalar is 0)."""
+    deepest = 0
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in value)
+    return deepest
 
 
 def json_document(raw: bytes) -> Any:

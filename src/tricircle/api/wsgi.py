@@ -8,7 +8,6 @@ oslo.config's usual places (``/etc/tricircle/tricircle.conf``, ...).
 from __future__ import annotations
 
 import logging
-import os
 
 from flask import Flask
 from oslo_config import cfg
@@ -17,13 +16,10 @@ from tricircle import conf
 from tricircle.api.admin.app import create_app
 from tricircle.api.compute.app import create_app as create_compute_app
 
-CONFIG_FILES_ENV = "TRICIRCLE_CONFIG_FILES"
-
 
 def config_files() -> list[str]:
     """The config files named by the environment, else those oslo.config finds."""
-    named = [path for path in os.environ.get(CONFIG_FILES_ENV, "").split(";") if path]
-    return named or cfg.find_config_files(project="tricircle")
+    return conf.environment_config_files() or cfg.find_config_files(project="tricircle")
 
 
 def admin_application() -> Flask:

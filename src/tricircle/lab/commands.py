@@ -9,6 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from tricircle import conf
 from tricircle.lab import guests, lab, namespaces, outside, processes, scenario, tempest
 from tricircle.lab.cloud_config import write_clouds_yaml
 from tricircle.lab.layout import LabLayout
@@ -144,6 +145,7 @@ def _env(args: argparse.Namespace) -> int:
     for key, value in layout.admin_auth().items():
         print(f"export {key}={value}")
     print(f"export OS_CLIENT_CONFIG_FILE={clouds}")
+    print(f"export {conf.CONFIG_FILES_ENV}={layout.root / 'tricircle' / 'tricircle.conf'}")
     return 0
 
 

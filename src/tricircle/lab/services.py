@@ -53,7 +53,9 @@ def gunicorn_argv_for(
 
     Idle client connections are kept for 75 s: with gunicorn's default of 2 s, a client reusing
     a pooled connection about 2 s later (openstacksdk polls every 2 s) races the server closing
-    it and sees a reset or ``RemoteDisconnected``.
+    it and sees a reset or ``RemoteDisconnected``. The request line may be as long as gunicorn
+    allows (8190): Tricircle's APIs refuse a long URL themselves ([request] max_url_length),
+    in their JSON shape, before gunicorn's HTML 414 would.
     """
     return [
         str(BIN / "gunicorn"),
@@ -69,6 +71,8 @@ def gunicorn_argv_for(
         "3",
         "--keep-alive",
         "75",
+        "--limit-request-line",
+        "8190",
         "--name",
         f"lab-{name}",
         app,

@@ -33,6 +33,7 @@ from tricircle.network.l3 import RouterL3
 from tricircle.network.mirror import ExternalNetworkNotPlaced, PortNotFound
 from tricircle.pods.client import PodClientError
 from tricircle.pods.create_once import ensure_bottom_resource, forget_bottom_resource
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class FloatingIPs:
 
     def _top_floatingip(self, floatingip_id: str) -> JSON | None:
         try:
-            return self.mirror.top.get(f"/v2.0/floatingips/{floatingip_id}")["floatingip"]
+            return self.mirror.top.get(f"/v2.0/floatingips/{segment(floatingip_id)}")["floatingip"]
         except PodClientError as exc:
             if exc.status == 404:
                 return None
@@ -223,12 +224,12 @@ class FloatingIPs:
             create=create,
             find_by_name=find_by_address,
         )
-        current = bottom.get(f"/v2.0/floatingips/{bottom_id}")["floatingip"]
+        current = bottom.get(f"/v2.0/floatingips/{segment(bottom_id)}")["floatingip"]
         if current.get("port_id") != bottom_port_id or (
             association["fixed_ip_address"]
             and current.get("fixed_ip_address") != association["fixed_ip_address"]
         ):
-            bottom.put(f"/v2.0/floatingips/{bottom_id}", json={"floatingip": association})
+            bottom.put(f"/v2.0/floatingips/{segment(bottom_id)}", json={"floatingip": association})
         return bottom_id
 
     def _unwire(self, floatingip_id: str) -> None:

@@ -37,6 +37,7 @@ from tricircle.network.mirror import (
 from tricircle.network.mirror.library import ROUTER_INTERFACE_OWNER
 from tricircle.pods.client import PodClient, PodClientError
 from tricircle.pods.create_once import ensure_bottom_resource, forget_bottom_resource
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ class RouterL3:
 
     def _top_router(self, router_id: str) -> JSON | None:
         try:
-            return self.top.get(f"/v2.0/routers/{router_id}")["router"]
+            return self.top.get(f"/v2.0/routers/{segment(router_id)}")["router"]
         except PodClientError as exc:
             if exc.status == 404:
                 return None
@@ -299,11 +300,11 @@ class RouterL3:
                 continue
             wanted = gateway.info if gateway and gateway.pod.pod_id == pod.pod_id else None
             bottom = self.mirror.bottom(pod)
-            current = bottom.get(f"/v2.0/routers/{bottom_router_id}")["router"]
+            current = bottom.get(f"/v2.0/routers/{segment(bottom_router_id)}")["router"]
             if same_gateway(current.get("external_gateway_info"), wanted):
                 continue
             bottom.put(
-                f"/v2.0/routers/{bottom_router_id}",
+                f"/v2.0/routers/{segment(bottom_router_id)}",
                 json={"router": {"external_gateway_info": wanted or {}}},
             )
             LOG.info(
@@ -337,7 +338,7 @@ class RouterL3:
             if bottom_subnet_id in attached:
                 continue
             bottom.put(
-                f"/v2.0/routers/{bottom_router_id}/add_router_interface",
+                f"/v2.0/routers/{segment(bottom_router_id)}/add_router_interface",
                 json={"subnet_id": bottom_subnet_id},
             )
             LOG.info(
@@ -365,7 +366,7 @@ class RouterL3:
                     continue
                 _put_quietly(
                     bottom,
-                    f"/v2.0/routers/{bottom_router_id}/remove_router_interface",
+                    f"/v2.0/routers/{segment(bottom_router_id)}/remove_router_interface",
                     {"port_id": port["id"]},
                 )
                 LOG.info(
@@ -424,7 +425,7 @@ class RouterL3:
                 },
             )
         except BaseException:
-            _delete_quietly(self.top, f"/v2.0/networks/{network['id']}")
+            _delete_quietly(self.top, f"/v2.0/networks/{segment(network['id'])}")
             raise
         LOG.info("bridge network created name=%s top_network_id=%s", name, network["id"])
         return network["id"]
@@ -484,7 +485,7 @@ class RouterL3:
         if bottom_port["device_id"] == bottom_router_id:
             return
         self.mirror.bottom(pod).put(
-            f"/v2.0/routers/{bottom_router_id}/add_router_interface",
+            f"/v2.0/routers/{segment(bottom_router_id)}/add_router_interface",
             json={"port_id": bottom_port["id"]},
         )
         LOG.info(
@@ -505,7 +506,7 @@ class RouterL3:
             if bottom_router_id is not None:
                 _put_quietly(
                     self.mirror.bottom(pod),
-                    f"/v2.0/routers/{bottom_router_id}/remove_router_interface",
+                    f"/v2.0/routers/{segment(bottom_router_id)}/remove_router_interface",
                     {"port_id": bottom_port_id},
                 )
             self.mirror.delete_bottom_copy(pod, constants.PORT, top_port["id"])
@@ -530,7 +531,7 @@ class RouterL3:
             return
         self.mirror.delete_bottom_copies(constants.NETWORK, bridge_network["id"])
         try:
-            _delete_quietly(self.top, f"/v2.0/networks/{bridge_network['id']}")
+            _delete_quietly(self.top, f"/v2.0/networks/{segment(bridge_network['id'])}")
         except PodClientError as exc:
             if exc.status == 409:  # a bridge port appeared meanwhile: the network stays
                 return
@@ -556,11 +557,13 @@ class RouterL3:
         if bottom_router_id is None:
             return
         bottom = self.mirror.bottom(pod)
-        _put_quietly(bottom, f"/v2.0/routers/{bottom_router_id}", {"router": {"routes": []}})
+        _put_quietly(
+            bottom, f"/v2.0/routers/{segment(bottom_router_id)}", {"router": {"routes": []}}
+        )
         for port in self._interfaces(pod, bottom_router_id):
             _put_quietly(
                 bottom,
-                f"/v2.0/routers/{bottom_router_id}/remove_router_interface",
+                f"/v2.0/routers/{segment(bottom_router_id)}/remove_router_interface",
                 {"port_id": port["id"]},
             )
         self.mirror.delete_bottom_copy(pod, constants.ROUTER, router_id)
@@ -577,7 +580,7 @@ class RouterL3:
             if same_routes(current, wanted):
                 continue
             self.mirror.bottom(pod).put(
-                f"/v2.0/routers/{bottom_router_id}", json={"router": {"routes": wanted}}
+                f"/v2.0/routers/{segment(bottom_router_id)}", json={"router": {"routes": wanted}}
             )
             LOG.info(
                 "bottom routes set region=%s bottom_router_id=%s top_router_id=%s routes=%s",
@@ -621,7 +624,7 @@ class RouterL3:
                 pod,
                 bottom_router_id,
                 self.mirror.bottom(pod)
-                .get(f"/v2.0/routers/{bottom_router_id}")["router"]
+                .get(f"/v2.0/routers/{segment(bottom_router_id)}")["router"]
                 .get("routes", []),
                 wanted[pod.pod_id],
             )

@@ -28,6 +28,7 @@ from tricircle.jobs.handlers import JobContext, NotYet, handler
 from tricircle.network import constants
 from tricircle.network.mirror import BottomMirror, PortNotFound
 from tricircle.pods.client import PodClientError, PodClients
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def unbind_top_port(mirror: BottomMirror, top_port_id: str, server_id: str) -> N
         body["binding:host_id"] = ""
     if port.get("binding:profile"):
         body["binding:profile"] = {}
-    mirror.top.put(f"/v2.0/ports/{top_port_id}", json={"port": body})
+    mirror.top.put(f"/v2.0/ports/{segment(top_port_id)}", json={"port": body})
 
 
 def _pod_clients() -> PodClients:
@@ -157,7 +158,7 @@ def cleanup_server_ports(context: JobContext, job: Job) -> None:
     pod = _payload_pod(context, job.payload or {})
     clients = _pod_clients()
     try:
-        clients.client(pod.region_name, "compute").get(f"/servers/{job.resource_id}")
+        clients.client(pod.region_name, "compute").get(f"/servers/{segment(job.resource_id)}")
     except PodClientError as exc:
         if exc.status != 404:
             raise
@@ -180,7 +181,7 @@ def finish_interface_detach(context: JobContext, job: Job) -> None:
         if made_pod.pod_id != pod.pod_id:
             continue
         try:
-            port = mirror.bottom(pod).get(f"/v2.0/ports/{bottom_port_id}")["port"]
+            port = mirror.bottom(pod).get(f"/v2.0/ports/{segment(bottom_port_id)}")["port"]
         except PodClientError as exc:
             if exc.status != 404:
                 raise

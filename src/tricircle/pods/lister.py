@@ -5,6 +5,9 @@ keys plus id, merges the pages on a heap and returns ``limit`` records and wheth
 Everything happens within one deadline: a pod that has not answered by then, or that failed, is
 reported in the result; with ``include_unknown`` its placeholder records (``status: UNKNOWN``
 servers built from the routing table) are merged in at the place their own values sort to.
+Without placeholders a pod that answered but failed (a 5xx, a malformed page) fails the list
+(``PodFailed``): an empty page must never stand for a pod's failure. A pod that does not answer
+(the deadline, or a hook's ``silent_errors``) is left out.
 
 Pagination uses a top id as marker (servers' and volumes' top ids are their bottom ids). The
 marker's pod comes from a hook (the routing table) and the marker's record from that pod, fetched
@@ -45,6 +48,14 @@ DEFAULT_PAGE_SIZE = 1000
 
 class ListError(Exception):
     """Base of the lister's refusals; gateways answer them as 400 in their dialect."""
+
+
+class PodFailed(ListError):
+    """A pod failed while listing and no placeholder can stand for its records."""
+
+    def __init__(self, region_name: str, detail: str) -> None:
+        super().__init__(f"pod {region_name} failed to list: {detail}")
+        self.region_name = region_name
 
 
 class InvalidSort(ListError, ValueError):
@@ -117,6 +128,8 @@ class ListHooks(abc.ABC):
 
     ``fatal_errors``: exceptions from ``fetch_page`` that mean the request itself is wrong (a
     pod's 400); they propagate out of ``list`` instead of marking the pod unavailable.
+    ``silent_errors``: exceptions that mean the pod did not answer (connection refused); such
+    a pod is treated as one that missed the deadline. Any other exception is the pod's failure.
     ``nulls_first``: whether the pods' databases sort NULL before other values in ascending
     order (MySQL does, PostgreSQL does not).
     ``coarse_keys``: sort keys the pods sort on more finely than they show them (Nova sorts
@@ -129,6 +142,7 @@ class ListHooks(abc.ABC):
     id_sort_key: ClassVar[str] = "id"
     sort_fields: ClassVar[Mapping[str, str]] = {}
     fatal_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    silent_errors: ClassVar[tuple[type[Exception], ...]] = ()
     nulls_first: ClassVar[bool] = False
     coarse_keys: ClassVar[frozenset[str]] = frozenset()
 
@@ -178,7 +192,8 @@ def parse_timestamp(value: str) -> dt.datetime | str:
 
 @dataclass(frozen=True)
 class UnavailablePod:
-    """A pod left out of a list: ``timeout`` (no answer by the deadline) or ``error``."""
+    """A pod left out of a list: ``timeout`` (no answer by the deadline), ``silent`` (no answer
+    at all) or ``error`` (its failure)."""
 
     pod: Pod
     reason: str
@@ -343,8 +358,8 @@ class CrossPodLister:
 
         Returns within ``timeout`` seconds (plus the hooks' database lookups): pods that do not
         answer in time or fail are reported in ``unavailable``; their placeholder records are
-        merged in only with ``include_unknown``. Raises MarkerNotFound, or a hook's
-        ``fatal_errors``.
+        merged in only with ``include_unknown``. Raises MarkerNotFound, a hook's
+        ``fatal_errors``, or PodFailed for a pod that failed without ``include_unknown``.
         """
         deadline = time.monotonic() + timeout
         keys = tuple(sort_keys)
@@ -473,7 +488,8 @@ class _ListRun:
                 error = future.exception()
                 if isinstance(error, self.hooks.fatal_errors):
                     raise error
-                self._lose(stream, "error", f"{type(error).__name__}: {error}")
+                reason = "silent" if isinstance(error, self.hooks.silent_errors) else "error"
+                self._lose(stream, reason, f"{type(error).__name__}: {error}")
             else:
                 try:
                     self._take(stream, future.result(), size)
@@ -522,7 +538,10 @@ class _ListRun:
 
     def _lose(self, stream: _PodStream, reason: str, detail: str) -> None:
         """Mark a pod unavailable, keeping what it gave; with ``include_unknown`` its
-        placeholders that sort after what it gave stand for the rest."""
+        placeholders that sort after what it gave stand for the rest. A pod that failed
+        (``error``) without them fails the list."""
+        if reason == "error" and not self.include_unknown:
+            raise PodFailed(stream.pod.region_name, detail)
         stream.unavailable = UnavailablePod(stream.pod, reason, detail)
         stream.exhausted = True
         self._release(stream)

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 
 from tricircle.pods.client import PodClient
+from tricircle.pods.paths import segment
 from tricircle.quotas.resources import QuotaService
 
 
@@ -34,9 +35,11 @@ def write_pod_limits(
     if service.pod_force:
         values["force"] = True
     else:
-        held = client.get(f"/os-quota-sets/{project_id}", params={"usage": "true"})["quota_set"]
+        held = client.get(f"/os-quota-sets/{segment(project_id)}", params={"usage": "true"})[
+            "quota_set"
+        ]
         for resource, limit in limits.items():
             usage = held.get(resource)
             if limit != -1 and isinstance(usage, dict):
                 values[resource] = max(limit, int(usage["in_use"]) + int(usage["reserved"]))
-    client.put(f"/os-quota-sets/{project_id}", json={"quota_set": values})
+    client.put(f"/os-quota-sets/{segment(project_id)}", json={"quota_set": values})

@@ -16,6 +16,7 @@ from concurrent import futures
 
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodCallError, PodClient, PodClients
+from tricircle.pods.paths import segment
 from tricircle.quotas.resources import COMPUTE, VOLUME, QuotaService
 
 SERVER_FLAVOR_MICROVERSION = "2.47"
@@ -52,7 +53,9 @@ def count_servers(client: PodClient, project_id: str) -> dict[str, int]:
 
 def count_volume_usage(client: PodClient, project_id: str) -> dict[str, int]:
     """The project's volume quota usage in one pod (in use plus reserved)."""
-    quota_set = client.get(f"/os-quota-sets/{project_id}", params={"usage": "true"})["quota_set"]
+    quota_set = client.get(f"/os-quota-sets/{segment(project_id)}", params={"usage": "true"})[
+        "quota_set"
+    ]
     return {
         resource: int(value.get("in_use", 0)) + int(value.get("reserved", 0))
         for resource, value in quota_set.items()

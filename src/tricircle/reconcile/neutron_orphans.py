@@ -30,6 +30,7 @@ from tricircle.network import constants
 from tricircle.network.mirror import tables
 from tricircle.network.mirror.tables import Kind
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 from tricircle.reconcile.context import JSON, ReconcileContext, Repair, delete_quietly
 
 LOG = logging.getLogger(__name__)
@@ -155,13 +156,14 @@ def _is_copy(
 def _delete(context: ReconcileContext, pod: Pod, kind: Kind, bottom_id: str) -> None:
     client = context.client(pod, "network")
     if kind is tables.ROUTER:
-        client.put(f"/v2.0/routers/{bottom_id}", json={"router": {"routes": []}})
+        client.put(f"/v2.0/routers/{segment(bottom_id)}", json={"router": {"routes": []}})
         interfaces = client.get(
             "/v2.0/ports",
             params={"device_id": bottom_id, "device_owner": "network:router_interface"},
         )["ports"]
         for port in interfaces:
             client.put(
-                f"/v2.0/routers/{bottom_id}/remove_router_interface", json={"port_id": port["id"]}
+                f"/v2.0/routers/{segment(bottom_id)}/remove_router_interface",
+                json={"port_id": port["id"]},
             )
-    delete_quietly(client, f"/v2.0/{kind.path}/{bottom_id}")
+    delete_quietly(client, f"/v2.0/{kind.path}/{segment(bottom_id)}")

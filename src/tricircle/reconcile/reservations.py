@@ -19,6 +19,7 @@ from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.network import constants
 from tricircle.network.mirror.library import DHCP_OWNER
+from tricircle.pods.paths import segment
 from tricircle.reconcile.context import JSON, ReconcileContext, Repair, delete_quietly
 
 DHCP_PREFIX = "tricircle-dhcp-"
@@ -63,4 +64,4 @@ def _release(context: ReconcileContext, pod: Pod | None, port: JSON) -> None:
             bottom_id = routings.find_bottom_id(session, port["id"], pod.pod_id)
         if bottom_id is not None:
             context.mirror.delete_bottom_copy(pod, constants.PORT, port["id"])
-    delete_quietly(context.top, f"/v2.0/ports/{port['id']}")
+    delete_quietly(context.top, f"/v2.0/ports/{segment(port['id'])}")

@@ -20,6 +20,7 @@ from functools import partial
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
+from tricircle.pods.paths import segment
 from tricircle.reconcile.context import JSON, ReconcileContext, Repair
 
 PAGE = 1000
@@ -93,6 +94,6 @@ def _adopt(context: ReconcileContext, pod: Pod, server: JSON, top_port_ids: list
         )
     for top_port_id in top_port_ids:
         context.top.put(
-            f"/v2.0/ports/{top_port_id}",
+            f"/v2.0/ports/{segment(top_port_id)}",
             json={"port": {"device_id": server["id"], "device_owner": f"compute:{pod.az_name}"}},
         )

@@ -16,6 +16,7 @@ from tricircle.db.models import Pod
 from tricircle.network import constants
 from tricircle.network.mirror.library import DHCP_OWNER
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 from tricircle.reconcile.context import JSON, ReconcileContext, Repair
 
 SEGMENT = ("provider:physical_network", "provider:segmentation_id")
@@ -71,7 +72,7 @@ def check(context: ReconcileContext) -> None:
 
 def _top_network(context: ReconcileContext, top_id: str) -> JSON | None:
     try:
-        return context.top.get(f"/v2.0/networks/{top_id}")["network"]
+        return context.top.get(f"/v2.0/networks/{segment(top_id)}")["network"]
     except PodClientError as exc:
         if exc.status == 404:
             return None
@@ -80,7 +81,7 @@ def _top_network(context: ReconcileContext, top_id: str) -> JSON | None:
 
 def _bottom_network(context: ReconcileContext, pod: Pod, bottom_id: str) -> JSON | None:
     try:
-        return context.client(pod, "network").get(f"/v2.0/networks/{bottom_id}")["network"]
+        return context.client(pod, "network").get(f"/v2.0/networks/{segment(bottom_id)}")["network"]
     except PodClientError as exc:
         if exc.status == 404:
             return None  # routing_rows forgets it

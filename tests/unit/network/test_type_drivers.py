@@ -10,6 +10,8 @@ import pytest
 from neutron.conf import common as neutron_common
 from neutron.conf.plugins.ml2 import config as ml2_config
 from neutron_lib import exceptions
+from neutron_lib.api import validators
+from neutron_lib.api.definitions import provider_net
 from neutron_lib.plugins.ml2 import api
 from oslo_config import cfg
 
@@ -101,12 +103,59 @@ def test_provider_request_gets_exactly_its_vlan(vlan_ranges):
     wanted = {
         api.NETWORK_TYPE: "shared_vlan",
         api.PHYSICAL_NETWORK: "physnet1",
-        api.SEGMENTATION_ID: 3000,
+        api.SEGMENTATION_ID: 2010,
     }
     driver.validate_provider_segment(wanted)
     segment = driver.reserve_provider_segment(None, wanted)
-    assert stub.asked == [{"physical_network": "physnet1", "vlan_id": 3000}]
-    assert (segment[api.NETWORK_TYPE], segment[api.SEGMENTATION_ID]) == ("shared_vlan", 3000)
+    assert stub.asked == [{"physical_network": "physnet1", "vlan_id": 2010}]
+    assert (segment[api.NETWORK_TYPE], segment[api.SEGMENTATION_ID]) == ("shared_vlan", 2010)
+
+
+@pytest.mark.parametrize("vlan_id", [1.5, True, "1.5", "x", [], 1, 3000, 4094, 0, -1, 99999])
+def test_provider_vlan_must_be_an_integer_in_the_configured_range(vlan_ranges, vlan_id):
+    vlan_ranges("physnet1:2000:2063")
+    driver, _ = make_driver([])
+    with pytest.raises(exceptions.InvalidInput):
+        driver.validate_provider_segment(
+            {
+                api.NETWORK_TYPE: "shared_vlan",
+                api.PHYSICAL_NETWORK: "physnet1",
+                api.SEGMENTATION_ID: vlan_id,
+            }
+        )
+
+
+def test_neutron_api_no_longer_rounds_a_segmentation_id():
+    attribute = provider_net.RESOURCE_ATTRIBUTE_MAP["networks"][provider_net.SEGMENTATION_ID]
+    convert = attribute["convert_to"]
+    assert convert(2001) == 2001 and convert("2001") == 2001
+    for vlan_id in (1.5, True, "true", "2000.0", None):
+        with pytest.raises(exceptions.InvalidInput):
+            convert(vlan_id)
+
+
+@pytest.mark.parametrize(
+    ("segments", "refused"),
+    [
+        ("x", True),
+        (["x"], True),
+        ([{"provider:segmentation_id": 1.5}], True),
+        ([{"provider:segmentation_id": True}], True),
+        (
+            [
+                {
+                    "provider:network_type": "shared_vlan",
+                    "provider:physical_network": "physnet1",
+                    "provider:segmentation_id": 2001,
+                }
+            ],
+            False,
+        ),
+    ],
+)
+def test_network_segments_are_checked_before_neutron_reads_them(segments, refused):
+    message = validators.validators["type:network_segments"](segments)
+    assert bool(message) is refused, message
 
 
 def test_provider_request_on_unknown_physnet_is_refused(vlan_ranges):

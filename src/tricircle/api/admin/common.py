@@ -14,6 +14,7 @@ from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import gateway, policy
+from tricircle.pods.regions import RegionsReader
 
 EXTENSION = gateway.EXTENSION
 
@@ -22,11 +23,13 @@ ItemT = TypeVar("ItemT")
 
 @dataclass(frozen=True)
 class AdminState:
-    """Per-app dependencies: configuration, database sessions and the policy enforcer."""
+    """Per-app dependencies: configuration, database sessions, the policy enforcer and the
+    reader of Keystone's regions (None: a new pod's region is not checked)."""
 
     conf: cfg.ConfigOpts
     session_factory: sessionmaker[Session]
     enforcer: oslo_policy.Enforcer
+    keystone_regions: RegionsReader | None = None
 
 
 def state() -> AdminState:

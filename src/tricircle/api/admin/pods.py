@@ -7,7 +7,8 @@ from typing import Any
 from flask import Blueprint, request
 
 from tricircle.api import validation
-from tricircle.api.admin.common import authorize, timestamp
+from tricircle.api.admin.common import authorize, state, timestamp
+from tricircle.api.errors import InvalidField
 from tricircle.api.gateway import transaction
 from tricircle.api.validation import Field
 from tricircle.db import pods
@@ -59,9 +60,17 @@ def create_pod() -> Body:
     """Register a pod; the one with an empty az_name is the top pod."""
     authorize("tricircle:pods:create")
     fields = validation.parse_body(request.get_data(), "pod", POD_FIELDS)
+    _check_region(fields["region_name"])
     with transaction() as session:
         pod = pods.create_pod(session, **fields)
     return {"pod": pod_view(pod)}, 201
+
+
+def _check_region(region_name: str) -> None:
+    """400 unless Keystone knows ``region_name`` (when the app can ask Keystone)."""
+    read_regions = state().keystone_regions
+    if read_regions is not None and region_name not in read_regions():
+        raise InvalidField("pod.region_name", f"Keystone has no region {region_name!r}")
 
 
 @blueprint.get("/pods")

@@ -23,6 +23,7 @@ from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import caller
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 
 blueprint = Blueprint("compute_aggregates", __name__)
 
@@ -115,7 +116,9 @@ def _call(aggregate_id: str, method: str, suffix: str = "", body: Any = None) ->
     """Send to the aggregate's pod; its answer with the aggregate shown as the gateway's."""
     pod, number, bottom_id = _routed(aggregate_id)
     try:
-        answer = admin_pods.call_pod(pod, method, f"/os-aggregates/{bottom_id}{suffix}", json=body)
+        answer = admin_pods.call_pod(
+            pod, method, f"/os-aggregates/{segment(bottom_id)}{suffix}", json=body
+        )
     except PodClientError as exc:
         if exc.status == 404 and exc.pod_message.startswith("Aggregate "):
             raise _not_found(aggregate_id) from exc

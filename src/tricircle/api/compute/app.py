@@ -1,5 +1,8 @@
 """The Nova API gateway's WSGI app: Nova v2.1 paths under ``/v2.1``, behind auth_token.
 
+Version documents (``/``, ``/v2.1``) answer without a token, as Nova's do; ``/v2.1/<project_id>/``
+(the URL form many catalogs register) is served as ``/v2.1/`` for the token's own project.
+
 Every request under ``/v2.1/`` gets its microversion negotiated before the view runs; every
 response carries the version served and a request ID (also as ``x-compute-request-id``), and one
 structured access-log line.
@@ -38,10 +41,12 @@ from tricircle.api.compute import (
 )
 from tricircle.api.compute.state import ComputeState
 from tricircle.api.microversions import COMPUTE
+from tricircle.api.request_limits import RequestLimits, json_media_types
 from tricircle.conf import CONF
 
 ACCESS_LOG = logging.getLogger("tricircle.api.compute.access")
 API_PREFIX = "/v2.1"
+VERSION_PATHS = frozenset({"/", API_PREFIX, API_PREFIX + "/"})
 COMPUTE_REQUEST_ID_HEADER = "x-compute-request-id"
 
 
@@ -87,12 +92,20 @@ def create_app(
     gateway.install_request_hooks(
         app,
         ACCESS_LOG,
+        RequestLimits.from_conf(conf, json_media_types("compute")),
         negotiation=gateway.Negotiation(
             api_versions, gateway.served_maximum, covers=_is_api_request
         ),
     )
     app.wsgi_app = gateway.with_request_ids(
-        auth.wrap_with_auth(app.wsgi_app, conf), (COMPUTE_REQUEST_ID_HEADER,)
+        gateway.with_open_versions(
+            app.wsgi_app,
+            auth.wrap_with_auth(app.wsgi_app, conf),
+            API_PREFIX,
+            VERSION_PATHS,
+            keep_url_project=True,
+        ),
+        (COMPUTE_REQUEST_ID_HEADER,),
     )
     return app
 

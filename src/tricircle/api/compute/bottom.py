@@ -15,6 +15,7 @@ from tricircle.db.models import Flavor, Keypair, Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import create_once
 from tricircle.pods.client import PodClient, PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def ensure_bottom_flavor(state: ComputeState, pod: Pod, flavor: Flavor, project_
 
     def find(flavor_id: str) -> str | None:
         try:
-            client.get(f"/flavors/{flavor_id}", microversion=FLAVOR_MICROVERSION)
+            client.get(f"/flavors/{segment(flavor_id)}", microversion=FLAVOR_MICROVERSION)
         except PodClientError as exc:
             if exc.status == 404:
                 return None
@@ -65,7 +66,8 @@ def ensure_bottom_flavor(state: ComputeState, pod: Pod, flavor: Flavor, project_
             )
         if flavor.extra_specs:
             client.post(
-                f"/flavors/{flavor_id}/os-extra_specs", json={"extra_specs": flavor.extra_specs}
+                f"/flavors/{segment(flavor_id)}/os-extra_specs",
+                json={"extra_specs": flavor.extra_specs},
             )
         return flavor_id
 
@@ -86,7 +88,8 @@ def _grant_flavor_access(client: PodClient, pod: Pod, flavor_id: str, project_id
     """Let ``project_id`` use the private bottom flavor (already allowed is fine)."""
     try:
         client.post(
-            f"/flavors/{flavor_id}/action", json={"addTenantAccess": {"tenant": project_id}}
+            f"/flavors/{segment(flavor_id)}/action",
+            json={"addTenantAccess": {"tenant": project_id}},
         )
     except PodClientError as exc:
         if exc.status != 409:
@@ -106,7 +109,7 @@ def ensure_bottom_keypair(
 
     def find(_top_id: str) -> str | None:
         try:
-            calls.call(caller, pod.region_name, "GET", f"/os-keypairs/{keypair.name}")
+            calls.call(caller, pod.region_name, "GET", f"/os-keypairs/{segment(keypair.name)}")
         except PodClientError as exc:
             if exc.status == 404:
                 return None

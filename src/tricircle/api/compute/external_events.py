@@ -22,6 +22,7 @@ from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods.client import PodCallError, PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def _server_pod(server_id: str) -> Pod | None:
         pod = routings.routed_pod(session, server_id, ResourceType.SERVER)
     if pod is not None:
         return pod
-    found = admin_pods.find_pod_showing(f"/servers/{server_id}")
+    found = admin_pods.find_pod_showing(f"/servers/{segment(server_id)}")
     return None if found is None else found[0]
 
 

@@ -18,6 +18,7 @@ from tricircle.api.compute.services import top_zone
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import caller
 from tricircle.db.models import Pod
+from tricircle.pods.paths import segment
 
 blueprint = Blueprint("compute_hosts", __name__)
 
@@ -33,7 +34,7 @@ def _check(action: str) -> None:
 
 def _host_pod(host_name: str) -> tuple[Pod, Any]:
     """The pod holding ``host_name`` and its answer to ``GET /os-hosts/<host_name>``."""
-    found = admin_pods.find_pod_showing(f"/os-hosts/{host_name}")
+    found = admin_pods.find_pod_showing(f"/os-hosts/{segment(host_name)}")
     if found is None:
         raise NotFound(f"Compute host {host_name} could not be found.")
     return found
@@ -69,7 +70,9 @@ def update_host(host_name: str) -> ResponseReturnValue:
     except ValueError as exc:
         raise BadRequest("Malformed request body") from exc
     pod, _ = _host_pod(host_name)
-    return jsonify(admin_pods.call_pod(pod, "PUT", f"/os-hosts/{host_name}", json=body).body)
+    return jsonify(
+        admin_pods.call_pod(pod, "PUT", f"/os-hosts/{segment(host_name)}", json=body).body
+    )
 
 
 @blueprint.get("/os-hosts/<host_name>/<action>")
@@ -79,4 +82,6 @@ def host_power_action(host_name: str, action: str) -> ResponseReturnValue:
         raise NotFound(admin_pods.NO_SUCH_METHOD)
     _check(POWER_ACTIONS[action])
     pod, _ = _host_pod(host_name)
-    return jsonify(admin_pods.call_pod(pod, "GET", f"/os-hosts/{host_name}/{action}").body)
+    return jsonify(
+        admin_pods.call_pod(pod, "GET", f"/os-hosts/{segment(host_name)}/{segment(action)}").body
+    )

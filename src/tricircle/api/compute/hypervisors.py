@@ -22,6 +22,7 @@ from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import caller
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodCallError, PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def _marker_pod(marker: str) -> tuple[Pod, str]:
     if _at_least(UUIDS_FROM):
         found = None
         if admin_pods.is_uuid(marker):
-            found = admin_pods.find_pod_showing(f"/os-hypervisors/{marker}")
+            found = admin_pods.find_pod_showing(f"/os-hypervisors/{segment(marker)}")
         if found is not None:
             return found[0], marker
     else:
@@ -204,7 +205,7 @@ def _routed(hypervisor_id: str) -> tuple[Pod, int, str]:
     if _at_least(UUIDS_FROM):
         if not admin_pods.is_uuid(hypervisor_id):
             raise BadRequest(f"Invalid uuid {hypervisor_id}")
-        found = admin_pods.find_pod_showing(f"/os-hypervisors/{hypervisor_id}")
+        found = admin_pods.find_pod_showing(f"/os-hypervisors/{segment(hypervisor_id)}")
         if found is None:
             raise _not_found(hypervisor_id)
         pod = found[0]
@@ -220,7 +221,7 @@ def _routed_get(hypervisor_id: str, suffix: str) -> ResponseReturnValue:
     pod, number, bottom_id = _routed(hypervisor_id)
     try:
         answer = admin_pods.call_pod(
-            pod, "GET", f"/os-hypervisors/{bottom_id}{suffix}", params=_passed_args()
+            pod, "GET", f"/os-hypervisors/{segment(bottom_id)}{suffix}", params=_passed_args()
         )
     except PodClientError as exc:
         if exc.status == 404:
@@ -251,7 +252,7 @@ def _search(pattern: str, action: str) -> ResponseReturnValue:
     admin_pods.authorize_nova(_rule(action))
     suffix = "servers" if action == "servers" else "search"
     answers = admin_pods.ask_every_pod(
-        f"/os-hypervisors/{pattern}/{suffix}", missing_ok=True, what=f"hypervisor {suffix}"
+        f"/os-hypervisors/{segment(pattern)}/{suffix}", missing_ok=True, what=f"hypervisor {suffix}"
     )
     found = [shown(h, a.number) for a in answers for h in a.body["hypervisors"]]
     if not found:

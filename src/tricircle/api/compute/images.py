@@ -12,6 +12,7 @@ from tricircle.api.compute.state import gateway_url, state
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import caller
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 
 blueprint = Blueprint("compute_images", __name__)
 
@@ -53,7 +54,7 @@ def find_image(image_ref: str) -> dict[str, Any]:
     image_id = image_ref.rstrip("/").rsplit("/", 1)[-1]
     try:
         answer = state().calls.call(
-            caller(), _top_region(), "GET", f"/v2/images/{image_id}", service_type="image"
+            caller(), _top_region(), "GET", f"/v2/images/{segment(image_id)}", service_type="image"
         )
     except PodClientError as exc:
         if exc.status in (400, 404):

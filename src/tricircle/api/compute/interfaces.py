@@ -26,6 +26,7 @@ from tricircle.db import routings
 from tricircle.db.models import Pod, ResourceRouting
 from tricircle.jobs.queue import enqueue_job
 from tricircle.network import server_ports
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_interfaces", __name__)
@@ -77,7 +78,7 @@ def list_interfaces(server_id: str) -> ResponseReturnValue:
     """The server's interfaces, with top IDs."""
     pod = servers.server_pod(server_id)
     answer = state().calls.call(
-        caller(), pod.region_name, "GET", f"/servers/{server_id}/os-interface"
+        caller(), pod.region_name, "GET", f"/servers/{segment(server_id)}/os-interface"
     )
     attachments = [top_view(pod, item) for item in answer.body["interfaceAttachments"]]
     return jsonify({"interfaceAttachments": attachments})
@@ -89,7 +90,10 @@ def show_interface(server_id: str, port_id: str) -> ResponseReturnValue:
     pod = servers.server_pod(server_id)
     bottom_id = _bottom_port_id(pod, port_id)
     answer = state().calls.call(
-        caller(), pod.region_name, "GET", f"/servers/{server_id}/os-interface/{bottom_id}"
+        caller(),
+        pod.region_name,
+        "GET",
+        f"/servers/{segment(server_id)}/os-interface/{segment(bottom_id)}",
     )
     return jsonify({KEY: top_view(pod, answer.body[KEY])})
 
@@ -124,7 +128,11 @@ def attach_interface(server_id: str) -> ResponseReturnValue:
         bottom_body[KEY]["tag"] = body[KEY]["tag"]
     try:
         answer = app_state.calls.call(
-            who, pod.region_name, "POST", f"/servers/{server_id}/os-interface", json=bottom_body
+            who,
+            pod.region_name,
+            "POST",
+            f"/servers/{segment(server_id)}/os-interface",
+            json=bottom_body,
         )
         networking.attach_top_ports(app_state.mirror, plan, server_id, who.project_id, pod.az_name)
     except BaseException:
@@ -148,7 +156,10 @@ def detach_interface(server_id: str, port_id: str) -> ResponseReturnValue:
     bottom_id = _bottom_port_id(pod, port_id)
     app_state = state()
     app_state.calls.call(
-        caller(), pod.region_name, "DELETE", f"/servers/{server_id}/os-interface/{bottom_id}"
+        caller(),
+        pod.region_name,
+        "DELETE",
+        f"/servers/{segment(server_id)}/os-interface/{segment(bottom_id)}",
     )
     with transaction() as session:
         enqueue_job(

@@ -33,6 +33,7 @@ from tricircle.db.compute import (
 )
 from tricircle.db.models import Keypair, utcnow
 from tricircle.pods.client import PodCallError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_keypairs", __name__)
@@ -188,7 +189,7 @@ def delete(name: str) -> ResponseReturnValue:
         if region is None:
             continue
         try:
-            state().calls.call(who, region, "DELETE", f"/os-keypairs/{name}")
+            state().calls.call(who, region, "DELETE", f"/os-keypairs/{segment(name)}")
         except PodCallError as exc:
             LOG.warning("bottom keypair not deleted region=%s name=%s error=%s", region, name, exc)
     return "", 204 if g.microversion.at_least("2.2") else 202

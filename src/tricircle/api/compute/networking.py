@@ -18,6 +18,7 @@ from tricircle.db.models import Pod
 from tricircle.network import mirror as network_mirror
 from tricircle.network import server_ports
 from tricircle.network.mirror import BottomMirror, ServerPort
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -118,6 +119,6 @@ def attach_top_ports(
     )
     for top_port_id in plan.top_port_ids:
         mirror.top.put(
-            f"/v2.0/ports/{top_port_id}",
+            f"/v2.0/ports/{segment(top_port_id)}",
             json={"port": {"device_id": server_id, "device_owner": f"compute:{az_name}"}},
         )

@@ -21,6 +21,7 @@ from tricircle.api.errors import BadRequest
 from tricircle.api.gateway import caller, transaction
 from tricircle.db.compute import FlavorNotFound, get_flavor
 from tricircle.db.models import Pod
+from tricircle.pods.paths import segment
 
 blueprint = Blueprint("compute_server_actions", __name__)
 
@@ -51,7 +52,7 @@ def act(server_id: str) -> ResponseReturnValue:
     pod = servers.server_pod(server_id)
     if action == "resize":
         _ensure_resize_flavor(pod, body["resize"])
-    return servers.forward(pod, "POST", f"/servers/{server_id}/action", json=body)
+    return servers.forward(pod, "POST", f"/servers/{segment(server_id)}/action", json=body)
 
 
 def _ensure_resize_flavor(pod: Pod, resize: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.network.mirror.undo import Made, Undo
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_server_groups", __name__)
@@ -175,7 +176,7 @@ def create() -> ResponseReturnValue:
         undo.push(
             Made(pod.region_name, SERVER_GROUP, bottom_id),
             lambda: app_state.calls.call(
-                who, pod.region_name, "DELETE", f"/os-server-groups/{bottom_id}"
+                who, pod.region_name, "DELETE", f"/os-server-groups/{segment(bottom_id)}"
             ),
         )
         with transaction() as session:
@@ -205,7 +206,7 @@ def show(group_id: str) -> ResponseReturnValue:
     pod, bottom_id = _routing(group_id)
     try:
         answer = state().calls.call(
-            caller(), pod.region_name, "GET", f"/os-server-groups/{bottom_id}"
+            caller(), pod.region_name, "GET", f"/os-server-groups/{segment(bottom_id)}"
         )
     except PodClientError as exc:
         if exc.status == 404:
@@ -220,7 +221,9 @@ def delete(group_id: str) -> ResponseReturnValue:
     """Delete the group in its pod, then its routing."""
     pod, bottom_id = _routing(group_id)
     try:
-        state().calls.call(caller(), pod.region_name, "DELETE", f"/os-server-groups/{bottom_id}")
+        state().calls.call(
+            caller(), pod.region_name, "DELETE", f"/os-server-groups/{segment(bottom_id)}"
+        )
     except PodClientError as exc:
         if exc.status != 404:
             raise

@@ -31,7 +31,8 @@ from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import filters, lister
-from tricircle.pods.client import PodClientError
+from tricircle.pods.client import PodClientError, PodServiceNotFound, PodUnreachable
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class ServerListHooks(lister.ListHooks):
     id_sort_key: ClassVar[str] = "uuid"
     sort_fields: ClassVar[Mapping[str, str]] = SORT_FIELDS
     fatal_errors: ClassVar[tuple[type[Exception], ...]] = (PodClientError,)
+    silent_errors: ClassVar[tuple[type[Exception], ...]] = (PodUnreachable, PodServiceNotFound)
     coarse_keys: ClassVar[frozenset[str]] = frozenset(lister.TIMESTAMP_KEYS)
 
     def __init__(
@@ -119,7 +121,11 @@ class ServerListHooks(lister.ListHooks):
         """The marker server as its pod shows it, or None if the pod no longer has it."""
         try:
             answer = self.calls.call(
-                self.who, pod.region_name, "GET", f"/servers/{record_id}", timeout=self.timeout
+                self.who,
+                pod.region_name,
+                "GET",
+                f"/servers/{segment(record_id)}",
+                timeout=self.timeout,
             )
         except PodClientError as exc:
             if exc.status == 404:

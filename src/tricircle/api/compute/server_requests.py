@@ -13,34 +13,53 @@ from dataclasses import dataclass
 from typing import Any
 
 from tricircle.api import validation
-from tricircle.api.errors import BadRequest, InvalidField
+from tricircle.api.errors import BadRequest, Forbidden, InvalidField
 from tricircle.api.microversions import Microversion
+from tricircle.pods.paths import is_uuid
 
 VOLUME_SOURCES = ("volume", "snapshot")
 _LEGACY_SOURCES = (("volume_id", "volume"), ("snapshot_id", "snapshot"))
 
-_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"\S"}
-_OPTIONAL_NAME = {"type": ["string", "null"], "minLength": 1, "maxLength": 255}
+# Nova's ``parameter_types.name``: printable, no leading or trailing whitespace.
+_PRINTABLE = r"^(?!\s)[^\x00-\x1f\x7f-\x9f]*(?<!\s)$"
+_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": _PRINTABLE}
+_OPTIONAL_NAME = {
+    "type": ["string", "null"],
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": _PRINTABLE,
+}
 _REFERENCE = {"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer"}]}
 _COUNT = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^[0-9]+$"}]}
-_NETWORK = {
-    "type": "object",
-    "properties": {
-        "uuid": {"type": "string"},
-        "port": {"type": ["string", "null"]},
-        "fixed_ip": {"type": "string"},
-        "tag": {"type": "string"},
-    },
-    "additionalProperties": False,
-    "anyOf": [{"required": ["uuid"]}, {"required": ["port"]}],
-}
 _UUID = {
     "type": "string",
     "pattern": "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
 }
+_NETWORK = {
+    "type": "object",
+    "properties": {
+        "uuid": {"type": "string"},
+        "port": {"anyOf": [_UUID, {"type": "null"}]},
+        "fixed_ip": {"type": "string", "maxLength": 64, "pattern": r"^[0-9a-fA-F.:]+$"},
+        "tag": {"type": "string", "maxLength": 60, "pattern": "^[^,/]*$"},
+    },
+    "additionalProperties": False,
+    "anyOf": [{"required": ["uuid"]}, {"required": ["port"]}],
+}
+_UUIDS = {"oneOf": [_UUID, {"type": "array", "items": _UUID}]}
+# Nova's hints schema: known hints checked, others allowed (``additionalProperties: True``).
 _HINTS = {
     "type": "object",
-    "properties": {"group": {"oneOf": [_UUID, {"type": "array", "items": _UUID, "minItems": 1}]}},
+    "properties": {
+        "group": {"oneOf": [_UUID, {"type": "array", "items": _UUID, "minItems": 1}]},
+        "different_host": _UUIDS,
+        "same_host": {"type": ["string", "array"], "items": _UUID},
+        "query": {"type": ["string", "object"]},
+        "target_cell": _NAME,
+        "different_cell": {"type": ["string", "array"], "items": {"type": "string"}},
+        "build_near_host_ip": {"type": "string", "pattern": r"^[0-9a-fA-F.:]+$"},
+        "cidr": {"type": "string", "pattern": "^/[0-9a-f.:]+$"},
+    },
 }
 HINT_KEYS = ("os:scheduler_hints", "OS-SCH-HNT:scheduler_hints")
 SERVER_CREATE = {
@@ -78,7 +97,31 @@ SERVER_CREATE = {
         **{key: _HINTS for key in HINT_KEYS},
     },
     "required": ["server"],
+    "additionalProperties": False,
 }
+# Server fields Nova's create schema knows, beyond SERVER_CREATE's, by microversion range.
+_SERVER_FIELDS: tuple[tuple[str, str, str | None], ...] = (
+    *(
+        (name, "2.1", None)
+        for name in (
+            "adminPass",
+            "OS-DCF:diskConfig",
+            "accessIPv4",
+            "accessIPv6",
+            "block_device_mapping",
+            "block_device_mapping_v2",
+            "config_drive",
+            "user_data",
+        )
+    ),
+    ("personality", "2.1", "2.57"),
+    ("description", "2.19", None),
+    ("tags", "2.52", None),
+    ("trusted_image_certificates", "2.63", None),
+    ("host", "2.74", None),
+    ("hypervisor_hostname", "2.74", None),
+    ("hostname", "2.90", None),
+)
 
 
 @dataclass(frozen=True)
@@ -111,12 +154,46 @@ def _reference(value: str | int | None) -> str | None:
     return str(value).rstrip("/").rsplit("/", 1)[-1]
 
 
+def _check_fields(server: dict[str, Any], version: Microversion) -> None:
+    """Nova's ``additionalProperties: false``: only the fields of the microversion's schema."""
+    known = set(SERVER_CREATE["properties"]["server"]["properties"])
+    known.update(
+        name
+        for name, first, last in _SERVER_FIELDS
+        if version.at_least(first) and (last is None or not version.at_least(last))
+    )
+    unknown = sorted(set(server) - known)
+    if unknown:
+        raise InvalidField(
+            "server", f"Additional properties are not allowed ('{unknown[0]}' was unexpected)"
+        )
+
+
 def _check_networks(networks: Any, version: Microversion) -> None:
-    """Nova's rules by microversion: required, and ``none``/``auto`` allowed, from 2.37."""
+    """Nova's rules by microversion: required, and ``none``/``auto`` allowed, from 2.37; a
+    network uuid is a UUID (Nova: "Bad networks format")."""
     if networks is None and version.at_least("2.37"):
         raise InvalidField("networks", "is required from microversion 2.37")
     if isinstance(networks, str) and not version.at_least("2.37"):
         raise InvalidField("networks", "must be a list, or 'none' or 'auto' from 2.37")
+    for network in networks if isinstance(networks, list) else ():
+        if "uuid" in network and not is_uuid(network["uuid"]):
+            raise BadRequest(
+                "Bad networks format: network uuid is not in proper format "
+                f"({network['uuid'][:64]})"
+            )
+
+
+def _check_zone(zone: str | None, is_admin: bool) -> None:
+    """Nova's ``az:host:node`` form: unparsable is 400, a host or node only for admins (403)."""
+    if zone is None or ":" not in zone:
+        return
+    if zone.count(":") > 2:
+        raise BadRequest("Unable to parse availability_zone")
+    if not is_admin:
+        raise Forbidden(
+            "Policy doesn't allow os_compute_api:servers:create:forced_host to be performed."
+        )
 
 
 def _check_counts(server: dict[str, Any]) -> int:
@@ -172,16 +249,21 @@ def _check_block_devices(server: dict[str, Any]) -> tuple[bool, tuple[tuple[str,
     return boots, tuple(dict.fromkeys(sources))
 
 
-def parse_server_create(raw: bytes, version: Microversion) -> ServerCreate:
-    """The checked create request; BadRequest or InvalidField naming what is wrong."""
+def parse_server_create(
+    raw: bytes, version: Microversion, *, is_admin: bool = False
+) -> ServerCreate:
+    """The checked create request; BadRequest or InvalidField naming what is wrong, Forbidden
+    for a host asked by a non-admin."""
     document = validation.validated(raw, SERVER_CREATE)
     server = document["server"]
+    _check_fields(server, version)
     hints_key = next((key for key in HINT_KEYS if key in document), None)
     boots_from_mapping, volume_sources = _check_block_devices(server)
     image_ref = _reference(server.get("imageRef"))
     if image_ref is None and not boots_from_mapping:
         raise InvalidField("imageRef", "is required unless a block device boots the server")
     _check_networks(server.get("networks"), version)
+    _check_zone(server.get("availability_zone"), is_admin)
     return ServerCreate(
         server=server,
         name=server["name"],

@@ -46,6 +46,7 @@ from tricircle.jobs.queue import enqueue_job
 from tricircle.network import server_ports
 from tricircle.network.mirror.undo import Made, Undo
 from tricircle.pods.client import POD_FAILURES, PodClientError
+from tricircle.pods.paths import segment, subpath
 from tricircle.quotas.checks import servers_plan
 from tricircle.quotas.resources import COMPUTE
 
@@ -97,7 +98,7 @@ def _lookup_top_network_name(top_network_id: str) -> str | None:
     app_state = state()
     client = app_state.pod_clients.client(app_state.conf.client.top_region_name, "network")
     try:
-        network = client.get(f"/v2.0/networks/{top_network_id}")["network"]
+        network = client.get(f"/v2.0/networks/{segment(top_network_id)}")["network"]
     except Exception as exc:  # noqa: BLE001 - an unknown name is shown as the pod gave it
         LOG.info("not a top network name=%s error=%s", top_network_id, exc)
         return None
@@ -208,7 +209,7 @@ def create() -> ResponseReturnValue:
     """
     who = caller()
     app_state = state()
-    request_body = parse_server_create(request.get_data(), who.microversion)
+    request_body = parse_server_create(request.get_data(), who.microversion, is_admin=who.is_admin)
     security_groups = _security_group_names(request_body.server)
     visible_to = None if who.is_admin else who.project_id
     with transaction() as session:
@@ -350,7 +351,7 @@ def _record_server(server_id: str, pod: Pod, project_id: str) -> None:
 
 def _delete_bottom_server(server_id: str, pod: Pod) -> None:
     """Delete a bottom server this request made (undo of a boot)."""
-    state().calls.call(caller(), pod.region_name, "DELETE", f"/servers/{server_id}")
+    state().calls.call(caller(), pod.region_name, "DELETE", f"/servers/{segment(server_id)}")
 
 
 def _forget_server(server_id: str, pod: Pod) -> None:
@@ -388,7 +389,7 @@ def show(server_id: str) -> ResponseReturnValue:
     """
     pod = server_pod(server_id)
     try:
-        return forward(pod, "GET", f"/servers/{server_id}")
+        return forward(pod, "GET", f"/servers/{segment(server_id)}")
     except PodClientError as exc:
         if exc.status == 404:
             _server_gone(server_id, pod)
@@ -422,7 +423,7 @@ def _server_gone(server_id: str, pod: Pod) -> None:
 def update(server_id: str) -> ResponseReturnValue:
     """Rename or redescribe a server in its pod."""
     body = validation.validated(request.get_data(), SERVER_UPDATE)
-    return forward(server_pod(server_id), "PUT", f"/servers/{server_id}", json=body)
+    return forward(server_pod(server_id), "PUT", f"/servers/{segment(server_id)}", json=body)
 
 
 def delete_server(server_id: str, action_body: dict | None = None) -> Response:
@@ -433,9 +434,9 @@ def delete_server(server_id: str, action_body: dict | None = None) -> Response:
     """
     pod = server_pod(server_id)
     if action_body is None:
-        response = forward(pod, "DELETE", f"/servers/{server_id}")
+        response = forward(pod, "DELETE", f"/servers/{segment(server_id)}")
     else:
-        response = forward(pod, "POST", f"/servers/{server_id}/action", json=action_body)
+        response = forward(pod, "POST", f"/servers/{segment(server_id)}/action", json=action_body)
     _queue_port_cleanup(server_id, pod, caller().project_id)
     LOG.info("server delete sent region=%s server_id=%s", pod.region_name, server_id)
     return response
@@ -459,6 +460,6 @@ def delete(server_id: str) -> ResponseReturnValue:
 )
 def sub_resource(server_id: str, resource: str, rest: str | None = None) -> ResponseReturnValue:
     """Server metadata, tags, actions log, addresses and the like, forwarded to the pod."""
-    path = f"/servers/{server_id}/{resource}" + (f"/{rest}" if rest else "")
+    path = f"/servers/{segment(server_id)}/{resource}" + (f"/{subpath(rest)}" if rest else "")
     body = validation.json_object(request.get_data()) if request.method in ("PUT", "POST") else None
     return forward(server_pod(server_id), request.method, path, json=body)

@@ -20,6 +20,7 @@ from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import caller
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 
 blueprint = Blueprint("compute_services", __name__)
 
@@ -113,7 +114,7 @@ def _update_by_host(action: str) -> Response:
             raise NotFound(f"Could not find binary {binary} on host {host}.")
         found = (pods[0], 1)
     pod, number = found
-    return _forward(pod, number, "PUT", f"/os-services/{action}", body)
+    return _forward(pod, number, "PUT", f"/os-services/{segment(action)}", body)
 
 
 def _by_uuid(service_id: str) -> tuple[Pod, int]:
@@ -135,7 +136,7 @@ def update_service(service_id: str) -> ResponseReturnValue:
         raise BadRequest(f"Invalid uuid {service_id}")
     admin_pods.authorize_nova(policy.SERVICES % "update")
     pod, number = _by_uuid(service_id)
-    return _forward(pod, number, "PUT", f"/os-services/{service_id}", _body())
+    return _forward(pod, number, "PUT", f"/os-services/{segment(service_id)}", _body())
 
 
 @blueprint.delete("/os-services/<service_id>")
@@ -156,7 +157,7 @@ def delete_service(service_id: str) -> ResponseReturnValue:
         pod, bottom = decoded
         bottom_id = str(bottom)
     try:
-        answer = admin_pods.call_pod(pod, "DELETE", f"/os-services/{bottom_id}")
+        answer = admin_pods.call_pod(pod, "DELETE", f"/os-services/{segment(bottom_id)}")
     except PodClientError as exc:
         if exc.status == 404:
             raise NotFound(f"Service {service_id} not found.") from exc

@@ -24,6 +24,7 @@ from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import lister
 from tricircle.pods.client import PodCallError, PodClientError
+from tricircle.pods.paths import segment
 
 blueprint = Blueprint("compute_tenant_usage", __name__)
 
@@ -60,7 +61,7 @@ def _marker_pod(marker: str) -> Pod:
         pod = routings.routed_pod(session, marker, ResourceType.SERVER)
     if pod is not None:
         return pod
-    found = admin_pods.find_pod_showing(f"/servers/{marker}")
+    found = admin_pods.find_pod_showing(f"/servers/{segment(marker)}")
     if found is None:
         raise BadRequest(f"Marker {marker} could not be found.")
     return found[0]
@@ -145,7 +146,7 @@ def list_usages() -> ResponseReturnValue:
 def show_usage(tenant_id: str) -> ResponseReturnValue:
     """One project's usage in the period, summed over the pods (its members or admin)."""
     admin_pods.authorize_nova(policy.USAGE_SHOW, {"project_id": tenant_id})
-    path = f"/os-simple-tenant-usage/{tenant_id}"
+    path = f"/os-simple-tenant-usage/{segment(tenant_id)}"
     paging = caller().microversion.at_least(PAGING_FROM)
     if paging and ("limit" in request.args or "marker" in request.args):
         usages, next_marker = _chained(path, "tenant_usage", _params(False))

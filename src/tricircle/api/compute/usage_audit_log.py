@@ -12,6 +12,7 @@ from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
 from tricircle.api.compute import admin_pods, policy
+from tricircle.pods.paths import segment
 
 blueprint = Blueprint("compute_usage_audit_log", __name__)
 
@@ -62,4 +63,4 @@ def list_audit_logs() -> ResponseReturnValue:
 def show_audit_log(before_timestamp: str) -> ResponseReturnValue:
     """The audit period completed before ``before_timestamp``, of every pod."""
     admin_pods.authorize_nova(policy.AUDIT_LOG % "show")
-    return _merged_from(f"/os-instance-usage-audit-log/{before_timestamp}")
+    return _merged_from(f"/os-instance-usage-audit-log/{segment(before_timestamp)}")

@@ -22,6 +22,7 @@ from tricircle.api.gateway import caller
 from tricircle.api.microversions import Microversion
 from tricircle.api.validation import json_object
 from tricircle.db.models import Pod
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_volume_attachments", __name__)
@@ -112,7 +113,7 @@ def _check_volume(server_id: str, volume_id: str) -> Pod:
 def list_attachments(server_id: str) -> ResponseReturnValue:
     """The server's volume attachments, from its pod."""
     pod = servers.server_pod(server_id)
-    return servers.forward(pod, "GET", f"/servers/{server_id}/os-volume_attachments")
+    return servers.forward(pod, "GET", f"/servers/{segment(server_id)}/os-volume_attachments")
 
 
 @blueprint.post("/servers/<server_id>/os-volume_attachments")
@@ -121,7 +122,9 @@ def attach(server_id: str) -> ResponseReturnValue:
     body = parse_attach(request.get_data(), caller().microversion)
     volume_id = body[KEY]["volumeId"]
     pod = _check_volume(server_id, volume_id)
-    response = servers.forward(pod, "POST", f"/servers/{server_id}/os-volume_attachments", body)
+    response = servers.forward(
+        pod, "POST", f"/servers/{segment(server_id)}/os-volume_attachments", body
+    )
     LOG.info(
         "volume attached region=%s server_id=%s volume_id=%s status=%s",
         pod.region_name,
@@ -136,7 +139,9 @@ def attach(server_id: str) -> ResponseReturnValue:
 def show_attachment(server_id: str, volume_id: str) -> ResponseReturnValue:
     """One attachment of the server, from its pod."""
     pod = servers.server_pod(server_id)
-    return servers.forward(pod, "GET", f"/servers/{server_id}/os-volume_attachments/{volume_id}")
+    return servers.forward(
+        pod, "GET", f"/servers/{segment(server_id)}/os-volume_attachments/{segment(volume_id)}"
+    )
 
 
 @blueprint.put("/servers/<server_id>/os-volume_attachments/<volume_id>")
@@ -148,7 +153,7 @@ def update_attachment(server_id: str, volume_id: str) -> ResponseReturnValue:
         pod = servers.server_pod(server_id)
     else:
         pod = _check_volume(server_id, new_volume_id)
-    path = f"/servers/{server_id}/os-volume_attachments/{volume_id}"
+    path = f"/servers/{segment(server_id)}/os-volume_attachments/{segment(volume_id)}"
     response = servers.forward(pod, "PUT", path, body)
     LOG.info(
         "volume attachment updated region=%s server_id=%s volume_id=%s new_volume_id=%s",
@@ -164,7 +169,7 @@ def update_attachment(server_id: str, volume_id: str) -> ResponseReturnValue:
 def detach(server_id: str, volume_id: str) -> ResponseReturnValue:
     """Detach a volume from the server, in its pod."""
     pod = servers.server_pod(server_id)
-    path = f"/servers/{server_id}/os-volume_attachments/{volume_id}"
+    path = f"/servers/{segment(server_id)}/os-volume_attachments/{segment(volume_id)}"
     response = servers.forward(pod, "DELETE", path)
     LOG.info(
         "volume detached region=%s server_id=%s volume_id=%s status=%s",

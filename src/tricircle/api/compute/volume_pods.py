@@ -23,6 +23,7 @@ from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import search
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def _shown_in(
             who,
             pod.region_name,
             "GET",
-            f"/{_COLLECTIONS[resource_type]}/{top_id}",
+            f"/{_COLLECTIONS[resource_type]}/{segment(top_id)}",
             service_type=VOLUME_SERVICE,
             timeout=app_state.conf.compute.list_deadline,
         )

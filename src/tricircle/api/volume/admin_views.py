@@ -19,6 +19,7 @@ from tricircle.api import gateway, validation
 from tricircle.api.volume import common, fanout, policy
 from tricircle.api.volume.faults import bad_request, not_found
 from tricircle.db.models import Pod
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def show_host(host: str) -> Response:
     """A host's volume usage, from its pod."""
     fanout.authorize(policy.HOSTS)
     pod = owning_pod(host)
-    return fanout.reply(pod, common.forward(pod.region_name, "GET", f"/os-hosts/{host}"))
+    return fanout.reply(pod, common.forward(pod.region_name, "GET", f"/os-hosts/{segment(host)}"))
 
 
 @blueprint.get("/v3/os-services")
@@ -123,13 +124,13 @@ def change_service(action: str) -> Response:
     host = body.get("host")
     if not host:
         if action in _LOG_ACTIONS:
-            replies = fanout.ask_every_pod("PUT", f"/os-services/{action}", body=body)
+            replies = fanout.ask_every_pod("PUT", f"/os-services/{segment(action)}", body=body)
             if action == "set-log":
                 return Response(status=202)
             return jsonify({"log_levels": fanout.merged(replies, "log_levels")})
         raise bad_request("Missing required element 'host' in request body.")
     pod = owning_pod(host)
-    answer = common.forward(pod.region_name, "PUT", f"/os-services/{action}", body=body)
+    answer = common.forward(pod.region_name, "PUT", f"/os-services/{segment(action)}", body=body)
     LOG.info("os-services %s of host %s sent to pod %s", action, host, pod.region_name)
     return fanout.reply(pod, answer)
 

@@ -9,15 +9,13 @@ in ``OpenStack-API-Version``.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterable
-from typing import Any
 
 from flask import Flask
 from oslo_config import cfg
 
 from tricircle.api import auth, gateway, quota_sets
 from tricircle.api.microversions import VOLUME
+from tricircle.api.request_limits import RequestLimits, json_media_types
 from tricircle.api.volume import (
     admin_views,
     common,
@@ -40,11 +38,8 @@ from tricircle.api.volume import (
 from tricircle.conf import CONF
 
 ACCESS_LOG = logging.getLogger("tricircle.api.volume.access")
-VERSION_PATHS = ("/", "/v3", "/v3/")
-_PROJECT_IN_PATH = re.compile(r"^/v3/[0-9a-f]{32}(?=/|$)")
+VERSION_PATHS = frozenset({"/", "/v3", "/v3/"})
 VERSIONS_TTL = 300.0
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def create_app(
@@ -83,24 +78,19 @@ def create_app(
     gateway.install_request_hooks(
         app,
         ACCESS_LOG,
+        RequestLimits.from_conf(conf, json_media_types("volume")),
         negotiation=gateway.Negotiation(VOLUME, gateway.served_maximum, covers=_is_api_request),
     )
     app.wsgi_app = gateway.with_request_ids(
-        _route_auth(app.wsgi_app, auth.wrap_with_auth(app.wsgi_app, conf))
+        gateway.with_open_versions(
+            app.wsgi_app,
+            auth.wrap_with_auth(app.wsgi_app, conf),
+            "/v3",
+            VERSION_PATHS,
+            keep_url_project=False,
+        )
     )
     return app
-
-
-def _route_auth(open_app: WsgiApp, protected_app: WsgiApp) -> WsgiApp:
-    """Version documents to ``open_app``, the API to ``protected_app``; project IDs dropped."""
-
-    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = _PROJECT_IN_PATH.sub("/v3", environ.get("PATH_INFO", "") or "/")
-        environ["PATH_INFO"] = path
-        chosen = open_app if path in VERSION_PATHS else protected_app
-        return chosen(environ, start_response)
-
-    return dispatch
 
 
 def _is_api_request(path: str) -> bool:

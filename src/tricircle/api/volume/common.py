@@ -96,14 +96,30 @@ def json_body(resource: str, schema: Mapping[str, Any]) -> dict[str, Any]:
     return document
 
 
-def body_schema(resource: str, fields: Mapping[str, Any], required: tuple[str, ...] = ()) -> dict:
-    """The JSON Schema of ``{"<resource>": {<fields>}}`` (other fields are the pod's to check)."""
+def body_schema(
+    resource: str,
+    fields: Mapping[str, Any],
+    required: tuple[str, ...] = (),
+    siblings: Mapping[str, Any] | None = None,
+) -> dict:
+    """The JSON Schema of ``{"<resource>": {<fields>}}`` (other fields are the pod's to check);
+    beside the resource only ``siblings`` may appear (Cinder's ``additionalProperties: false``)."""
     inner: dict[str, Any] = {"type": "object", "properties": dict(fields)}
     if required:
         inner["required"] = list(required)
-    return {"type": "object", "properties": {resource: inner}, "required": [resource]}
+    return {
+        "type": "object",
+        "properties": {resource: inner, **(siblings or {})},
+        "required": [resource],
+        "additionalProperties": False,
+    }
 
 
-OPTIONAL_STRING = {"type": ["string", "null"]}
-NAME = {"type": ["string", "null"], "maxLength": 255}
+_NO_NUL = "^[^\x00]*$"
+OPTIONAL_STRING = {"type": ["string", "null"], "pattern": _NO_NUL}
+NAME = {"type": ["string", "null"], "maxLength": 255, "pattern": _NO_NUL}
+OPTIONAL_UUID = {
+    "type": ["string", "null"],
+    "pattern": "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$",
+}
 METADATA = {"type": ["object", "null"], "additionalProperties": {"type": "string"}}

@@ -20,6 +20,7 @@ from tricircle.api.volume.faults import not_found
 from tricircle.db.models import Pod
 from tricircle.pods import search
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _search_pods(top_id: str, resource_type: str) -> Pod | None:
     """The pod that shows ``top_id`` to the caller, asked in parallel; its routing recorded."""
     state = common.state()
     who = gateway.caller()
-    path = f"/{COLLECTIONS[resource_type]}/{top_id}"
+    path = f"/{COLLECTIONS[resource_type]}/{segment(top_id)}"
     pods = gateway.bottom_pods()
 
     def has_it(pod: Pod) -> bool | None:

@@ -17,6 +17,7 @@ from tricircle.api.volume import common, fanout, homed, policy
 from tricircle.api.volume.faults import bad_request, not_found
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
+from tricircle.pods.paths import segment
 
 blueprint = Blueprint("group_types", __name__)
 
@@ -66,7 +67,9 @@ def _shown(record: dict[str, Any]) -> dict[str, Any]:
 def _visible(group_type_id: str) -> tuple[Pod, dict[str, Any]]:
     """The home and record of a group type the caller may see; Cinder's 404 otherwise."""
     home = homed.home_of(GROUP_TYPE, group_type_id)
-    record = homed.call(GROUP_TYPE, home, "GET", f"/group_types/{group_type_id}")["group_type"]
+    record = homed.call(GROUP_TYPE, home, "GET", f"/group_types/{segment(group_type_id)}")[
+        "group_type"
+    ]
     if not record.get("is_public", True) and not fanout.allowed(policy.GROUP_TYPES_SHOW_SPECS):
         raise not_found(GROUP_TYPE.not_found.format(id=group_type_id))
     return home, record
@@ -133,9 +136,15 @@ def update_group_type(group_type_id: str) -> Response:
     for pod, copy_id in homed.copies(GROUP_TYPE, group_type_id):
         if copy_change:
             homed.call(
-                GROUP_TYPE, pod, "PUT", f"/group_types/{copy_id}", body={"group_type": copy_change}
+                GROUP_TYPE,
+                pod,
+                "PUT",
+                f"/group_types/{segment(copy_id)}",
+                body={"group_type": copy_change},
             )
-    answer = homed.call(GROUP_TYPE, home, "PUT", f"/group_types/{group_type_id}", body=document)
+    answer = homed.call(
+        GROUP_TYPE, home, "PUT", f"/group_types/{segment(group_type_id)}", body=document
+    )
     return jsonify(answer)
 
 
@@ -202,5 +211,5 @@ def delete_group_spec(group_type_id: str, key: str) -> Response:
     specs = _visible(group_type_id)[1].get("group_specs") or {}
     if key not in specs:
         raise not_found(f"Group Type {group_type_id} has no specs with key {key}.")
-    homed.in_home_and_copies(GROUP_TYPE, group_type_id, "DELETE", f"/group_specs/{key}")
+    homed.in_home_and_copies(GROUP_TYPE, group_type_id, "DELETE", f"/group_specs/{segment(key)}")
     return Response(status=202)

@@ -30,6 +30,7 @@ from tricircle.api.volume.faults import CinderFault, bad_request
 from tricircle.db import volume_types as type_queries
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 from tricircle.pods.scheduler import PlacementRequest
 
 LOG = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ def show_group(group_id: str) -> Response:
     fanout.require_microversion(GROUPS)
     pod = forwarding.holding_pod(group_id, routing.GROUP)
     try:
-        return _reply_in(pod, "GET", f"/groups/{group_id}")
+        return _reply_in(pod, "GET", f"/groups/{segment(group_id)}")
     except PodClientError as exc:
         if exc.status == 404:
             routing.forget(group_id, pod)
@@ -237,7 +238,7 @@ def update_group(group_id: str) -> Response:
     document = common.json_body("group", GROUP_UPDATE)
     pod = forwarding.holding_pod(group_id, routing.GROUP)
     _check_volumes_in(pod, group_id, document["group"].get("add_volumes"))
-    return _reply_in(pod, "PUT", f"/groups/{group_id}", document)
+    return _reply_in(pod, "PUT", f"/groups/{segment(group_id)}", document)
 
 
 @blueprint.post("/v3/groups/<group_id>/action")
@@ -246,7 +247,7 @@ def group_action(group_id: str) -> Response:
     fanout.require_microversion(GROUPS)
     pod = forwarding.holding_pod(group_id, routing.GROUP)
     body = validation.json_document(request.get_data())
-    return _reply_in(pod, "POST", f"/groups/{group_id}/action", body)
+    return _reply_in(pod, "POST", f"/groups/{segment(group_id)}/action", body)
 
 
 @blueprint.post("/v3/group_snapshots")
@@ -282,7 +283,7 @@ def group_snapshot(snapshot_id: str) -> Response:
     fanout.require_microversion(GROUP_SNAPSHOTS)
     pod = forwarding.holding_pod(snapshot_id, routing.GROUP_SNAPSHOT)
     try:
-        return _reply_in(pod, request.method, f"/group_snapshots/{snapshot_id}")
+        return _reply_in(pod, request.method, f"/group_snapshots/{segment(snapshot_id)}")
     except PodClientError as exc:
         if exc.status == 404 and request.method == "GET":
             routing.forget(snapshot_id, pod)
@@ -295,4 +296,4 @@ def group_snapshot_action(snapshot_id: str) -> Response:
     fanout.require_microversion(GROUP_SNAPSHOTS)
     pod = forwarding.holding_pod(snapshot_id, routing.GROUP_SNAPSHOT)
     body = validation.json_document(request.get_data())
-    return _reply_in(pod, "POST", f"/group_snapshots/{snapshot_id}/action", body)
+    return _reply_in(pod, "POST", f"/group_snapshots/{segment(snapshot_id)}/action", body)

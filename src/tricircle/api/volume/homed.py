@@ -25,6 +25,7 @@ from tricircle.db.models import Pod, ResourceRouting
 from tricircle.db.routings import ResourceType
 from tricircle.pods import create_once
 from tricircle.pods.client import PodCallError, PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -150,14 +151,24 @@ def in_home_and_copies(
     for pod, copy_id in copies(kind, top_id):
         try:
             call(
-                kind, pod, method, f"/{kind.collection}/{copy_id}{suffix}", body=body, params=params
+                kind,
+                pod,
+                method,
+                f"/{kind.collection}/{segment(copy_id)}{suffix}",
+                body=body,
+                params=params,
             )
         except PodClientError as exc:
             if exc.status != 404:
                 raise
             LOG.info("%s copy %s gone from pod %s", kind.singular, copy_id, pod.region_name)
     return call(
-        kind, home, method, f"/{kind.collection}/{top_id}{suffix}", body=body, params=params
+        kind,
+        home,
+        method,
+        f"/{kind.collection}/{segment(top_id)}{suffix}",
+        body=body,
+        params=params,
     )
 
 
@@ -165,10 +176,10 @@ def delete(kind: HomedKind, top_id: str, params: Any = None) -> None:
     """Delete the home object (its pod's refusal, such as in use, is the caller's answer), then
     the copies (one that fails is logged and left), then the routings."""
     home = home_of(kind, top_id)
-    call(kind, home, "DELETE", f"/{kind.collection}/{top_id}", params=params)
+    call(kind, home, "DELETE", f"/{kind.collection}/{segment(top_id)}", params=params)
     for pod, copy_id in copies(kind, top_id):
         try:
-            call(kind, pod, "DELETE", f"/{kind.collection}/{copy_id}", params=params)
+            call(kind, pod, "DELETE", f"/{kind.collection}/{segment(copy_id)}", params=params)
         except PodCallError as exc:
             LOG.warning(
                 "%s copy %s in pod %s not deleted: %s", kind.singular, copy_id, pod.region_name, exc
@@ -188,7 +199,7 @@ def ensure_copy(kind: HomedKind, top_id: str, pod: Pod) -> str:
     existing = next((c for p, c in copies(kind, top_id) if p.pod_id == pod.pod_id), None)
     if existing is not None:
         return existing
-    original = call(kind, home, "GET", f"/{kind.collection}/{top_id}")[kind.singular]
+    original = call(kind, home, "GET", f"/{kind.collection}/{segment(top_id)}")[kind.singular]
 
     def find_by_name(_top_id: str) -> str | None:
         listed = call(kind, pod, "GET", f"/{kind.collection}", params={"is_public": "None"})

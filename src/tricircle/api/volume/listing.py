@@ -24,7 +24,8 @@ from tricircle.api.volume.faults import bad_request
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import filters, lister
-from tricircle.pods.client import PodClientError
+from tricircle.pods.client import PodClientError, PodServiceNotFound, PodUnreachable
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class CinderListHooks(lister.ListHooks):
     """How to page one collection of the pods' Cinder, as the caller, from worker threads."""
 
     fatal_errors = (BottomBadRequest,)
+    silent_errors = (PodUnreachable, PodServiceNotFound)
 
     def __init__(self, collection: str, resource_type: str) -> None:
         self.collection = collection
@@ -131,7 +133,7 @@ class CinderListHooks(lister.ListHooks):
 
     def fetch_record(self, pod: Pod, record_id: str) -> lister.Record | None:
         try:
-            body = self._get(pod, f"/{self.collection}/{record_id}")
+            body = self._get(pod, f"/{self.collection}/{segment(record_id)}")
         except PodClientError as exc:
             if exc.status == 404:
                 return None

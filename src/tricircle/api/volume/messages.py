@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from tricircle.api.volume import common, fanout, forwarding, routing
+from tricircle.pods.paths import segment
 
 blueprint = Blueprint("volume_messages", __name__)
 
@@ -37,7 +38,7 @@ def message(message_id: str) -> Response:
     """Show or delete one message in its pod."""
     fanout.require_microversion(MESSAGES)
     pod = forwarding.holding_pod(message_id, routing.MESSAGE)
-    answer = common.forward(pod.region_name, request.method, f"/messages/{message_id}")
+    answer = common.forward(pod.region_name, request.method, f"/messages/{segment(message_id)}")
     if request.method == "DELETE":
         routing.forget(message_id, pod)
     return fanout.reply(pod, answer)

@@ -21,6 +21,7 @@ from tricircle.api.volume.faults import bad_request
 from tricircle.db import volume_types as type_queries
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ def show_qos_specs(qos_id: str) -> Response:
     """QoS specs, from their home (admin)."""
     fanout.authorize(policy.QOS_GET)
     home = homed.home_of(QOS, qos_id)
-    return fanout.reply(home, _answer(200, homed.call(QOS, home, "GET", f"/qos-specs/{qos_id}")))
+    return fanout.reply(
+        home, _answer(200, homed.call(QOS, home, "GET", f"/qos-specs/{segment(qos_id)}"))
+    )
 
 
 @blueprint.put("/v3/qos-specs/<qos_id>")
@@ -131,7 +134,7 @@ def list_associations(qos_id: str) -> Response:
     """The volume types the specs are associated with (admin), as top types."""
     fanout.authorize(policy.QOS_GET)
     home = homed.home_of(QOS, qos_id)
-    answer = homed.call(QOS, home, "GET", f"/qos-specs/{qos_id}/associations")
+    answer = homed.call(QOS, home, "GET", f"/qos-specs/{segment(qos_id)}/associations")
     return jsonify({"qos_associations": _top_associations(answer["qos_associations"], home)})
 
 
@@ -161,7 +164,7 @@ def associate(qos_id: str) -> Response:
             QOS,
             pod,
             "GET",
-            f"/qos-specs/{bottom_qos_id}/associate",
+            f"/qos-specs/{segment(bottom_qos_id)}/associate",
             params={"vol_type_id": bottom_type_id},
         )
     LOG.info("qos specs %s associated with volume type %s", qos_id, volume_type.id)
@@ -182,7 +185,7 @@ def disassociate(qos_id: str) -> Response:
                 QOS,
                 pod,
                 "GET",
-                f"/qos-specs/{qos_copies[pod.pod_id]}/disassociate",
+                f"/qos-specs/{segment(qos_copies[pod.pod_id])}/disassociate",
                 params={"vol_type_id": bottom_type_id},
             )
     return Response(status=202)

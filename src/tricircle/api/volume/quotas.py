@@ -7,6 +7,7 @@ from typing import Any
 from tricircle.api import quota_sets
 from tricircle.api.volume import common, forwarding, routing
 from tricircle.db.models import Pod
+from tricircle.pods.paths import segment
 from tricircle.quotas.checks import snapshot_plan, volume_plan
 from tricircle.quotas.resources import VOLUME
 
@@ -14,7 +15,7 @@ from tricircle.quotas.resources import VOLUME
 def _size_of(top_id: str, resource_type: str) -> int:
     """The size of a volume or snapshot, read from its pod as the caller."""
     pod = forwarding.holding_pod(top_id, resource_type)
-    path = f"/{resource_type}s/{top_id}"
+    path = f"/{resource_type}s/{segment(top_id)}"
     return int(common.forward(pod.region_name, "GET", path).body[resource_type]["size"])
 
 

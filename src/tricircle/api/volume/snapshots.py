@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from tricircle.api import gateway
 from tricircle.api.volume import common, forwarding, listing, quotas, routing
+from tricircle.pods.paths import segment, subpath
 
 LOG = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def snapshot(snapshot_id: str) -> Response:
         snapshot_id,
         routing.SNAPSHOT,
         request.method,
-        f"/snapshots/{snapshot_id}",
+        f"/snapshots/{segment(snapshot_id)}",
         forget_if_gone=request.method == "GET",
     )
 
@@ -85,5 +86,8 @@ def snapshot(snapshot_id: str) -> Response:
 def snapshot_subresource(snapshot_id: str, rest: str) -> Response:
     """Snapshot actions and metadata, in the snapshot's pod."""
     return forwarding.forward_to_holder(
-        snapshot_id, routing.SNAPSHOT, request.method, f"/snapshots/{snapshot_id}/{rest}"
+        snapshot_id,
+        routing.SNAPSHOT,
+        request.method,
+        f"/snapshots/{segment(snapshot_id)}/{subpath(rest)}",
     )

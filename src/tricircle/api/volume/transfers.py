@@ -19,6 +19,7 @@ from tricircle.api.volume import common, fanout, forwarding, quotas, routing
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodCallError
+from tricircle.pods.paths import segment
 from tricircle.quotas.checks import volume_plan
 from tricircle.quotas.resources import VOLUME
 
@@ -87,7 +88,9 @@ def transfer(collection: str, transfer_id: str) -> Response:
     """Show or delete a transfer in its pod."""
     collection = _collection(collection)
     pod = forwarding.holding_pod(transfer_id, routing.TRANSFER)
-    answer = common.forward(pod.region_name, request.method, f"/{collection}/{transfer_id}")
+    answer = common.forward(
+        pod.region_name, request.method, f"/{collection}/{segment(transfer_id)}"
+    )
     if request.method == "DELETE":
         routing.forget(transfer_id, pod)
     return fanout.reply(pod, answer)
@@ -97,8 +100,10 @@ def _volume_size(pod: Pod, transfer_id: str) -> tuple[str | None, int]:
     """The transferred volume and its size, read in the pod as Tricircle (0 if unknown)."""
     client = common.state().service_client(pod.region_name)
     try:
-        volume_id = client.get(f"/os-volume-transfer/{transfer_id}")["transfer"]["volume_id"]
-        return volume_id, int(client.get(f"/volumes/{volume_id}")["volume"]["size"])
+        volume_id = client.get(f"/os-volume-transfer/{segment(transfer_id)}")["transfer"][
+            "volume_id"
+        ]
+        return volume_id, int(client.get(f"/volumes/{segment(volume_id)}")["volume"]["size"])
     except PodCallError as exc:
         LOG.warning(
             "transfer %s: its volume not read in pod %s: %s", transfer_id, pod.region_name, exc
@@ -124,7 +129,7 @@ def accept_transfer(collection: str, transfer_id: str) -> Response:
     quota_sets.reserve(VOLUME, project_id, volume_plan(size))
     quotas.ensure_pod_limits(pod)
     answer = common.forward(
-        pod.region_name, "POST", f"/{collection}/{transfer_id}/accept", body=document
+        pod.region_name, "POST", f"/{collection}/{segment(transfer_id)}/accept", body=document
     )
     accepted: dict[str, Any] = (answer.body or {}).get("transfer") or {}
     volume_id = accepted.get("volume_id") or volume_id

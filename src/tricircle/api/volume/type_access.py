@@ -20,6 +20,7 @@ from tricircle.db import volume_type_access as access_queries
 from tricircle.db import volume_types as type_queries
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodCallError, PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ def _in_each_copy(type_id: str, action: str, project_id: str) -> None:
         client = common.state().service_client(pod.region_name)
         body = {action: {"project": project_id}}
         try:
-            client.post(f"/types/{bottom_id}/action", json=body)
+            client.post(f"/types/{segment(bottom_id)}/action", json=body)
         except PodClientError as exc:
             if exc.status not in (400, 404, 409):
                 raise

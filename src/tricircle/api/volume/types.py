@@ -23,6 +23,7 @@ from tricircle.db import volume_types as type_queries
 from tricircle.db.models import Pod, VolumeType
 from tricircle.pods import create_once
 from tricircle.pods.client import PodClientError
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def _in_each_copy(type_id: str, method: str, suffix: str, body: Any = None) -> N
         regions = {c.pod_id: session.get(Pod, c.pod_id).region_name for c in copies}
     for copy in copies:
         client = common.state().service_client(regions[copy.pod_id])
-        client.request(method, f"/types/{copy.bottom_id}{suffix}", json=body)
+        client.request(method, f"/types/{segment(copy.bottom_id)}{suffix}", json=body)
 
 
 @blueprint.delete("/v3/types/<type_id>")
@@ -200,7 +201,7 @@ def delete_extra_spec(type_id: str, key: str) -> Response:
     _authorize(TYPES_MANAGE)
     if key not in visible_type(type_id).extra_specs:
         raise not_found(f"Volume Type {type_id} has no extra specs with key {key}.")
-    _in_each_copy(type_id, "DELETE", f"/extra_specs/{key}")
+    _in_each_copy(type_id, "DELETE", f"/extra_specs/{segment(key)}")
     with gateway.transaction() as session:
         found = type_queries.find_volume_type(session, type_id)
         remaining = {k: v for k, v in found.extra_specs.items() if k != key}
@@ -235,7 +236,9 @@ def ensure_in_pod(volume_type: VolumeType, pod: Pod) -> str:
         with common.state().session_factory() as session:
             projects = access_queries.projects_with_access(session, volume_type.id)
         for project in [] if volume_type.is_public else projects:
-            client.post(f"/types/{made}/action", json={"addProjectAccess": {"project": project}})
+            client.post(
+                f"/types/{segment(made)}/action", json={"addProjectAccess": {"project": project}}
+            )
         return made
 
     bottom_id = create_once.ensure_bottom_resource(

@@ -19,6 +19,7 @@ from tricircle.api.volume import common, forwarding, listing, quotas, routing, t
 from tricircle.api.volume.faults import bad_request, invalid_field
 from tricircle.db.models import Pod, VolumeType
 from tricircle.network.mirror.undo import Made, Step, run_steps
+from tricircle.pods.paths import segment, subpath
 from tricircle.pods.scheduler import PlacementRequest
 
 LOG = logging.getLogger(__name__)
@@ -40,11 +41,12 @@ VOLUME_CREATE = common.body_schema(
         **{field: common.NAME for field in _TEXT_FIELDS},
         "volume_type": common.OPTIONAL_STRING,
         "availability_zone": common.OPTIONAL_STRING,
-        "snapshot_id": common.OPTIONAL_STRING,
-        "source_volid": common.OPTIONAL_STRING,
-        "group_id": common.OPTIONAL_STRING,
+        "snapshot_id": common.OPTIONAL_UUID,
+        "source_volid": common.OPTIONAL_UUID,
+        "group_id": common.OPTIONAL_UUID,
         "metadata": common.METADATA,
     },
+    siblings={"OS-SCH-HNT:scheduler_hints": {"type": ["object", "null"]}},
 )
 VOLUME_UPDATE = common.body_schema(
     "volume", {**{field: common.NAME for field in _TEXT_FIELDS}, "metadata": common.METADATA}
@@ -136,7 +138,7 @@ def _create_in_pod(create: VolumeCreate) -> Made:
 
 def _delete_in_pod(_create: VolumeCreate, made: Made) -> None:
     """Undo: delete the bottom volume this request made."""
-    common.forward(made.region_name, "DELETE", f"/volumes/{made.top_id}")
+    common.forward(made.region_name, "DELETE", f"/volumes/{segment(made.top_id)}")
 
 
 def _record_routing(create: VolumeCreate) -> Made:
@@ -204,7 +206,7 @@ gateway.route_lists(blueprint, "/v3/volumes", _list)
 def show_volume(volume_id: str) -> Response:
     """One volume, read from its pod."""
     return forwarding.forward_to_holder(
-        volume_id, routing.VOLUME, "GET", f"/volumes/{volume_id}", forget_if_gone=True
+        volume_id, routing.VOLUME, "GET", f"/volumes/{segment(volume_id)}", forget_if_gone=True
     )
 
 
@@ -213,7 +215,7 @@ def update_volume(volume_id: str) -> Response:
     """Rename, describe or tag a volume in its pod."""
     body = common.json_body("volume", VOLUME_UPDATE)
     return forwarding.forward_to_holder(
-        volume_id, routing.VOLUME, "PUT", f"/volumes/{volume_id}", body=body
+        volume_id, routing.VOLUME, "PUT", f"/volumes/{segment(volume_id)}", body=body
     )
 
 
@@ -221,7 +223,7 @@ def update_volume(volume_id: str) -> Response:
 def delete_volume(volume_id: str) -> Response:
     """Delete a volume in its pod (the routing goes once the pod no longer knows it)."""
     return forwarding.forward_to_holder(
-        volume_id, routing.VOLUME, "DELETE", f"/volumes/{volume_id}"
+        volume_id, routing.VOLUME, "DELETE", f"/volumes/{segment(volume_id)}"
     )
 
 
@@ -229,5 +231,5 @@ def delete_volume(volume_id: str) -> Response:
 def volume_subresource(volume_id: str, rest: str) -> Response:
     """Actions (extend, bootable, reset status, force delete, ...) and metadata, in the pod."""
     return forwarding.forward_to_holder(
-        volume_id, routing.VOLUME, request.method, f"/volumes/{volume_id}/{rest}"
+        volume_id, routing.VOLUME, request.method, f"/volumes/{segment(volume_id)}/{subpath(rest)}"
     )

@@ -12,17 +12,20 @@ from __future__ import annotations
 import sys
 
 from neutron.plugins.ml2.drivers import type_vlan
+from neutron_lib import exceptions
 from neutron_lib.plugins.ml2 import api
 from oslo_config import cfg
 from oslo_log import log
 
 from tricircle.network import opts
+from tricircle.network.drivers import segment_input
 from tricircle.network.drivers.vlan_ranges import VlanRangeError, parse_vlan_ranges
 
 LOG = log.getLogger(__name__)
 TYPE_SHARED_VLAN = "shared_vlan"
 
 opts.register()
+segment_input.install()
 
 
 class SharedVlanTypeDriver(type_vlan.VlanTypeDriver):
@@ -40,6 +43,24 @@ class SharedVlanTypeDriver(type_vlan.VlanTypeDriver):
             LOG.critical("[tricircle] %s; service terminated", error)
             sys.exit(f"shared_vlan: [tricircle] {error}")
         LOG.info("shared_vlan ranges: %s", self._network_vlan_ranges)
+
+    def validate_provider_segment(self, segment: dict) -> None:
+        """Neutron's VLAN checks, and a VLAN ID that is an integer in a configured range of
+        its physical network; InvalidInput (Neutron's 400) otherwise."""
+        vlan_id = segment.get(api.SEGMENTATION_ID)
+        if vlan_id is not None and not segment_input.is_integer(vlan_id):
+            raise exceptions.InvalidInput(error_message=f"'{vlan_id}' is not an integer")
+        super().validate_provider_segment(segment)
+        if vlan_id is None:
+            return
+        physical_network = segment[api.PHYSICAL_NETWORK]
+        ranges = self._network_vlan_ranges.get(physical_network, [])
+        if not any(low <= int(vlan_id) <= high for low, high in ranges):
+            allowed = ", ".join(f"{low}-{high}" for low, high in ranges)
+            raise exceptions.InvalidInput(
+                error_message=f"segmentation_id {vlan_id} is not a VLAN of {physical_network} "
+                f"({allowed})"
+            )
 
     def reserve_provider_segment(
         self, context: object, segment: dict, filters: dict | None = None

@@ -25,6 +25,7 @@ from tricircle.network.mirror.tables import Kind
 from tricircle.network.mirror.undo import Made, Undo
 from tricircle.pods.client import PodClient, PodClientError, PodClients
 from tricircle.pods.create_once import ensure_bottom_resource, forget_bottom_resource
+from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class BottomMirror:
         self, kind: Kind, top_id: str, not_found: type[errors.TopResourceNotFound]
     ) -> JSON:
         try:
-            return self.top.get(f"/v2.0/{kind.path}/{top_id}")[kind.key]
+            return self.top.get(f"/v2.0/{kind.path}/{segment(top_id)}")[kind.key]
         except PodClientError as exc:
             if exc.status == 404:
                 raise not_found(top_id) from exc
@@ -241,7 +242,9 @@ class BottomMirror:
         if created:
             if top_subnet.get("enable_dhcp"):
                 self._reserve_dhcp_port(pod, top_subnet, bottom_network_id, bottom_id, undo)
-                bottom.put(f"/v2.0/subnets/{bottom_id}", json={"subnet": {"enable_dhcp": True}})
+                bottom.put(
+                    f"/v2.0/subnets/{segment(bottom_id)}", json={"subnet": {"enable_dhcp": True}}
+                )
             LOG.info(
                 "external subnet copied region=%s top_subnet_id=%s bottom_subnet_id=%s",
                 pod.region_name,
@@ -249,14 +252,14 @@ class BottomMirror:
                 bottom_id,
             )
             return bottom_id
-        current = bottom.get(f"/v2.0/subnets/{bottom_id}")["subnet"]
+        current = bottom.get(f"/v2.0/subnets/{segment(bottom_id)}")["subnet"]
         changed = {
             name: top_subnet.get(name)
             for name in tables.EXTERNAL_SUBNET_MUTABLE
             if not _same_value(name, current.get(name), top_subnet.get(name))
         }
         if changed:
-            bottom.put(f"/v2.0/subnets/{bottom_id}", json={"subnet": changed})
+            bottom.put(f"/v2.0/subnets/{segment(bottom_id)}", json={"subnet": changed})
             LOG.info(
                 "external subnet updated region=%s top_subnet_id=%s bottom_subnet_id=%s fields=%s",
                 pod.region_name,
@@ -366,7 +369,7 @@ class BottomMirror:
             if top_subnet.get("enable_dhcp"):
                 self._reserve_dhcp_port(pod, top_subnet, bottom_network_id, bottom_id, undo)
                 self.bottom(pod).put(
-                    f"/v2.0/subnets/{bottom_id}", json={"subnet": {"enable_dhcp": True}}
+                    f"/v2.0/subnets/{segment(bottom_id)}", json={"subnet": {"enable_dhcp": True}}
                 )
             # Pods that made their copy before our reservation must not hand out our gateway;
             # ours may have been made while another pod reserved its own.
@@ -495,10 +498,14 @@ class BottomMirror:
         changed = []
         for pod, bottom_id in self.copies(constants.SUBNET, top_subnet["id"]):
             bottom = self.bottom(pod)
-            current = bottom.get(f"/v2.0/subnets/{bottom_id}")["subnet"]["allocation_pools"]
+            current = bottom.get(f"/v2.0/subnets/{segment(bottom_id)}")["subnet"][
+                "allocation_pools"
+            ]
             if pools.normalized(current) == pools.normalized(wanted):
                 continue
-            bottom.put(f"/v2.0/subnets/{bottom_id}", json={"subnet": {"allocation_pools": wanted}})
+            bottom.put(
+                f"/v2.0/subnets/{segment(bottom_id)}", json={"subnet": {"allocation_pools": wanted}}
+            )
             LOG.info(
                 "bottom pools updated region=%s top_subnet_id=%s bottom_subnet_id=%s",
                 pod.region_name,
@@ -569,7 +576,7 @@ class BottomMirror:
             )["security_group_rules"]
         }
         for key in set(present) - wanted:
-            bottom.delete(f"/v2.0/security-group-rules/{present[key]}")
+            bottom.delete(f"/v2.0/security-group-rules/{segment(present[key])}")
         for key in sorted(wanted - set(present), key=repr):
             rule = {
                 **tables.rule_body(key),
@@ -643,7 +650,7 @@ class BottomMirror:
         bottom_id, _created = self._ensure_copy(
             pod, tables.PORT, top_port["id"], top_port["project_id"], body, undo, made
         )
-        return made.get("port") or self.bottom(pod).get(f"/v2.0/ports/{bottom_id}")["port"]
+        return made.get("port") or self.bottom(pod).get(f"/v2.0/ports/{segment(bottom_id)}")["port"]
 
     def prepare_server_port(
         self,
@@ -778,7 +785,7 @@ class BottomMirror:
 
     def delete_top_port(self, top_port_id: str) -> None:
         """Delete a top port (gone already is fine)."""
-        _delete_quietly(self.top, f"/v2.0/ports/{top_port_id}")
+        _delete_quietly(self.top, f"/v2.0/ports/{segment(top_port_id)}")
 
     # -- deletes --------------------------------------------------------------------------------
 
@@ -805,7 +812,7 @@ class BottomMirror:
                     )[member.collection]
                     if found["name"]
                 ]
-        _delete_quietly(bottom, f"/v2.0/{kind.path}/{bottom_id}")
+        _delete_quietly(bottom, f"/v2.0/{kind.path}/{segment(bottom_id)}")
         for contained_top_id in contained:
             forget_bottom_resource(self.session_factory, top_id=contained_top_id, pod_id=pod.pod_id)
         LOG.info(

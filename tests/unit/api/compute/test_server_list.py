@@ -11,7 +11,7 @@ from tricircle.api.compute.state import EXTENSION
 from tricircle.api.errors import BadRequest
 from tricircle.api.podcalls import PodAnswer
 from tricircle.db.models import ResourceRouting
-from tricircle.pods.client import PodServerError
+from tricircle.pods.client import PodServerError, PodUnreachable
 
 
 def test_default_sort_is_created_at_then_uuid_descending():
@@ -45,12 +45,15 @@ class FakePods:
     def __init__(self, servers: dict[str, list[dict]], down: set[str] = frozenset()) -> None:
         self.servers = servers
         self.down = down
+        self.silent: set[str] = set()
         self.requests: list[tuple[str, list]] = []
 
     def call(self, who, region_name, method, path, *, params=None, timeout=None, **_kw):
         self.requests.append((region_name, list(params or [])))
         if region_name in self.down:
             raise PodServerError(region_name, "compute", 500, "pod failed")
+        if region_name in self.silent:
+            raise PodUnreachable(region_name, "compute", "connection refused")
         pairs = list(params or [])
         records = self.servers[region_name]
         if path != "/servers/detail":
@@ -130,7 +133,7 @@ def test_filters_travel_to_every_pod(compute_member, fake_pods):
         assert ("name", "vm") in params and ("status", "ACTIVE") in params
 
 
-def test_a_failed_pod_is_unknown_from_2_69_and_left_out_below(compute_member, fake_pods):
+def test_a_failed_pod_is_unknown_from_2_69_and_fails_the_list_below(compute_member, fake_pods):
     fake_pods.down = {"Pod2"}
     new = compute_member.get(
         "/v2.1/servers/detail", headers={"OpenStack-API-Version": "compute 2.69"}
@@ -141,6 +144,12 @@ def test_a_failed_pod_is_unknown_from_2_69_and_left_out_below(compute_member, fa
         "b2": "UNKNOWN",
         "d2": "UNKNOWN",
     }
+    old = compute_member.get("/v2.1/servers")
+    assert_fault(old, 503, "serviceUnavailable")
+
+
+def test_a_silent_pod_is_left_out_below_2_69(compute_member, fake_pods):
+    fake_pods.silent = {"Pod2"}
     old = compute_member.get("/v2.1/servers").get_json()["servers"]
     assert {server["id"] for server in old} == {"a1", "c1"}
 

@@ -12,6 +12,7 @@ from tricircle.api.microversions import Microversion
 
 V2_1 = Microversion(2, 1)
 V2_37 = Microversion(2, 37)
+NET = "6f1a3ad8-5c6a-4a57-9d3e-0b1e9e0b7a11"
 
 
 def body(**server: object) -> bytes:
@@ -22,10 +23,10 @@ def body(**server: object) -> bytes:
 
 def test_a_valid_body_is_read():
     parsed = parse_server_create(
-        body(availability_zone="az1", networks=[{"uuid": "n1"}], key_name="k"), V2_37
+        body(availability_zone="az1", networks=[{"uuid": NET}], key_name="k"), V2_37
     )
     assert (parsed.flavor_id, parsed.image_ref, parsed.availability_zone) == ("1", "img", "az1")
-    assert parsed.networks == [{"uuid": "n1"}] and parsed.key_name == "k"
+    assert parsed.networks == [{"uuid": NET}] and parsed.key_name == "k"
 
 
 def test_several_servers_go_by_reservation():
@@ -57,7 +58,7 @@ def test_references_may_be_urls():
         (body(networks=[{"fixed_ip": "10.0.0.1"}]), V2_37, "'networks'"),
         (body(networks=[{"uuid": "n", "bogus": 1}]), V2_37, "'networks'"),
         (body(metadata={"a": 1}), V2_1, "'metadata'"),
-        (body(max_count=3, networks=[{"uuid": "n"}]), V2_37, "own ports"),
+        (body(max_count=3, networks=[{"uuid": NET}]), V2_37, "own ports"),
         (body(min_count=3, max_count=2), V2_1, "min_count"),
         (body(max_count=True), V2_1, "max_count"),
         (body(return_reservation_id="yes"), V2_1, "return_reservation_id"),

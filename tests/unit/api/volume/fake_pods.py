@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tricircle.api.microversions import Microversion
-from tricircle.pods.client import PodClientError, PodUnreachable
+from tricircle.pods.client import PodClientError, PodServerError, PodUnreachable
 
 _clock = itertools.count()
 COLLECTIONS = {"volumes": "volume", "snapshots": "snapshot", "types": "volume_type"}
@@ -47,6 +47,7 @@ class FakeCinder:
         self.tokens: list[str | None] = []
         self.list_params: list[dict[str, Any]] = []
         self.down = False
+        self.broken = False
         self.limits = {"maxTotalVolumes": 10, "totalVolumesUsed": 0, "maxTotalSnapshots": -1}
         self.quotas: dict[str, dict[str, int]] = {}
 
@@ -96,6 +97,8 @@ class FakeCinder:
         self.calls.append((method, path, json, microversion))
         if self.down:
             raise PodUnreachable(self.region_name, "volumev3", "connection refused")
+        if self.broken:
+            raise PodServerError(self.region_name, "volumev3", 500, "Internal Server Error")
         parts = path.strip("/").split("/")
         if parts == ["limits"]:
             return BottomAnswer(200, {"limits": {"rate": [], "absolute": dict(self.limits)}})

@@ -141,6 +141,14 @@ def test_a_down_pod_is_left_out_of_lists(client, fake_pods):
     assert [v["id"] for v in listed] == [kept["id"]]
 
 
+def test_a_failing_pod_fails_lists_never_an_empty_success(client, fake_pods):
+    _create(client, availability_zone="az1")
+    fake_pods.pods["Pod1"].broken = True
+    response = client.get("/v3/volumes/detail")
+    assert response.status_code == 503, response.get_json()
+    assert response.get_json()["serviceUnavailable"]["code"] == 503
+
+
 def test_unknown_marker_is_400(client):
     response = client.get("/v3/volumes?marker=nope")
     assert response.status_code == 400

@@ -1,0 +1,71 @@
+"""Limits every API puts on a request before a view reads it: URL length, body size, media type.
+
+Answered as the API's own faults (414, 413, 415), so a hostile request never reaches a view, the
+database or a pod and never gets the WSGI server's HTML. ``[request]`` sets the limits; the
+JSON nesting depth is checked where bodies are decoded (``validation``),
+from the app's ``JSON_DEPTH_CONFIG``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Request
+from oslo_config import cfg
+
+from tricircle.api.errors import ApiFault, UnsupportedMediaType
+
+# Content types that need no check: none given, or the WSGI servers' default.
+_UNTYPED = frozenset({"", "text/plain"})
+
+
+class UriTooLong(ApiFault):
+    """The path and query string are longer than the API accepts."""
+
+    code = 414
+
+
+class RequestTooLarge(ApiFault):
+    """The body is larger than the API reads."""
+
+    code = 413
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """What one API accepts: URL length, body size and (gateways) its JSON media types."""
+
+    max_url_length: int
+    max_body_bytes: int
+    max_json_depth: int
+    media_types: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_conf(
+        cls, conf: cfg.ConfigOpts, media_types: frozenset[str] = frozenset()
+    ) -> RequestLimits:
+        """The limits of ``[request]``; ``media_types`` empty: any Content-Type is read."""
+        limits = conf.request
+        return cls(limits.max_url_length, limits.max_body_bytes, limits.max_json_depth, media_types)
+
+    def check(self, request: Request) -> None:
+        """UriTooLong, RequestTooLarge or UnsupportedMediaType if ``request`` breaks a limit."""
+        url_length = len(request.environ.get("PATH_INFO", "")) + len(
+            request.environ.get("QUERY_STRING", "")
+        )
+        if url_length > self.max_url_length:
+            raise UriTooLong(
+                f"The URL is {url_length} characters long; at most {self.max_url_length} are "
+                "accepted."
+            )
+        if request.content_length is not None and request.content_length > self.max_body_bytes:
+            raise RequestTooLarge(
+                f"Request is too large: at most {self.max_body_bytes} bytes are accepted."
+            )
+        if self.media_types and request.mimetype not in _UNTYPED | self.media_types:
+            raise UnsupportedMediaType("Unsupported Content-Type")
+
+
+def json_media_types(service: str) -> frozenset[str]:
+    """The media types Nova and Cinder read: JSON and their own ``vnd.openstack`` form."""
+    return frozenset({"application/json", f"application/vnd.openstack.{service}+json"})
