@@ -249,9 +249,10 @@ def central_neutron(layout: LabLayout) -> Sections:
             # Where an external network made without a hint goes: the pod of ``public``.
             "default_region_for_external_network": layout.pod_layouts[0].region,
         },
-        # Neutron's segments plugin, loaded when a network is deleted, tells Placement about
-        # routed networks' subnets; RegionOne has no Placement, which it takes as "not deployed".
-        "placement": service_auth(layout, "neutron", TOP_REGION),
+        # Neutron's segments plugin, loaded when a network is deleted, asks Placement for the
+        # segment's aggregate and fails with a traceback when no Placement answers. RegionOne has
+        # none: it asks the first pod's, which holds no aggregate of the central segments.
+        "placement": service_auth(layout, "neutron", layout.pod_layouts[0].region),
         "keystone_authtoken": authtoken(layout, "neutron"),
         "oslo_concurrency": {"lock_path": str(state / "locks")},
         "agent": {"report_interval": "0"},

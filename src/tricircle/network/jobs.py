@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from tricircle import conf as tricircle_conf  # noqa: F401  (registers the options read below)
 from tricircle.db import pods
 from tricircle.db.models import Job
-from tricircle.jobs.handlers import JobContext, handler
+from tricircle.jobs.handlers import JobContext, NotYet, handler
 from tricircle.network import constants, server_ports  # noqa: F401  (registers its jobs)
 from tricircle.network.floating_ips import FloatingIPs
 from tricircle.network.l3 import RouterL3
 from tricircle.network.mirror import BottomMirror, errors, tables
-from tricircle.pods.client import PodClients
+from tricircle.pods.client import PodClientError, PodClients
 
 LOG = logging.getLogger(__name__)
 
@@ -67,7 +67,12 @@ def delete_bottom(context: JobContext, job: Job) -> None:
     if resource_type not in DELETABLE:
         raise ValueError(f"job {job.id}: cannot delete bottom copies of {resource_type!r}")
     mirror = router_l3(context.session_factory).mirror
-    regions = mirror.delete_bottom_copies(resource_type, job.resource_id)
+    try:
+        regions = mirror.delete_bottom_copies(resource_type, job.resource_id)
+    except PodClientError as exc:
+        if exc.status != 409:
+            raise
+        raise BottomStillInUse(f"{resource_type} {job.resource_id}: {exc.pod_message}") from exc
     LOG.info(
         "bottom copies deleted resource_type=%s top_id=%s regions=%s",
         resource_type,
@@ -92,6 +97,10 @@ def sync_security_group(context: JobContext, job: Job) -> None:
             job.resource_id,
             bottom_id,
         )
+
+
+class BottomStillInUse(NotYet):
+    """A pod refuses to delete a bottom copy while its own ports (a server's, DHCP's) still go."""
 
 
 class PodNotRegistered(LookupError):

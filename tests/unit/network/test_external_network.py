@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.db import routings
 from tricircle.db.models import Job, Pod
-from tricircle.jobs.handlers import JobContext, load_handler_modules
+from tricircle.jobs.handlers import JobContext, NotYet, load_handler_modules
 from tricircle.network import constants
 from tricircle.network import jobs as network_jobs
 from tricircle.network.l3 import RouterL3
 from tricircle.network.mirror import BottomMirror, NetworkNotInPod
+from tricircle.pods.client import PodClientError
 
 ADMIN = "admin-project"
 TENANT = "tenant"
@@ -239,3 +240,26 @@ def test_the_job_fails_for_an_unknown_pod_and_ends_for_a_gone_network(
 
 def test_the_worker_loads_the_external_network_handler() -> None:
     assert constants.JOB_SETUP_EXTERNAL_NETWORK in load_handler_modules()
+
+
+def test_delete_bottom_waits_while_the_pod_still_holds_ports(
+    sessions: sessionmaker[Session], mirror: BottomMirror, monkeypatch
+) -> None:
+    def refuse(resource_type: str, top_id: str) -> list[str]:
+        raise PodClientError("Pod2", "network", 409, "One or more ports are still in use")
+
+    monkeypatch.setattr(mirror, "delete_bottom_copies", refuse)
+    monkeypatch.setattr(
+        network_jobs, "router_l3", lambda session_factory: RouterL3(mirror, "100.0.0.0/9")
+    )
+    job = Job(
+        id=2,
+        type=constants.JOB_DELETE_BOTTOM,
+        resource_id="net-1",
+        project_id=TENANT,
+        payload={"resource_type": constants.NETWORK},
+    )
+    with pytest.raises(network_jobs.BottomStillInUse) as raised:
+        network_jobs.delete_bottom(JobContext(sessions, "worker-1", threading.Event()), job)
+    assert isinstance(raised.value, NotYet)
+    assert "still in use" in str(raised.value)
