@@ -373,7 +373,13 @@ def _send(
                 headers["Content-Type"] = "application/json"
             headers.update(dict(probe.headers))
             url = f"{roots[probe.api].rstrip('/')}/{probe.path}"
-            response = http.request(probe.method, url, data=probe.body, headers=headers, timeout=60)
+            try:
+                response = http.request(
+                    probe.method, url, data=probe.body, headers=headers, timeout=60
+                )
+            except requests.ConnectionError as exc:
+                tally.failures.append(f"connection dropped ({exc}): {probe.describe()}")
+                continue
             tally.statuses[(probe.api, response.status_code)] += 1
             if response.status_code >= 500:
                 tally.failures.append(f"{response.status_code}: {probe.describe()}")

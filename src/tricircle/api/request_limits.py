@@ -19,6 +19,10 @@ from tricircle.api.errors import ApiFault, UnsupportedMediaType
 _UNTYPED = frozenset({"", "text/plain"})
 
 
+# A refused body up to this size is read before the 413 is answered (a bigger one is not).
+DRAINED_AT_MOST = 16 * 1024 * 1024
+
+
 class UriTooLong(ApiFault):
     """The path and query string are longer than the API accepts."""
 
@@ -59,11 +63,26 @@ class RequestLimits:
                 "accepted."
             )
         if request.content_length is not None and request.content_length > self.max_body_bytes:
+            _discard_body(request, request.content_length)
             raise RequestTooLarge(
                 f"Request is too large: at most {self.max_body_bytes} bytes are accepted."
             )
         if self.media_types and request.mimetype not in _UNTYPED | self.media_types:
             raise UnsupportedMediaType("Unsupported Content-Type")
+
+
+def _discard_body(request: Request, length: int) -> None:
+    """Read and drop a refused body of up to ``DRAINED_AT_MOST`` bytes, so the client, still
+    sending it, reads the answer instead of a reset connection; a larger one is not read."""
+    if length > DRAINED_AT_MOST:
+        return
+    stream = request.environ["wsgi.input"]
+    left = length
+    while left > 0:
+        chunk = stream.read(min(left, 65536))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 def json_media_types(service: str) -> frozenset[str]:

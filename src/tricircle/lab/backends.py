@@ -191,3 +191,20 @@ def host_mapped(database: str, host: str) -> bool:
             return cursor.fetchone() is not None
     finally:
         connection.close()
+
+
+def enable_cinder_service(database: str, host: str, binary: str) -> None:
+    """Clear a Cinder service's disabled flag in the pod's database ``database``.
+
+    Cinder 29's ``os-services/enable`` answers "enabled" but never clears the flag.
+    """
+    connection = psycopg2.connect(host=HOST, port=POSTGRES_PORT, user="postgres", dbname=database)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE services SET disabled = false, disabled_reason = NULL "
+                'WHERE host = %s AND "binary" = %s',
+                (host, binary),
+            )
+    finally:
+        connection.close()

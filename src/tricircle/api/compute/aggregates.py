@@ -11,7 +11,6 @@ naming another pod's AZ is refused (an aggregate never moves between pods).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -134,10 +133,7 @@ def _call(aggregate_id: str, method: str, suffix: str = "", body: Any = None) ->
 
 
 def _body() -> Any:
-    try:
-        return json.loads(request.get_data() or b"null")
-    except ValueError as exc:
-        raise BadRequest(validation.MALFORMED) from exc
+    return validation.json_document(request.get_data())
 
 
 @blueprint.get("/os-aggregates")

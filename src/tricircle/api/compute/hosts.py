@@ -7,15 +7,15 @@ From 2.43 every path is Nova's bare 404.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from tricircle.api import validation
 from tricircle.api.compute import admin_pods, policy
 from tricircle.api.compute.services import top_zone
-from tricircle.api.errors import BadRequest, NotFound
+from tricircle.api.errors import NotFound
 from tricircle.api.gateway import caller
 from tricircle.db.models import Pod
 from tricircle.pods.paths import segment
@@ -65,10 +65,7 @@ def show_host(host_name: str) -> ResponseReturnValue:
 def update_host(host_name: str) -> ResponseReturnValue:
     """Enable, disable or set maintenance mode on a host, in its pod."""
     _check("update")
-    try:
-        body = json.loads(request.get_data() or b"null")
-    except ValueError as exc:
-        raise BadRequest("Malformed request body") from exc
+    body = validation.json_document(request.get_data())
     pod, _ = _host_pod(host_name)
     return jsonify(
         admin_pods.call_pod(pod, "PUT", f"/os-hosts/{segment(host_name)}", json=body).body

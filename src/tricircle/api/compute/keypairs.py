@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import logging
 import re
 import struct
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from tricircle.api import validation
 from tricircle.api.compute import policy
 from tricircle.api.compute.state import authorize, state
 from tricircle.api.errors import BadRequest, InvalidField
@@ -107,10 +107,7 @@ def show(name: str) -> ResponseReturnValue:
 
 def _parse(raw: bytes) -> tuple[str, str | None, str]:
     """Name, public key (None: generate one) and type from a create body; 400 naming the field."""
-    try:
-        document = json.loads(raw or b"")
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"Malformed request body: {exc}") from exc
+    document = validation.json_document(raw)
     body = document.get("keypair") if isinstance(document, dict) else None
     if not isinstance(body, dict):
         raise InvalidField("keypair", "must be a JSON object")

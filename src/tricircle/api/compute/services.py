@@ -9,12 +9,12 @@ service gets it; when no pod does, the first pod answers (Nova's own 400 or 404)
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from tricircle.api import validation
 from tricircle.api.compute import admin_pods, policy
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import caller
@@ -91,10 +91,7 @@ def _forward(pod: Pod, number: int, method: str, path: str, body: Any) -> Respon
 
 
 def _body() -> Any:
-    try:
-        return json.loads(request.get_data() or b"null")
-    except ValueError as exc:
-        raise BadRequest("Malformed request body") from exc
+    return validation.json_document(request.get_data())
 
 
 def _update_by_host(action: str) -> Response:

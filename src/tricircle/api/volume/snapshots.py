@@ -18,7 +18,7 @@ blueprint = Blueprint("snapshots", __name__)
 SNAPSHOT_CREATE = common.body_schema(
     "snapshot",
     {
-        "volume_id": {"type": "string", "minLength": 1},
+        "volume_id": {**common.OPTIONAL_UUID, "type": "string"},
         **{field: common.NAME for field in ("name", "description", "display_name")},
         "force": {"type": ["boolean", "string"]},
         "metadata": common.METADATA,
