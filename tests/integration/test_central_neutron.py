@@ -20,7 +20,6 @@ from tricircle.lab.layout import TOP_REGION
 pytestmark = pytest.mark.integration
 
 POOL = set(range(SHARED_VLAN_RANGE[0], SHARED_VLAN_RANGE[1] + 1))
-PROVIDER_VLAN = 3001
 
 
 @pytest.fixture
@@ -84,18 +83,22 @@ def test_tenant_network_gets_a_vlan_from_the_pool(central, demo_session):
         demo.delete(f"/v2.0/networks/{network_id}")
 
 
-def test_provider_vlan_is_given_exactly_once(networks):
+def test_provider_vlan_is_given_exactly_once(central, networks):
+    # A shared_vlan provider VLAN must be one the pods' switches carry: a free one of the range.
+    provider_vlan = max(POOL - set(pool_in_use(central)))
     wanted = {
         "provider:network_type": "shared_vlan",
         "provider:physical_network": SHARED_VLAN_PHYSNET,
-        "provider:segmentation_id": PROVIDER_VLAN,
+        "provider:segmentation_id": provider_vlan,
     }
     first = networks(**wanted)
     assert first["status"] == 201, first
-    assert segment(first["network"]) == ("shared_vlan", SHARED_VLAN_PHYSNET, PROVIDER_VLAN)
+    assert segment(first["network"]) == ("shared_vlan", SHARED_VLAN_PHYSNET, provider_vlan)
     second = networks(**wanted)
     assert second["status"] == 409, second
     assert second["NeutronError"]["type"] == "VlanIdInUse"
+    outside = networks(**{**wanted, "provider:segmentation_id": SHARED_VLAN_RANGE[1] + 1})
+    assert outside["status"] == 400, outside
 
 
 def test_provider_physnet_only_gets_a_pool_vlan(networks):
