@@ -137,7 +137,11 @@ def test_quota_set_show_and_delete_through_the_cli(cli, project):
     cli("quota", "delete", project["id"], output=False)
     shown = cli("quota", "show", project["id"])
     values = {row["Resource"]: row["Limit"] for row in shown} if isinstance(shown, list) else shown
-    assert values["instances"] == 10 and values["volumes"] == 10
+    defaults = cli("quota", "show", "--default", project["id"])
+    if isinstance(defaults, list):
+        defaults = {row["Resource"]: row["Limit"] for row in defaults}
+    assert (values["instances"], values["volumes"]) == (defaults["instances"], defaults["volumes"])
+    assert (values["instances"], values["volumes"]) != (5, 4)
 
 
 def test_boots_over_the_limit_are_nova_403_and_nothing_is_made(
