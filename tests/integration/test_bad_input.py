@@ -377,9 +377,16 @@ def _send(
                 response = http.request(
                     probe.method, url, data=probe.body, headers=headers, timeout=60
                 )
-            except requests.ConnectionError as exc:
-                tally.failures.append(f"connection dropped ({exc}): {probe.describe()}")
-                continue
+            except requests.ConnectionError:
+                # A kept-alive connection the server closed after an earlier refusal: once more
+                # on a new connection; a second drop is the server's failure.
+                try:
+                    response = requests.request(
+                        probe.method, url, data=probe.body, headers=headers, timeout=60
+                    )
+                except requests.ConnectionError as exc:
+                    tally.failures.append(f"connection dropped ({exc}): {probe.describe()}")
+                    continue
             tally.statuses[(probe.api, response.status_code)] += 1
             if response.status_code >= 500:
                 tally.failures.append(f"{response.status_code}: {probe.describe()}")
