@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from keystoneauth1 import adapter, session
 from keystoneauth1.identity import v3
 
 from tricircle.lab import lab as lab_control
-from tricircle.lab.layout import DEMO_PROJECT, DEMO_USER, PASSWORD, LabLayout
+from tricircle.lab.layout import DEMO_PROJECT, DEMO_USER, PASSWORD, TOP_REGION, LabLayout
 from tricircle.network.mirror import BottomMirror
 
 pytestmark = pytest.mark.integration
@@ -110,3 +111,23 @@ def mirror(lab: LabLayout) -> Iterator[BottomMirror]:
     mirror = lab_mirror(lab)
     yield mirror
     mirror.session_factory.kw["bind"].dispose()  # give the shared PostgreSQL its connections back
+
+
+@pytest.fixture
+def project(compute_lab: LabLayout, admin_session: session.Session) -> Iterator[dict[str, str]]:
+    """A fresh project with the demo user as member; gone with its quotas at teardown."""
+    identity = adapter.Adapter(admin_session, service_type="identity", interface="public")
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    made = identity.post("/projects", json={"project": {"name": name, "domain_id": "default"}})
+    project_id = made.json()["project"]["id"]
+    user_id = identity.get("/users", params={"name": DEMO_USER}).json()["users"][0]["id"]
+    role_id = identity.get("/roles", params={"name": "member"}).json()["roles"][0]["id"]
+    identity.put(f"/projects/{project_id}/users/{user_id}/roles/{role_id}")
+    try:
+        yield {"id": project_id, "name": name}
+    finally:
+        for service_type in ("compute", "volumev3"):
+            adapter.Adapter(
+                admin_session, service_type=service_type, region_name=TOP_REGION, interface="public"
+            ).delete(f"/os-quota-sets/{project_id}", raise_exc=False)
+        identity.delete(f"/projects/{project_id}", raise_exc=False)

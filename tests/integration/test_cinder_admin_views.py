@@ -6,7 +6,7 @@ in az1, a volume transferred between projects, volume type access, and non-admin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from keystoneauth1 import adapter, session
@@ -163,23 +163,6 @@ def test_group_with_a_volume_in_az1(compute_lab, top_admin, top_demo, pod_admin,
             )
         top_admin.delete(f"/group_types/{group_type['id']}", raise_exc=False)
         top_admin.delete(f"/types/{volume_type['id']}", raise_exc=False)
-
-
-@pytest.fixture
-def project(compute_lab: LabLayout, admin_session: session.Session) -> Iterator[dict[str, str]]:
-    """A fresh project with the demo user as member; deleted at teardown."""
-    identity = adapter.Adapter(admin_session, service_type="identity", interface="public")
-    name = f"transfer-{uuid.uuid4().hex[:8]}"
-    made = identity.post("/projects", json={"project": {"name": name, "domain_id": "default"}})
-    project_id = made.json()["project"]["id"]
-    user_id = identity.get("/users", params={"name": DEMO_USER}).json()["users"][0]["id"]
-    role_id = identity.get("/roles", params={"name": "member"}).json()["roles"][0]["id"]
-    identity.put(f"/projects/{project_id}/users/{user_id}/roles/{role_id}")
-    try:
-        yield {"id": project_id, "name": name}
-    finally:
-        _volume_api(admin_session).delete(f"/os-quota-sets/{project_id}", raise_exc=False)
-        identity.delete(f"/projects/{project_id}", raise_exc=False)
 
 
 def _session_in(lab: LabLayout, project_name: str) -> session.Session:

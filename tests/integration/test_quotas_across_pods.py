@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,26 +29,6 @@ OPENSTACK = str(Path(sys.executable).parent / "openstack")
 PODS = ("Pod1", "Pod2")
 # ``"networks": "none"`` is accepted from 2.37.
 NETWORKS_NONE_MICROVERSION = {"OpenStack-API-Version": "compute 2.37"}
-
-
-@pytest.fixture
-def project(compute_lab: LabLayout, admin_session: session.Session) -> Iterator[dict[str, str]]:
-    """A fresh project with the demo user as member; gone with its quotas at teardown."""
-    identity = adapter.Adapter(admin_session, service_type="identity", interface="public")
-    name = f"quota-{uuid.uuid4().hex[:8]}"
-    made = identity.post("/projects", json={"project": {"name": name, "domain_id": "default"}})
-    project_id = made.json()["project"]["id"]
-    user_id = identity.get("/users", params={"name": DEMO_USER}).json()["users"][0]["id"]
-    role_id = identity.get("/roles", params={"name": "member"}).json()["roles"][0]["id"]
-    identity.put(f"/projects/{project_id}/users/{user_id}/roles/{role_id}")
-    try:
-        yield {"id": project_id, "name": name}
-    finally:
-        for service_type in ("compute", "volumev3"):
-            _top(admin_session, service_type).delete(
-                f"/os-quota-sets/{project_id}", raise_exc=False
-            )
-        identity.delete(f"/projects/{project_id}", raise_exc=False)
 
 
 def _top(user_session: session.Session, service_type: str) -> adapter.Adapter:
