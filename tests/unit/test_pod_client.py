@@ -193,11 +193,13 @@ def test_client_error_carries_status_region_and_the_pods_message(clients):
     error = raised.value
     assert (error.status, error.region_name, error.service_type) == (404, "Pod2", "network")
     assert error.pod_message == "Network x gone"
+    assert error.error_type == "NotFound"
     assert "Pod2" in str(error)
 
     with pytest.raises(PodClientError) as raised:
         clients.client("Pod1", "compute").post("/servers/refused", json={})
     assert (raised.value.status, raised.value.pod_message) == (409, "busy")
+    assert raised.value.error_type is None
 
 
 def test_server_error_and_non_json_answers(clients):

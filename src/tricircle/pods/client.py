@@ -45,7 +45,8 @@ class PodServiceNotFound(PodCallError):
 
 
 class PodHttpError(PodCallError):
-    """The service answered with an error status; carries it, the pod's message and fault name."""
+    """The service answered with an error status; carries it, the pod's message, fault name and
+    Neutron's error type (``SecurityGroupRuleExists``, ``OverQuota``...) where it gave one."""
 
     def __init__(
         self,
@@ -54,11 +55,13 @@ class PodHttpError(PodCallError):
         status: int,
         message: str,
         fault_name: str | None = None,
+        error_type: str | None = None,
     ) -> None:
         super().__init__(region_name, service_type, f"HTTP {status}: {message}")
         self.status = status
         self.pod_message = message
         self.fault_name = fault_name
+        self.error_type = error_type
 
 
 class PodClientError(PodHttpError):
@@ -114,7 +117,20 @@ def raise_for_status(region_name: str, service_type: str, response: Response) ->
         return
     fault_name, message = pod_fault(response)
     error = PodServerError if status >= 500 else PodClientError
-    raise error(region_name, service_type, status, message, fault_name)
+    raise error(
+        region_name, service_type, status, message, fault_name, neutron_error_type(response)
+    )
+
+
+def neutron_error_type(response: Response) -> str | None:
+    """The ``type`` of a ``{"NeutronError": {"type": ...}}`` body; None for any other body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    fault = body.get("NeutronError") if isinstance(body, dict) else None
+    kind = fault.get("type") if isinstance(fault, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def json_or_none(response: Response) -> Any:

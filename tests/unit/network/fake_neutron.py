@@ -198,8 +198,7 @@ class FakeNeutron:
         return {"id": f"sg-{next(_ids)}", "description": "", "project_id": "service", **body}
 
     def _new_security_group_rule(self, body: dict) -> dict:
-        return {
-            "id": f"rule-{next(_ids)}",
+        rule = {
             "ethertype": "IPv4",
             "protocol": None,
             "port_range_min": None,
@@ -208,6 +207,19 @@ class FakeNeutron:
             "remote_group_id": None,
             **body,
         }
+        if rule in (
+            {k: v for k, v in r.items() if k != "id"}
+            for r in self.data["security-group-rules"].values()
+        ):
+            raise PodClientError(
+                self.region_name,
+                "network",
+                409,
+                "Security group rule already exists.",
+                "NeutronError",
+                "SecurityGroupRuleExists",
+            )
+        return {"id": f"rule-{next(_ids)}", **rule}
 
     def _new_floatingip(self, body: dict) -> dict:
         return {"id": f"floatingip-{next(_ids)}", "status": "DOWN", "port_id": None, **body}

@@ -190,6 +190,38 @@ def test_security_group_rules_follow_the_top(
     assert bottom_rules() == {("ingress", "tcp", "10.0.0.0/24")}
 
 
+def test_security_group_rules_made_meanwhile_by_another_boot_are_kept(
+    mirror: BottomMirror, clients: FakeClients, pods: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two boots reconcile one group at once: the second sees no rules, then its posts meet 409."""
+    top = clients.neutrons["RegionOne"]
+    top_network(clients)
+    group = top.post("/v2.0/security-groups", json={"security_group": {"project_id": PROJECT}})[
+        "security_group"
+    ]
+    top.post(
+        "/v2.0/security-group-rules",
+        json={"security_group_rule": {"security_group_id": group["id"], "direction": "egress"}},
+    )
+    bottom_id = mirror.ensure_bottom_security_group(pods["Pod1"], group["id"])
+    pod1 = clients.neutrons["Pod1"]
+    read = pod1.get
+
+    def stale_rules(path: str, params: dict | None = None, **kwargs: Any) -> Any:
+        if path == "/v2.0/security-group-rules":
+            return {"security_group_rules": []}
+        return read(path, params, **kwargs)
+
+    monkeypatch.setattr(pod1, "get", stale_rules)
+    assert mirror.ensure_bottom_security_group(pods["Pod1"], group["id"]) == bottom_id
+    rules = [
+        rule
+        for rule in pod1.data["security-group-rules"].values()
+        if rule["security_group_id"] == bottom_id
+    ]
+    assert [rule["direction"] for rule in rules] == ["egress"]
+
+
 def test_server_port_requests_are_checked(
     mirror: BottomMirror, clients: FakeClients, pods: dict
 ) -> None:

@@ -31,6 +31,7 @@ LOG = logging.getLogger(__name__)
 
 ROUTER_INTERFACE_OWNER = "network:router_interface"
 DHCP_OWNER = "network:dhcp"
+RULE_EXISTS = "SecurityGroupRuleExists"  # Neutron's error type for a duplicate rule
 # A pod's DHCP agent adopts a port with this device_id instead of allocating an address itself.
 RESERVED_DHCP_DEVICE = "reserved_dhcp_port"
 TOP_PORT = "top_port"  # Made.resource_type of a top port a call created
@@ -576,14 +577,22 @@ class BottomMirror:
             )["security_group_rules"]
         }
         for key in set(present) - wanted:
-            bottom.delete(f"/v2.0/security-group-rules/{segment(present[key])}")
+            try:
+                bottom.delete(f"/v2.0/security-group-rules/{segment(present[key])}")
+            except PodClientError as exc:
+                if exc.status != 404:  # 404: a concurrent reconcile of this group removed it
+                    raise
         for key in sorted(wanted - set(present), key=repr):
             rule = {
                 **tables.rule_body(key),
                 "security_group_id": bottom_id,
                 "project_id": project_id,
             }
-            bottom.post("/v2.0/security-group-rules", json={"security_group_rule": rule})
+            try:
+                bottom.post("/v2.0/security-group-rules", json={"security_group_rule": rule})
+            except PodClientError as exc:
+                if exc.error_type != RULE_EXISTS:  # a concurrent reconcile of this group made it
+                    raise
         return bottom_id
 
     # -- routers --------------------------------------------------------------------------------
