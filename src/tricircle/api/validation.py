@@ -23,6 +23,10 @@ MAX_LIMIT = 1000
 MALFORMED = "Malformed request body"
 JSON_DEPTH_CONFIG = "TRICIRCLE_MAX_JSON_DEPTH"
 DEFAULT_JSON_DEPTH = 64
+# A body boolean as Nova's schemas accept it: JSON true/false or one of these spellings.
+TRUE_SPELLINGS = ("True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes")
+FALSE_SPELLINGS = ("False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no")
+BOOLEAN = {"type": ["boolean", "string"], "enum": [True, False, *TRUE_SPELLINGS, *FALSE_SPELLINGS]}
 
 
 def _decoded(raw: bytes) -> Any:
@@ -237,3 +241,14 @@ def one_of(choices: set[str]) -> Callable[[str], str]:
         return value
 
     return convert
+
+
+def body_boolean(field: str, value: Any) -> bool:
+    """A body value checked against ``BOOLEAN``; InvalidField naming ``field`` otherwise."""
+    if isinstance(value, bool):
+        return value
+    if value in TRUE_SPELLINGS:
+        return True
+    if value in FALSE_SPELLINGS:
+        return False
+    raise InvalidField(field, "must be a boolean")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -25,6 +26,8 @@ from tricircle.db.compute import (
 from tricircle.db.models import Flavor
 
 blueprint = Blueprint("compute_flavors", __name__)
+
+FLAVOR_ID = re.compile(r"(?! )[a-zA-Z0-9. _-]{1,255}(?<! )")
 
 
 def _visible_to() -> str | None:
@@ -84,6 +87,17 @@ def _int_field(body: dict[str, Any], name: str, minimum: int, default: int | Non
     return number
 
 
+def _flavor_id(value: Any) -> str:
+    """A flavor ID as Nova takes it: a string or a number (kept as its text), or a new UUID."""
+    if value is None:
+        return str(uuid.uuid4())
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not FLAVOR_ID.fullmatch(value):
+        raise InvalidField("id", "must be 1 to 255 letters, digits, '.', '_', '-' or inner spaces")
+    return value
+
+
 def parse_flavor(document: dict[str, Any]) -> Flavor:
     """A Flavor from a create body; InvalidField naming the bad field."""
     body = document.get("flavor")
@@ -92,12 +106,10 @@ def parse_flavor(document: dict[str, Any]) -> Flavor:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 255:
         raise InvalidField("name", "must be a non-empty string of at most 255 characters")
-    flavor_id = body.get("id") or str(uuid.uuid4())
-    if not isinstance(flavor_id, str) or len(flavor_id) > 255 or "/" in flavor_id:
-        raise InvalidField("id", "must be a string of at most 255 characters without '/'")
-    is_public = body.get("os-flavor-access:is_public", True)
-    if not isinstance(is_public, bool):
-        raise InvalidField("os-flavor-access:is_public", "must be a boolean")
+    flavor_id = _flavor_id(body.get("id"))
+    is_public = validation.body_boolean(
+        "os-flavor-access:is_public", body.get("os-flavor-access:is_public", True)
+    )
     description = body.get("description")
     if description is not None and (not isinstance(description, str) or len(description) > 65535):
         raise InvalidField("description", "must be a string")

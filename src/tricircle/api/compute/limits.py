@@ -29,26 +29,6 @@ _LIMIT_VALUE = {
     "minimum": -1,
     "maximum": MAX_LIMIT,
 }
-_BOOLEAN = {
-    "type": ["boolean", "string"],
-    "enum": [
-        True,
-        False,
-        "True",
-        "true",
-        "TRUE",
-        "False",
-        "false",
-        "FALSE",
-        "1",
-        "0",
-        "yes",
-        "no",
-        "on",
-        "off",
-    ],
-}
-_TRUE = {True, "True", "true", "TRUE", "1", "yes", "on"}
 LIMIT_NAMES = {
     "ram": ["maxTotalRAMSize"],
     "instances": ["maxTotalInstances"],
@@ -86,7 +66,7 @@ def shown_resources() -> list[str]:
 
 def _update_schema(resources: list[str]) -> dict[str, Any]:
     properties: dict[str, Any] = {resource: _LIMIT_VALUE for resource in resources}
-    properties["force"] = _BOOLEAN
+    properties["force"] = validation.BOOLEAN
     return {
         "type": "object",
         "properties": {
@@ -171,7 +151,7 @@ def update_quota_set(project_id: str) -> ResponseReturnValue:
     authorize(policy.QUOTA_UPDATE, {"project_id": project_id})
     resources = shown_resources()
     body = validation.validated(request.get_data(), _update_schema(resources))["quota_set"]
-    force = body.pop("force", False) in _TRUE
+    force = validation.body_boolean("force", body.pop("force", False))
     limits = {resource: int(value) for resource, value in body.items()}
     for resource, limit in limits.items():
         if not -1 <= limit <= MAX_LIMIT:

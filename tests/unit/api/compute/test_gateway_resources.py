@@ -41,6 +41,19 @@ def test_flavor_input_is_checked(compute_admin):
     assert_fault(compute_admin.get("/v2.1/flavors/nope"), 404, "itemNotFound", "nope")
 
 
+def test_flavor_ids_and_public_flags_take_novas_spellings(compute_admin):
+    """A number ID is kept as its text, no ID means a UUID, 'true'/'False' strings are booleans."""
+    made = compute_admin.post("/v2.1/flavors", json=_flavor(id=101)).get_json()["flavor"]
+    assert made["id"] == "101"
+    made = compute_admin.post("/v2.1/flavors", json=_flavor(id=None, name="n")).get_json()["flavor"]
+    assert len(made["id"]) == 36
+    private = _flavor(id="s", name="s", **{"os-flavor-access:is_public": "False"})
+    made = compute_admin.post("/v2.1/flavors", json=private).get_json()["flavor"]
+    assert made["os-flavor-access:is_public"] is False
+    for bad in ({"id": "a/b"}, {"id": " lead"}, {"id": True}, {"os-flavor-access:is_public": "x"}):
+        assert_fault(compute_admin.post("/v2.1/flavors", json=_flavor(**bad)), 400, "badRequest")
+
+
 def test_private_flavors_need_access(compute_admin, compute_member):
     compute_admin.post(
         "/v2.1/flavors", json=_flavor(id="p", **{"os-flavor-access:is_public": False})
