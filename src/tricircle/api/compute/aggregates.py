@@ -1,8 +1,9 @@
 """``os-aggregates``: an aggregate lives in one pod, the pod of its availability zone.
 
 A create names ``availability_zone``: the pod whose AZ (Tricircle's, or the pod's own name for
-it) it is holds the aggregate, made there with the pod's own AZ name; without one, or with one
-no pod or several pods serve, the create is refused with a 400 (with a single pod, that pod).
+it) it is holds the aggregate, made there with the pod's own AZ name; one no pod or several
+pods serve is refused with a 400; without one, the pod of ``[scheduler]
+default_availability_zone`` (else the first pod in region order) holds it.
 Its top ID is Nova's integer made unique as in ``admin_pods`` (``bottom * 1000 + pod number``),
 so every later call finds the pod from the ID alone; the list merges every pod's aggregates.
 Hosts added must be the pod's (the pod refuses others with Nova's 404); an update or metadata
@@ -18,6 +19,7 @@ from flask.typing import ResponseReturnValue
 
 from tricircle.api import validation
 from tricircle.api.compute import admin_pods, policy
+from tricircle.api.compute.state import state
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import caller
 from tricircle.db.models import Pod
@@ -69,15 +71,15 @@ def _pods_of_zone(zone: str) -> list[Pod]:
 
 
 def _placement(zone: str | None) -> Pod:
-    """The pod a new aggregate in ``zone`` lives in; BadRequest when none or several fit."""
+    """The pod a new aggregate in ``zone`` lives in; BadRequest when none or several fit.
+
+    An aggregate without a zone goes to the pod of ``[scheduler] default_availability_zone``,
+    else to the first pod in region order.
+    """
     if zone is None:
-        pods = admin_pods.ordered_pods()
-        if len(pods) == 1:
-            return pods[0]
-        raise BadRequest(
-            "An aggregate lives in one pod of this cloud: give its availability_zone (one of "
-            f"{', '.join(sorted({pod.az_name for pod in pods}))}) to choose the pod."
-        )
+        zone = state().scheduler.default_availability_zone
+        if zone is None:
+            return admin_pods.ordered_pods()[0]
     pods = _pods_of_zone(zone)
     if len(pods) != 1:
         reason = "no pod serves it" if not pods else "several pods serve it"

@@ -63,8 +63,8 @@ _ADMIN_VIEWS = [
     (AGGREGATES, "images", "POST", "/v2.1/os-aggregates/{aggregate_id}/images"),
     (MIGRATIONS_INDEX, None, "GET", "/v2.1/os-migrations"),
     (USAGE_LIST, None, "GET", "/v2.1/os-simple-tenant-usage"),
-    (AUDIT_LOG, "list", "GET", "/v2.1/os-instance-usage-audit-log"),
-    (AUDIT_LOG, "show", "GET", "/v2.1/os-instance-usage-audit-log/{before_timestamp}"),
+    (AUDIT_LOG, "list", "GET", "/v2.1/os-instance_usage_audit_log"),
+    (AUDIT_LOG, "show", "GET", "/v2.1/os-instance_usage_audit_log/{before_timestamp}"),
 ]
 
 RULES = [

@@ -461,5 +461,6 @@ def delete(server_id: str) -> ResponseReturnValue:
 def sub_resource(server_id: str, resource: str, rest: str | None = None) -> ResponseReturnValue:
     """Server metadata, tags, actions log, addresses and the like, forwarded to the pod."""
     path = f"/servers/{segment(server_id)}/{resource}" + (f"/{subpath(rest)}" if rest else "")
-    body = validation.json_object(request.get_data()) if request.method in ("PUT", "POST") else None
+    raw = request.get_data()
+    body = validation.json_object(raw) if raw and request.method in ("PUT", "POST") else None
     return forward(server_pod(server_id), request.method, path, json=body)

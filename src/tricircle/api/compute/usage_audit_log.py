@@ -1,4 +1,4 @@
-"""``os-instance-usage-audit-log`` over every pod: the audit periods' logs merged.
+"""``os-instance_usage_audit_log`` over every pod: the audit periods' logs merged.
 
 Each pod reports its own hosts for the same period (both compute the period the same way); the
 hosts, logs and counts are added up and the overall status recomputed as Nova words it.
@@ -46,21 +46,23 @@ def merged(logs: list[dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _merged_from(path: str) -> ResponseReturnValue:
+def _merged_from(path: str, key: str) -> ResponseReturnValue:
+    """Every pod's answer at ``key`` (Nova's list and show name it differently), merged."""
     answers = admin_pods.ask_every_pod(path, what="instance usage audit log")
-    logs = [answer.body["instance_usage_audit_logs"] for answer in answers]
-    return jsonify({"instance_usage_audit_logs": merged(logs)})
+    return jsonify({key: merged([answer.body[key] for answer in answers])})
 
 
-@blueprint.get("/os-instance-usage-audit-log")
+@blueprint.get("/os-instance_usage_audit_log")
 def list_audit_logs() -> ResponseReturnValue:
     """The last completed audit period of every pod."""
     admin_pods.authorize_nova(policy.AUDIT_LOG % "list")
-    return _merged_from("/os-instance-usage-audit-log")
+    return _merged_from("/os-instance_usage_audit_log", "instance_usage_audit_logs")
 
 
-@blueprint.get("/os-instance-usage-audit-log/<before_timestamp>")
+@blueprint.get("/os-instance_usage_audit_log/<before_timestamp>")
 def show_audit_log(before_timestamp: str) -> ResponseReturnValue:
     """The audit period completed before ``before_timestamp``, of every pod."""
     admin_pods.authorize_nova(policy.AUDIT_LOG % "show")
-    return _merged_from(f"/os-instance-usage-audit-log/{segment(before_timestamp)}")
+    return _merged_from(
+        f"/os-instance_usage_audit_log/{segment(before_timestamp)}", "instance_usage_audit_log"
+    )

@@ -139,9 +139,10 @@ class FakePod:
             if path == "/os-simple-tenant-usage":
                 return {"tenant_usages": [usage]}
             return {"tenant_usage": usage}
-        if path == "/os-instance-usage-audit-log":
+        if path.startswith("/os-instance_usage_audit_log"):
+            key = "instance_usage_audit_log" + ("s" if path.endswith("_log") else "")
             return {
-                "instance_usage_audit_logs": {
+                key: {
                     "num_hosts": 1,
                     "num_hosts_done": 1,
                     "num_hosts_running": 0,
@@ -357,10 +358,17 @@ def test_an_aggregate_lives_in_the_pod_of_its_zone(compute_admin, nova):
     assert_fault(other, 404, "itemNotFound", "pod1-compute")
 
 
+def test_an_aggregate_without_a_zone_lives_in_the_first_pod(compute_admin, nova):
+    made = compute_admin.post("/v2.1/os-aggregates", json={"aggregate": {"name": "hosts"}})
+    assert made.status_code == 200, made.get_data(as_text=True)
+    assert made.get_json()["aggregate"]["id"] == 1001
+    assert [a["name"] for a in nova.pods["Pod1"].aggregates.values()] == ["hosts"]
+    assert nova.pods["Pod2"].aggregates == {}
+
+
 @pytest.mark.parametrize(
     "body",
     [
-        {"aggregate": {"name": "a"}},
         {"aggregate": {"name": "a", "availability_zone": "nowhere"}},
         {"aggregate": {"name": ""}},
         {"aggregate": {"name": "a", "foo": 1}},
@@ -422,11 +430,13 @@ def test_tenant_usage_of_own_project_for_members(compute_member, nova):
 
 
 def test_audit_log_merged(compute_admin, nova):
-    log = compute_admin.get("/v2.1/os-instance-usage-audit-log").get_json()
+    log = compute_admin.get("/v2.1/os-instance_usage_audit_log").get_json()
     merged = log["instance_usage_audit_logs"]
     assert merged["num_hosts"] == 2 and merged["total_instances"] == 3
     assert set(merged["log"]) == {"pod1-compute", "pod2-compute"}
     assert merged["overall_status"] == "ALL hosts done. 0 errors."
+    shown = compute_admin.get("/v2.1/os-instance_usage_audit_log/2026-02-01 00:00:00").get_json()
+    assert shown["instance_usage_audit_log"]["num_hosts"] == 2
 
 
 def test_external_events_forwarded_to_each_servers_pod(compute_admin, nova):
@@ -477,7 +487,7 @@ def test_external_events_bad_input(compute_admin, nova, body):
         ("POST", "/v2.1/os-aggregates"),
         ("GET", "/v2.1/os-migrations"),
         ("GET", "/v2.1/os-simple-tenant-usage"),
-        ("GET", "/v2.1/os-instance-usage-audit-log"),
+        ("GET", "/v2.1/os-instance_usage_audit_log"),
         ("POST", "/v2.1/os-server-external-events"),
     ],
 )
