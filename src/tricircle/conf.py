@@ -145,6 +145,24 @@ compute_opts = [
     ),
 ]
 
+gateway_cache_opts = [
+    cfg.FloatOpt(
+        "ttl",
+        default=5.0,
+        min=0.0,
+        help="Seconds a gateway process keeps what it read of the pods, top network names and "
+        "server routings; a change made through another process (a pod disabled, a network "
+        "renamed) is seen within this bound. 0 caches nothing.",
+    ),
+    cfg.IntOpt(
+        "max_entries",
+        default=10000,
+        min=1,
+        help="Entries each of a gateway process's caches holds at most (least recently used "
+        "dropped first).",
+    ),
+]
+
 volume_api_opts = [
     cfg.FloatOpt(
         "list_timeout",
@@ -214,6 +232,7 @@ GROUPS: dict[str, list[cfg.Opt]] = {
     "network": network_opts,
     "scheduler": scheduler_opts,
     "compute": compute_opts,
+    "gateway_cache": gateway_cache_opts,
     "volume_api": volume_api_opts,
     "quota": quota_opts,
 }

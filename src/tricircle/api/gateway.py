@@ -28,6 +28,7 @@ from tricircle.api.errors import BadRequest
 from tricircle.api.microversions import ApiVersions, Microversion
 from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.api.request_limits import RequestLimits
+from tricircle.cache import Clock, TtlCache
 from tricircle.db import pods as pod_queries
 from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.db.models import Pod
@@ -41,12 +42,43 @@ REQUEST_ID_HEADER = request_id.HTTP_RESP_HEADER_REQUEST_ID
 URL_PROJECT_ENV = "tricircle.url_project_id"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 State = TypeVar("State", bound="GatewayState")
+BOTTOM_PODS = "bottom"
+ALL_PROJECTS = "*"
+RECENT_NETWORKS_TTL = 600.0
 
 
 class AppState(Protocol):
     """What every app's state has: its database sessions."""
 
     session_factory: sessionmaker[Session]
+
+
+@dataclass
+class GatewayCaches:
+    """One gateway process's caches, each bounded by ``[gateway_cache]`` (``max_entries``,
+    ``ttl``): nothing is served longer than ``ttl`` after it was read, so a change made through
+    any other process is seen by this one within ``ttl``."""
+
+    # BOTTOM_PODS -> the bottom pods as the database held them (no tenant data).
+    pods: TtlCache[str, tuple[Pod, ...]]
+    # Top network ID -> its name (None: no top network), read with the service identity.
+    top_network_names: TtlCache[str, str | None]
+    # (server ID, project the caller is limited to, None for an admin) -> the server's pod.
+    server_pods: TtlCache[tuple[str, str | None], Pod]
+    # List scope (project ID, or ALL_PROJECTS) -> IDs of the networks its last list showed:
+    # what to read ahead, kept RECENT_NETWORKS_TTL; serves no data by itself.
+    recent_networks: TtlCache[str, frozenset[str]]
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts, clock: Clock) -> GatewayCaches:
+        """Empty caches sized and timed by ``conf``'s ``[gateway_cache]``."""
+        size, ttl = conf.gateway_cache.max_entries, conf.gateway_cache.ttl
+        return cls(
+            TtlCache(size, ttl, clock),
+            TtlCache(size, ttl, clock),
+            TtlCache(size, ttl, clock),
+            TtlCache(size, RECENT_NETWORKS_TTL if ttl else 0.0, clock),
+        )
 
 
 @dataclass
@@ -62,11 +94,14 @@ class GatewayState:
     pod_clients: PodClients
     pod_versions: PodVersions
     api_versions: ApiVersions
+    clock: Clock = time.monotonic
     calls: CallerPodCalls = field(init=False)
     scheduler: PodScheduler = field(init=False)
+    caches: GatewayCaches = field(init=False)
 
     def __post_init__(self) -> None:
         service_type = self.api_versions.pod_service_type
+        self.caches = GatewayCaches.from_conf(self.conf, self.clock)
         self.calls = CallerPodCalls(self.pod_clients, service_type)
         self.scheduler = make_scheduler(
             self.conf,
@@ -87,6 +122,7 @@ class Overrides:
     session_factory: sessionmaker[Session] | None = None
     pod_clients: PodClients | None = None
     pod_versions: PodVersions | None = None
+    clock: Clock | None = None
 
 
 def gateway_app(
@@ -118,6 +154,7 @@ def gateway_app(
         pod_clients=pod_clients,
         pod_versions=pod_versions,
         api_versions=api_versions,
+        clock=overrides.clock or time.monotonic,
     )
     return app
 
@@ -147,9 +184,22 @@ def transaction() -> Iterator[Session]:
 
 
 def bottom_pods() -> list[Pod]:
-    """Every bottom pod (not the top one, RegionOne), ordered by region."""
+    """Every bottom pod (not the top one, RegionOne), ordered by region.
+
+    Read once per request (``g``) and at most once per ``[gateway_cache] ttl`` per process: a
+    pod added, changed (disabled, its AZ renamed) or removed through the admin API is seen by
+    every gateway worker within the TTL. The pods hold no tenant data.
+    """
+    if "bottom_pods" not in g:
+        state: GatewayState = app_state()
+        g.bottom_pods = state.caches.pods.get_or_load(BOTTOM_PODS, _read_bottom_pods)
+    return list(g.bottom_pods)
+
+
+def _read_bottom_pods() -> tuple[Pod, ...]:
+    """The bottom pods as the database holds them now."""
     with transaction() as session:
-        return [pod for pod in pod_queries.list_pods(session) if not pod.is_top]
+        return tuple(pod for pod in pod_queries.list_pods(session) if not pod.is_top)
 
 
 def served_maximum() -> Microversion:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent import futures
 from typing import Any, ClassVar
 
 from flask import Response, jsonify, request
@@ -25,7 +26,7 @@ from tricircle.api import validation
 from tricircle.api.compute.state import state
 from tricircle.api.compute.views import ViewContext, server_view, unknown_server
 from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.api.gateway import bottom_pods, caller
+from tricircle.api.gateway import ALL_PROJECTS, bottom_pods, caller
 from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.db import routings
 from tricircle.db.models import Pod
@@ -186,6 +187,8 @@ def list_servers(detail: bool, view: ViewContext) -> Response:
     ]
     unknown = who.microversion.at_least(UNKNOWN_RECORDS_FROM)
     page = validation.parse_page(args)
+    scope = ALL_PROJECTS if all_projects else who.project_id
+    prefetch = app_state.network_names.prefetch(scope)
     try:
         result = lister.CrossPodLister(hooks).list(
             bottom_pods(),
@@ -206,6 +209,11 @@ def list_servers(detail: bool, view: ViewContext) -> Response:
             missing.detail,
             "shown as UNKNOWN" if unknown else "left out",
         )
+    if prefetch is not None:
+        futures.wait([prefetch], timeout=deadline)
+    shown_networks = {name for server in result.records for name in server.get("addresses") or {}}
+    view.top_network_names(shown_networks)
+    app_state.network_names.remember(scope, shown_networks)
     body: dict[str, Any] = {"servers": [_render(s, detail, view) for s in result.records]}
     if result.has_next and result.next_marker is not None:
         body["servers_links"] = [

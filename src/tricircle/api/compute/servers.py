@@ -8,7 +8,7 @@ which pod. Every call reaches the pod with the caller's token and microversion.
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Collection
 from functools import partial
 from typing import Any
 
@@ -69,7 +69,6 @@ SERVER_UPDATE = {
     "required": ["server"],
     "additionalProperties": False,
 }
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def view_context() -> ViewContext:
@@ -77,43 +76,40 @@ def view_context() -> ViewContext:
     if "view_context" not in g:
         names: dict[str, str | None] = {}
 
-        def top_network_name(bottom_name: str) -> str | None:
-            if not _UUID.match(bottom_name):
-                return None
-            if bottom_name not in names:
-                names[bottom_name] = _lookup_top_network_name(bottom_name)
-            return names[bottom_name]
+        def top_network_names(bottom_names: Collection[str]) -> dict[str, str | None]:
+            unknown = [name for name in bottom_names if name not in names]
+            if unknown:
+                names.update(state().network_names.lookup(unknown))
+            return names
 
         g.view_context = ViewContext(
             versioned_url=gateway_url(),
             bookmark_url=request.host_url.rstrip("/"),
             az_by_pod_az={pod.pod_az_name: pod.az_name for pod in bottom_pods()},
-            top_network_name=top_network_name,
+            top_network_names=top_network_names,
         )
     return g.view_context
 
 
-def _lookup_top_network_name(top_network_id: str) -> str | None:
-    """The name of a top network on the central Neutron, or None if it is not one."""
-    app_state = state()
-    client = app_state.pod_clients.client(app_state.conf.client.top_region_name, "network")
-    try:
-        network = client.get(f"/v2.0/networks/{segment(top_network_id)}")["network"]
-    except Exception as exc:  # noqa: BLE001 - an unknown name is shown as the pod gave it
-        LOG.info("not a top network name=%s error=%s", top_network_id, exc)
-        return None
-    return network.get("name") or top_network_id
-
-
 def server_pod(server_id: str) -> Pod:
-    """The pod holding ``server_id``; Nova's 404 if unknown or not the caller's."""
+    """The pod holding ``server_id``; Nova's 404 if unknown or not the caller's.
+
+    Found pods are cached per (server, the project a non-admin caller is limited to), so one
+    tenant's lookup never answers another's. Invalidation: a server never changes pod, and an
+    unknown server is not cached (a boot through another worker is seen at once); a server gone
+    from its pod is forgotten here when this worker sees the pod's 404, and other workers keep
+    sending to its pod (which answers 404 again) for at most ``[gateway_cache] ttl``.
+    """
     who = caller()
-    with transaction() as session:
-        pod = routings.routed_pod(
-            session, server_id, SERVER, project_id=None if who.is_admin else who.project_id
-        )
+    key = (server_id, None if who.is_admin else who.project_id)
+    cache = state().caches.server_pods
+    pod = cache.get_many([key]).get(key)
     if pod is None:
-        raise NotFound(f"Instance {server_id} could not be found.")
+        with transaction() as session:
+            pod = routings.routed_pod(session, server_id, SERVER, project_id=key[1])
+        if pod is None:
+            raise NotFound(f"Instance {server_id} could not be found.")
+        cache.put_many({key: pod})
     return pod
 
 
@@ -355,9 +351,11 @@ def _delete_bottom_server(server_id: str, pod: Pod) -> None:
 
 
 def _forget_server(server_id: str, pod: Pod) -> None:
-    """Remove the server's routing in ``pod``."""
+    """Remove the server's routing in ``pod``, and its pod from this worker's cache."""
     with transaction() as session:
         routings.forget_routing(session, server_id, pod.pod_id, SERVER)
+    for scope in (None, caller().project_id):
+        state().caches.server_pods.forget((server_id, scope))
 
 
 def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from flask import g, request
 
 from tricircle.api import gateway, policy
+from tricircle.api.compute.network_names import TopNetworkNames
 from tricircle.network.mirror import BottomMirror
 
 EXTENSION = gateway.EXTENSION
@@ -14,12 +15,20 @@ EXTENSION = gateway.EXTENSION
 
 @dataclass
 class ComputeState(gateway.GatewayState):
-    """The Nova gateway's dependencies: the shared ones and the bottom mirror for networks."""
+    """The Nova gateway's dependencies: the shared ones, the bottom mirror for networks and the
+    top network names."""
 
     mirror: BottomMirror = field(init=False)
+    network_names: TopNetworkNames = field(init=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        top_region = self.conf.client.top_region_name
+        self.network_names = TopNetworkNames(
+            self.caches.top_network_names,
+            self.caches.recent_networks,
+            lambda: self.pod_clients.client(top_region, "network"),
+        )
         self.mirror = BottomMirror(
             self.session_factory, self.pod_clients, self.conf.client.top_region_name
         )

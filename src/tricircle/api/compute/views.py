@@ -7,7 +7,7 @@ hosts, the pod's own AZ, and bottom network names in ``addresses``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,7 +23,8 @@ class ViewContext:
     versioned_url: str  # e.g. http://gateway/v2.1
     bookmark_url: str  # e.g. http://gateway
     az_by_pod_az: Mapping[str, str]
-    top_network_name: Callable[[str], str | None]
+    # Bottom network names -> top names, for those that name a top network.
+    top_network_names: Callable[[Collection[str]], Mapping[str, str | None]]
 
 
 def rewrite_href(href: str, rel: str, view: ViewContext) -> str:
@@ -59,10 +60,10 @@ def rewrite_links(document: Any, view: ViewContext) -> Any:
 
 def top_addresses(addresses: Mapping[str, Any], view: ViewContext) -> dict[str, Any]:
     """``addresses`` keyed by top network names (bottom networks are named after top IDs)."""
+    names = view.top_network_names(addresses.keys())
     result: dict[str, Any] = {}
     for bottom_name, entries in addresses.items():
-        top_name = view.top_network_name(bottom_name)
-        result[top_name if top_name is not None else bottom_name] = entries
+        result[names.get(bottom_name) or bottom_name] = entries
     return result
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tricircle.api.compute.app import create_app
 from tricircle.api.gateway import Overrides
 from tricircle.api.microversions import Microversion
-from tricircle.db.models import Pod
+from tricircle.db.models import Pod, ResourceRouting
 from tricircle.pods.client import PodClients, PodUnreachable
 from tricircle.pods.versions import PodVersions
 
@@ -97,6 +97,27 @@ def pods(session_factory: sessionmaker[Session]) -> dict[str, Pod]:
         }
         session.add_all(made.values())
     return made
+
+
+@pytest.fixture
+def route_servers(session_factory: sessionmaker[Session], pods: dict[str, Pod]):
+    """Record server routings (top ID = bottom ID) of ``demo-project`` in each region's pod."""
+
+    def route(servers: dict[str, list[dict]]) -> None:
+        with session_factory.begin() as session:
+            for region, records in servers.items():
+                for record in records:
+                    session.add(
+                        ResourceRouting(
+                            top_id=record["id"],
+                            bottom_id=record["id"],
+                            pod_id=pods[region].pod_id,
+                            project_id="demo-project",
+                            resource_type="server",
+                        )
+                    )
+
+    return route
 
 
 @pytest.fixture

@@ -84,23 +84,12 @@ def _server(server_id: str, name: str, az: str) -> dict:
 
 
 @pytest.fixture
-def fake_pods(compute_app, session_factory, pods):
+def fake_pods(compute_app, route_servers):
     servers = {
         "Pod1": [_server("a1", "vm-a", "pod1-az"), _server("c1", "vm-c", "pod1-az")],
         "Pod2": [_server("b2", "vm-b", "pod2-az"), _server("d2", "vm-d", "pod2-az")],
     }
-    with session_factory.begin() as session:
-        for region, records in servers.items():
-            for record in records:
-                session.add(
-                    ResourceRouting(
-                        top_id=record["id"],
-                        bottom_id=record["id"],
-                        pod_id=pods[region].pod_id,
-                        project_id="demo-project",
-                        resource_type="server",
-                    )
-                )
+    route_servers(servers)
     fake = FakePods(servers)
     compute_app.extensions[EXTENSION].calls = fake
     return fake

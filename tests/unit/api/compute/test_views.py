@@ -9,7 +9,7 @@ VIEW = views.ViewContext(
     versioned_url="http://gw:8774/v2.1",
     bookmark_url="http://gw:8774",
     az_by_pod_az={"pod1-az": "az1"},
-    top_network_name={TOP_NETWORK_ID: "shared-net"}.get,
+    top_network_names=lambda names: {TOP_NETWORK_ID: "shared-net"},
 )
 
 
