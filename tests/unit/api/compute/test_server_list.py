@@ -194,3 +194,18 @@ def test_a_flavor_filter_is_not_matched_by_another_resource_type(
     _flavor_copy(session_factory, pods["Pod1"], "shared-id", "shared-id")
     compute_member.get("/v2.1/servers?flavor=shared-id")
     assert [region for region, _params in fake_pods.requests] == ["Pod1"]
+
+
+def test_a_body_less_put_to_a_server_tag_goes_to_the_servers_pod(
+    compute_app, compute_member, fake_pods
+):
+    sent = []
+
+    def call(who, region_name, method, path, *, json=None, **_kw):
+        sent.append((region_name, method, path, json))
+        return PodAnswer(204, None, {})
+
+    compute_app.extensions[EXTENSION].calls.call = call
+    answer = compute_member.put("/v2.1/servers/b2/tags/blue")
+    assert answer.status_code == 204
+    assert sent == [("Pod2", "PUT", "/servers/b2/tags/blue", None)]
