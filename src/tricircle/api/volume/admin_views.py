@@ -53,6 +53,8 @@ SERVICE_ACTIONS = {
     "get-log": policy.SERVICES_INDEX,
 }
 _LOG_ACTIONS = ("set-log", "get-log")
+# Replication actions: Cinder answers an unknown host with 400 (invalid input), not 404.
+_REPLICATION_ACTIONS = ("freeze", "thaw", "failover_host", "failover")
 
 
 def _with_top_zone(record: dict[str, Any], pod: Pod) -> dict[str, Any]:
@@ -74,12 +76,15 @@ def _host_part(host: str) -> str:
     return host.split("#", 1)[0].split("@", 1)[0]
 
 
-def owning_pod(host: str) -> Pod:
-    """The pod with a service on ``host`` (or on its ``host@backend``); Cinder's 404 if none."""
+def owning_pod(host: str, *, unknown_is_invalid: bool = False) -> Pod:
+    """The pod with a service on ``host`` (or on its ``host@backend``); Cinder's 404 if none
+    (400 with ``unknown_is_invalid``)."""
     for reply in fanout.ask_every_pod("GET", "/os-services"):
         hosts = {service.get("host") for service in reply.body.get("services") or []}
         if host in hosts or _host_part(host) in {_host_part(h or "") for h in hosts}:
             return reply.pod
+    if unknown_is_invalid:
+        raise bad_request(f"Invalid input received: Host {host} could not be found.")
     raise not_found(f"Host {host} could not be found.")
 
 
@@ -129,9 +134,18 @@ def change_service(action: str) -> Response:
                 return Response(status=202)
             return jsonify({"log_levels": fanout.merged(replies, "log_levels")})
         raise bad_request("Missing required element 'host' in request body.")
-    pod = owning_pod(host)
+    pod = owning_pod(host, unknown_is_invalid=action in _REPLICATION_ACTIONS)
     answer = common.forward(pod.region_name, "PUT", f"/os-services/{segment(action)}", body=body)
     LOG.info("os-services %s of host %s sent to pod %s", action, host, pod.region_name)
+    return fanout.reply(pod, answer)
+
+
+@blueprint.get("/v3/capabilities/<host_name>")
+def show_capabilities(host_name: str) -> Response:
+    """A backend's capabilities, from the pod owning its host."""
+    fanout.authorize(policy.CAPABILITIES)
+    pod = owning_pod(host_name)
+    answer = common.forward(pod.region_name, "GET", f"/capabilities/{segment(host_name)}")
     return fanout.reply(pod, answer)
 
 

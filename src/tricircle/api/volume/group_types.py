@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
+from oslo_utils import strutils
 
 from tricircle.api import validation
 from tricircle.api.podcalls import PodAnswer
@@ -96,15 +98,38 @@ def create_group_type() -> Response:
     return fanout.reply(pod, PodAnswer(202, answer, {}))
 
 
+def _public_filter(admin: bool) -> bool | None:
+    """Cinder's ``is_public``: members see public types; admins public ones by default, private
+    ones with ``false`` and every one with ``none``."""
+    raw = request.args.get("is_public")
+    if not admin or raw is None:
+        return True
+    if raw.strip().lower() == "none":
+        return None
+    return strutils.bool_from_string(raw, strict=False)
+
+
+def _sorted(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` in the order of ``sort=key[:dir],...`` (ascending unless ``desc``)."""
+    for part in reversed([p for p in request.args.get("sort", "").split(",") if p.strip()]):
+        raw_key, _, direction = part.partition(":")
+        key = raw_key.strip()
+        records = sorted(
+            records,
+            key=lambda record, k=key: str(record.get(k) or ""),
+            reverse=direction.strip().lower() == "desc",
+        )
+    return records
+
+
 @blueprint.get("/v3/group_types")
 def list_group_types() -> Response:
-    """Public group types (every one for admins)."""
+    """Group types filtered by ``is_public`` (members: public ones only), sorted by ``sort``."""
     _require_microversion()
-    admin = fanout.allowed(policy.GROUP_TYPES_SHOW_SPECS)
+    wanted = _public_filter(fanout.allowed(policy.GROUP_TYPES_SHOW_SPECS))
     records = homed.list_all(GROUP_TYPE, params={"is_public": "None"})
-    return jsonify(
-        {"group_types": [_shown(r) for r in records if admin or r.get("is_public", True)]}
-    )
+    shown = [r for r in records if wanted is None or r.get("is_public", True) == wanted]
+    return jsonify({"group_types": [_shown(r) for r in _sorted(shown)]})
 
 
 @blueprint.get("/v3/group_types/default")
@@ -166,7 +191,7 @@ def list_group_specs(group_type_id: str) -> Response:
 
 
 @blueprint.post("/v3/group_types/<group_type_id>/group_specs")
-def set_group_specs(group_type_id: str) -> Response:
+def set_group_specs(group_type_id: str) -> ResponseReturnValue:
     """Add or change specs (admin), at home and in every copy."""
     _require_microversion()
     fanout.authorize(policy.GROUP_TYPES_SPECS)
@@ -174,7 +199,7 @@ def set_group_specs(group_type_id: str) -> Response:
     answer = homed.in_home_and_copies(
         GROUP_TYPE, group_type_id, "POST", "/group_specs", body=document
     )
-    return jsonify(answer)
+    return jsonify(answer), 202
 
 
 @blueprint.get("/v3/group_types/<group_type_id>/group_specs/<key>")

@@ -24,6 +24,7 @@ FREEZE_HOST = "volume:freeze_host"
 THAW_HOST = "volume:thaw_host"
 FAILOVER_HOST = "volume:failover_host"
 GET_POOLS = "scheduler_extension:scheduler_stats:get_pools"
+CAPABILITIES = "volume_extension:capabilities"
 QUOTA_CLASSES_GET = "volume_extension:quota_classes:get"
 QUOTA_CLASSES_UPDATE = "volume_extension:quota_classes:update"
 TYPE_ACCESS_LIST = "volume_extension:volume_type_access:get_all_for_type"
@@ -66,6 +67,9 @@ _ADMIN_VIEW_RULES = [
     ),
     _admin_rule(
         GET_POOLS, "List the storage pools of every pod.", ("GET", "/v3/scheduler-stats/get_pools")
+    ),
+    _admin_rule(
+        CAPABILITIES, "Show a backend's capabilities.", ("GET", "/v3/capabilities/{host_name}")
     ),
     _admin_rule(
         QUOTA_CLASSES_GET, "Show a quota class.", ("GET", "/v3/os-quota-class-sets/{class}")

@@ -50,17 +50,22 @@ def _authorize(rule: str) -> None:
     common.state().enforcer.authorize(rule, {}, g.context, do_raise=True)
 
 
-def view(volume_type: VolumeType) -> dict[str, Any]:
-    """A type as Cinder shows it."""
-    return {
+def view(volume_type: VolumeType, *, access: bool = True, qos: bool = True) -> dict[str, Any]:
+    """A type as Cinder shows it: a create's answer has no ``qos_specs_id``, an update's neither
+    that nor the access flag; show and list give admins ``qos_specs_id`` (None: the top type has
+    no association; pods hold them)."""
+    shown: dict[str, Any] = {
         "id": volume_type.id,
         "name": volume_type.name,
         "description": volume_type.description,
         "is_public": volume_type.is_public,
-        "os-volume-type-access:is_public": volume_type.is_public,
         "extra_specs": dict(volume_type.extra_specs),
-        "qos_specs_id": None,
     }
+    if access:
+        shown["os-volume-type-access:is_public"] = volume_type.is_public
+    if qos and _allowed(TYPES_SHOW_PRIVATE):
+        shown["qos_specs_id"] = None
+    return shown
 
 
 def visible_type(name_or_id: str, *, by_name_message: bool = False) -> VolumeType:
@@ -125,7 +130,7 @@ def create_type() -> Response:
     except type_queries.VolumeTypeExists as exc:
         raise CinderFault(409, str(exc)) from exc
     LOG.info("volume type %s (%s) created", created.id, created.name)
-    return jsonify({"volume_type": view(created)})
+    return jsonify({"volume_type": view(created, qos=False)})
 
 
 @blueprint.put("/v3/types/<type_id>")
@@ -142,7 +147,7 @@ def update_type(type_id: str) -> Response:
             updated = type_queries.update_volume_type(session, found, **changes)
     except type_queries.VolumeTypeExists as exc:
         raise CinderFault(409, str(exc)) from exc
-    return jsonify({"volume_type": view(updated)})
+    return jsonify({"volume_type": view(updated, access=False, qos=False)})
 
 
 def _in_each_copy(type_id: str, method: str, suffix: str, body: Any = None) -> None:

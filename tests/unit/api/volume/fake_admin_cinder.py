@@ -58,7 +58,10 @@ class FakeAdminCinder(FakeCinder):
     def call(self, method, path, *, json=None, params=None, microversion=None) -> BottomAnswer:
         parts = path.strip("/").split("/")
         head = parts[0]
-        if head in ("os-services", "os-hosts", "scheduler-stats") or head in OBJECTS:
+        if (
+            head in ("os-services", "os-hosts", "scheduler-stats", "capabilities")
+            or head in OBJECTS
+        ):
             self.calls.append((method, path, json, microversion))
             if self.down:
                 from tricircle.pods.client import PodUnreachable
@@ -106,6 +109,8 @@ class FakeAdminCinder(FakeCinder):
             return BottomAnswer(200, {"hosts": hosts})
         if head == "os-hosts":
             return BottomAnswer(200, {"host": [{"resource": {"host": parts[1]}}]})
+        if head == "capabilities":
+            return BottomAnswer(200, {"namespace": f"OS::Storage::Capabilities::{parts[1]}"})
         if head == "scheduler-stats":
             return BottomAnswer(200, {"pools": [{"name": f"{self.host}@fake#fake"}]})
         collection = "os-volume-transfer" if head == "volume-transfers" else head

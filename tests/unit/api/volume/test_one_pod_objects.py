@@ -138,7 +138,7 @@ def test_group_types_and_specs(client, fake_pods):
         json={"group_specs": {"k": "v"}},
         headers=ADMIN,
     )
-    assert added.status_code == 200
+    assert added.status_code == 202
     assert client.get(
         f"/v3/group_types/{group_type['id']}/group_specs/k", headers=ADMIN
     ).get_json() == {"k": "v"}
@@ -371,3 +371,20 @@ def test_a_group_type_in_use_at_home_keeps_its_copies(client, fake_pods):
     assert "not allowed" in response.get_json()["badRequest"]["message"]
     assert copy_id in fake_pods.pods["Pod2"].objects["group_types"]
     assert client.get(f"/v3/group_types/{group_type_id}", headers=V355).status_code == 200
+
+
+def test_group_type_list_filters_on_is_public_and_sorts(client, fake_pods):
+    public = _group_type(client, "a-public")
+    body = {"group_type": {"name": "b-private", "is_public": False}}
+    private = client.post("/v3/group_types", json=body, headers=ADMIN).get_json()["group_type"]
+
+    def names(query: str, headers: dict) -> list[str]:
+        listed = client.get(f"/v3/group_types{query}", headers=headers).get_json()["group_types"]
+        return [t["name"] for t in listed]
+
+    admin = {**ADMIN, **V355}
+    assert names("?is_public=None&sort=name:asc", admin) == ["a-public", "b-private"]
+    assert names("?is_public=None&sort=name:desc", admin) == ["b-private", "a-public"]
+    assert names("?is_public=false", admin) == [private["name"]]
+    assert names("", admin) == [public["name"]]
+    assert names("?is_public=None", V355) == [public["name"]]

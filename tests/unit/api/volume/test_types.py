@@ -94,3 +94,16 @@ def test_a_type_filter_names_each_pods_copy_and_skips_pods_without_one(client, f
     assert [volume["id"] for volume in listed.get_json()["volumes"]] == [made["id"]]
     assert fake_pods.pods["Pod1"].list_params[-1]["volume_type_id"] == copy_id
     assert fake_pods.pods["Pod2"].list_params == []
+
+
+def test_answers_have_cinders_keys_per_call(client):
+    """Create: no qos_specs_id; update: no access flag either; show: both, for admins."""
+    made = _make_type(client)
+    assert "qos_specs_id" not in made and made["os-volume-type-access:is_public"] is True
+    updated = client.put(
+        f"/v3/types/{made['id']}", json={"volume_type": {"description": "d"}}, headers=ADMIN
+    ).get_json()["volume_type"]
+    assert not {"qos_specs_id", "os-volume-type-access:is_public"} & set(updated)
+    shown = client.get(f"/v3/types/{made['id']}", headers=ADMIN).get_json()["volume_type"]
+    assert shown["qos_specs_id"] is None and shown["os-volume-type-access:is_public"] is True
+    assert "qos_specs_id" not in client.get(f"/v3/types/{made['id']}").get_json()["volume_type"]

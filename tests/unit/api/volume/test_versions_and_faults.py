@@ -88,3 +88,11 @@ def test_responses_carry_a_request_id_and_only_api_responses_a_version(client):
     document = client.get("/v3")
     assert document.headers["x-openstack-request-id"].startswith("req-")
     assert "OpenStack-API-Version" not in document.headers
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_an_empty_volume_id_is_404_not_the_collection(client, fake_pods, method):
+    response = client.open("/v3/volumes/", method=method, json={"volume": {}})
+    assert response.status_code == 404
+    assert response.get_json()["itemNotFound"]["code"] == 404
+    assert client.get("/v3/volumes").status_code == 200

@@ -69,6 +69,19 @@ def test_service_change_bad_input(client, fake_pods):
     wrong_type = client.put("/v3/os-services/disable", json={"host": 5}, headers=ADMIN)
     assert wrong_type.status_code == 400
     assert client.put("/v3/os-services/explode", json={}, headers=ADMIN).status_code == 404
+    frozen = client.put("/v3/os-services/freeze", json={"host": "nowhere"}, headers=ADMIN)
+    assert frozen.status_code == 400
+    assert "Host nowhere could not be found" in frozen.get_json()["badRequest"]["message"]
+
+
+def test_capabilities_come_from_the_pod_owning_the_host(client, fake_pods):
+    shown = client.get("/v3/capabilities/Pod2-cinder@fake", headers=ADMIN)
+    assert shown.status_code == 200, shown.get_json()
+    assert [c[1] for c in fake_pods.pods["Pod2"].calls if c[1].startswith("/capabilities")] == [
+        "/capabilities/Pod2-cinder%40fake"
+    ]
+    assert client.get("/v3/capabilities/nowhere", headers=ADMIN).status_code == 404
+    _forbidden(client.get("/v3/capabilities/Pod2-cinder@fake"), "volume_extension:capabilities")
 
 
 def test_admin_views_are_admin_only(client, fake_pods):
