@@ -58,6 +58,7 @@ class PodCalls:
         *,
         json: Any = None,
         params: Any = None,
+        headers: dict[str, str] | None = None,
         microversion: str | None = None,
         timeout: float | None = None,
     ) -> PodAnswer:
@@ -69,6 +70,7 @@ class PodCalls:
             path,
             json=json,
             params=params,
+            headers=headers,
             microversion=microversion,
             token=token or None,
             timeout=timeout,
@@ -106,6 +108,7 @@ class CallerPodCalls:
         service_type: str | None = None,
         json: Any = None,
         params: Any = None,
+        headers: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> PodAnswer:
         """Send one request as ``caller`` (to the gateway's own service unless ``service_type``)."""
@@ -118,6 +121,7 @@ class CallerPodCalls:
             path,
             json=json,
             params=params,
+            headers=headers,
             microversion=str(caller.microversion) if target == self.service_type else None,
             timeout=timeout,
         )

@@ -4,7 +4,9 @@ start/stop, reboot, pause/unpause, suspend/resume, lock/unlock, shelve/unshelve,
 confirm/revert, rebuild, createImage, os-getConsoleOutput and the rest go to the pod at the
 caller's microversion; the pod checks the body and the state. A resize first makes the target
 flavor exist in the pod. ``forceDelete`` also forgets the
-server's routing and queues its port cleanup, as a delete does.
+server's routing and queues its port cleanup, as a delete does. ``addSecurityGroup`` and
+``removeSecurityGroup`` change the server's ports at the top and in the pod; ``addFloatingIp``
+and ``removeFloatingIp`` its floating IPs in the central Neutron.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from tricircle.api import validation
-from tricircle.api.compute import bottom, servers
+from tricircle.api.compute import bottom, proxy_floating_ips, proxy_security_groups, servers
 from tricircle.api.compute.state import state
 from tricircle.api.errors import BadRequest
 from tricircle.api.gateway import caller, transaction
@@ -26,6 +28,8 @@ from tricircle.pods.paths import segment
 blueprint = Blueprint("compute_server_actions", __name__)
 
 DELETING_ACTIONS = ("forceDelete",)
+SECURITY_GROUP_ACTIONS = ("addSecurityGroup", "removeSecurityGroup")
+FLOATING_IP_ACTIONS = ("addFloatingIp", "removeFloatingIp")
 # One action a request, its arguments an object or null; the pod checks each action's own schema.
 ACTION = {
     "type": "object",
@@ -49,6 +53,10 @@ def act(server_id: str) -> ResponseReturnValue:
     (action,) = body
     if action in DELETING_ACTIONS:
         return servers.delete_server(server_id, body)
+    if action in SECURITY_GROUP_ACTIONS:
+        return proxy_security_groups.change_server_groups(server_id, action, body[action])
+    if action in FLOATING_IP_ACTIONS:
+        return proxy_floating_ips.change_server_floating_ip(server_id, action, body[action])
     pod = servers.server_pod(server_id)
     if action == "resize":
         _ensure_resize_flavor(pod, body["resize"])

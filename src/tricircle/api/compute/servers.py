@@ -448,7 +448,7 @@ def delete(server_id: str) -> ResponseReturnValue:
 
 @blueprint.route(
     "/servers/<server_id>/<any(metadata, ips, tags, 'os-instance-actions', 'os-server-password', "
-    "diagnostics, 'os-security-groups', topology, migrations):resource>",
+    "diagnostics, topology, migrations):resource>",
     methods=["GET", "PUT", "POST", "DELETE"],
 )
 @blueprint.route(
