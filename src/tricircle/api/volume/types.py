@@ -40,6 +40,7 @@ _TYPE_FIELDS = {
 TYPE_CREATE = common.body_schema("volume_type", _TYPE_FIELDS, required=("name",))
 TYPE_UPDATE = common.body_schema("volume_type", _TYPE_FIELDS)
 EXTRA_SPECS = {"type": "object", "properties": {"extra_specs": _SPECS}}
+ONE_SPEC = {**_SPECS, "minProperties": 1}
 
 
 def _allowed(rule: str) -> bool:
@@ -191,13 +192,43 @@ def set_extra_specs(type_id: str) -> Response:
     """Add or change extra specs (admin), in the type and its copies."""
     _authorize(TYPES_MANAGE)
     specs = common.json_body("extra_specs", EXTRA_SPECS)["extra_specs"]
+    _store_extra_specs(type_id, specs)
+    return jsonify({"extra_specs": specs})
+
+
+def _store_extra_specs(type_id: str, specs: dict[str, str]) -> None:
+    """Merge ``specs`` into the type's extra specs, in its copies first."""
     visible_type(type_id)
     _in_each_copy(type_id, "POST", "/extra_specs", {"extra_specs": specs})
     with gateway.transaction() as session:
         found = type_queries.find_volume_type(session, type_id)
-        merged = {**found.extra_specs, **specs}
-        type_queries.update_volume_type(session, found, extra_specs=merged)
-    return jsonify({"extra_specs": merged})
+        type_queries.update_volume_type(session, found, extra_specs={**found.extra_specs, **specs})
+
+
+def _missing_spec(type_id: str, key: str) -> CinderFault:
+    return not_found(f"Volume Type {type_id} has no extra specs with key {key}.")
+
+
+@blueprint.get("/v3/types/<type_id>/extra_specs/<key>")
+def show_extra_spec(type_id: str, key: str) -> Response:
+    """One extra spec, as ``{key: value}``."""
+    specs = visible_type(type_id).extra_specs
+    if key not in specs:
+        raise _missing_spec(type_id, key)
+    return jsonify({key: specs[key]})
+
+
+@blueprint.put("/v3/types/<type_id>/extra_specs/<key>")
+def update_extra_spec(type_id: str, key: str) -> Response:
+    """Set one extra spec (admin): the body is ``{key: value}`` for the key in the URL."""
+    _authorize(TYPES_MANAGE)
+    body = common.json_body(key, ONE_SPEC)
+    if len(body) > 1:
+        raise bad_request("Request body contains too many items.")
+    if key not in body:
+        raise bad_request("Request body and URI mismatch")
+    _store_extra_specs(type_id, body)
+    return jsonify(body)
 
 
 @blueprint.delete("/v3/types/<type_id>/extra_specs/<key>")
@@ -205,7 +236,7 @@ def delete_extra_spec(type_id: str, key: str) -> Response:
     """Remove one extra spec (admin), from the type and its copies."""
     _authorize(TYPES_MANAGE)
     if key not in visible_type(type_id).extra_specs:
-        raise not_found(f"Volume Type {type_id} has no extra specs with key {key}.")
+        raise _missing_spec(type_id, key)
     _in_each_copy(type_id, "DELETE", f"/extra_specs/{segment(key)}")
     with gateway.transaction() as session:
         found = type_queries.find_volume_type(session, type_id)

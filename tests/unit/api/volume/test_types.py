@@ -77,7 +77,9 @@ def test_extra_specs_reach_the_copies(client, fake_pods):
     response = client.post(
         f"/v3/types/{gold['id']}/extra_specs", json={"extra_specs": {"x": "y"}}, headers=ADMIN
     )
-    assert response.get_json() == {"extra_specs": {"tier": "1", "x": "y"}}
+    assert response.get_json() == {"extra_specs": {"x": "y"}}
+    specs = client.get(f"/v3/types/{gold['id']}/extra_specs", headers=ADMIN).get_json()
+    assert specs == {"extra_specs": {"tier": "1", "x": "y"}}
     (copy_id,) = fake_pods.pods["Pod1"].types
     assert ("POST", f"/types/{copy_id}/extra_specs") in [
         call[:2] for call in fake_pods.pods["Pod1"].calls
@@ -107,3 +109,20 @@ def test_answers_have_cinders_keys_per_call(client):
     shown = client.get(f"/v3/types/{made['id']}", headers=ADMIN).get_json()["volume_type"]
     assert shown["qos_specs_id"] is None and shown["os-volume-type-access:is_public"] is True
     assert "qos_specs_id" not in client.get(f"/v3/types/{made['id']}").get_json()["volume_type"]
+
+
+def test_one_extra_spec_is_shown_and_set_by_its_key(client, fake_pods):
+    gold = _make_type(client)
+    url = f"/v3/types/{gold['id']}/extra_specs"
+    assert client.get(f"{url}/tier", headers=ADMIN).get_json() == {"tier": "1"}
+    assert client.get(f"{url}/nope", headers=ADMIN).status_code == 404
+    updated = client.put(f"{url}/tier", json={"tier": "2"}, headers=ADMIN)
+    assert updated.status_code == 200 and updated.get_json() == {"tier": "2"}
+    assert client.get(f"{url}/tier", headers=ADMIN).get_json() == {"tier": "2"}
+    for body in ({"other": "2"}, {"tier": "2", "more": "3"}, {}):
+        assert client.put(f"{url}/tier", json=body, headers=ADMIN).status_code == 400
+    assert client.put(f"{url}/tier", json={"tier": "3"}).status_code == 403
+    assert (
+        client.put("/v3/types/missing/extra_specs/k", json={"k": "v"}, headers=ADMIN).status_code
+        == 404
+    )
