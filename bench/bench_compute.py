@@ -1,7 +1,8 @@
 """The Nova gateway's cost over a pod's own Nova, measured on a running lab (real services).
 
-As the demo user (token fetched once): ``GET /servers/{id}`` and ``POST /servers`` (no network,
-timed to the 202) through RegionOne's gateway and directly to Pod1's Nova; then list latency of
+As the demo user (token fetched once): ``GET /servers/{id}`` of an ACTIVE server on one network of
+the central Neutron (gateway and pod calls alternating), and ``POST /servers`` (no network, timed
+to the 202), through RegionOne's gateway and directly to Pod1's Nova; then list latency of
 ``GET /servers/detail`` through the gateway with ``--per-pod`` servers in Pod1 only and in every
 pod, against the slowest pod listed directly. The list servers are booted straight in the pods
 (the gateway lists from the pods; no routing is needed to list) and deleted at the end.
@@ -59,6 +60,26 @@ def timed(call: Callable[[], object], rounds: int) -> list[float]:
     return samples
 
 
+def interleaved(
+    first: Callable[[], object], second: Callable[[], object], rounds: int
+) -> tuple[list[float], list[float]]:
+    """Milliseconds of ``rounds`` calls of each, alternating, so both see the same load."""
+    pairs = [(timed(first, 1)[0], timed(second, 1)[0]) for _ in range(rounds)]
+    return [a for a, _ in pairs], [b for _, b in pairs]
+
+
+def central_network(user: session.Session) -> tuple[adapter.Adapter, str]:
+    """A fresh network with one subnet on the central Neutron; the adapter and its ID."""
+    neutron = adapter.Adapter(
+        user, service_type="network", region_name=TOP_REGION, interface="public"
+    )
+    network = neutron.post("/v2.0/networks", json={"network": {"name": "bench-show"}}).json()
+    network_id = network["network"]["id"]
+    subnet = {"network_id": network_id, "ip_version": 4, "cidr": "10.250.0.0/24"}
+    neutron.post("/v2.0/subnets", json={"subnet": subnet})
+    return neutron, network_id
+
+
 def p50_p95(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
@@ -70,13 +91,13 @@ def row(label: str, gateway: list[float], pod: list[float]) -> str:
     return f"| {label} | {g50:.1f} | {g95:.1f} | {d50:.1f} | {d95:.1f} | {g50 / d50:.2f} |"
 
 
-def boot_body(name: str, image_id: str, az: str) -> dict:
+def boot_body(name: str, image_id: str, az: str, networks: object = "none") -> dict:
     return {
         "server": {
             "name": name,
             "imageRef": image_id,
             "flavorRef": "1",
-            "networks": "none",
+            "networks": networks,
             "availability_zone": az,
         }
     }
@@ -101,17 +122,25 @@ def bench_show_and_create(
         .get(f"{layout.glance_url}/v2/images", params={"name": IMAGE})
         .json()["images"][0]["id"]
     )
-    server = gateway.post("/servers", json=boot_body("bench-show", image_id, "az1")).json()
-    server_id = server["server"]["id"]
+    neutron, network_id = central_network(user)
+    body = boot_body("bench-show", image_id, "az1", [{"uuid": network_id}])
+    server_id = gateway.post("/servers", json=body).json()["server"]["id"]
     try:
-        gateway.get(f"/servers/{server_id}")
+        deadline = time.monotonic() + 180
+        while gateway.get(f"/servers/{server_id}").json()["server"]["status"] != "ACTIVE":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"server {server_id} not ACTIVE")
+            time.sleep(1)
         pod.get(f"/servers/{server_id}")
-        shows = (
-            timed(lambda: gateway.get(f"/servers/{server_id}"), args.rounds),
-            timed(lambda: pod.get(f"/servers/{server_id}"), args.rounds),
+        shows = interleaved(
+            lambda: gateway.get(f"/servers/{server_id}"),
+            lambda: pod.get(f"/servers/{server_id}"),
+            args.rounds,
         )
     finally:
         gateway.delete(f"/servers/{server_id}")
+        wait_gone(gateway, [server_id])
+        neutron.delete(f"/v2.0/networks/{network_id}")
     creates: dict[str, list[float]] = {"gateway": [], "pod": []}
     for index in range(args.creates):
         for label, api in (("gateway", gateway), ("pod", pod)):
@@ -123,7 +152,7 @@ def bench_show_and_create(
             wait_gone(pod, [created])
     print("| call | gateway p50 ms | gateway p95 ms | pod p50 ms | pod p95 ms | ratio p50 |")
     print("|---|---:|---:|---:|---:|---:|")
-    print(row(f"GET /servers/{{id}} ({args.rounds}x)", *shows))
+    print(row(f"GET /servers/{{id}}, one network, interleaved ({args.rounds}x)", *shows))
     print(row(f"POST /servers ({args.creates}x)", creates["gateway"], creates["pod"]))
 
 

@@ -138,6 +138,14 @@ compute_opts = [
         "is reported as down (UNKNOWN records at microversion >= 2.69, else left out).",
     ),
     cfg.FloatOpt(
+        "show_deadline",
+        default=30.0,
+        min=0.1,
+        help="Seconds a read of one server (or its sub-resources) waits for the server's pod; "
+        "then the pod is reported as down (an UNKNOWN record at microversion >= 2.69, else "
+        "503). Longer than list_deadline: the caller asked for this one server.",
+    ),
+    cfg.FloatOpt(
         "boot_timeout",
         default=60.0,
         min=1.0,

@@ -155,7 +155,6 @@ class Dialect:
         if isinstance(
             exc, pod_client.PodUnreachable | pod_client.PodServiceNotFound | lister.PodFailed
         ):
-            LOG.warning("%s: pod unavailable region=%s: %s", self.name, exc.region_name, exc)
             return ServiceUnavailable(self.unavailable.format(region=exc.region_name))
         if isinstance(exc, pod_client.PodServerError):
             LOG.error("%s: pod failed region=%s: %s", self.name, exc.region_name, exc)
@@ -184,7 +183,9 @@ class Dialect:
         @app.errorhandler(Exception)
         def _handle(exc: Exception) -> Response:
             fault = self.fault_for(exc)
-            if fault.code >= 500 and fault.code != 503:
+            if fault.code == 503:
+                LOG.warning("%s: unavailable (%s): %s", self.name, type(exc).__name__, exc)
+            elif fault.code >= 500:
                 LOG.exception("%s: unexpected error answering a request", self.name)
             return self.response(fault)
 

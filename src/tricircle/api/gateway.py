@@ -24,7 +24,7 @@ from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api import auth, validation
-from tricircle.api.errors import BadRequest
+from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.microversions import ApiVersions, Microversion
 from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.api.request_limits import RequestLimits
@@ -287,7 +287,8 @@ def install_request_hooks(
 
     ``limits`` are checked first (the body is read no further than they allow). With
     ``negotiation``, a request on a covered path gets ``g.microversion`` and its response the
-    headers announcing it.
+    headers announcing it, and a covered path ending in ``/`` (``/servers/``: an empty ID) is the
+    upstream's 404, never the collection.
     """
     app.config["MAX_CONTENT_LENGTH"] = limits.max_body_bytes
     app.config[validation.JSON_DEPTH_CONFIG] = limits.max_json_depth
@@ -300,6 +301,8 @@ def install_request_hooks(
         validation.check_url(request.path, request.args)
         _check_url_project()
         if negotiation is not None and negotiation.covers(request.path):
+            if request.path.endswith("/"):
+                raise NotFound("The resource could not be found.")
             g.microversion = negotiation.versions.negotiate(request.headers, negotiation.maximum())
 
     def finish(response: Response) -> Response:

@@ -20,6 +20,7 @@ def config(layout: LabLayout) -> dict[str, str]:
     return {
         "bind_port": str(layout.port("compute_gateway")),
         "list_deadline": "5",
+        "show_deadline": "20",
         "pod_versions_ttl": "30",
     }
 

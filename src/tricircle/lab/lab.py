@@ -65,8 +65,8 @@ class ProgressPrinter:
 def catalog(layout: LabLayout) -> list[Endpoint]:
     """Every endpoint the lab registers (Keystone's own comes from bootstrap).
 
-    The shared Glance is listed in every pod's region too, so stock clients pointed at one pod
-    find images by name.
+    The shared Keystone and Glance are listed in every pod's region too, so stock clients (and
+    Rally) pointed at one pod find identity and images there.
     """
     endpoints = [
         Endpoint("image", "glance", TOP_REGION, layout.glance_url),
@@ -77,6 +77,7 @@ def catalog(layout: LabLayout) -> list[Endpoint]:
         endpoints += [
             Endpoint("network", "neutron", pod.region, pod.url("neutron")),
             Endpoint("image", "glance", pod.region, layout.glance_url),
+            Endpoint("identity", "keystone", pod.region, layout.keystone_url),
         ]
         if layout.compute:
             endpoints += [

@@ -82,6 +82,7 @@ def test_catalog_lists_each_pod_service_in_its_region(tmp_path):
     assert entries[("compute", "Pod2")] == layout.pod_layouts[1].url("nova")
     assert entries[("network", "Pod1")] == layout.pod_layouts[0].url("neutron")
     assert ("placement", "Pod1") in entries
+    assert entries[("identity", "Pod2")] == layout.keystone_url
 
 
 def test_clouds_yaml_has_admin_and_demo_in_region_one(tmp_path):

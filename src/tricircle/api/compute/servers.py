@@ -116,7 +116,7 @@ def server_pod(server_id: str) -> Pod:
 def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
     """Send the request to the pod as the caller; the pod's answer with gateway links.
 
-    Reads wait for the pod no longer than a list does; writes get the client's read timeout.
+    Reads wait for the pod ``[compute] show_deadline``; writes get the client's read timeout.
     """
     app_state = state()
     answer = app_state.calls.call(
@@ -126,7 +126,7 @@ def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
         path,
         json=json,
         params=request.args.to_dict(flat=False),
-        timeout=app_state.conf.compute.list_deadline if method == "GET" else None,
+        timeout=app_state.conf.compute.show_deadline if method == "GET" else None,
     )
     if answer.body is None:
         empty = Response(status=answer.status)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask
 from oslo_config import cfg
 
 from tricircle.api import auth, gateway, quota_sets
@@ -81,7 +81,6 @@ def create_app(
         RequestLimits.from_conf(conf, json_media_types("volume")),
         negotiation=gateway.Negotiation(VOLUME, gateway.served_maximum, covers=_is_api_request),
     )
-    app.before_request(_refuse_empty_id)
     app.wsgi_app = gateway.with_request_ids(
         gateway.with_open_versions(
             app.wsgi_app,
@@ -92,12 +91,6 @@ def create_app(
         )
     )
     return app
-
-
-def _refuse_empty_id() -> None:
-    """``/v3/volumes/`` names a volume with an empty ID: Cinder's 404, not the collection."""
-    if request.path.endswith("/") and request.path not in VERSION_PATHS:
-        raise faults.not_found("The resource could not be found.")
 
 
 def _is_api_request(path: str) -> bool:

@@ -139,3 +139,9 @@ def test_a_negative_or_non_integer_limit_is_nova_400(compute_member):
     for limit in ("-1", "x"):
         response = compute_member.get(f"/v2.1/servers?limit={limit}")
         assert_fault(response, 400, "badRequest", "'limit'")
+
+
+def test_an_empty_id_is_404_not_the_collection(compute_member):
+    for method, path in (("DELETE", "/v2.1/images/"), ("GET", "/v2.1/os-security-groups/")):
+        assert_fault(compute_member.request(method, path), 404, "itemNotFound")
+    assert compute_member.get("/v2.1/flavors").status_code == 200
