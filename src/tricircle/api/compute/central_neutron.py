@@ -44,3 +44,13 @@ def neutron(method: str, path: str, **kwargs: Any) -> Any:
     except PodClientError as exc:
         raise NeutronRefusal(exc) from exc
     return answer.body
+
+
+def neutron_delete(path: str, missing: str) -> None:
+    """Delete ``path`` in the central Neutron as the caller; its 404 is Nova's with ``missing``."""
+    try:
+        neutron("DELETE", path)
+    except NeutronRefusal as exc:
+        if exc.code == 404:
+            raise NotFound(missing) from exc
+        raise

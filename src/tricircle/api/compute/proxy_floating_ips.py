@@ -16,7 +16,12 @@ from flask.typing import ResponseReturnValue
 
 from tricircle.api import validation
 from tricircle.api.compute import servers
-from tricircle.api.compute.central_neutron import NeutronRefusal, check_proxy_available, neutron
+from tricircle.api.compute.central_neutron import (
+    NeutronRefusal,
+    check_proxy_available,
+    neutron,
+    neutron_delete,
+)
 from tricircle.api.errors import BadRequest, Conflict, Forbidden, NotFound
 from tricircle.pods.paths import is_uuid, segment
 
@@ -121,12 +126,10 @@ def delete_floating_ip(floating_ip_id: str) -> ResponseReturnValue:
     """Release a floating IP (disassociated first by Neutron)."""
     check_proxy_available()
     _floating_ip(floating_ip_id)
-    try:
-        neutron("DELETE", f"/v2.0/floatingips/{segment(floating_ip_id)}")
-    except NeutronRefusal as exc:
-        if exc.code == 404:
-            raise NotFound(f"Floating IP not found for ID {floating_ip_id}") from exc
-        raise
+    neutron_delete(
+        f"/v2.0/floatingips/{segment(floating_ip_id)}",
+        f"Floating IP not found for ID {floating_ip_id}",
+    )
     return "", 202
 
 

@@ -16,7 +16,12 @@ from flask.typing import ResponseReturnValue
 
 from tricircle.api import validation
 from tricircle.api.compute import servers
-from tricircle.api.compute.central_neutron import NeutronRefusal, check_proxy_available, neutron
+from tricircle.api.compute.central_neutron import (
+    NeutronRefusal,
+    check_proxy_available,
+    neutron,
+    neutron_delete,
+)
 from tricircle.api.compute.state import state
 from tricircle.api.errors import BadRequest, Conflict, Forbidden, NotFound
 from tricircle.api.gateway import caller, transaction
@@ -321,12 +326,10 @@ def delete_rule(rule_id: str) -> ResponseReturnValue:
     check_proxy_available()
     if not is_uuid(rule_id):
         raise BadRequest("Security group id should be uuid")
-    try:
-        neutron("DELETE", f"/v2.0/security-group-rules/{segment(rule_id)}")
-    except NeutronRefusal as exc:
-        if exc.code == 404:
-            raise NotFound(f"Security group rule {rule_id} not found.") from exc
-        raise
+    neutron_delete(
+        f"/v2.0/security-group-rules/{segment(rule_id)}",
+        f"Security group rule {rule_id} not found.",
+    )
     return "", 202
 
 
