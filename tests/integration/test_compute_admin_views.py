@@ -7,6 +7,7 @@ enabled again, whatever happens), and non-admins refused with Nova's 403.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -153,8 +154,22 @@ def test_non_admins_are_refused(compute_lab, demo_session, path: str):
     assert "Policy doesn't allow" in fault(answer, 403, "forbidden")
 
 
-def test_an_aggregate_is_refused_without_its_zone(top, regions):
-    if len(regions) < 2:
-        pytest.skip("one pod: the aggregate's pod needs no zone")
-    answer = top.post("/os-aggregates", json={"aggregate": {"name": "no-zone"}}, raise_exc=False)
-    assert "availability_zone" in fault(answer, 400, "badRequest")
+def test_an_aggregate_without_a_zone_lives_in_the_first_pod(top, pod_api, regions):
+    """The lab sets no [scheduler] default_availability_zone: the first pod by region holds it."""
+    name = f"no-zone-{uuid.uuid4().hex[:8]}"
+    made = _created(top.post("/os-aggregates", json={"aggregate": {"name": name}}, raise_exc=False))
+    try:
+        assert made["availability_zone"] is None
+        for index, region in enumerate(sorted(regions)):
+            in_pod = _get(pod_api(region, "compute"), "/os-aggregates")["aggregates"]
+            held = [a["name"] for a in in_pod if a["name"] == name]
+            assert held == ([name] if index == 0 else []), region
+        shown = _get(top, f"/os-aggregates/{made['id']}")["aggregate"]
+        assert shown["name"] == name
+    finally:
+        assert top.delete(f"/os-aggregates/{made['id']}", raise_exc=False).status_code == 200
+
+
+def _created(answer: Any) -> dict:
+    assert answer.status_code == 200, answer.text
+    return answer.json()["aggregate"]
