@@ -317,6 +317,10 @@ def pod_cinder(layout: LabLayout, pod: PodLayout) -> Sections:
 
     Volumes land in the pod's AZ; Cinder tells the pod's Nova about extended volumes with its own
     service user. Small connection pools keep the shared PostgreSQL's connection count down.
+    The volume service publishes its backend's capabilities once at start, on a fanout the
+    scheduler may not listen to yet; its periodic tasks repeat that every 10 s from the start
+    (Cinder's defaults: every 60 s after a random delay of up to 60 s, which outlasted the lab's
+    wait on a loaded machine).
     """
     state = pod.dir / "cinder"
     cinder_etc = VENV_ETC / "cinder"
@@ -334,6 +338,8 @@ def pod_cinder(layout: LabLayout, pod: PodLayout) -> Sections:
             "rootwrap_config": str(cinder_etc / "rootwrap.conf"),
             "resource_query_filters_file": str(cinder_etc / "resource_filters.json"),
             "osapi_volume_workers": "1",
+            "periodic_interval": "10",
+            "periodic_fuzzy_delay": "0",
         },
         "database": {
             "connection": f"{POSTGRES_URL}/{pod.cinder_database}",

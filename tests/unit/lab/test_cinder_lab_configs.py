@@ -29,6 +29,13 @@ def test_pod_cinder_lands_volumes_in_the_pod_az_on_the_fake_backend(tmp_path):
     assert cinder.get("keystone_authtoken", "username") == "cinder"
 
 
+def test_volume_service_repeats_its_capabilities_soon_after_start(tmp_path):
+    """A first publish lost before the scheduler listens is repeated within seconds, not minutes."""
+    cinder = _cinder_conf(tmp_path, LabLayout(root=tmp_path, pods=1, base_port=22000), 0)
+    assert cinder.getint("DEFAULT", "periodic_fuzzy_delay") == 0
+    assert cinder.getint("DEFAULT", "periodic_interval") <= 10
+
+
 def test_cinder_is_a_service_user_and_nova_reaches_the_pod_cinder(tmp_path):
     layout = LabLayout(root=tmp_path, pods=2)
     pod = layout.pod_layouts[0]
