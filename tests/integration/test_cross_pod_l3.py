@@ -17,7 +17,7 @@ from keystoneauth1 import adapter, session
 from tricircle.db import jobs as job_queries
 from tricircle.db import routings
 from tricircle.db.models import JobStatus
-from tricircle.lab import pod_control
+from tricircle.lab import faults
 from tricircle.lab.layout import TOP_REGION, LabLayout
 from tricircle.network import constants
 from tricircle.network.mirror import BottomMirror
@@ -224,7 +224,7 @@ def test_pod_down_while_the_job_runs_is_retried_until_it_is_back(
     mirror: BottomMirror,
 ) -> None:
     pod2 = next(pod for pod in lab.pod_layouts if pod.region == "Pod2")
-    pod_control.stop_pod_neutron(lab, pod2)
+    faults.stop(lab, f"{pod2.name}-neutron", port=pod2.port("neutron"))
     try:
         add_interfaces(central, topology, ["Pod1", "Pod2"])
 
@@ -235,7 +235,7 @@ def test_pod_down_while_the_job_runs_is_retried_until_it_is_back(
 
         wait_until(failed_attempt, 60, "router_setup failing while Pod2's Neutron is down")
     finally:
-        pod_control.start_pod_neutron(lab, pod2)
+        faults.restart(lab, f"{pod2.name}-neutron")
     wait_until(
         lambda: routes_converged(pod_api, topology.router_id), 90, "routes after Pod2 came back"
     )

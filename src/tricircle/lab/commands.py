@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
 from tricircle import conf
-from tricircle.lab import guests, lab, namespaces, outside, processes, scenario, tempest
+from tricircle.lab import faults, guests, lab, namespaces, outside, processes, scenario, tempest
 from tricircle.lab.cloud_config import write_clouds_yaml
 from tricircle.lab.layout import LabLayout
 
@@ -50,6 +51,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions.add_parser("down", help="Stop every process the lab started.").set_defaults(
         handler=_down
     )
+    kill = actions.add_parser(
+        "kill", help="Send a signal (default KILL) to one of the lab's processes (fault injection)."
+    )
+    kill.add_argument("name", help="The process, as `lab status` names it.")
+    kill.add_argument(
+        "--signal",
+        default="KILL",
+        choices=["KILL", "TERM", "STOP", "CONT"],
+        help="KILL and TERM wait until the process is gone; STOP pauses it, CONT resumes it.",
+    )
+    kill.set_defaults(handler=_kill)
+    restart = actions.add_parser(
+        "restart",
+        help="Start a killed process again as `lab up` started it; wait until it answers.",
+    )
+    restart.add_argument("name", help="The process, as `lab status` names it.")
+    restart.set_defaults(handler=_restart)
     actions.add_parser(
         "env", help="Print OS_* exports for the admin in RegionOne; write clouds.yaml."
     ).set_defaults(handler=_env)
@@ -122,6 +140,35 @@ def _status(args: argparse.Namespace) -> int:
     pss = sum(row.pss_mb for row in rows)
     print(f"{'total':<22} {'':<20} RSS {rss:7.1f} MiB  PSS {pss:7.1f} MiB")
     return 0 if all(row.pid for row in rows) else 3
+
+
+def _kill(args: argparse.Namespace) -> int:
+    layout = _saved(args)
+    if layout is None:
+        return 1
+    if not processes.alive(layout, args.name):
+        print(f"{args.name} is not running", file=sys.stderr)
+        return 1
+    sig = signal.Signals[f"SIG{args.signal}"]
+    if sig in (signal.SIGKILL, signal.SIGTERM):
+        faults.stop(layout, args.name, sig)
+    else:
+        faults.send(layout, args.name, sig)
+    print(f"{args.name}: SIG{args.signal} sent")
+    return 0
+
+
+def _restart(args: argparse.Namespace) -> int:
+    layout = _saved(args)
+    if layout is None:
+        return 1
+    try:
+        faults.restart(layout, args.name)
+    except processes.LabError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{args.name}: running pid {processes.recorded(layout)[args.name]}")
+    return 0
 
 
 def _down(args: argparse.Namespace) -> int:

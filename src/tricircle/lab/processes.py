@@ -1,13 +1,16 @@
 """Start, find and stop the lab's own processes.
 
-Every process is started in a session of its own, with its output in ``logs/<name>.log`` and its PID
-and start time in ``pids/<name>.pid``. ``stop_all`` signals exactly those process groups, so the lab
-never touches a process it did not start (PIDs are checked against their recorded start time).
+Every process is started in a session of its own, with its output in ``logs/<name>.log``, its PID
+and start time in ``pids/<name>.pid`` and how it was launched in ``pids/<name>.launch.json``.
+``stop_all`` signals exactly those process groups, so the lab never touches a process it did not
+start (PIDs are checked against their recorded start time). ``kill`` and ``relaunch`` take one
+process down and start it again as it was first started (fault-injection tests, ``lab kill``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -94,12 +97,46 @@ def start(
         if _favoured is not None and name not in _favoured:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, process.pid, STARTUP_NICENESS)
-    # Written aside and renamed: other threads read every pid file while processes start.
-    partial = layout.pid_dir / f"{name}.pid.partial"
-    partial.write_text(f"{process.pid} {_start_time(process.pid)}\n")
-    partial.rename(layout.pid_dir / f"{name}.pid")
+    launch = {"argv": list(argv), "env": dict(env or {}), "cwd": str(cwd) if cwd else None}
+    _write_aside(layout.pid_dir / f"{name}.launch.json", json.dumps(launch))
+    _write_aside(layout.pid_dir / f"{name}.pid", f"{process.pid} {_start_time(process.pid)}\n")
     LOG.debug("started process=%s pid=%d log=%s", name, process.pid, log_path)
     return process.pid
+
+
+def _write_aside(path: Path, text: str) -> None:
+    """Write ``path`` whole: other threads read the pid files while processes start."""
+    partial = path.with_name(f"{path.name}.partial")
+    partial.write_text(text)
+    partial.rename(path)
+
+
+def kill(
+    layout: LabLayout, name: str, sig: signal.Signals = signal.SIGKILL, timeout: float = 15.0
+) -> None:
+    """Send ``sig`` to the process group of ``name`` and wait until the whole group is gone."""
+    pid = recorded(layout).get(name)
+    if pid is None:
+        return
+    signal_group(pid, sig)
+    deadline = time.monotonic() + timeout
+    while _group_alive(pid):
+        if time.monotonic() > deadline:
+            raise LabError(f"{name} still running {timeout:.0f}s after {sig.name}")
+        time.sleep(0.05)
+    _reap(pid)
+
+
+def relaunch(layout: LabLayout, name: str) -> int:
+    """Start ``name`` again exactly as it was first started; returns its PID."""
+    if alive(layout, name):
+        raise LabError(f"{name} is still running")
+    spec = layout.pid_dir / f"{name}.launch.json"
+    if not spec.exists():
+        raise LabError(f"{name} was never started by this lab")
+    launch = json.loads(spec.read_text())
+    cwd = Path(launch["cwd"]) if launch["cwd"] else None
+    return start(layout, name, launch["argv"], env=launch["env"], cwd=cwd)
 
 
 def tool_path_env() -> dict[str, str]:
@@ -133,17 +170,18 @@ def stop_all(layout: LabLayout, grace: float = 10.0) -> list[str]:
     """Stop every process the lab started (TERM, KILL after ``grace`` s); returns their names."""
     running = {name: pid for name, pid in recorded(layout).items() if pid is not None}
     for pid in running.values():
-        _signal_group(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(_group_alive(pid) for pid in running.values()):
         time.sleep(0.1)
     for pid in running.values():
         if _group_alive(pid):
-            _signal_group(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
     for pid in running.values():
         _reap(pid)
     for pid_file in layout.pid_dir.glob("*.pid") if layout.pid_dir.exists() else []:
         pid_file.unlink()
+        pid_file.with_name(f"{pid_file.stem}.launch.json").unlink(missing_ok=True)
     return sorted(running)
 
 
@@ -162,7 +200,8 @@ def survivors(layout: LabLayout) -> list[int]:
     return found
 
 
-def _signal_group(pid: int, sig: signal.Signals) -> None:
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    """Send ``sig`` to the process group led by ``pid``, if it still exists."""
     try:
         os.killpg(pid, sig)
     except ProcessLookupError:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
+import time
 
 import pytest
 
@@ -46,6 +48,42 @@ def test_stop_all_stops_every_started_process_and_its_children(tmp_path):
     assert group_members(first) == [] and group_members(second) == []
     assert processes.recorded(layout) == {}
     assert processes.survivors(layout) == []
+
+
+def _printed(layout: LabLayout, name: str, text: str, times: int) -> int:
+    """How often ``text`` is in the log of ``name`` once it is there ``times`` times (10 s)."""
+    log = processes.log_path(layout, name)
+    deadline = time.monotonic() + 10
+    while log.read_text().count(text) < times and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return log.read_text().count(text)
+
+
+def test_a_killed_process_is_relaunched_as_it_was_first_started(tmp_path):
+    layout = LabLayout(root=tmp_path)
+    printer = [
+        sys.executable,
+        "-c",
+        "import os, time; print(os.environ['WHO'], flush=True); time.sleep(60)",
+    ]
+    first = processes.start(layout, "printer", printer, env={"WHO": "first-start"})
+    assert _printed(layout, "printer", "first-start", 1) == 1
+    with pytest.raises(processes.LabError, match="still running"):
+        processes.relaunch(layout, "printer")
+    processes.kill(layout, "printer", signal.SIGKILL, timeout=10)
+    assert group_members(first) == [] and not processes.alive(layout, "printer")
+    second = processes.relaunch(layout, "printer")
+    try:
+        assert second != first and processes.alive(layout, "printer")
+        assert _printed(layout, "printer", "first-start", 2) == 2
+    finally:
+        processes.stop_all(layout, grace=5)
+    assert not list(layout.pid_dir.iterdir())
+
+
+def test_relaunch_refuses_a_process_the_lab_never_started(tmp_path):
+    with pytest.raises(processes.LabError, match="never started"):
+        processes.relaunch(LabLayout(root=tmp_path), "stranger")
 
 
 def test_survivors_finds_marked_processes_even_outside_their_group(tmp_path):
