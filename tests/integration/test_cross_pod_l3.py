@@ -6,6 +6,8 @@ The router interfaces are added on the central Neutron; its Tricircle service pl
 
 from __future__ import annotations
 
+import signal
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -246,3 +248,53 @@ def test_pod_down_while_the_job_runs_is_retried_until_it_is_back(
         return any(job.status == JobStatus.SUCCESS and job.attempts >= 2 for job in found)
 
     wait_until(retried_job_succeeded, 60, "the failed router_setup job succeeding on a retry")
+
+
+def test_worker_killed_in_the_middle_of_router_setup_finishes_it_after_restart(
+    lab: LabLayout,
+    central: adapter.Adapter,
+    topology: Topology,
+    pod_api: PodApi,
+    wait_until: WaitUntil,
+    mirror: BottomMirror,
+) -> None:
+    """Bound: the job is done within 90 s of the worker's restart (lease 15 s, then one run).
+
+    Pod2's Neutron is frozen so that the job is surely running, blocked on a call to it, when
+    the worker is SIGKILLed; nothing finishes it until the restarted worker retakes its lease.
+    """
+    pod2 = next(pod for pod in lab.pod_layouts if pod.region == "Pod2")
+
+    def router_jobs() -> list:
+        with mirror.session_factory() as session:
+            return job_queries.list_jobs(
+                session, resource_id=topology.router_id, job_type="router_setup"
+            )
+
+    with faults.paused(lab, f"{pod2.name}-neutron"):
+        add_interfaces(central, topology, ["Pod1", "Pod2"])
+        wait_until(
+            lambda: any(job.status == JobStatus.RUNNING for job in router_jobs()),
+            60,
+            "router_setup running (blocked on Pod2's frozen Neutron)",
+        )
+        faults.stop(lab, "tricircle-xjob", signal.SIGKILL)
+    running = [job.id for job in router_jobs() if job.status == JobStatus.RUNNING]
+    assert running, "the killed worker's job must still be marked running"
+    restarted = time.monotonic()
+    faults.restart(lab, "tricircle-xjob")
+    state = wait_until(
+        lambda: routes_converged(pod_api, topology.router_id), 90, "routes after the restart"
+    )
+    assert all(state[region]["interfaces"] == 2 for region in CIDRS), state
+    for region in CIDRS:
+        routers = pod_api(region, "network").get(
+            "/v2.0/routers", params={"name": topology.router_id}
+        )
+        assert len(routers.json()["routers"]) == 1, f"one bottom router in {region}"
+
+    def killed_jobs_done() -> bool:
+        done = {job.id: job for job in router_jobs() if job.status == JobStatus.SUCCESS}
+        return all(job_id in done and done[job_id].attempts >= 2 for job_id in running)
+
+    wait_until(killed_jobs_done, 90 - (time.monotonic() - restarted), "the killed job retaken")

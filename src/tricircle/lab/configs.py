@@ -380,6 +380,8 @@ def tricircle(layout: LabLayout) -> Sections:
             "poll_interval": "0.2",
             "backoff_base": "1",
             "backoff_max": "5",
+            # A killed worker's jobs are taken again within seconds (heartbeats every 5 s).
+            "lease_seconds": "15",
             "reconcile_interval": "0",
         },
         "compute": compute_gateway.config(layout),
