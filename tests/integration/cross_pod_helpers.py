@@ -6,6 +6,8 @@ The tests build the mirroring library exactly as the lab's Tricircle processes d
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +35,28 @@ def lab_conf(lab: LabLayout) -> cfg.ConfigOpts:
         default_config_files=[str(lab.root / "tricircle" / "tricircle.conf")],
     )
     return conf
+
+
+def reconcile(lab: LabLayout, project_id: str, *options: str) -> list[str]:
+    """Run ``tricircle reconcile`` for one project as an operator would; its summary lines."""
+    config_file = str(lab.root / "tricircle" / "tricircle.conf")
+    result = subprocess.run(
+        [sys.executable, "-m", "tricircle.cli", "--config-file", config_file, "reconcile"]
+        + ["--project", project_id, *options],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()
+
+
+def reconcile_counts(lines: list[str]) -> dict[str, int]:
+    """``kind: count`` summary lines as a dict (empty for ``nothing found``)."""
+    return {
+        kind: int(count) for kind, count in (line.split(": ") for line in lines if ": " in line)
+    }
 
 
 def lab_mirror(lab: LabLayout) -> BottomMirror:

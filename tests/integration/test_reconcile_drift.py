@@ -10,13 +10,12 @@ lock for a network in Pod2 left empty for an hour. Time bound: about 3 minutes (
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 import uuid
 
 import pytest
 from compute_gateway_helpers import boot, connect, delete_all
-from cross_pod_helpers import lab_pod
+from cross_pod_helpers import lab_pod, reconcile
+from cross_pod_helpers import reconcile_counts as counts
 from sqlalchemy import update
 
 from tricircle.db import routings
@@ -30,25 +29,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def demo_cloud(compute_lab):
     return connect(compute_lab, DEMO_USER, DEMO_PROJECT)
-
-
-def reconcile(lab, project_id: str, *options: str) -> list[str]:
-    """Run the CLI as an operator would; its summary lines."""
-    config_file = str(lab.root / "tricircle" / "tricircle.conf")
-    result = subprocess.run(
-        [sys.executable, "-m", "tricircle.cli", "--config-file", config_file, "reconcile"]
-        + ["--project", project_id, *options],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()
-
-
-def counts(lines: list[str]) -> dict[str, int]:
-    return {kind: int(count) for kind, count in (line.split(": ") for line in lines)}
 
 
 def test_reconcile_reports_repairs_and_then_finds_nothing(
