@@ -45,3 +45,9 @@ def assert_fault(response: TestResponse, code: int, fault_name: str, *fragments:
     for fragment in fragments:
         assert fragment in message, message
     return message
+
+
+def url_of_length(prefix: str, length: int) -> str:
+    """``prefix`` (a path ending in ``?key=``) padded with ``x`` to ``length`` characters of path
+    and query string, as ``[request] max_url_length`` counts them (without the ``?``)."""
+    return prefix + "x" * (length + 1 - len(prefix))
