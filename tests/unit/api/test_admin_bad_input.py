@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from admin_api_helpers import ADMIN_HEADERS, Caller, assert_fault, url_of_length
+from admin_api_helpers import (
+    ADMIN_HEADERS,
+    Caller,
+    assert_fault,
+    post_chunked,
+    url_of_length,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -70,6 +76,22 @@ def test_deeply_nested_body_is_a_4xx_in_shape(admin):
     raw = b"{" + b'"a":{' * 15_000 + b"}" * 15_001
     response = admin.post("/v1.0/pods", data=raw, content_type="application/json")
     assert_fault(response, 400, "badRequest")
+
+
+def test_a_chunked_body_over_the_limit_is_413_in_shape(app, admin_conf):
+    limit = admin_conf.request.max_body_bytes
+    body = json.dumps({"pod": {"region_name": "x" * limit}}).encode()
+    assert_fault(post_chunked(app, "/v1.0/pods", body, ADMIN_HEADERS), 413, "overLimit", "large")
+    padded = json.dumps({"pod": {"region_name": "Pod1"}}).encode().ljust(limit + 1)
+    assert_fault(post_chunked(app, "/v1.0/pods", padded, ADMIN_HEADERS), 413, "overLimit")
+
+
+def test_a_chunked_body_at_the_limit_is_read_whole(app, admin_conf):
+    body = json.dumps({"pod": {"region_name": "Pod1"}}).encode()
+    padded = body.ljust(admin_conf.request.max_body_bytes)
+    response = post_chunked(app, "/v1.0/pods", padded, ADMIN_HEADERS)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["pod"]["region_name"] == "Pod1"
 
 
 def test_nul_in_a_region_is_400(admin):

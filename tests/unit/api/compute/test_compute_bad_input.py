@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from admin_api_helpers import MEMBER_HEADERS, assert_fault, url_of_length
+from admin_api_helpers import MEMBER_HEADERS, assert_fault, post_chunked, url_of_length
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,6 +157,12 @@ def test_empty_legacy_microversion_header_is_400(compute_member):
 
 def test_body_over_the_limit_is_413_in_shape(compute_member, pod_calls):
     response = post_boot(compute_member, boot(metadata={"k": "v" * 200_000}))
+    assert_fault(response, 413, "overLimit", "too large")
+
+
+def test_chunked_body_over_the_limit_is_413_in_shape(compute_app, pod_calls):
+    body = json.dumps(boot(metadata={"k": "v" * 200_000})).encode()
+    response = post_chunked(compute_app, "/v2.1/servers", body, MEMBER_HEADERS)
     assert_fault(response, 413, "overLimit", "too large")
 
 

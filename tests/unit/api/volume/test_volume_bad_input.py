@@ -10,7 +10,7 @@ import json
 from urllib.parse import quote
 
 import pytest
-from admin_api_helpers import url_of_length
+from admin_api_helpers import MEMBER_HEADERS, post_chunked, url_of_length
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -96,6 +96,12 @@ def test_deeply_nested_body_is_a_4xx_in_shape(client, fake_pods):
 def test_content_type_that_is_not_json_is_415(client, fake_pods):
     response = client.post("/v3/volumes", data=b"{}", content_type="garbage/garbage")
     assert_cinder_4xx(response, 415)
+
+
+def test_chunked_body_over_the_limit_is_413_in_shape(volume_app, fake_pods):
+    body = json.dumps({"volume": {"size": 1, "description": "x" * 200_000}}).encode()
+    assert_cinder_4xx(post_chunked(volume_app, "/v3/volumes", body, MEMBER_HEADERS), 413)
+    assert made(fake_pods) == 0
 
 
 def test_url_over_the_limit_is_414_in_shape(client, admin_conf, fake_pods):
