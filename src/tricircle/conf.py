@@ -52,8 +52,9 @@ request_opts = [
         "max_url_length",
         default=4096,
         min=256,
-        help="Longest path plus query string accepted (414 beyond); keep it below the WSGI "
-        "server's request line limit (gunicorn --limit-request-line) so the API answers first.",
+        help="Longest path plus query string accepted (414 beyond, in the API's shape). Keep it "
+        "below the WSGI server's request line limit so the API answers first: gunicorn with "
+        "--limit-request-line 8190 (its largest bounded value) lets about 8170 characters through.",
     ),
     cfg.IntOpt(
         "max_json_depth",

@@ -268,12 +268,14 @@ def network_probes() -> Iterator[Probe]:
 
 
 def _framework_probes(api: str, collection: str) -> Iterator[Probe]:
-    """Unknown routes, wrong methods and an over-long URL (below gunicorn's own limit)."""
+    """Unknown routes, wrong methods and over-long URLs: past [request] max_url_length (4096),
+    and near the lab gunicorn's request line limit (8190 bytes), both the API's JSON 414."""
     for path in ("nothing-here", f"{collection}/x/y/z/w", "%2e%2e/%2e%2e/etc/passwd"):
         yield Probe(api, "GET", path)
     yield Probe(api, "PATCH", collection, _json({}))
     yield Probe(api, "TRACE", collection)
-    yield Probe(api, "GET", f"{collection}?name=" + "x" * 5000)
+    for length in (5000, 8000):
+        yield Probe(api, "GET", f"{collection}?name=" + "x" * length)
 
 
 @dataclass

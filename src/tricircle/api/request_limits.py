@@ -1,14 +1,18 @@
 """Limits every API puts on a request before a view reads it: URL length, body size, media type.
 
 Answered as the API's own faults (414, 413, 415), so a hostile request never reaches a view, the
-database or a pod and never gets the WSGI server's HTML. ``[request]`` sets the limits; the
+database or a pod and never gets the WSGI server's HTML. A body sent without Content-Length
+(chunked) is read into memory here, at most one byte past the limit, so its size is known before a
+view reads it. ``[request]`` sets the limits; the
 JSON nesting depth is checked where bodies are decoded (``validation``),
 from the app's ``JSON_DEPTH_CONFIG``.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 from flask import Request
 from oslo_config import cfg
@@ -54,16 +58,21 @@ class RequestLimits:
 
     def check(self, request: Request) -> None:
         """UriTooLong, RequestTooLarge or UnsupportedMediaType if ``request`` breaks a limit."""
-        url_length = len(request.environ.get("PATH_INFO", "")) + len(
-            request.environ.get("QUERY_STRING", "")
-        )
+        environ = request.environ
+        url_length = len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", ""))
         if url_length > self.max_url_length:
             raise UriTooLong(
                 f"The URL is {url_length} characters long; at most {self.max_url_length} are "
                 "accepted."
             )
-        if request.content_length is not None and request.content_length > self.max_body_bytes:
-            _discard_body(request, request.content_length)
+        streamed = request.content_length is None and bool(environ.get("wsgi.input_terminated"))
+        length = (
+            _buffer_streamed_body(environ, self.max_body_bytes)
+            if streamed
+            else request.content_length
+        )
+        if length is not None and length > self.max_body_bytes:
+            _discard_body(environ["wsgi.input"], DRAINED_AT_MOST if streamed else length)
             raise RequestTooLarge(
                 f"Request is too large: at most {self.max_body_bytes} bytes are accepted."
             )
@@ -71,12 +80,27 @@ class RequestLimits:
             raise UnsupportedMediaType("Unsupported Content-Type")
 
 
-def _discard_body(request: Request, length: int) -> None:
-    """Read and drop a refused body of up to ``DRAINED_AT_MOST`` bytes, so the client, still
-    sending it, reads the answer instead of a reset connection; a larger one is not read."""
+def _buffer_streamed_body(environ: dict[str, Any], max_bytes: int) -> int:
+    """Length of a body sent without Content-Length (chunked), read up to ``max_bytes + 1``
+    bytes; one that fits becomes the request's input, from memory (werkzeug would otherwise cut
+    a longer one silently at ``MAX_CONTENT_LENGTH``)."""
+    stream = environ["wsgi.input"]
+    body = bytearray()
+    while len(body) <= max_bytes:
+        chunk = stream.read(min(65536, max_bytes + 1 - len(body)))
+        if not chunk:
+            environ["wsgi.input"] = io.BytesIO(body)
+            break
+        body += chunk
+    return len(body)
+
+
+def _discard_body(stream: BinaryIO, length: int) -> None:
+    """Read and drop the rest of a refused body, up to ``length`` bytes if at most
+    ``DRAINED_AT_MOST``, so the client, still sending it, reads the answer instead of a reset
+    connection; a larger one is not read."""
     if length > DRAINED_AT_MOST:
         return
-    stream = request.environ["wsgi.input"]
     left = length
     while left > 0:
         chunk = stream.read(min(left, 65536))

@@ -54,8 +54,10 @@ def gunicorn_argv_for(
     Idle client connections are kept for 75 s: with gunicorn's default of 2 s, a client reusing
     a pooled connection about 2 s later (openstacksdk polls every 2 s) races the server closing
     it and sees a reset or ``RemoteDisconnected``. The request line may be as long as gunicorn
-    allows (8190): Tricircle's APIs refuse a long URL themselves ([request] max_url_length),
-    in their JSON shape, before gunicorn's HTML 414 would.
+    allows when bounded (8190 bytes), so Tricircle's APIs refuse a long URL themselves
+    ([request] max_url_length) in their JSON shape; 0 (unlimited) is not used, as gunicorn
+    then buffers any line whole, in time quadratic in its length. A header field may be 8190
+    bytes (gunicorn's and Apache's default; a Keystone token is about 250).
     """
     return [
         str(BIN / "gunicorn"),
@@ -72,6 +74,8 @@ def gunicorn_argv_for(
         "--keep-alive",
         "75",
         "--limit-request-line",
+        "8190",
+        "--limit-request-field_size",
         "8190",
         "--name",
         f"lab-{name}",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
+from werkzeug.test import EnvironBuilder, TestResponse, run_wsgi_app
+from werkzeug.wrappers import Request
 
 ADMIN_HEADERS = {"X-Project-Id": "admin-project", "X-User-Id": "admin-user", "X-Roles": "admin"}
 MEMBER_HEADERS = {"X-Project-Id": "demo-project", "X-User-Id": "demo-user", "X-Roles": "member"}
@@ -45,3 +48,22 @@ def assert_fault(response: TestResponse, code: int, fault_name: str, *fragments:
     for fragment in fragments:
         assert fragment in message, message
     return message
+
+
+def url_of_length(prefix: str, length: int) -> str:
+    """``prefix`` (a path ending in ``?key=``) padded with ``x`` to ``length`` characters of path
+    and query string, as ``[request] max_url_length`` counts them (without the ``?``)."""
+    return prefix + "x" * (length + 1 - len(prefix))
+
+
+def post_chunked(app: Flask, path: str, body: bytes, headers: dict[str, str]) -> TestResponse:
+    """POST ``body`` to ``app`` as gunicorn passes a chunked one: no Content-Length, the input
+    marked ``wsgi.input_terminated``."""
+    environ = EnvironBuilder(
+        path,
+        method="POST",
+        headers={**headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    ).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ.update({"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True})
+    return TestResponse(*run_wsgi_app(app, environ), request=Request(environ))

@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from admin_api_helpers import ADMIN_HEADERS, Caller, assert_fault
+from admin_api_helpers import (
+    ADMIN_HEADERS,
+    Caller,
+    assert_fault,
+    post_chunked,
+    url_of_length,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -72,14 +78,47 @@ def test_deeply_nested_body_is_a_4xx_in_shape(admin):
     assert_fault(response, 400, "badRequest")
 
 
+def test_a_chunked_body_over_the_limit_is_413_in_shape(app, admin_conf):
+    limit = admin_conf.request.max_body_bytes
+    body = json.dumps({"pod": {"region_name": "x" * limit}}).encode()
+    assert_fault(post_chunked(app, "/v1.0/pods", body, ADMIN_HEADERS), 413, "overLimit", "large")
+    padded = json.dumps({"pod": {"region_name": "Pod1"}}).encode().ljust(limit + 1)
+    assert_fault(post_chunked(app, "/v1.0/pods", padded, ADMIN_HEADERS), 413, "overLimit")
+
+
+def test_a_chunked_body_at_the_limit_is_read_whole(app, admin_conf):
+    body = json.dumps({"pod": {"region_name": "Pod1"}}).encode()
+    padded = body.ljust(admin_conf.request.max_body_bytes)
+    response = post_chunked(app, "/v1.0/pods", padded, ADMIN_HEADERS)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["pod"]["region_name"] == "Pod1"
+
+
 def test_nul_in_a_region_is_400(admin):
     response = admin.post("/v1.0/pods", json={"pod": {"region_name": "Pod\u00001"}})
     assert_fault(response, 400, "badRequest", "NUL")
 
 
-def test_url_over_the_limit_is_414_in_shape(admin):
-    response = admin.get("/v1.0/pods?region_name=" + "x" * 5000)
-    assert response.status_code == 414 and response.get_json()["serverError"]["code"] == 414
+def test_url_over_the_limit_is_414_in_shape(admin, admin_conf):
+    limit = admin_conf.request.max_url_length
+    response = admin.get(url_of_length("/v1.0/pods?region_name=", limit + 1))
+    assert_fault(response, 414, "serverError", f"URL is {limit + 1} ", f"at most {limit} ")
+    assert_fault(admin.get("/nowhere?x=" + "x" * limit), 414, "serverError")
+
+
+def test_url_at_the_limit_is_served(admin, admin_conf):
+    url = url_of_length("/v1.0/pods?region_name=", admin_conf.request.max_url_length)
+    response = admin.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {"pods": []}
+
+
+def test_the_url_limit_is_read_from_the_request_options(admin_conf, session_factory):
+    admin_conf.set_override("max_url_length", 256, group="request")
+    admin = Caller(create_app(admin_conf, session_factory).test_client(), ADMIN_HEADERS)
+    assert admin.get(url_of_length("/v1.0/pods?region_name=", 256)).status_code == 200
+    response = admin.get(url_of_length("/v1.0/pods?region_name=", 257))
+    assert_fault(response, 414, "serverError", "at most 256 ")
 
 
 @pytest.mark.parametrize(

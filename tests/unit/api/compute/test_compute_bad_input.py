@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from admin_api_helpers import MEMBER_HEADERS, assert_fault
+from admin_api_helpers import MEMBER_HEADERS, assert_fault, post_chunked, url_of_length
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -160,9 +160,24 @@ def test_body_over_the_limit_is_413_in_shape(compute_member, pod_calls):
     assert_fault(response, 413, "overLimit", "too large")
 
 
-def test_url_over_the_limit_is_414_in_shape(compute_member):
-    response = compute_member.get("/v2.1/servers?name=" + "x" * 5000)
-    assert_fault(response, 414, "computeFault", "URL")
+def test_chunked_body_over_the_limit_is_413_in_shape(compute_app, pod_calls):
+    body = json.dumps(boot(metadata={"k": "v" * 200_000})).encode()
+    response = post_chunked(compute_app, "/v2.1/servers", body, MEMBER_HEADERS)
+    assert_fault(response, 413, "overLimit", "too large")
+
+
+def test_url_over_the_limit_is_414_in_shape(compute_member, admin_conf):
+    limit = admin_conf.request.max_url_length
+    response = compute_member.get(url_of_length("/v2.1/flavors?name=", limit + 1))
+    assert_fault(response, 414, "computeFault", f"URL is {limit + 1} ", f"at most {limit} ")
+    assert_fault(compute_member.get("/nowhere?x=" + "x" * limit), 414, "computeFault")
+
+
+def test_url_at_the_limit_is_served(compute_member, admin_conf):
+    url = url_of_length("/v2.1/flavors?name=", admin_conf.request.max_url_length)
+    response = compute_member.get(url)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "flavors" in response.get_json()
 
 
 @pytest.mark.parametrize(

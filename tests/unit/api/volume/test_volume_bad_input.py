@@ -10,6 +10,7 @@ import json
 from urllib.parse import quote
 
 import pytest
+from admin_api_helpers import MEMBER_HEADERS, post_chunked, url_of_length
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,8 +98,24 @@ def test_content_type_that_is_not_json_is_415(client, fake_pods):
     assert_cinder_4xx(response, 415)
 
 
-def test_url_over_the_limit_is_414_in_shape(client):
-    assert_cinder_4xx(client.get("/v3/volumes?name=" + "x" * 5000), 414)
+def test_chunked_body_over_the_limit_is_413_in_shape(volume_app, fake_pods):
+    body = json.dumps({"volume": {"size": 1, "description": "x" * 200_000}}).encode()
+    assert_cinder_4xx(post_chunked(volume_app, "/v3/volumes", body, MEMBER_HEADERS), 413)
+    assert made(fake_pods) == 0
+
+
+def test_url_over_the_limit_is_414_in_shape(client, admin_conf, fake_pods):
+    limit = admin_conf.request.max_url_length
+    message = assert_cinder_4xx(client.get(url_of_length("/v3/volumes?name=", limit + 1)), 414)
+    assert f"URL is {limit + 1} " in message and f"at most {limit} " in message
+    assert_cinder_4xx(client.get("/nowhere?x=" + "x" * limit), 414)
+    assert all(not pod.calls for pod in fake_pods.pods.values())
+
+
+def test_url_at_the_limit_is_served(client, admin_conf):
+    response = client.get(url_of_length("/v3/volumes?name=", admin_conf.request.max_url_length))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == {"volumes": []}
 
 
 @pytest.mark.parametrize(
