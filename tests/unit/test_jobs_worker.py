@@ -17,6 +17,7 @@ from tricircle.jobs import handlers, queue
 from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
 from tricircle.jobs.handlers import JobContext, handler
 from tricircle.jobs.worker import Worker, build_worker
+from tricircle.pods.client import PodUnreachable
 
 
 def enqueue(session_factory, job_type: str, resource_id: str, clock: Clock = SYSTEM_CLOCK) -> str:
@@ -189,6 +190,25 @@ def test_worker_logs_a_job_that_waits_without_a_traceback(session_factory, poll,
     waits = [r for r in caplog.records if "job waits" in r.getMessage()]
     assert waits and all(r.levelname == "INFO" and r.exc_info is None for r in waits)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_pod_that_is_down_fails_the_job_with_one_warning_and_no_traceback(
+    session_factory, caplog
+):
+    def call_pod(context: JobContext, job) -> None:
+        raise PodUnreachable("Pod2", "network", "connection refused")
+
+    job_id = enqueue(session_factory, "call_pod", "router-1")
+    worker = make_worker(session_factory, {"call_pod": call_pod})
+    with caplog.at_level("INFO", logger="tricircle.jobs.worker"):
+        assert worker.run_once()
+    with session_factory() as session:
+        job = jobs.get_job(session, job_id)
+    assert job.status == JobStatus.FAILED
+    assert job.last_error == "PodUnreachable: network in Pod2: connection refused"
+    (record,) = [r for r in caplog.records if r.name == "tricircle.jobs.worker"]
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "region=Pod2" in record.getMessage() and f"job_id={job_id}" in record.getMessage()
 
 
 def test_periodic_job_is_queued_at_start_and_again_after_each_success(session_factory, clock):

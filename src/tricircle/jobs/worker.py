@@ -31,6 +31,7 @@ from tricircle.jobs.handlers import (
     find_handler,
     load_handler_modules,
 )
+from tricircle.pods.client import PodUnreachable
 
 LOG = logging.getLogger(__name__)
 
@@ -108,6 +109,18 @@ class Worker:
                 job.type,
                 job.resource_id,
                 job.attempts,
+                exc,
+            )
+            return f"{type(exc).__name__}: {exc}"
+        except PodUnreachable as exc:
+            # A pod that is down is an operating state, not a bug: one line, retried later.
+            LOG.warning(
+                "job waits for a pod job_id=%s type=%s resource=%s attempt=%s region=%s error=%s",
+                job.id,
+                job.type,
+                job.resource_id,
+                job.attempts,
+                exc.region_name,
                 exc,
             )
             return f"{type(exc).__name__}: {exc}"
