@@ -62,7 +62,12 @@ def test_reconcile_reports_repairs_and_then_finds_nothing(
                 .where(ResourceRouting.id == lock.id)
                 .values(created_at=utcnow() - dt.timedelta(hours=1))
             )
-        assert demo_cloud.compute.find_server(server.id, ignore_missing=True) is None
+        # Gone through RegionOne once the gateway's cache of the server's pod expires (5 s).
+        wait_until(
+            lambda: demo_cloud.compute.find_server(server.id, ignore_missing=True) is None,
+            15,
+            "the unrouted server unknown to the gateway",
+        )
 
         found = counts(reconcile(compute_lab, project_id, "--dry-run"))
         assert found.get("server_adopted", 0) >= 1, found

@@ -3,7 +3,10 @@
 Nova deletes the ports it made for a server and unbinds the ports the caller passed. The Nova
 gateway keeps that contract for the top ports it makes (a top port on the central Neutron
 mirrored as a bottom port): at boot, and when an interface is attached by network, it records
-each port it made (routing type ``server_port``); ports the caller passed get no record. One
+each port it made (routing type ``server_port``) before it asks the pod, with no server yet
+(bottom ID NULL), and gives the record to the server once the pod answered; ports the caller
+passed get no record. A record still pending is a boot that never finished: reconciliation gives
+it to the server it adopts, or releases the port when no server holds it. One
 release, used by the gateway's show (the pod answers 404), by the backstop job queued on delete
 and by the interface detach job, deletes the bottom copy of every port, then deletes a recorded
 top port and forgets its record, or unbinds the caller's top port (device and binding cleared).
@@ -53,20 +56,56 @@ def record_made_ports(
     session_factory: sessionmaker[Session],
     pod: Pod,
     project_id: str,
-    server_id: str,
     top_port_ids: Iterable[str],
 ) -> None:
-    """Record the top ports the gateway made for ``server_id`` (they go with the server)."""
+    """Record the top ports the gateway made for a boot, before the pod is asked (no server)."""
     with session_factory.begin() as session:
         for top_port_id in top_port_ids:
-            routings.record_routing(
+            routings.lock_routing(
                 session,
                 top_id=_MADE_PREFIX + top_port_id,
                 pod_id=pod.pod_id,
                 project_id=project_id,
                 resource_type=SERVER_PORT,
-                bottom_id=server_id,
             )
+
+
+def assign_made_ports(
+    session_factory: sessionmaker[Session], pod: Pod, server_id: str, top_port_ids: Iterable[str]
+) -> list[str]:
+    """Give the pending records of these top ports to ``server_id``; the top port IDs given."""
+    assigned = []
+    with session_factory.begin() as session:
+        for top_port_id in top_port_ids:
+            record = routings.find_routing(session, _MADE_PREFIX + top_port_id, pod.pod_id)
+            if record is not None and record.bottom_id is None:
+                if routings.fill_bottom_id(session, record, server_id):
+                    assigned.append(top_port_id)
+    return assigned
+
+
+def forget_made_ports(
+    session_factory: sessionmaker[Session], pod: Pod, top_port_ids: Iterable[str]
+) -> None:
+    """Drop the records of these top ports (a boot undone: the ports are released with it)."""
+    with session_factory.begin() as session:
+        for top_port_id in top_port_ids:
+            routings.forget_routing(session, _MADE_PREFIX + top_port_id, pod.pod_id, SERVER_PORT)
+
+
+def pending_made_ports(
+    session_factory: sessionmaker[Session], pod: Pod, project_id: str | None
+) -> list[tuple[str, float]]:
+    """Top ports made for a boot whose server is not known yet, with the record's age in s."""
+    with session_factory() as session:
+        rows = routings.list_routings(
+            session, pod_id=pod.pod_id, project_id=project_id, resource_type=SERVER_PORT
+        )
+    return [
+        (row.top_id.removeprefix(_MADE_PREFIX), routings.lock_age(row))
+        for row in rows
+        if row.bottom_id is None
+    ]
 
 
 def made_port_ids(session_factory: sessionmaker[Session], server_id: str) -> list[str]:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.pods.client import PodClients
 from tricircle.reconcile import (
+    boot_ports,
     neutron_orphans,
     reservations,
     routes,
@@ -22,6 +23,7 @@ def reconcile(context: ReconcileContext, bridge_cidr: str) -> list[str]:
     routing_rows.check(context)
     neutron_orphans.check(context)
     servers.check(context)
+    boot_ports.check(context)
     reservations.check(context)
     vlans.check(context)
     routes.check(context, bridge_cidr)

@@ -7,7 +7,8 @@ gateway boots a server only on bottom ports it mirrored, each named after its to
 recorded in a ``port`` routing of that pod; Nova makes unnamed ports for a boot by network. Rule:
 a pod server without routing, with at least one port and every port a routed bottom copy, is
 adopted (``server_adopted``): its routing is recorded (top ID = bottom ID, the server's project)
-and its top ports are bound to it (device ID and owner), as the boot would have finished. It is
+and its top ports are bound to it (device ID and owner), as the boot would have finished; the
+ports the gateway recorded as made for the boot become the server's (deleted with it). It is
 then visible, and deletable, through RegionOne. Any other server is never touched (a server
 booted with no network has no marker and stays invisible: deleting it is the user's call).
 """
@@ -20,6 +21,7 @@ from functools import partial
 from tricircle.db import routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
+from tricircle.network import server_ports
 from tricircle.pods.paths import segment
 from tricircle.reconcile.context import JSON, ReconcileContext, Repair
 
@@ -92,6 +94,7 @@ def _adopt(context: ReconcileContext, pod: Pod, server: JSON, top_port_ids: list
             project_id=server["tenant_id"],
             resource_type=ResourceType.SERVER,
         )
+    server_ports.assign_made_ports(context.session_factory, pod, server["id"], top_port_ids)
     for top_port_id in top_port_ids:
         context.top.put(
             f"/v2.0/ports/{segment(top_port_id)}",

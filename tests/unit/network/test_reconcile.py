@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tricircle.db import jobs, routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
-from tricircle.network import constants
+from tricircle.network import constants, server_ports
 from tricircle.network.l3 import RouterL3
 from tricircle.pods.client import PodClientError
 from tricircle.reconcile.context import ReconcileContext
@@ -185,6 +185,7 @@ def test_orphan_server_on_tricircle_ports_is_adopted_a_users_is_not(l3, sessions
     )
     pod1 = pod(sessions, "Pod1")
     server_port = l3.mirror.prepare_server_port(pod1, PROJECT, {"uuid": network["id"]})
+    server_ports.record_made_ports(sessions, pod1, PROJECT, [server_port.top_port["id"]])
     orphan_id, users_id = str(uuid.uuid4()), str(uuid.uuid4())
     bottom = clients.neutrons["Pod1"]
     bottom.put(
@@ -202,6 +203,40 @@ def test_orphan_server_on_tricircle_ports_is_adopted_a_users_is_not(l3, sessions
         assert routings.find_routings_for_top(session, users_id) == []
     assert top.data["ports"][server_port.top_port["id"]]["device_id"] == orphan_id
     assert users_port["id"] in bottom.data["ports"]
+    # The port the gateway made for the boot goes with the adopted server.
+    assert server_ports.made_port_ids(sessions, orphan_id) == [server_port.top_port["id"]]
+
+
+def test_ports_made_for_a_boot_that_never_reached_the_pod_are_released(l3, sessions, clients):
+    network = top_network(clients)
+    top = clients.neutrons["RegionOne"]
+    top.post(
+        "/v2.0/subnets",
+        json={
+            "subnet": {"network_id": network["id"], "cidr": "10.7.0.0/24", "project_id": PROJECT}
+        },
+    )
+    pod1 = pod(sessions, "Pod1")
+    lost, booting = (
+        l3.mirror.prepare_server_port(pod1, PROJECT, {"uuid": network["id"]}) for _ in range(2)
+    )
+    made = [lost.top_port["id"], booting.top_port["id"]]
+    server_ports.record_made_ports(sessions, pod1, PROJECT, made)
+    bottom = clients.neutrons["Pod1"]
+    # A boot the pod is working on: its server already holds the port (adopted, if ever, by the
+    # servers check once the server shows up), so its port is not released.
+    bottom.put(
+        f"/v2.0/ports/{booting.bottom_port['id']}", json={"port": {"device_id": "in-flight"}}
+    )
+    runs(sessions, clients, ["boot_port_released: 1"])
+    assert lost.top_port["id"] not in top.data["ports"]
+    assert lost.bottom_port["id"] not in bottom.data["ports"]
+    assert booting.top_port["id"] in top.data["ports"]
+    assert server_ports.pending_made_ports(sessions, pod1, None) == [
+        (booting.top_port["id"], pytest.approx(0, abs=60))
+    ]
+    with sessions() as session:
+        assert routings.find_routing(session, lost.top_port["id"], pod1.pod_id) is None
 
 
 def test_gone_server_routing_is_forgotten_and_its_ports_released_by_a_job(l3, sessions, clients):

@@ -80,9 +80,11 @@ def booted(mirror: BottomMirror, clients: Clients, pod1: Pod) -> dict[str, str]:
     made = mirror.prepare_server_port(pod1, PROJECT, {"uuid": network["id"]})
     passed = mirror.prepare_server_port(pod1, PROJECT, {"port": caller_port["id"]})
     assert made.top_port_created and not passed.top_port_created
-    server_ports.record_made_ports(
-        mirror.session_factory, pod1, PROJECT, SERVER, [made.top_port["id"]]
-    )
+    server_ports.record_made_ports(mirror.session_factory, pod1, PROJECT, [made.top_port["id"]])
+    assert server_ports.made_port_ids(mirror.session_factory, SERVER) == []
+    assert server_ports.assign_made_ports(
+        mirror.session_factory, pod1, SERVER, [made.top_port["id"], passed.top_port["id"]]
+    ) == [made.top_port["id"]]
     for server_port in (made, passed):
         top.put(
             f"/v2.0/ports/{server_port.top_port['id']}",

@@ -134,7 +134,8 @@ def attach_interface(server_id: str) -> ResponseReturnValue:
             f"/servers/{segment(server_id)}/os-interface",
             json=bottom_body,
         )
-        networking.attach_top_ports(app_state.mirror, plan, server_id, who.project_id, pod.az_name)
+        networking.give_made_ports(app_state.mirror, plan, server_id)
+        networking.attach_top_ports(app_state.mirror, plan, server_id, pod.az_name)
     except BaseException:
         networking.undo(app_state.mirror, plan)
         raise

@@ -92,11 +92,27 @@ def prepare_networks(
         undo(mirror, plan)
         raise
     plan.bottom_networks = bottom_networks
+    try:
+        server_ports.record_made_ports(
+            mirror.session_factory, pod, project_id, plan.made_top_port_ids
+        )
+    except BaseException:
+        undo(mirror, plan)
+        raise
     return plan
 
 
 def undo(mirror: BottomMirror, plan: NetworkPlan) -> None:
-    """Release every server port of the plan, last first; failures are logged, not raised."""
+    """Release every server port of the plan, last first, and forget which ones were made;
+    failures are logged, not raised."""
+    try:
+        server_ports.forget_made_ports(mirror.session_factory, plan.pod, plan.made_top_port_ids)
+    except Exception:  # noqa: BLE001 - the ports must still be released
+        LOG.exception(
+            "made-port records not forgotten region=%s top_port_ids=%s",
+            plan.pod.region_name,
+            plan.made_top_port_ids,
+        )
     for server_port in reversed(plan.server_ports):
         try:
             mirror.release_server_port(plan.pod, server_port)
@@ -109,14 +125,15 @@ def undo(mirror: BottomMirror, plan: NetworkPlan) -> None:
     plan.server_ports.clear()
 
 
-def attach_top_ports(
-    mirror: BottomMirror, plan: NetworkPlan, server_id: str, project_id: str, az_name: str
-) -> None:
-    """Record the ports made for the server (they go with it), then mark every top port as the
-    server's (device ID and owner), as Nova does in one cloud."""
-    server_ports.record_made_ports(
-        mirror.session_factory, plan.pod, project_id, server_id, plan.made_top_port_ids
+def give_made_ports(mirror: BottomMirror, plan: NetworkPlan, server_id: str) -> None:
+    """Give the ports made for the server to it, as soon as the pod named it: they go with it."""
+    server_ports.assign_made_ports(
+        mirror.session_factory, plan.pod, server_id, plan.made_top_port_ids
     )
+
+
+def attach_top_ports(mirror: BottomMirror, plan: NetworkPlan, server_id: str, az_name: str) -> None:
+    """Mark every top port as the server's (device ID and owner), as Nova does in one cloud."""
     for top_port_id in plan.top_port_ids:
         mirror.top.put(
             f"/v2.0/ports/{segment(top_port_id)}",

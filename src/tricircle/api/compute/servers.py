@@ -266,15 +266,14 @@ def create() -> ResponseReturnValue:
                 Made(pod.region_name, SERVER, server_id),
                 partial(_delete_bottom_server, server_id, pod),
             )
+        networking.give_made_ports(app_state.mirror, plan, server_ids[0])
         for server_id in server_ids:
             _record_server(server_id, pod, who.project_id)
             undo.push(
                 Made(pod.region_name, "server_routing", server_id),
                 partial(_forget_server, server_id, pod),
             )
-        networking.attach_top_ports(
-            app_state.mirror, plan, server_ids[0], who.project_id, pod.az_name
-        )
+        networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
     LOG.info(
         "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s",
         pod.region_name,

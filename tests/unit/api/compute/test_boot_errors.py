@@ -13,6 +13,8 @@ from tricircle.api.compute.state import EXTENSION
 from tricircle.api.podcalls import PodAnswer
 from tricircle.db.models import Job, ResourceRouting
 from tricircle.network.mirror import ServerPort
+from tricircle.network.mirror.library import TOP_PORT
+from tricircle.network.mirror.undo import Made
 from tricircle.pods.client import PodServerError, PodUnreachable
 
 NETWORKS = [{"uuid": str(uuid.uuid4())}, {"uuid": str(uuid.uuid4())}]
@@ -65,7 +67,8 @@ class FakeMirror:
             raise PodUnreachable(pod.region_name, "network", "connection refused")
         top_id = f"top-port-{len(self.prepared)}"
         self.prepared.append(top_id)
-        return ServerPort({"id": top_id}, {"id": f"bottom-{top_id}"}, ())
+        made = (Made("RegionOne", TOP_PORT, top_id),)  # a top port made for the boot
+        return ServerPort({"id": top_id}, {"id": f"bottom-{top_id}"}, made)
 
     def release_server_port(self, pod, server_port: ServerPort) -> None:
         self.released.append(server_port.top_port["id"])
@@ -164,6 +167,10 @@ def test_a_failing_undo_step_does_not_stop_the_others(
         assert_fault(_boot(compute_member, NETWORKS), 503, "serviceUnavailable")
     assert ("Pod1", "DELETE", f"/servers/{BOOTED}") in boot.calls.requests
     assert "undo failed region=Pod1 resource_type=server" in caplog.text
-    assert _routings(session_factory) == []
+    # The made ports stay the server's: the cleanup job deletes them once the pod let go.
+    assert _routings(session_factory) == [
+        ("server_port", "server_port:top-port-0"),
+        ("server_port", "server_port:top-port-1"),
+    ]
     assert _jobs(session_factory) == [("server_ports_cleanup", BOOTED)]
     assert boot.mirror.released == []
