@@ -21,6 +21,7 @@ from tricircle.db import routings
 from tricircle.db.models import JobStatus
 from tricircle.lab import faults
 from tricircle.lab.layout import TOP_REGION, LabLayout
+from tricircle.lab.services import XJOB_PROCESSES
 from tricircle.network import constants
 from tricircle.network.mirror import BottomMirror
 
@@ -261,7 +262,8 @@ def test_worker_killed_in_the_middle_of_router_setup_finishes_it_after_restart(
     """Bound: the job is done within 90 s of the worker's restart (lease 15 s, then one run).
 
     Pod2's Neutron is frozen so that the job is surely running, blocked on a call to it, when
-    the worker is SIGKILLed; nothing finishes it until the restarted worker retakes its lease.
+    every job worker is SIGKILLed; nothing finishes it until a restarted worker retakes it once
+    its lease ran out.
     """
     pod2 = next(pod for pod in lab.pod_layouts if pod.region == "Pod2")
 
@@ -278,11 +280,13 @@ def test_worker_killed_in_the_middle_of_router_setup_finishes_it_after_restart(
             60,
             "router_setup running (blocked on Pod2's frozen Neutron)",
         )
-        faults.stop(lab, "tricircle-xjob", signal.SIGKILL)
+        for name in XJOB_PROCESSES:
+            faults.stop(lab, name, signal.SIGKILL)
     running = [job.id for job in router_jobs() if job.status == JobStatus.RUNNING]
     assert running, "the killed worker's job must still be marked running"
     restarted = time.monotonic()
-    faults.restart(lab, "tricircle-xjob")
+    for name in XJOB_PROCESSES:
+        faults.restart(lab, name)
     state = wait_until(
         lambda: routes_converged(pod_api, topology.router_id), 90, "routes after the restart"
     )

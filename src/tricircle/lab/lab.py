@@ -106,7 +106,7 @@ def volume_catalog(layout: LabLayout) -> list[Endpoint]:
 
 def expected_processes(layout: LabLayout) -> list[str]:
     """Names of every long-running process of a complete lab."""
-    names = ["keystone", "glance", "tricircle-api", "tricircle-xjob", "central-neutron"]
+    names = ["keystone", "glance", "tricircle-api", *services.XJOB_PROCESSES, "central-neutron"]
     if layout.compute:
         names += ["ovsdb-server", "ovs-vswitchd"]
     for pod in layout.pod_layouts:

@@ -37,6 +37,10 @@ Progress = Callable[[str, str], None]
 _template_lock = threading.Lock()
 
 
+# Two job workers share the queue (leases decide who runs what), as a production deployment would.
+XJOB_PROCESSES = ("tricircle-xjob", "tricircle-xjob-2")
+
+
 def gunicorn_argv(
     name: str, service: str, port: int, threads: int = 1, workers: int = 1
 ) -> list[str]:
@@ -548,9 +552,11 @@ def start_tricircle(layout: LabLayout, progress: Progress) -> Path:
         ),
         env=env,
     )
-    processes.start(layout, "tricircle-xjob", [*tricircle, "xjob"], env=env)
+    for name in XJOB_PROCESSES:
+        processes.start(layout, name, [*tricircle, "xjob"], env=env)
     processes.wait_for_http(layout, "tricircle-api", layout.admin_api_url)
-    progress("tricircle", f"admin API answering at {layout.admin_api_url}, xjob running")
+    workers = len(XJOB_PROCESSES)
+    progress("tricircle", f"admin API answering at {layout.admin_api_url}, {workers} xjob workers")
     return conf
 
 
@@ -650,7 +656,8 @@ def start_volume_gateway(layout: LabLayout, conf: Path, progress: Progress) -> N
         name,
         "tricircle.api.volume.wsgi:volume_application()",
         layout.port("volume_gateway"),
-        threads=8,
+        threads=4,
+        workers=2,
     )
     processes.start(
         layout,
