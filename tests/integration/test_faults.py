@@ -18,6 +18,7 @@ import sqlalchemy
 from compute_gateway_helpers import boot, connect, delete_all, elapsed, fault, gateway, image_id
 from cross_pod_helpers import lab_conf, lab_pod, reconcile, reconcile_counts
 from keystoneauth1 import adapter
+from keystoneauth1 import exceptions as ks_exceptions
 
 from tricircle.db import routings
 from tricircle.db.engine import make_engine
@@ -195,10 +196,15 @@ def test_gateway_killed_after_the_pod_accepted_a_boot_leaves_an_orphan_reconcile
     pod2 = lab_pod(mirror.session_factory, "Pod2")
     engine = make_engine(lab_conf(compute_lab).database.connection)
     answers: list[object] = []
+
+    def boot_through_the_gateway() -> None:
+        try:
+            answers.append(api.post("/servers", json=body, raise_exc=False))
+        except ks_exceptions.ConnectionError as error:  # the gateway died under the request
+            answers.append(error)
+
     with server_routings_held(engine) as held:
-        booting = threading.Thread(
-            target=lambda: answers.append(api.post("/servers", json=body, raise_exc=False))
-        )
+        booting = threading.Thread(target=boot_through_the_gateway)
         booting.start()
         try:
             wait_until(held, 60, "the gateway's server routing insert held after the pod's answer")
@@ -206,6 +212,8 @@ def test_gateway_killed_after_the_pod_accepted_a_boot_leaves_an_orphan_reconcile
         finally:
             booting.join(30)
     assert not booting.is_alive()
+    (answer,) = answers
+    assert getattr(answer, "status_code", None) != 202, "the killed gateway answered the boot"
     faults.restart(compute_lab, "tricircle-compute-api")
     in_pod = pod_api("Pod2", "compute").get("/servers", params={"all_tenants": "1", "name": name})
     (orphan,) = in_pod.json()["servers"]
