@@ -91,6 +91,14 @@ def row(label: str, gateway: list[float], pod: list[float]) -> str:
     return f"| {label} | {g50:.1f} | {g95:.1f} | {d50:.1f} | {d95:.1f} | {g50 / d50:.2f} |"
 
 
+def lab_image_id(layout: LabLayout) -> str:
+    """ID of the lab's image in its one Glance."""
+    images = identity.admin_session(layout).get(
+        f"{layout.glance_url}/v2/images", params={"name": IMAGE}
+    )
+    return images.json()["images"][0]["id"]
+
+
 def boot_body(name: str, image_id: str, az: str, networks: object = "none") -> dict:
     return {
         "server": {
@@ -117,11 +125,7 @@ def bench_show_and_create(
 ) -> None:
     gateway = compute(user, TOP_REGION)
     pod = compute(user, "Pod1")
-    image_id = (
-        identity.admin_session(layout)
-        .get(f"{layout.glance_url}/v2/images", params={"name": IMAGE})
-        .json()["images"][0]["id"]
-    )
+    image_id = lab_image_id(layout)
     neutron, network_id = central_network(user)
     body = boot_body("bench-show", image_id, "az1", [{"uuid": network_id}])
     server_id = gateway.post("/servers", json=body).json()["server"]["id"]
@@ -169,9 +173,7 @@ def boot_many(user: session.Session, region: str, az: str, image_id: str, count:
 
 def bench_lists(layout: LabLayout, user: session.Session, args: argparse.Namespace) -> None:
     admin = identity.admin_session(layout)
-    image_id = admin.get(f"{layout.glance_url}/v2/images", params={"name": IMAGE}).json()["images"][
-        0
-    ]["id"]
+    image_id = lab_image_id(layout)
     project_id = user.get_project_id()
     pods = layout.pod_layouts
     for pod in pods:

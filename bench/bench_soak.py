@@ -34,9 +34,9 @@ import requests
 from keystoneauth1 import adapter, session
 from keystoneauth1 import exceptions as ks_exceptions
 
-from bench_compute import compute, demo_session
+from bench_compute import compute, demo_session, lab_image_id
 from tricircle.lab import faults
-from tricircle.lab.layout import IMAGE, TOP_REGION, LabLayout
+from tricircle.lab.layout import TOP_REGION, LabLayout
 
 KILLED = "pod2-nova-api"
 KILLED_REGION = "Pod2"
@@ -83,12 +83,6 @@ def timed_call(
         response, status = None, 0
     soak.record(Call(op, touches, started, time.monotonic(), status))
     return response
-
-
-def image_id(user: session.Session) -> str:
-    images = adapter.Adapter(user, service_type="image", region_name=TOP_REGION, interface="public")
-    found = images.get("/v2/images", params={"name": IMAGE}).json()["images"]
-    return found[0]["id"]
 
 
 def client_loop(
@@ -310,7 +304,7 @@ def main() -> int:
     if layout is None:
         parser.error(f"no lab in {args.dir}; start one with `tricircle lab up`")
     user = demo_session(layout)
-    image = image_id(user)
+    image = lab_image_id(layout)
     tag = uuid.uuid4().hex[:6]
     neutron, made = setup(user, args.clients, tag)
     soak = Soak()
