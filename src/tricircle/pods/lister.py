@@ -330,6 +330,11 @@ class _PodStream:
     last_record: Record | None = None
     unavailable: UnavailablePod | None = None
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the pod may have more to give: not exhausted, not unavailable."""
+        return self.unavailable is None and not self.exhausted
+
     def head(self, order: _Order) -> _Head:
         """The heap entry of the buffer's first record."""
         position, record = self.buffer[0]
@@ -597,20 +602,17 @@ class _ListRun:
         heapq.heapify(heap)
         merged: list[Record] = []
         emitted: set[str] = set()
+        drained = any(stream.is_open and not stream.buffer for stream in self.streams)
         while len(merged) <= self.limit:
-            wanted = self.limit + 1 - len(merged)
-            open_streams = [
-                stream
-                for stream in self.streams
-                if stream.unavailable is None and not stream.exhausted
-            ]
-            if any(not stream.buffer for stream in open_streams):
-                needy = [stream for stream in open_streams if len(stream.buffer) < wanted]
+            if drained:
+                wanted = self.limit + 1 - len(merged)
+                needy = [s for s in self.streams if s.is_open and len(s.buffer) < wanted]
                 had_head = {stream.index for stream in needy if stream.buffer}
                 self._fetch_round(needy)
                 for stream in needy:
                     if stream.buffer and stream.index not in had_head:
                         heapq.heappush(heap, stream.head(self.order))
+                drained = any(stream.is_open and not stream.buffer for stream in needy)
                 continue
             if not heap:
                 break
@@ -618,6 +620,8 @@ class _ListRun:
             _, record = stream.buffer.popleft()
             if stream.buffer:
                 heapq.heappush(heap, stream.head(self.order))
+            else:
+                drained = stream.is_open
             record_id = str(record.get(self.hooks.id_key))
             if record_id not in emitted:
                 emitted.add(record_id)
