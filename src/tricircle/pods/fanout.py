@@ -5,8 +5,9 @@ admin view merged from every pod, a quota count, the scheduler's filters) submit
 pod here and waits until its own deadline. The pool bounds the process's threads for pod calls
 whatever the number of pods and concurrent requests (``[gateway] pod_call_workers``); calls beyond
 it queue in submission order. A request's calls still queued at its deadline are cancelled, never
-run: a request never waits past its own deadline for another request's slow pods, and a request
-that gave up holds no thread that others wait for.
+run: a request never waits past its own deadline for another request's slow pods, and leaves no
+queued work behind. A call already running at the deadline keeps its thread until its pod answers
+or the call's own timeout (the list deadline for list pages, ``[client] read_timeout`` else).
 """
 
 from __future__ import annotations
