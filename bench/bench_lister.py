@@ -14,10 +14,13 @@ import statistics
 import time
 from collections.abc import Sequence
 
+from tricircle.conf import CONF
 from tricircle.db.models import Pod
+from tricircle.pods.fanout import shared_pool
 from tricircle.pods.lister import CrossPodLister, ListHooks, PodQuery, Record, complete_sort_keys
 
 SORT_KEYS = complete_sort_keys(["name"], ["asc"])
+POOL = shared_pool(CONF.gateway.pod_call_workers)  # the gateway's default pool
 
 
 class LatencyHooks(ListHooks):
@@ -63,7 +66,7 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def measure(hooks: LatencyHooks, limit: int, marker: str | None, rounds: int) -> list[float]:
-    lister = CrossPodLister(hooks)
+    lister = CrossPodLister(hooks, POOL)
     samples = []
     for _ in range(rounds):
         started = time.perf_counter()
@@ -77,7 +80,7 @@ def measure(hooks: LatencyHooks, limit: int, marker: str | None, rounds: int) ->
 
 def deep_marker(hooks: LatencyHooks, limit: int, depth: int) -> str | None:
     """The marker that starts page ``depth + 1``."""
-    lister, marker = CrossPodLister(hooks), None
+    lister, marker = CrossPodLister(hooks, POOL), None
     for _ in range(depth):
         result = lister.list(
             hooks.pods, sort_keys=SORT_KEYS, limit=limit, marker=marker, timeout=30

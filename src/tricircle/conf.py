@@ -96,6 +96,15 @@ client_opts = [
     cfg.StrOpt("top_region_name", default="RegionOne", help="Tricircle's own region."),
     cfg.FloatOpt("connect_timeout", default=5.0, help="Seconds to open a connection to a pod."),
     cfg.FloatOpt("read_timeout", default=60.0, help="Seconds to wait for a pod's answer."),
+    cfg.IntOpt(
+        "pooled_endpoints",
+        default=512,
+        min=1,
+        help="Pod endpoints (scheme, host and port) whose open connections a process keeps for "
+        "reuse; beyond this the least recently used endpoint's connections are closed. At least "
+        "the pods times the services called in each, or every fan-out opens new connections. "
+        "Each endpoint keeps at most [gateway] pod_call_workers idle connections.",
+    ),
 ]
 
 scheduler_opts = [
@@ -151,6 +160,18 @@ compute_opts = [
         default=60.0,
         min=1.0,
         help="Seconds a pod's Nova may take to answer a server create.",
+    ),
+]
+
+gateway_opts = [
+    cfg.IntOpt(
+        "pod_call_workers",
+        default=128,
+        min=1,
+        help="Threads one process uses to call pods at once, shared by every request (cross-pod "
+        "lists, searches, merged admin views, quota counts). Calls beyond it wait their turn "
+        "within their request's deadline. At least the number of pods, so that one list asks "
+        "every pod at once.",
     ),
 ]
 
@@ -241,6 +262,7 @@ GROUPS: dict[str, list[cfg.Opt]] = {
     "network": network_opts,
     "scheduler": scheduler_opts,
     "compute": compute_opts,
+    "gateway": gateway_opts,
     "gateway_cache": gateway_cache_opts,
     "volume_api": volume_api_opts,
     "quota": quota_opts,

@@ -13,6 +13,7 @@ import pytest
 
 from tricircle.db.models import Pod
 from tricircle.pods import lister
+from tricircle.pods.fanout import PodCallPool
 from tricircle.pods.lister import (
     CrossPodLister,
     ListHooks,
@@ -25,6 +26,7 @@ from tricircle.pods.lister import (
 )
 
 NAMES = ["alpha", "beta", "gamma", None]
+POOL = PodCallPool(16)
 
 
 class PodDown(Exception):
@@ -151,7 +153,7 @@ def all_pages(hooks: FakeHooks, sort_keys, limit: int, **kwargs: Any) -> list[li
     """Follow next markers from the first page to the last."""
     pages, marker = [], None
     for _ in range(100):
-        result = CrossPodLister(hooks, **kwargs).list(
+        result = CrossPodLister(hooks, POOL, **kwargs).list(
             all_pods(hooks), sort_keys=sort_keys, limit=limit, marker=marker, timeout=5
         )
         pages.append([record["id"] for record in result.records])
@@ -175,7 +177,9 @@ SORTS = [
 
 @pytest.mark.parametrize("sort_keys", SORTS, ids=lambda keys: ",".join(k.name for k in keys))
 def test_merge_matches_one_big_sorted_list(hooks, sort_keys):
-    result = CrossPodLister(hooks).list(all_pods(hooks), sort_keys=sort_keys, limit=1000, timeout=5)
+    result = CrossPodLister(hooks, POOL).list(
+        all_pods(hooks), sort_keys=sort_keys, limit=1000, timeout=5
+    )
     assert [record["id"] for record in result.records] == everything(hooks, sort_keys)
     assert not result.has_next and result.next_marker is None
     assert len(hooks.calls) == 4, "one request per pod when the limit covers everything"
@@ -203,7 +207,7 @@ def test_id_is_appended_in_the_first_direction():
         "Pod2": [{"id": "a", "size": 1}],
     }
     fake = FakeHooks(records)
-    result = CrossPodLister(fake).list(
+    result = CrossPodLister(fake, POOL).list(
         all_pods(fake), sort_keys=[SortKey("size", descending=True)], limit=10, timeout=5
     )
     assert [record["id"] for record in result.records] == ["c", "b", "a"]
@@ -215,7 +219,7 @@ def test_marker_in_each_pod_continues_right_after_it(hooks):
     expected = everything(hooks, sort_keys)
     for pod_id in ("Pod1", "Pod2", "Pod4"):
         marker = hooks.records_by_pod[pod_id][3]["id"]
-        result = CrossPodLister(hooks).list(
+        result = CrossPodLister(hooks, POOL).list(
             all_pods(hooks), sort_keys=sort_keys, limit=5, marker=marker, timeout=5
         )
         start = expected.index(marker) + 1
@@ -228,7 +232,7 @@ def test_marker_in_each_pod_continues_right_after_it(hooks):
 def test_deep_marker_pages_other_pods_in_growing_pages(hooks):
     sort_keys = (SortKey("id"),)
     marker = "Pod4-019"
-    result = CrossPodLister(hooks).list(
+    result = CrossPodLister(hooks, POOL).list(
         all_pods(hooks), sort_keys=sort_keys, limit=1, marker=marker, timeout=5
     )
     assert [r["id"] for r in result.records] == ["Pod4-020"]
@@ -242,7 +246,7 @@ def test_deep_marker_pages_other_pods_in_growing_pages(hooks):
     hooks.calls.clear()
     marker = "Pod1-012"
     sort_keys = (SortKey("id", descending=True),)
-    result = CrossPodLister(hooks).list(
+    result = CrossPodLister(hooks, POOL).list(
         all_pods(hooks), sort_keys=sort_keys, limit=2, marker=marker, timeout=5
     )
     assert [r["id"] for r in result.records] == ["Pod1-011", "Pod1-010"]
@@ -253,7 +257,7 @@ def test_deep_marker_pages_other_pods_in_growing_pages(hooks):
 
 def test_unknown_marker_is_marker_not_found(hooks):
     with pytest.raises(MarkerNotFound, match=r"marker \[nope\] not found"):
-        CrossPodLister(hooks).list(
+        CrossPodLister(hooks, POOL).list(
             all_pods(hooks), sort_keys=SORTS[0], limit=5, marker="nope", timeout=5
         )
 
@@ -265,7 +269,7 @@ def test_marker_its_pod_no_longer_has_is_marker_not_found(hooks):
 
     forgetful = Forgetful(hooks.records_by_pod)
     with pytest.raises(MarkerNotFound):
-        CrossPodLister(forgetful).list(
+        CrossPodLister(forgetful, POOL).list(
             all_pods(forgetful), sort_keys=SORTS[0], limit=5, marker="Pod1-001", timeout=5
         )
 
@@ -273,7 +277,9 @@ def test_marker_its_pod_no_longer_has_is_marker_not_found(hooks):
 def test_slow_pod_is_reported_and_does_not_stall_the_list(hooks):
     hooks.slow["Pod4"] = threading.Event()
     started = time.monotonic()
-    result = CrossPodLister(hooks).list(all_pods(hooks), sort_keys=SORTS[1], limit=100, timeout=0.3)
+    result = CrossPodLister(hooks, POOL).list(
+        all_pods(hooks), sort_keys=SORTS[1], limit=100, timeout=0.3
+    )
     elapsed = time.monotonic() - started
     assert elapsed < 0.3 + 0.2, f"took {elapsed:.2f}s"
     without_pod4 = [i for i in everything(hooks, SORTS[1]) if not i.startswith("Pod4")]
@@ -289,7 +295,7 @@ def test_slow_pod_placeholders_are_merged_when_asked(hooks):
         {"id": "Pod2-x0", "status": "UNKNOWN", "created_at": "2026-11-23T00:00:00+00:00"},
     ]
     sort_keys = complete_sort_keys([], [])  # created_at desc, id desc
-    result = CrossPodLister(hooks).list(
+    result = CrossPodLister(hooks, POOL).list(
         all_pods(hooks), sort_keys=sort_keys, limit=100, timeout=0.3, include_unknown=True
     )
     ids = [r["id"] for r in result.records]
@@ -300,7 +306,7 @@ def test_slow_pod_placeholders_are_merged_when_asked(hooks):
 
 def test_failing_pod_is_reported_as_error(hooks):
     hooks.failing.add("Pod1")
-    result = CrossPodLister(hooks).list(
+    result = CrossPodLister(hooks, POOL).list(
         all_pods(hooks), sort_keys=SORTS[0], limit=100, timeout=5, include_unknown=True
     )
     assert len(result.records) == 7 + 21
@@ -312,13 +318,13 @@ def test_failing_pod_fails_a_list_without_placeholders(hooks):
     """A pod's 5xx is never an empty success: without UNKNOWN records the list fails."""
     hooks.failing.add("Pod1")
     with pytest.raises(PodFailed) as raised:
-        CrossPodLister(hooks).list(all_pods(hooks), sort_keys=SORTS[0], limit=100, timeout=5)
+        CrossPodLister(hooks, POOL).list(all_pods(hooks), sort_keys=SORTS[0], limit=100, timeout=5)
     assert raised.value.region_name == "Pod1"
 
 
 def test_fatal_error_of_a_pod_is_raised(hooks):
     with pytest.raises(BadFilter):
-        CrossPodLister(hooks).list(
+        CrossPodLister(hooks, POOL).list(
             all_pods(hooks), sort_keys=SORTS[0], limit=10, timeout=5, filters={"bad": True}
         )
 
@@ -332,7 +338,7 @@ def test_pod_failing_while_paged_keeps_what_it_gave(hooks):
 
     fake = FailsSecondTime(hooks.records_by_pod)
     sort_keys = (SortKey("id"),)
-    result = CrossPodLister(fake, page_size=4).list(
+    result = CrossPodLister(fake, POOL, page_size=4).list(
         all_pods(fake), sort_keys=sort_keys, limit=100, timeout=5, include_unknown=True
     )
     ids = [r["id"] for r in result.records]
@@ -353,7 +359,7 @@ def test_marker_in_an_unavailable_pod_is_placed_by_its_placeholder(hooks, troubl
     ]
     sort_keys = complete_sort_keys([], [])
     started = time.monotonic()
-    result = CrossPodLister(hooks).list(
+    result = CrossPodLister(hooks, POOL).list(
         all_pods(hooks),
         sort_keys=sort_keys,
         limit=100,
@@ -376,18 +382,20 @@ def test_marker_in_an_unavailable_pod_is_placed_by_its_placeholder(hooks, troubl
 def test_marker_in_a_failing_pod_without_placeholder_fails_the_list(hooks):
     hooks.failing.add("Pod2")
     with pytest.raises(PodFailed):
-        CrossPodLister(hooks).list(
+        CrossPodLister(hooks, POOL).list(
             all_pods(hooks), sort_keys=SORTS[0], limit=5, marker="Pod2-001", timeout=5
         )
 
 
 def test_limit_zero_asks_no_pod(hooks):
-    result = CrossPodLister(hooks).list(all_pods(hooks), sort_keys=SORTS[0], limit=0, timeout=5)
+    result = CrossPodLister(hooks, POOL).list(
+        all_pods(hooks), sort_keys=SORTS[0], limit=0, timeout=5
+    )
     assert (result.records, result.has_next, hooks.calls) == ([], False, [])
 
 
 def test_no_pods_is_an_empty_list(hooks):
-    result = CrossPodLister(hooks).list([], sort_keys=SORTS[0], limit=5, timeout=5)
+    result = CrossPodLister(hooks, POOL).list([], sort_keys=SORTS[0], limit=5, timeout=5)
     assert (result.records, result.has_next) == ([], False)
 
 
@@ -397,7 +405,7 @@ def test_nulls_sort_like_the_pods_database():
         "Pod2": [{"id": "c", "name": "y"}],
     }
     fake = FakeHooks(records)
-    ascending = CrossPodLister(fake).list(
+    ascending = CrossPodLister(fake, POOL).list(
         all_pods(fake), sort_keys=[SortKey("name")], limit=5, timeout=5
     )
     assert [r["id"] for r in ascending.records] == ["b", "c", "a"]
@@ -564,7 +572,7 @@ def test_sort_keys_named_unlike_the_record_fields():
     expected = [r["uuid"] for r in pod_sorted(union, sort_keys)]
     pages, marker = [], None
     while True:
-        result = CrossPodLister(hooks).list(
+        result = CrossPodLister(hooks, POOL).list(
             all_pods(hooks), sort_keys=sort_keys, limit=3, marker=marker, timeout=5
         )
         pages += [r["id"] for r in result.records]
@@ -591,7 +599,7 @@ def test_pods_drained_by_a_deep_marker_are_refetched_in_one_round(monkeypatch):
 
     monkeypatch.setattr(lister._ListRun, "_fetch_round", counting)
     sort_keys = complete_sort_keys(["name"], ["asc"], default_keys=("id",))
-    result = CrossPodLister(hooks).list(
+    result = CrossPodLister(hooks, POOL).list(
         all_pods(hooks), sort_keys=sort_keys, limit=40, marker="Pod4-049", timeout=5
     )
     assert [r["id"] for r in result.records][:5] == [
@@ -614,7 +622,7 @@ def test_pod_answering_records_without_ids_is_an_error_not_a_failed_list(hooks):
             return super().fetch_page(pod, query)
 
     garbled = Garbled(hooks.records_by_pod)
-    result = CrossPodLister(garbled).list(
+    result = CrossPodLister(garbled, POOL).list(
         all_pods(garbled), sort_keys=SORTS[0], limit=100, timeout=5, include_unknown=True
     )
     assert len(result.records) == 13 + 21

@@ -241,3 +241,16 @@ def test_session_uses_the_service_identity(client_conf):
     [method] = auth.auth_methods
     assert (method.username, method.password) == ("tricircle", "secret")
     assert (auth.project_name, method.user_domain_name) == ("service", "Default")
+
+
+def test_session_keeps_connections_to_every_pod(client_conf):
+    """Connections are kept for many pod endpoints (requests keeps 10 by default, so a fan-out
+    over more pods would reconnect every time), up to the pod-call pool's size per endpoint."""
+    client_conf.set_override("pooled_endpoints", 300, group="client")
+    client_conf.set_override("pod_call_workers", 40, group="gateway")
+    pod_session = make_session(client_conf)
+    for scheme in ("http://", "https://"):
+        adapter = pod_session.session.get_adapter(f"{scheme}pod1.example")
+        assert isinstance(adapter, session.TCPKeepAliveAdapter)
+        assert adapter.poolmanager.pools._maxsize == 300
+        assert adapter.poolmanager.connection_pool_kw["maxsize"] == 40

@@ -12,12 +12,15 @@ from tricircle import conf as tricircle_conf
 from tricircle.db import pods
 from tricircle.db.models import Pod
 from tricircle.pods import scheduler
+from tricircle.pods.fanout import PodCallPool
 from tricircle.pods.scheduler import (
     NoValidPod,
     PlacementRequest,
     PodScheduler,
     UnknownAvailabilityZone,
 )
+
+POOL = PodCallPool(8)
 
 
 @pytest.fixture
@@ -65,7 +68,7 @@ def test_first_request_binds_the_least_used_pod(conf, session_factory, add_pod, 
     pod1, _pod2 = add_pod("Pod1"), add_pod("Pod2")
     add_pod("RegionOne", az_name="")
     bind("other", pod1)
-    placer = scheduler.make_scheduler(conf, session_factory)
+    placer = scheduler.make_scheduler(conf, session_factory, pool=POOL)
 
     placement = placer.select_pod(PlacementRequest("p1", "az1"))
 
@@ -80,7 +83,7 @@ def test_first_request_binds_the_least_used_pod(conf, session_factory, add_pod, 
 def test_equal_weights_go_to_the_first_region_name(conf, session_factory, add_pod):
     for region in ("Pod3", "Pod1", "Pod2"):
         add_pod(region)
-    placer = scheduler.make_scheduler(conf, session_factory)
+    placer = scheduler.make_scheduler(conf, session_factory, pool=POOL)
     assert placer.select_pod(PlacementRequest("p1", "az1")).pod.region_name == "Pod1"
 
 
@@ -88,7 +91,7 @@ def test_existing_binding_wins_even_on_a_disabled_pod(conf, session_factory, add
     pod1 = add_pod("Pod1", is_enabled=False)
     add_pod("Pod2")
     bind("p1", pod1)
-    placement = scheduler.make_scheduler(conf, session_factory).select_pod(
+    placement = scheduler.make_scheduler(conf, session_factory, pool=POOL).select_pod(
         PlacementRequest("p1", "az1")
     )
     assert placement.pod.region_name == "Pod1"
@@ -114,7 +117,7 @@ def test_disabled_unreachable_and_full_pods_are_filtered_out(
         return pod.region_name != "Pod2"
 
     placer = scheduler.make_scheduler(
-        conf, session_factory, reachable=reachable, has_capacity=has_capacity
+        conf, session_factory, pool=POOL, reachable=reachable, has_capacity=has_capacity
     )
     caplog.set_level(logging.INFO, logger="tricircle.pods.scheduler")
     placement = placer.select_pod(PlacementRequest("p1", "az1", demand={"vcpus": 2}))
@@ -130,7 +133,7 @@ def test_disabled_unreachable_and_full_pods_are_filtered_out(
 def test_no_eligible_pod_is_no_valid_pod_and_binds_nothing(conf, session_factory, add_pod):
     add_pod("Pod1", is_enabled=False)
     add_pod("Pod2")
-    placer = scheduler.make_scheduler(conf, session_factory, reachable=lambda pod: False)
+    placer = scheduler.make_scheduler(conf, session_factory, pool=POOL, reachable=lambda pod: False)
     with pytest.raises(NoValidPod) as raised:
         placer.select_pod(PlacementRequest("p1", "az1"))
     assert raised.value.reasons == {"Pod1": "EnabledFilter", "Pod2": "ReachableFilter"}
@@ -142,7 +145,7 @@ def test_no_eligible_pod_is_no_valid_pod_and_binds_nothing(conf, session_factory
 def test_unknown_az_is_refused(conf, session_factory, add_pod, az_name):
     add_pod("RegionOne", az_name="")
     add_pod("Pod1")
-    placer = scheduler.make_scheduler(conf, session_factory)
+    placer = scheduler.make_scheduler(conf, session_factory, pool=POOL)
     with pytest.raises(UnknownAvailabilityZone) as raised:
         placer.select_pod(PlacementRequest("p1", az_name))
     assert raised.value.az_name == az_name
@@ -153,7 +156,9 @@ def test_no_az_uses_the_configured_default(conf, session_factory, add_pod):
     add_pod("Pod1", az_name="az1")
     add_pod("Pod2", az_name="az2")
     conf.set_override("default_availability_zone", "az2", group="scheduler")
-    placement = scheduler.make_scheduler(conf, session_factory).select_pod(PlacementRequest("p1"))
+    placement = scheduler.make_scheduler(conf, session_factory, pool=POOL).select_pod(
+        PlacementRequest("p1")
+    )
     assert (placement.pod.region_name, placement.az_name) == ("Pod2", "az2")
 
 
@@ -161,7 +166,9 @@ def test_unknown_default_az_is_refused(conf, session_factory, add_pod):
     add_pod("Pod1")
     conf.set_override("default_availability_zone", "gone", group="scheduler")
     with pytest.raises(UnknownAvailabilityZone):
-        scheduler.make_scheduler(conf, session_factory).select_pod(PlacementRequest("p1"))
+        scheduler.make_scheduler(conf, session_factory, pool=POOL).select_pod(
+            PlacementRequest("p1")
+        )
 
 
 def test_no_az_and_no_default_prefers_an_existing_binding_then_any_az(
@@ -170,7 +177,7 @@ def test_no_az_and_no_default_prefers_an_existing_binding_then_any_az(
     pod1 = add_pod("Pod1", az_name="az1")
     add_pod("Pod2", az_name="az2")
     bind("busy", pod1)
-    placer = scheduler.make_scheduler(conf, session_factory)
+    placer = scheduler.make_scheduler(conf, session_factory, pool=POOL)
 
     first = placer.select_pod(PlacementRequest("p1"))
     assert (first.pod.region_name, first.az_name) == ("Pod2", "az2")
@@ -202,6 +209,7 @@ def test_concurrent_first_creates_end_on_one_binding(session_factory, add_pod):
     def race(region_name: str) -> None:
         placer = PodScheduler(
             session_factory,
+            pool=POOL,
             filters=[scheduler.EnabledFilter()],
             weighers=[PreferOne(region_name)],
         )
@@ -241,7 +249,7 @@ def test_weighers_are_normalised_and_scaled(session_factory, add_pod):
     # Raw 1000 vs 0 counts as much as raw 2 vs 1 once normalised; the multiplier decides.
     big = Fixed({"Pod1": 1000.0, "Pod2": 0.0, "Pod3": 0.0}, multiplier=1.0)
     small = Fixed({"Pod1": 1.0, "Pod2": 2.0, "Pod3": 1.0}, multiplier=2.0)
-    placer = PodScheduler(session_factory, filters=[], weighers=[big, small])
+    placer = PodScheduler(session_factory, pool=POOL, filters=[], weighers=[big, small])
     assert placer.select_pod(PlacementRequest("p1", "az1")).pod.region_name == "Pod2"
 
 
@@ -270,5 +278,5 @@ def test_pods_are_asked_in_parallel(conf, session_factory, add_pod):
         everyone_asked.wait()  # only returns once all three pods are being asked at once
         return True
 
-    placer = scheduler.make_scheduler(conf, session_factory, reachable=reachable)
+    placer = scheduler.make_scheduler(conf, session_factory, pool=POOL, reachable=reachable)
     assert placer.select_pod(PlacementRequest("p1", "az1")).pod.region_name == "Pod1"

@@ -33,6 +33,7 @@ from tricircle.db import pods as pod_queries
 from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodClients
+from tricircle.pods.fanout import PodCallPool, shared_pool
 from tricircle.pods.scheduler import PodScheduler, make_scheduler
 from tricircle.pods.versions import PodVersions
 from tricircle.quotas.engine import QuotaEngine
@@ -84,8 +85,8 @@ class GatewayCaches:
 @dataclass
 class GatewayState:
     """What both gateways hold: configuration, database, policy, the pods, their versions, the
-    calls to them as the caller, the scheduler (new bindings only where the service answers) and
-    the quota engine.
+    calls to them as the caller, the process's pool of threads calling pods at once, the
+    scheduler (new bindings only where the service answers) and the quota engine.
     """
 
     conf: cfg.ConfigOpts
@@ -96,6 +97,7 @@ class GatewayState:
     api_versions: ApiVersions
     clock: Clock = time.monotonic
     calls: CallerPodCalls = field(init=False)
+    pod_pool: PodCallPool = field(init=False)
     scheduler: PodScheduler = field(init=False)
     caches: GatewayCaches = field(init=False)
 
@@ -103,16 +105,18 @@ class GatewayState:
         service_type = self.api_versions.pod_service_type
         self.caches = GatewayCaches.from_conf(self.conf, self.clock)
         self.calls = CallerPodCalls(self.pod_clients, service_type)
+        self.pod_pool = shared_pool(self.conf.gateway.pod_call_workers)
         self.scheduler = make_scheduler(
             self.conf,
             self.session_factory,
+            pool=self.pod_pool,
             reachable=lambda pod: self.pod_versions.reachable(pod.region_name, service_type),
         )
 
     @property
     def quotas(self) -> QuotaEngine:
         """The quota engine over this state's database and pods."""
-        return QuotaEngine(self.conf, self.session_factory, self.pod_clients)
+        return QuotaEngine(self.conf, self.session_factory, self.pod_clients, self.pod_pool)
 
 
 @dataclass(frozen=True)

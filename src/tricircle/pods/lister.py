@@ -1,13 +1,15 @@
 """Lists across pods: one algorithm for servers and volumes, thin per-resource hooks.
 
-``CrossPodLister.list`` asks every pod in parallel (a thread pool) for a page sorted on the sort
-keys plus id, merges the pages on a heap and returns ``limit`` records and whether more exist.
-Everything happens within one deadline: a pod that has not answered by then, or that failed, is
-reported in the result; with ``include_unknown`` its placeholder records (``status: UNKNOWN``
-servers built from the routing table) are merged in at the place their own values sort to.
-Without placeholders a pod that answered but failed (a 5xx, a malformed page) fails the list
-(``PodFailed``): an empty page must never stand for a pod's failure. A pod that does not answer
-(the deadline, or a hook's ``silent_errors``) is left out.
+``CrossPodLister.list`` asks every pod in parallel (on the process's shared ``PodCallPool``) for
+a page sorted on the sort keys plus id, merges the pages on a heap and returns ``limit`` records
+and whether more exist. Each page is made ready to merge on the pool's thread as it arrives, not
+after the slowest pod. Everything happens within one deadline, however busy the pool is: a pod
+that has not answered by then (its call maybe still queued behind other requests' calls, then
+cancelled), or that failed, is reported in the result; with ``include_unknown`` its placeholder
+records (``status: UNKNOWN`` servers built from the routing table) are merged in at the place
+their own values sort to. Without placeholders a pod that answered but failed (a 5xx, a
+malformed page) fails the list (``PodFailed``): an empty page must never stand for a pod's
+failure. A pod that does not answer (the deadline, or a hook's ``silent_errors``) is left out.
 
 Pagination uses a top id as marker (servers' and volumes' top ids are their bottom ids). The
 marker's pod comes from a hook (the routing table) and the marker's record from that pod, fetched
@@ -37,6 +39,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tricircle.db.models import Pod
+from tricircle.pods.fanout import PodCallPool, answered
 
 LOG = logging.getLogger(__name__)
 
@@ -120,7 +123,7 @@ class PodQuery:
 
 
 class ListHooks(abc.ABC):
-    """What one resource supplies to the lister. Methods run on worker threads concurrently.
+    """What one resource supplies to the lister. Methods run on the pool's threads concurrently.
 
     ``id_key``: the record field holding the id; ``id_sort_key``: the sort key pods know for it
     (Nova: ``uuid``), appended to every sort as the final tie-break. ``sort_fields``: sort key ->
@@ -294,6 +297,19 @@ class _Position:
 _Entry = tuple["_Position | None", Record]
 
 
+class _MalformedPage(Exception):
+    """A pod's page whose records cannot be read (no id, not a mapping, a sort value unlike)."""
+
+
+@dataclass(frozen=True)
+class _Page:
+    """One pod's page as the lister merges it: entries (positioned when the order groups) and
+    the native id of its last record."""
+
+    entries: list[_Entry]
+    last_id: str | None
+
+
 @dataclass
 class _PodStream:
     """What one pod has given so far, paging state, availability.
@@ -313,6 +329,11 @@ class _PodStream:
     page_size: int = 0
     last_record: Record | None = None
     unavailable: UnavailablePod | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the pod may have more to give: not exhausted, not unavailable."""
+        return self.unavailable is None and not self.exhausted
 
     def head(self, order: _Order) -> _Head:
         """The heap entry of the buffer's first record."""
@@ -337,10 +358,13 @@ class _Head:
 
 
 class CrossPodLister:
-    """Lists one resource across pods with its ``hooks``."""
+    """Lists one resource across pods with its ``hooks``, calling them on ``pool``."""
 
-    def __init__(self, hooks: ListHooks, *, page_size: int = DEFAULT_PAGE_SIZE) -> None:
+    def __init__(
+        self, hooks: ListHooks, pool: PodCallPool, *, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> None:
         self.hooks = hooks
+        self.pool = pool
         self.page_size = page_size
 
     def list(
@@ -386,6 +410,7 @@ class _ListRun:
         deadline: float,
     ) -> None:
         self.hooks = lister.hooks
+        self.pool = lister.pool
         self.max_page_size = lister.page_size
         self.order = _Order(sort_keys, lister.hooks)
         self.sort_keys = sort_keys
@@ -401,21 +426,15 @@ class _ListRun:
             self.streams.append(stream)
         self.marker_position: _Position | None = None
         self.unknown_by_pod: dict[str, Sequence[Record]] = {}
-        self.executor = futures.ThreadPoolExecutor(
-            max_workers=len(pods) + 1, thread_name_prefix="tricircle-list"
-        )
 
     def execute(self, marker: str | None) -> ListResult:
         """Fan out, place the marker, merge; never waits past the deadline."""
         started = time.monotonic()
-        try:
-            if marker is None:
-                self._fetch_round(self.streams)
-            else:
-                self._start_after(marker)
-            records = self._merge()
-        finally:
-            self.executor.shutdown(wait=False, cancel_futures=True)
+        if marker is None:
+            self._fetch_round(self.streams)
+        else:
+            self._start_after(marker)
+        records = self._merge()
         has_next = len(records) > self.limit
         records = records[: self.limit]
         unavailable = tuple(s.unavailable for s in self.streams if s.unavailable is not None)
@@ -435,7 +454,7 @@ class _ListRun:
         marker_pod = self.hooks.find_marker_pod(marker)
         if marker_pod is None:
             raise MarkerNotFound(marker)
-        marker_future = self.executor.submit(self.hooks.fetch_record, marker_pod, marker)
+        marker_future = self.pool.submit(self.hooks.fetch_record, marker_pod, marker)
         for stream in self.streams:
             if stream.pod.pod_id == marker_pod.pod_id and not self.order.group_width:
                 stream.native_marker = marker
@@ -449,12 +468,12 @@ class _ListRun:
 
     def _marker_position(self, marker: str, pod: Pod, future: futures.Future) -> _Position:
         """Where the marker sorts: from its pod's record, else from its placeholder."""
-        if future.done() and future.exception() is None:
+        if answered(future) and future.exception() is None:
             record = future.result()
             if record is None:
                 raise MarkerNotFound(marker)
             return self.order.position(record)
-        if future.done() and isinstance(future.exception(), self.hooks.fatal_errors):
+        if answered(future) and isinstance(future.exception(), self.hooks.fatal_errors):
             raise future.exception()
         LOG.warning(
             "Marker %s: pod %s unavailable, placing it by placeholder", marker, pod.region_name
@@ -478,36 +497,44 @@ class _ListRun:
             )
             stream.page_size = size
             query = self._query(size, stream.native_marker, stream.filters)
-            pending[self.executor.submit(self.hooks.fetch_page, stream.pod, query)] = (stream, size)
-        waiting = set(pending) | ({extra} if extra is not None else set())
-        futures.wait(waiting, timeout=max(0.0, self.deadline - time.monotonic()))
+            pending[self.pool.submit(self._fetch_page, stream.pod, query)] = (stream, size)
+        self.pool.wait([*pending, *([extra] if extra is not None else [])], self.deadline)
         for future, (stream, size) in pending.items():
-            if not future.done():
+            if not answered(future):
                 self._lose(stream, "timeout", "no answer before the list deadline")
             elif future.exception() is not None:
                 error = future.exception()
                 if isinstance(error, self.hooks.fatal_errors):
                     raise error
+                if isinstance(error, _MalformedPage):
+                    self._lose(stream, "error", f"malformed page: {error}")
+                    continue
                 reason = "silent" if isinstance(error, self.hooks.silent_errors) else "error"
                 self._lose(stream, reason, f"{type(error).__name__}: {error}")
             else:
-                try:
-                    self._take(stream, future.result(), size)
-                except (KeyError, TypeError, AttributeError) as exc:
-                    self._lose(stream, "error", f"malformed page: {type(exc).__name__}: {exc}")
+                self._take(stream, future.result(), size)
 
-    def _take(self, stream: _PodStream, page: Sequence[Record], size: int) -> None:
-        """Add a page to the stream; a short page is its pod's last."""
-        stream.exhausted = len(page) < size
-        if not page:
-            self._release(stream)
-            return
-        stream.native_marker = str(page[-1][self.hooks.id_key])
-        stream.last_record = page[-1]
+    def _fetch_page(self, pod: Pod, query: PodQuery) -> _Page:
+        """``pod``'s page, read on the pool's thread as it arrives: its records positioned
+        there when the order groups them (else only those reaching the heap, later)."""
+        records = self.hooks.fetch_page(pod, query)
         grouped = bool(self.order.group_width)
-        stream.pending.extend(
-            (self.order.position(record) if grouped else None, record) for record in page
-        )
+        try:
+            entries = [
+                (self.order.position(record) if grouped else None, record) for record in records
+            ]
+            last_id = str(records[-1][self.hooks.id_key]) if records else None
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise _MalformedPage(f"{type(exc).__name__}: {exc}") from exc
+        return _Page(entries, last_id)
+
+    def _take(self, stream: _PodStream, page: _Page, size: int) -> None:
+        """Add a page to the stream; a short page is its pod's last."""
+        stream.exhausted = len(page.entries) < size
+        if page.entries:
+            stream.native_marker = page.last_id
+            stream.last_record = page.entries[-1][1]
+            stream.pending.extend(page.entries)
         self._release(stream)
 
     def _release(self, stream: _PodStream) -> None:
@@ -575,20 +602,17 @@ class _ListRun:
         heapq.heapify(heap)
         merged: list[Record] = []
         emitted: set[str] = set()
+        drained = any(stream.is_open and not stream.buffer for stream in self.streams)
         while len(merged) <= self.limit:
-            wanted = self.limit + 1 - len(merged)
-            open_streams = [
-                stream
-                for stream in self.streams
-                if stream.unavailable is None and not stream.exhausted
-            ]
-            if any(not stream.buffer for stream in open_streams):
-                needy = [stream for stream in open_streams if len(stream.buffer) < wanted]
+            if drained:
+                wanted = self.limit + 1 - len(merged)
+                needy = [s for s in self.streams if s.is_open and len(s.buffer) < wanted]
                 had_head = {stream.index for stream in needy if stream.buffer}
                 self._fetch_round(needy)
                 for stream in needy:
                     if stream.buffer and stream.index not in had_head:
                         heapq.heappush(heap, stream.head(self.order))
+                drained = any(stream.is_open and not stream.buffer for stream in needy)
                 continue
             if not heap:
                 break
@@ -596,6 +620,8 @@ class _ListRun:
             _, record = stream.buffer.popleft()
             if stream.buffer:
                 heapq.heappush(heap, stream.head(self.order))
+            else:
+                drained = stream.is_open
             record_id = str(record.get(self.hooks.id_key))
             if record_id not in emitted:
                 emitted.add(record_id)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.db import pods
 from tricircle.db.models import Pod, PodBinding
+from tricircle.pods.fanout import PodCallPool
 
 LOG = logging.getLogger(__name__)
 
@@ -168,17 +168,20 @@ def _normalised(weights: Sequence[float]) -> list[float]:
 
 
 class PodScheduler:
-    """Picks and binds the pod of a new server or volume."""
+    """Picks and binds the pod of a new server or volume; filters that ask pods ask them on
+    ``pool``."""
 
     def __init__(
         self,
         session_factory: sessionmaker[Session],
         *,
+        pool: PodCallPool,
         filters: Sequence[PodFilter],
         weighers: Sequence[PodWeigher],
         default_availability_zone: str | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self.pool = pool
         self.filters = list(filters)
         self.weighers = list(weighers)
         self.default_availability_zone = default_availability_zone or None
@@ -275,15 +278,16 @@ class PodScheduler:
             raise NoValidPod(az_name, reasons)
         return remaining
 
-    @staticmethod
     def _answers(
-        pod_filter: PodFilter, candidates: list[Pod], request: PlacementRequest
+        self, pod_filter: PodFilter, candidates: list[Pod], request: PlacementRequest
     ) -> list[bool]:
         """``pod_filter``'s verdict on each candidate; pods asked in parallel if it asks them."""
         if not pod_filter.asks_pod or len(candidates) < 2:
             return [pod_filter.passes(pod, request) for pod in candidates]
-        with futures.ThreadPoolExecutor(max_workers=len(candidates)) as executor:
-            return list(executor.map(lambda pod: pod_filter.passes(pod, request), candidates))
+        outcomes = self.pool.call_each(
+            lambda pod: pod_filter.passes(pod, request), candidates, timeout=None
+        )
+        return [bool(outcome.result()) for outcome in outcomes]
 
     def _best(self, candidates: list[Pod], request: PlacementRequest) -> Pod:
         """The heaviest candidate; equal weights go to the first region name."""
@@ -311,6 +315,7 @@ def make_scheduler(
     conf: cfg.ConfigOpts,
     session_factory: sessionmaker[Session],
     *,
+    pool: PodCallPool,
     reachable: Callable[[Pod], bool] | None = None,
     has_capacity: Callable[[Pod, PlacementRequest], bool] | None = None,
 ) -> PodScheduler:
@@ -325,6 +330,7 @@ def make_scheduler(
         filters.append(CapacityFilter(has_capacity))
     return PodScheduler(
         session_factory,
+        pool=pool,
         filters=filters,
         weighers=[FewestBindingsWeigher(session_factory)],
         default_availability_zone=conf.scheduler.default_availability_zone,

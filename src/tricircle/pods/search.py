@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent import futures
 from typing import TypeVar
 
 from tricircle.db.models import Pod
+from tricircle.pods.fanout import PodCallPool
 
 LOG = logging.getLogger(__name__)
 
@@ -20,22 +20,19 @@ Found = TypeVar("Found")
 
 
 def find_holder(
-    pods: Sequence[Pod], shown_in: Callable[[Pod], Found | None], timeout: float
+    pool: PodCallPool,
+    pods: Sequence[Pod],
+    shown_in: Callable[[Pod], Found | None],
+    timeout: float,
 ) -> tuple[Pod, Found] | None:
-    """The first pod whose ``shown_in(pod)`` is not None, with that answer; None if no pod."""
-    if not pods:
-        return None
-    pool = futures.ThreadPoolExecutor(max_workers=len(pods))
-    try:
-        asked = {pool.submit(shown_in, pod): pod for pod in pods}
-        futures.wait(asked, timeout=timeout)
-        for future, pod in asked.items():
-            if not future.done():
-                LOG.warning("search: pod %s did not answer in time", pod.region_name)
-            elif future.exception() is not None:
-                LOG.warning("search: pod %s failed: %s", pod.region_name, future.exception())
-            elif future.result() is not None:
-                return pod, future.result()
-        return None
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    """The first pod whose ``shown_in(pod)`` (called on ``pool``) is not None, with that
+    answer; None if no pod."""
+    for outcome in pool.call_each(shown_in, pods, timeout):
+        pod = outcome.item
+        if not outcome.in_time:
+            LOG.warning("search: pod %s did not answer in time", pod.region_name)
+        elif outcome.error is not None:
+            LOG.warning("search: pod %s failed: %s", pod.region_name, outcome.error)
+        elif outcome.value is not None:
+            return pod, outcome.value
+    return None

@@ -26,6 +26,7 @@ from tricircle.db import pods as pod_queries
 from tricircle.db import quotas as quota_queries
 from tricircle.db.models import Pod, utcnow
 from tricircle.pods.client import PodCallError, PodClients
+from tricircle.pods.fanout import PodCallPool
 from tricircle.quotas import mirror
 from tricircle.quotas.resources import QuotaService
 from tricircle.quotas.usage import count_usage
@@ -99,10 +100,12 @@ class QuotaEngine:
         conf: cfg.ConfigOpts,
         session_factory: sessionmaker[Session],
         pod_clients: PodClients,
+        pool: PodCallPool,
     ) -> None:
         self.conf = conf
         self.session_factory = session_factory
         self.pod_clients = pod_clients
+        self.pool = pool
 
     def defaults(self, service: QuotaService) -> dict[str, int]:
         """The defaults of ``service``'s resources: the ``default`` quota class's limits where
@@ -169,6 +172,7 @@ class QuotaEngine:
             in_use = dict.fromkeys(service.counted, 0)
         else:
             in_use = count_usage(
+                self.pool,
                 self.pod_clients,
                 self._project_pods(session, project_id),
                 service,

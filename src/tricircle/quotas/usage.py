@@ -6,16 +6,17 @@ Compute usage is the project's servers as the pod's Nova lists them (build reque
 a server counts as soon as its create has returned, unlike Nova's own ``in_use`` which counts
 cell records only), with VCPUs and RAM from the embedded flavor (microversion 2.47); volume
 usage is the pod's Cinder quota usage (``in_use`` + ``reserved``, committed before its create
-returns). Pods are asked in parallel; one that cannot answer makes the usage unknown.
+returns). Pods are asked in parallel on the process's pod-call pool; one that cannot answer
+makes the usage unknown.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from concurrent import futures
+from collections.abc import Callable, Sequence
 
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodCallError, PodClient, PodClients
+from tricircle.pods.fanout import PodCallPool
 from tricircle.pods.paths import segment
 from tricircle.quotas.resources import COMPUTE, VOLUME, QuotaService
 
@@ -67,8 +68,9 @@ COUNTERS: dict[str, Counter] = {COMPUTE.name: count_servers, VOLUME.name: count_
 
 
 def count_usage(
+    pool: PodCallPool,
     pod_clients: PodClients,
-    pods: Collection[Pod],
+    pods: Sequence[Pod],
     service: QuotaService,
     project_id: str,
     timeout: float,
@@ -83,18 +85,12 @@ def count_usage(
     def count(pod: Pod) -> dict[str, int]:
         return counter(pod_clients.client(pod.region_name, service.pod_service_type), project_id)
 
-    pool = futures.ThreadPoolExecutor(max_workers=len(pods))
-    try:
-        asked = {pool.submit(count, pod): pod for pod in pods}
-        futures.wait(asked, timeout=timeout)
-        for future, pod in asked.items():
-            if not future.done():
-                raise UsageUnknown(pod.region_name, f"no answer within {timeout} s")
-            error = future.exception()
-            if isinstance(error, PodCallError):
-                raise UsageUnknown(pod.region_name, str(error)) from error
-            for resource, amount in future.result().items():
-                totals[resource] = totals.get(resource, 0) + amount
-        return totals
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    for outcome in pool.call_each(count, pods, timeout):
+        region_name = outcome.item.region_name
+        if not outcome.in_time:
+            raise UsageUnknown(region_name, f"no answer within {timeout} s")
+        if isinstance(outcome.error, PodCallError):
+            raise UsageUnknown(region_name, str(outcome.error)) from outcome.error
+        for resource, amount in (outcome.result() or {}).items():
+            totals[resource] = totals.get(resource, 0) + amount
+    return totals

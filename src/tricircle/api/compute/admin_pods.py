@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from concurrent import futures
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -126,46 +125,37 @@ def ask_every_pod(
     A pod that fails or misses the deadline is left out and logged; a pod's 404 is left out
     when ``missing_ok`` (nothing of it matched); any other refusal (4xx) is raised.
     """
-    pods = ordered_pods()
-    if not pods:
-        return []
     ask = asker()
-    pool = futures.ThreadPoolExecutor(max_workers=len(pods))
-    try:
-        asked = [
-            (number, pod, pool.submit(ask.call, pod, "GET", path, params=params))
-            for number, pod in enumerate(pods, 1)
-        ]
-        futures.wait([future for _, _, future in asked], timeout=ask.deadline)
-        answers = []
-        for number, pod, future in asked:
-            if not future.done():
-                LOG.warning(
-                    "%s: pod %s did not answer in time; left out", what or path, pod.region_name
-                )
+    outcomes = state().pod_pool.call_each(
+        lambda pod: ask.call(pod, "GET", path, params=params), ordered_pods(), ask.deadline
+    )
+    answers = []
+    for number, outcome in enumerate(outcomes, 1):
+        pod, error = outcome.item, outcome.error
+        if not outcome.in_time:
+            LOG.warning(
+                "%s: pod %s did not answer in time; left out", what or path, pod.region_name
+            )
+            continue
+        if isinstance(error, PodClientError):
+            if missing_ok and error.status == 404:
                 continue
-            error = future.exception()
-            if isinstance(error, PodClientError):
-                if missing_ok and error.status == 404:
-                    continue
+            raise error
+        if error is not None:
+            if not isinstance(error, PodCallError):
                 raise error
-            if error is not None:
-                if not isinstance(error, PodCallError):
-                    raise error
-                LOG.warning(
-                    "%s: pod %s failed (%s); left out", what or path, pod.region_name, error
-                )
-                continue
-            answers.append(PodBody(pod, number, future.result().body))
-        return answers
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+            LOG.warning("%s: pod %s failed (%s); left out", what or path, pod.region_name, error)
+            continue
+        answers.append(PodBody(pod, number, outcome.value.body))
+    return answers
 
 
 def find_pod(shown_in: Callable[[Asker, Pod], Found | None]) -> tuple[Pod, Found] | None:
     """The first pod (in pod order) whose ``shown_in(asker, pod)`` is not None, asked at once."""
     ask = asker()
-    return search.find_holder(ordered_pods(), lambda pod: shown_in(ask, pod), ask.deadline)
+    return search.find_holder(
+        state().pod_pool, ordered_pods(), lambda pod: shown_in(ask, pod), ask.deadline
+    )
 
 
 def find_pod_showing(path: str, params: Any = None) -> tuple[Pod, Any] | None:

@@ -190,7 +190,7 @@ def list_servers(detail: bool, view: ViewContext) -> Response:
     scope = ALL_PROJECTS if all_projects else who.project_id
     prefetch = app_state.network_names.prefetch(scope)
     try:
-        result = lister.CrossPodLister(hooks).list(
+        result = lister.CrossPodLister(hooks, app_state.pod_pool).list(
             bottom_pods(),
             sort_keys=sort_keys(args),
             limit=page.limit,

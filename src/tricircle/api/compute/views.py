@@ -7,13 +7,14 @@ hosts, the pod's own AZ, and bottom network names in ``addresses``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 LINKED_COLLECTIONS = ("servers", "flavors", "images", "os-keypairs")
 AZ_KEY = "OS-EXT-AZ:availability_zone"
+_URL_PATH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?(?://[^/?#]*)?(?P<path>[^?#]*)")
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,15 @@ class ViewContext:
     top_network_names: Callable[[Collection[str]], Mapping[str, str | None]]
 
 
+def _href_path(href: str) -> str:
+    """The path of a link, as ``urlsplit`` gives it at a fraction of its cost (one per link of
+    every server listed)."""
+    return _URL_PATH.match(href).group("path")  # type: ignore[union-attr]  # always matches
+
+
 def rewrite_href(href: str, rel: str, view: ViewContext) -> str:
     """``href`` pointing at the gateway instead of the pod, kept from the collection onwards."""
-    path = urlsplit(href).path
+    path = _href_path(href)
     for collection in LINKED_COLLECTIONS:
         index = path.find(f"/{collection}")
         if index >= 0:
@@ -41,7 +48,10 @@ def rewrite_href(href: str, rel: str, view: ViewContext) -> str:
 def rewrite_links(document: Any, view: ViewContext) -> Any:
     """``document`` with every ``links`` list (at any depth) pointing at the gateway."""
     if isinstance(document, list):
-        return [rewrite_links(item, view) for item in document]
+        return [
+            rewrite_links(item, view) if isinstance(item, (dict, list)) else item
+            for item in document
+        ]
     if not isinstance(document, dict):
         return document
     rewritten: dict[str, Any] = {}
@@ -53,8 +63,10 @@ def rewrite_links(document: Any, view: ViewContext) -> Any:
                 else link
                 for link in value
             ]
-        else:
+        elif isinstance(value, (dict, list)):
             rewritten[key] = rewrite_links(value, view)
+        else:
+            rewritten[key] = value
     return rewritten
 
 

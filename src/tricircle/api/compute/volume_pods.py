@@ -76,6 +76,7 @@ def _search_pods(top_id: str, resource_type: ResourceType) -> Pod | None:
     app_state = state()
     who = caller()
     found = search.find_holder(
+        app_state.pod_pool,
         bottom_pods(),
         partial(_shown_in, app_state, who, top_id=top_id, resource_type=resource_type),
         app_state.conf.compute.list_deadline,

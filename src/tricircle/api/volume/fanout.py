@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,33 +76,18 @@ def ask_every_pod(
             answer = answer.body
         return common.links_to_gateway(answer, state.calls.endpoint(pod.region_name), top_root)
 
-    if not pods:
-        return []
-    pool = futures.ThreadPoolExecutor(max_workers=len(pods))
-    try:
-        asked = {pool.submit(ask, pod): pod for pod in pods}
-        futures.wait(asked, timeout=state.conf.volume_api.list_timeout)
-        replies = []
-        for future, pod in asked.items():
-            if not future.done():
-                LOG.warning(
-                    "pod %s did not answer %s %s in time; left out", pod.region_name, method, path
-                )
-                continue
-            error = future.exception()
-            if isinstance(error, PodClientError):
-                raise error
-            if isinstance(error, PodCallError):
-                LOG.warning(
-                    "pod %s failed %s %s; left out: %s", pod.region_name, method, path, error
-                )
-                continue
-            if error is not None:
-                raise error
-            replies.append(PodReply(pod, future.result()))
-        return replies
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    replies = []
+    for outcome in state.pod_pool.call_each(ask, pods, state.conf.volume_api.list_timeout):
+        pod, error = outcome.item, outcome.error
+        if not outcome.in_time:
+            LOG.warning(
+                "pod %s did not answer %s %s in time; left out", pod.region_name, method, path
+            )
+        elif isinstance(error, PodCallError) and not isinstance(error, PodClientError):
+            LOG.warning("pod %s failed %s %s; left out: %s", pod.region_name, method, path, error)
+        else:
+            replies.append(PodReply(pod, outcome.result()))
+    return replies
 
 
 def merged(

@@ -68,7 +68,7 @@ def _search_pods(top_id: str, resource_type: str) -> Pod | None:
             raise
         return True
 
-    found = search.find_holder(pods, has_it, state.conf.volume_api.list_timeout)
+    found = search.find_holder(state.pod_pool, pods, has_it, state.conf.volume_api.list_timeout)
     if found is None:
         return None
     pod = found[0]

@@ -9,7 +9,6 @@ one that fails or does not answer in time is left out and logged).
 from __future__ import annotations
 
 import logging
-from concurrent import futures
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -41,23 +40,16 @@ def _ask_every_pod(path: str, params: dict[str, str]) -> list[Any]:
     def ask(pod: Pod) -> Any:
         return state.calls.call(who, pod.region_name, "GET", path, params=params).body
 
-    if not pods:
-        return []
-    pool = futures.ThreadPoolExecutor(max_workers=len(pods))
-    try:
-        asked = {pool.submit(ask, pod): pod for pod in pods}
-        futures.wait(asked, timeout=state.conf.volume_api.list_timeout)
-        answers = []
-        for future, pod in asked.items():
-            if not future.done():
-                LOG.warning("pod %s did not answer %s in time; left out", pod.region_name, path)
-            elif isinstance(future.exception(), PodCallError):
-                LOG.warning("pod %s failed %s: %s", pod.region_name, path, future.exception())
-            else:
-                answers.append(future.result())
-        return answers
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    answers = []
+    for outcome in state.pod_pool.call_each(ask, pods, state.conf.volume_api.list_timeout):
+        region_name = outcome.item.region_name
+        if not outcome.in_time:
+            LOG.warning("pod %s did not answer %s in time; left out", region_name, path)
+        elif isinstance(outcome.error, PodCallError):
+            LOG.warning("pod %s failed %s: %s", region_name, path, outcome.error)
+        else:
+            answers.append(outcome.result())
+    return answers
 
 
 @blueprint.get("/v3/volumes/summary")

@@ -145,8 +145,9 @@ def list_across_pods(collection: str, resource_type: str) -> tuple[list[dict], l
     """One page of the caller's ``collection`` from every pod, and its ``*_links``."""
     listing = parse_list_request()
     pods = gateway.bottom_pods()
+    hooks = CinderListHooks(collection, resource_type)
     try:
-        result = lister.CrossPodLister(CinderListHooks(collection, resource_type)).list(
+        result = lister.CrossPodLister(hooks, common.state().pod_pool).list(
             pods,
             sort_keys=listing.sort_keys,
             limit=listing.limit,
