@@ -249,7 +249,17 @@ quota_opts: list[cfg.Opt] = [
         default=10.0,
         min=0.1,
         help="Seconds the pods have to report a project's usage; a quota check that cannot "
-        "count every pod holding the project's resources refuses the create (503).",
+        "count every pod holding the project's resources refuses the create (503), unless "
+        "this process counted that pod within `usage_fallback_age`.",
+    ),
+    cfg.FloatOpt(
+        "usage_fallback_age",
+        default=600.0,
+        min=0.0,
+        help="A pod that cannot report a project's usage (down, too slow) counts with the "
+        "usage this gateway process last counted there, if no older than this many seconds: "
+        "a pod whose API does not answer takes no new resources through it, so creates in "
+        "the other pods go on. 0 refuses every create (503) while a pod cannot be counted.",
     ),
 ]
 

@@ -29,7 +29,7 @@ from tricircle.pods.client import PodCallError, PodClients
 from tricircle.pods.fanout import PodCallPool
 from tricircle.quotas import mirror
 from tricircle.quotas.resources import QuotaService
-from tricircle.quotas.usage import count_usage
+from tricircle.quotas.usage import LastUsage, count_usage
 
 LOG = logging.getLogger(__name__)
 
@@ -101,11 +101,13 @@ class QuotaEngine:
         session_factory: sessionmaker[Session],
         pod_clients: PodClients,
         pool: PodCallPool,
+        last: LastUsage,
     ) -> None:
         self.conf = conf
         self.session_factory = session_factory
         self.pod_clients = pod_clients
         self.pool = pool
+        self.last = last
 
     def defaults(self, service: QuotaService) -> dict[str, int]:
         """The defaults of ``service``'s resources: the ``default`` quota class's limits where
@@ -178,6 +180,7 @@ class QuotaEngine:
                 service,
                 project_id,
                 self.conf.quota.usage_timeout,
+                self.last,
             )
         return Usage(limits, in_use, {r: reserved.get(r, 0) for r in service.counted})
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from tricircle.api.compute.state import EXTENSION
 from tricircle.api.podcalls import PodAnswer
 from tricircle.db.models import PodBinding, QuotaReservation, ResourceRouting
+from tricircle.quotas.usage import last_usage
 
 PROJECT = "demo-project"
 IMAGE = str(uuid.uuid4())
@@ -165,14 +166,31 @@ def test_max_count_is_reduced_to_what_fits_and_min_count_refuses(
     assert_fault(refused, 403, "forbidden", "Requested 2-4, but already used 3 of 3 instances")
 
 
-def test_a_pod_whose_usage_cannot_be_counted_refuses_with_503(
-    compute_admin, compute_member, boots, admin_pods
+def test_a_pod_whose_usage_cannot_be_counted_refuses_with_503_without_a_last_report(
+    compute_app, compute_admin, compute_member, boots, admin_pods
 ):
     _set(compute_admin, instances=5)
     assert _boot(compute_member, "az1").status_code == 202
+    compute_app.extensions[EXTENSION].last_usage = last_usage(10, 0.0)  # fallback disabled
     admin_pods.client("Pod1", "compute").down = True
     assert_fault(_boot(compute_member, "az1"), 503, "serviceUnavailable")
     assert len(boots.creates) == 1
+
+
+def test_a_pod_that_cannot_be_counted_counts_with_its_last_report(
+    compute_admin, compute_member, boots, admin_pods, caplog
+):
+    _set(compute_admin, instances=5)
+    for _ in range(2):  # the second check counts the first server: Pod1's last report is 1
+        assert _boot(compute_member, "az1").status_code == 202
+    admin_pods.client("Pod1", "compute").down = True
+    _set(compute_admin, instances=1)
+    assert_fault(_boot(compute_member, "az1"), 403, "forbidden")
+    _set(compute_admin, instances=2)
+    with caplog.at_level("WARNING", logger="tricircle.quotas.usage"):
+        assert _boot(compute_member, "az1").status_code == 202
+    assert "usage counted from the last report region=Pod1" in caplog.text
+    assert len(boots.creates) == 3
 
 
 def test_the_pod_gets_the_top_limits_before_a_create(
