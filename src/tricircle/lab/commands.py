@@ -242,7 +242,9 @@ def _tempest(args: argparse.Namespace) -> int:
         print("the lab is not running: run `tricircle lab up` first", file=sys.stderr)
         return 1
     directory = tempest.write_config(layout, tempest.read_facts(layout))
-    argv = tempest.run_argv(args.regex, args.exclude_list, args.concurrency)
+    # tempest runs in its own workspace: a relative path would name nothing there
+    exclude_list = args.exclude_list.resolve() if args.exclude_list else None
+    argv = tempest.run_argv(args.regex, exclude_list, args.concurrency)
     result = subprocess.run(argv, cwd=directory, stdout=subprocess.PIPE, text=True, check=False)
     print(result.stdout)
     counts = tempest.totals(result.stdout)
