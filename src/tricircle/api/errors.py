@@ -115,6 +115,9 @@ FAULT_NAMES: Mapping[int, str] = {
     503: "serviceUnavailable",
 }
 
+# Where ``Dialect.register`` leaves the dialect in ``Flask.extensions``.
+_EXTENSION = "tricircle.error_dialect"
+
 _BY_EXCEPTION: tuple[tuple[type[Exception], type[ApiFault]], ...] = (
     (pods.PodNotFound, NotFound),
     (pods.BindingNotFound, NotFound),
@@ -178,7 +181,9 @@ class Dialect:
         return response
 
     def register(self, app: Flask) -> None:
-        """Answer every exception a view of ``app`` raises with its fault in this dialect."""
+        """Answer every exception a view of ``app`` raises with its fault in this dialect, and
+        name this dialect as ``app``'s (``dialect_of``)."""
+        app.extensions[_EXTENSION] = self
 
         @app.errorhandler(Exception)
         def _handle(exc: Exception) -> Response:
@@ -188,6 +193,12 @@ class Dialect:
             elif fault.code >= 500:
                 LOG.exception("%s: unexpected error answering a request", self.name)
             return self.response(fault)
+
+
+def dialect_of(app: object) -> Dialect | None:
+    """The dialect registered on the WSGI app ``app``, if it is a Flask app that has one."""
+    extensions = getattr(app, "extensions", None)
+    return extensions.get(_EXTENSION) if isinstance(extensions, dict) else None
 
 
 ADMIN = Dialect(
