@@ -24,7 +24,7 @@ import requests
 from bench_compute import boot_body, compute, demo_session, lab_image_id
 from tricircle.lab import processes
 from tricircle.lab.layout import TOP_REGION, LabLayout
-from tricircle.lab.services import gunicorn_argv_for
+from tricircle.lab.services import tricircle_argv_for
 
 SPARE_PORT_OFFSET = 50  # <base>+50 is no lab service's port
 MICROVERSION = "compute 2.79"
@@ -60,7 +60,7 @@ def serve_gateway(layout: LabLayout, workers: int) -> str:
     """Start a second gateway with ``workers`` workers; its base URL once it answers."""
     name = f"bench-gateway-{workers}w"
     port = layout.base_port + SPARE_PORT_OFFSET
-    argv = gunicorn_argv_for(name, "tricircle.api.wsgi:compute_application()", port, 4, workers)
+    argv = tricircle_argv_for(name, "tricircle.api.wsgi:compute_application()", port, 4, workers)
     conf = layout.root / "tricircle" / "tricircle.conf"
     processes.start(layout, name, argv, env={"TRICIRCLE_CONFIG_FILES": str(conf)})
     url = f"http://127.0.0.1:{port}"

@@ -328,7 +328,7 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
                 after(
                     [pods_registered, *work],
                     lambda: compute_gateway.start(
-                        layout, tricircle_ready.result(), progress, services.gunicorn_argv_for
+                        layout, tricircle_ready.result(), progress, services.tricircle_argv_for
                     ),
                 )
             )

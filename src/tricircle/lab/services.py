@@ -31,6 +31,7 @@ from tricircle.lab.layout import (
 )
 
 BIN = Path(sys.executable).parent
+JSON_ERROR_WORKER = "tricircle.api.gunicorn_worker.JsonErrorWorker"
 NOVA_VERSION = "34"
 Progress = Callable[[str, str], None]
 
@@ -85,6 +86,15 @@ def gunicorn_argv_for(
         f"lab-{name}",
         app,
     ]
+
+
+def tricircle_argv_for(
+    name: str, app: str, port: int, threads: int = 1, workers: int = 1
+) -> list[str]:
+    """``gunicorn_argv_for`` for one of Tricircle's APIs: its worker answers gunicorn's own
+    request-parsing errors (a line over 8190 bytes, a header too large) in the API's JSON."""
+    *options, app_spec = gunicorn_argv_for(name, app, port, threads, workers)
+    return [*options, "--worker-class", JSON_ERROR_WORKER, app_spec]
 
 
 def _sqlite_from_template(
@@ -547,7 +557,7 @@ def start_tricircle(layout: LabLayout, progress: Progress) -> Path:
     processes.start(
         layout,
         "tricircle-api",
-        gunicorn_argv_for(
+        tricircle_argv_for(
             "tricircle-api", "tricircle.api.wsgi:admin_application()", layout.port("tricircle"), 4
         ),
         env=env,
@@ -652,7 +662,7 @@ def _wait_volume_backend(layout: LabLayout, pod: PodLayout, timeout: float = 90.
 def start_volume_gateway(layout: LabLayout, conf: Path, progress: Progress) -> None:
     """Tricircle's Cinder API gateway (``tricircle-volume-api``) on Tricircle's config."""
     name = "tricircle-volume-api"
-    argv = gunicorn_argv_for(
+    argv = tricircle_argv_for(
         name,
         "tricircle.api.volume.wsgi:volume_application()",
         layout.port("volume_gateway"),
