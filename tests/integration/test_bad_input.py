@@ -11,11 +11,13 @@ nothing may be created. The summary line printed at the end gives the figures fo
 from __future__ import annotations
 
 import json
+import re
+import socket
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
@@ -440,3 +442,59 @@ def test_project_id_in_the_nova_url_is_served(demo_session):
     assert mine.status_code == 200, mine.text
     other = requests.get(f"{root}/v2.1/{uuid.uuid4().hex}/flavors", headers=headers, timeout=30)
     assert other.status_code == 400 and "badRequest" in other.json(), other.text
+
+
+def _raw_exchange(url: str, request_head: str, body: bytes = b"") -> tuple[int, dict]:
+    """Send a hand-made HTTP/1.1 request (what no client library would send); status, JSON."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(request_head.encode() + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+            head, _, rest = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"(?i)content-length: *(\d+)", head)
+            if length and len(rest) >= int(length.group(1)):
+                break
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    return status, json.loads(rest)
+
+
+@pytest.mark.parametrize(
+    ("api", "path"), [("compute", "/servers"), ("volume", "/volumes"), ("admin", "/pods")]
+)
+def test_wire_level_errors_are_json_in_shape(compute_lab, admin_session, api, path):
+    """Requests gunicorn itself refuses (request line, header) or cannot decode (chunks)."""
+    root = {
+        "compute": compute_lab.compute_gateway_url,
+        "volume": compute_lab.volume_gateway_url,
+        "admin": compute_lab.admin_api_url,
+    }[api]
+    prefix = urlsplit(root).path
+    token = admin_session.get_token()
+    host = f"Host: {urlsplit(root).netloc}\r\nX-Auth-Token: {token}\r\n"
+    cases = [
+        (
+            f"POST {prefix}{path} HTTP/1.1\r\n{host}Content-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            b"zz\r\nabc\r\n0\r\n\r\n",
+            400,
+        ),
+        (
+            f"GET {prefix}{path}?name={'x' * 9000} HTTP/1.1\r\n{host}Connection: close\r\n\r\n",
+            b"",
+            414,
+        ),
+        (
+            f"GET {prefix}{path} HTTP/1.1\r\n{host}X-Big: {'y' * 10000}\r\n"
+            "Connection: close\r\n\r\n",
+            b"",
+            431,
+        ),
+    ]
+    for head, body, status in cases:
+        answered, fault = _raw_exchange(root, head, body)
+        assert answered == status, (head[:60], fault)
+        (only,) = fault.values()
+        assert only["code"] == status and only["message"], fault

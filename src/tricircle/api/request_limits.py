@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 from flask import Request
 from oslo_config import cfg
 
-from tricircle.api.errors import ApiFault, UnsupportedMediaType
+from tricircle.api.errors import ApiFault, BadRequest, UnsupportedMediaType
 
 # Content types that need no check: none given, or the WSGI servers' default.
 _UNTYPED = frozenset({"", "text/plain"})
@@ -87,7 +87,11 @@ def _buffer_streamed_body(environ: dict[str, Any], max_bytes: int) -> int:
     stream = environ["wsgi.input"]
     body = bytearray()
     while len(body) <= max_bytes:
-        chunk = stream.read(min(65536, max_bytes + 1 - len(body)))
+        try:
+            chunk = stream.read(min(65536, max_bytes + 1 - len(body)))
+        except Exception as exc:  # noqa: BLE001 - the WSGI server's own decoding error
+            # (gunicorn raises its ParseException subclasses for a bad chunk size or trailer)
+            raise BadRequest("The request body is not valid chunked encoding.") from exc
         if not chunk:
             environ["wsgi.input"] = io.BytesIO(body)
             break

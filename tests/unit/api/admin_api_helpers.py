@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from gunicorn.http.errors import InvalidChunkSize
 from werkzeug.test import EnvironBuilder, TestResponse, run_wsgi_app
 from werkzeug.wrappers import Request
 
@@ -56,7 +57,16 @@ def url_of_length(prefix: str, length: int) -> str:
     return prefix + "x" * (length + 1 - len(prefix))
 
 
-def post_chunked(app: Flask, path: str, body: bytes, headers: dict[str, str]) -> TestResponse:
+class BrokenChunks(io.RawIOBase):
+    """A chunked input the WSGI server cannot decode (gunicorn's error on a bad chunk size)."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise InvalidChunkSize(b"zz")
+
+
+def post_chunked(
+    app: Flask, path: str, body: bytes | BrokenChunks, headers: dict[str, str]
+) -> TestResponse:
     """POST ``body`` to ``app`` as gunicorn passes a chunked one: no Content-Length, the input
     marked ``wsgi.input_terminated``."""
     environ = EnvironBuilder(
@@ -65,5 +75,6 @@ def post_chunked(app: Flask, path: str, body: bytes, headers: dict[str, str]) ->
         headers={**headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
     ).get_environ()
     environ.pop("CONTENT_LENGTH", None)
-    environ.update({"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True})
+    stream = body if isinstance(body, BrokenChunks) else io.BytesIO(body)
+    environ.update({"wsgi.input": stream, "wsgi.input_terminated": True})
     return TestResponse(*run_wsgi_app(app, environ), request=Request(environ))

@@ -11,6 +11,7 @@ import json
 import pytest
 from admin_api_helpers import (
     ADMIN_HEADERS,
+    BrokenChunks,
     Caller,
     assert_fault,
     post_chunked,
@@ -84,6 +85,11 @@ def test_a_chunked_body_over_the_limit_is_413_in_shape(app, admin_conf):
     assert_fault(post_chunked(app, "/v1.0/pods", body, ADMIN_HEADERS), 413, "overLimit", "large")
     padded = json.dumps({"pod": {"region_name": "Pod1"}}).encode().ljust(limit + 1)
     assert_fault(post_chunked(app, "/v1.0/pods", padded, ADMIN_HEADERS), 413, "overLimit")
+
+
+def test_an_undecodable_chunked_body_is_400_in_shape(app):
+    response = post_chunked(app, "/v1.0/pods", BrokenChunks(), ADMIN_HEADERS)
+    assert_fault(response, 400, "badRequest", "chunked")
 
 
 def test_a_chunked_body_at_the_limit_is_read_whole(app, admin_conf):

@@ -9,7 +9,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from admin_api_helpers import MEMBER_HEADERS, assert_fault, post_chunked, url_of_length
+from admin_api_helpers import (
+    MEMBER_HEADERS,
+    BrokenChunks,
+    assert_fault,
+    post_chunked,
+    url_of_length,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -164,6 +170,11 @@ def test_chunked_body_over_the_limit_is_413_in_shape(compute_app, pod_calls):
     body = json.dumps(boot(metadata={"k": "v" * 200_000})).encode()
     response = post_chunked(compute_app, "/v2.1/servers", body, MEMBER_HEADERS)
     assert_fault(response, 413, "overLimit", "too large")
+
+
+def test_undecodable_chunked_body_is_400_in_shape(compute_app, pod_calls):
+    response = post_chunked(compute_app, "/v2.1/servers", BrokenChunks(), MEMBER_HEADERS)
+    assert_fault(response, 400, "badRequest", "chunked")
 
 
 def test_url_over_the_limit_is_414_in_shape(compute_member, admin_conf):
