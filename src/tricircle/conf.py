@@ -23,6 +23,18 @@ database_opts = [
         help="SQLAlchemy URL of Tricircle's database: SQLite (the default, a file) or "
         "PostgreSQL (postgresql+psycopg2://user@host/db).",
     ),
+    cfg.IntOpt(
+        "max_pool_size",
+        default=5,
+        min=1,
+        help="Connections one process keeps open to the database (not SQLite).",
+    ),
+    cfg.IntOpt(
+        "max_overflow",
+        default=10,
+        min=0,
+        help="Connections one process may open beyond max_pool_size while busy (closed after).",
+    ),
 ]
 
 api_opts = [

@@ -30,7 +30,7 @@ from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.api.request_limits import RequestLimits
 from tricircle.cache import Clock, TtlCache
 from tricircle.db import pods as pod_queries
-from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.db.engine import engine_from_conf, make_session_factory
 from tricircle.db.models import Pod
 from tricircle.pods.client import PodClients
 from tricircle.pods.fanout import PodCallPool, shared_pool
@@ -153,7 +153,7 @@ def gateway_app(
     ``conf``: ``[database] connection``, ``[client]``'s identity, as production runs it."""
     overrides = overrides or Overrides()
     session_factory = overrides.session_factory or make_session_factory(
-        make_engine(conf.database.connection)
+        engine_from_conf(conf.database)
     )
     pod_clients = overrides.pod_clients or PodClients.from_conf(conf)
     pod_versions = overrides.pod_versions or PodVersions(pod_clients, versions_ttl)

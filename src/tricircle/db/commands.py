@@ -7,7 +7,7 @@ import logging
 
 from tricircle import conf
 from tricircle.db import migrations
-from tricircle.db.engine import make_engine
+from tricircle.db.engine import engine_from_conf
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def upgrade(args: argparse.Namespace) -> int:
     """Run the Alembic migrations up to ``args.revision``."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     config = conf.load(args.config_file)
-    engine = make_engine(config.database.connection)
+    engine = engine_from_conf(config.database)
     migrations.upgrade(engine, args.revision)
     print(f"database at revision {migrations.current_revision(engine)}")
     return 0

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, a busy timeout and WAL journaling."""
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    """An engine for ``url``; SQLite gets foreign keys, a busy timeout and WAL journaling, a
+    server database a pool of ``pool_size`` kept connections and ``max_overflow`` more."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -19,7 +22,12 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow)
+
+
+def engine_from_conf(database: Any) -> Engine:
+    """The engine ``[database]`` of Tricircle's configuration names, with its pool limits."""
+    return make_engine(database.connection, database.max_pool_size, database.max_overflow)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -7,7 +7,7 @@ import logging
 
 from tricircle import conf
 from tricircle.db import jobs
-from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.db.engine import engine_from_conf, make_session_factory
 from tricircle.db.models import Job, JobStatus
 from tricircle.jobs.worker import build_worker
 
@@ -46,7 +46,7 @@ def run_xjob(args: argparse.Namespace) -> int:
 def list_jobs(args: argparse.Namespace) -> int:
     """Print the jobs of the [database] connection as a table."""
     config = conf.load(args.config_file)
-    session_factory = make_session_factory(make_engine(config.database.connection))
+    session_factory = make_session_factory(engine_from_conf(config.database))
     with session_factory.begin() as session:
         try:
             found = jobs.list_jobs(

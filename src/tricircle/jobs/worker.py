@@ -20,7 +20,7 @@ from types import FrameType
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.db.engine import engine_from_conf, make_session_factory
 from tricircle.db.models import Job
 from tricircle.jobs import queue
 from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
@@ -213,7 +213,7 @@ def build_worker(
 ) -> Worker:
     """A worker configured from ``[xjob]`` over ``[database] connection`` (or the given factory)."""
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(conf.database.connection))
+        session_factory = make_session_factory(engine_from_conf(conf.database))
     return Worker(
         session_factory,
         threads=conf.xjob.workers,

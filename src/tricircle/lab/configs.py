@@ -68,6 +68,11 @@ def authtoken(layout: LabLayout, user: str) -> dict[str, str]:
     }
 
 
+# Every PostgreSQL client of the lab keeps at most 2 idle connections per process (up to 8 more
+# while busy): the machine's PostgreSQL allows 100 and a lab runs about 40 processes using it.
+SMALL_POOL = {"max_pool_size": "2", "max_overflow": "8"}
+
+
 def common(state_dir: Path) -> dict[str, str]:
     """``[DEFAULT]`` options every service shares: logging to stderr, a state path."""
     return {"debug": "false", "use_stderr": "true", "state_path": str(state_dir)}
@@ -151,8 +156,7 @@ def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
         },
         "database": {
             "connection": f"{POSTGRES_URL}/{pod.neutron_database}",
-            "max_pool_size": "2",
-            "max_overflow": "8",
+            **SMALL_POOL,
         },
         "ml2": {
             "type_drivers": "local,flat,vlan",
@@ -293,8 +297,8 @@ def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
         },
         "api": {"auth_strategy": "keystone"},
         "wsgi": {"api_paste_config": str(state / "etc" / "api-paste.ini")},
-        "api_database": {"connection": f"{POSTGRES_URL}/{pod.database('api')}"},
-        "database": {"connection": f"{POSTGRES_URL}/{pod.database('cell1')}"},
+        "api_database": {"connection": f"{POSTGRES_URL}/{pod.database('api')}", **SMALL_POOL},
+        "database": {"connection": f"{POSTGRES_URL}/{pod.database('cell1')}", **SMALL_POOL},
         "scheduler": {"discover_hosts_in_cells_interval": "2", "workers": "1"},
         "conductor": {"workers": "1"},
         "vnc": {"enabled": "false"},
@@ -343,8 +347,7 @@ def pod_cinder(layout: LabLayout, pod: PodLayout) -> Sections:
         },
         "database": {
             "connection": f"{POSTGRES_URL}/{pod.cinder_database}",
-            "max_pool_size": "2",
-            "max_overflow": "8",
+            **SMALL_POOL,
         },
         "fake": {
             "volume_driver": "cinder.tests.fake_driver.FakeLoggingVolumeDriver",
@@ -362,7 +365,7 @@ def pod_cinder(layout: LabLayout, pod: PodLayout) -> Sections:
 def tricircle(layout: LabLayout) -> Sections:
     """Tricircle's admin API and worker: PostgreSQL, Keystone auth, the pods' credentials."""
     return {
-        "database": {"connection": tricircle_database_url(layout)},
+        "database": {"connection": tricircle_database_url(layout), **SMALL_POOL},
         "api": {"auth_strategy": "keystone", "bind_port": str(layout.port("tricircle"))},
         "keystone_authtoken": authtoken(layout, "tricircle"),
         "client": {

@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from tricircle import conf
-from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.db.engine import engine_from_conf, make_session_factory
 from tricircle.reconcile.run import context_from_conf, reconcile
 
 
@@ -29,7 +29,7 @@ def run_reconcile(args: argparse.Namespace) -> int:
     """Run one pass and print its summary (``nothing found`` when there is no drift)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     config = conf.load(args.config_file)
-    engine = make_engine(config.database.connection)
+    engine = engine_from_conf(config.database)
     context = context_from_conf(
         config,
         make_session_factory(engine),

@@ -6,6 +6,7 @@ import configparser
 import json
 from pathlib import Path
 
+from tricircle.db.engine import make_engine
 from tricircle.lab import cloud_config, configs, lab
 from tricircle.lab.layout import TOP_REGION, LabLayout
 
@@ -147,3 +148,18 @@ def test_pod_nova_runs_the_lab_guest_driver_on_the_labs_switch(tmp_path):
     assert nova.get("DEFAULT", "compute_driver") == "tricircle_lab.LabGuestDriver"
     assert nova.get("DEFAULT", "host") == pod.host
     assert nova.get("os_vif_ovs", "ovsdb_connection") == f"unix:{layout.ovsdb_socket}"
+
+
+def test_every_postgresql_client_of_the_lab_keeps_a_small_pool(tmp_path):
+    """The machine's PostgreSQL allows 100 connections; a lab runs about 40 processes on it."""
+    layout = LabLayout(root=tmp_path, pods=2, base_port=22000)
+    pod = layout.pod_layouts[0]
+    for database in (
+        configs.tricircle(layout)["database"],
+        configs.pod_nova(layout, pod)["database"],
+        configs.pod_nova(layout, pod)["api_database"],
+        configs.pod_cinder(layout, pod)["database"],
+    ):
+        assert (database["max_pool_size"], database["max_overflow"]) == ("2", "8"), database
+    engine = make_engine("postgresql+psycopg2://lab@127.0.0.1/none", 2, 8)
+    assert engine.pool.size() == 2 and engine.pool._max_overflow == 8

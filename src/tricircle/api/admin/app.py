@@ -13,7 +13,7 @@ from tricircle.api.admin import jobs, pods, routings
 from tricircle.api.admin.common import EXTENSION, AdminState
 from tricircle.api.request_limits import RequestLimits
 from tricircle.conf import CONF
-from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.db.engine import engine_from_conf, make_session_factory
 from tricircle.pods.regions import RegionsReader, regions_reader
 
 ACCESS_LOG = logging.getLogger("tricircle.api.admin.access")
@@ -33,7 +33,7 @@ def create_app(
     """
     conf = conf if conf is not None else CONF
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(conf.database.connection))
+        session_factory = make_session_factory(engine_from_conf(conf.database))
     app = Flask(__name__)
     app.json.sort_keys = False
     app.extensions[EXTENSION] = AdminState(
