@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up this machine for Tricircle and its lab: Debian packages (PostgreSQL and RabbitMQ where
-# none answers on 127.0.0.1; Open vSwitch and the data plane's tools), then the virtual
+# Set up this machine for Tricircle and its lab: Debian packages (PostgreSQL, RabbitMQ, Open
+# vSwitch and the data plane's tools), then the virtual
 # environment .venv with the project and the lab's OpenStack services at the versions pinned in
 # constraints.txt, and .venv-tempest with stock tempest. Safe to run again.
 set -euo pipefail
@@ -15,13 +15,16 @@ python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null \
   || { echo "setup: Python >= 3.11 is required as python3" >&2; exit 1; }
 python3 -c 'import venv, ensurepip' 2>/dev/null || packages+=(python3-venv)
 command -v gcc >/dev/null || packages+=(build-essential python3-dev)
+# PostgreSQL: the machine's server holds the pods' databases (used where one answers), and the
+# lab runs a server of its own for Tricircle's database, so the server binaries must be here.
 installed_postgres=0
-if ! listening 5432 && ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 \
+    || { ! listening 5432 && ! ls /etc/postgresql/*/main >/dev/null 2>&1; }; then
   packages+=(postgresql); installed_postgres=1
 fi
-if ! listening 5672 && ! command -v rabbitmq-server >/dev/null; then
-  packages+=(rabbitmq-server)
-fi
+# RabbitMQ: the lab runs its own node for the pods (setpriv runs the lab's PostgreSQL).
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || packages+=(rabbitmq-server)
+command -v setpriv >/dev/null || packages+=(util-linux)
 # The lab's data plane: its own userspace Open vSwitch, the agents' tools (dnsmasq, iptables,
 # conntrack, arping), and what guests run (dhclient, ping, ethtool).
 for tool in ovs-vswitchd:openvswitch-switch dnsmasq:dnsmasq-base dhclient:isc-dhcp-client \

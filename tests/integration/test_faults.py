@@ -7,21 +7,33 @@ meanwhile, starts the process again and reads the outcome back from the pods and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy
-from compute_gateway_helpers import boot, connect, delete_all, elapsed, fault, gateway, image_id
+from compute_gateway_helpers import (
+    FLAVOR_ID,
+    boot,
+    connect,
+    delete_all,
+    elapsed,
+    fault,
+    gateway,
+    image_id,
+)
 from cross_pod_helpers import lab_conf, lab_pod, reconcile, reconcile_counts
 from keystoneauth1 import adapter
 from keystoneauth1 import exceptions as ks_exceptions
 
-from tricircle.db import routings
-from tricircle.db.engine import make_engine
+from tricircle.db import jobs, routings
+from tricircle.db.engine import make_engine, make_session_factory
+from tricircle.db.models import Job, JobStatus
 from tricircle.lab import faults
 from tricircle.lab.layout import DEMO_PROJECT, DEMO_USER
 
@@ -55,6 +67,19 @@ def network(demo_cloud, wait_until):
     )
     demo_cloud.network.delete_subnet(subnet, ignore_missing=True)
     demo_cloud.network.delete_network(made, ignore_missing=True)
+
+
+def boot_body(cloud: Any, name: str, az: str, network_id: str) -> dict[str, Any]:
+    """The body of a boot through the gateway on one network in ``az``."""
+    return {
+        "server": {
+            "name": name,
+            "flavorRef": FLAVOR_ID,
+            "imageRef": image_id(cloud),
+            "availability_zone": az,
+            "networks": [{"uuid": network_id}],
+        }
+    }
 
 
 def test_a_killed_pod_nova_api_leaves_the_other_pod_listed_until_it_is_back(
@@ -92,15 +117,7 @@ def test_a_boot_while_the_pod_neutron_is_dead_is_503_and_leaves_nothing(
     """Bound: the refused boot answers within 30 s; the same boot succeeds once Neutron is back."""
     api = gateway(demo_session)
     name = f"fault-boot-{uuid.uuid4().hex[:6]}"
-    body = {
-        "server": {
-            "name": name,
-            "flavorRef": "1",
-            "imageRef": image_id(demo_cloud),
-            "availability_zone": "az2",
-            "networks": [{"uuid": network.id}],
-        }
-    }
+    body = boot_body(demo_cloud, name, "az2", network.id)
     central = pod_api("RegionOne", "network")
     ports_before = {
         p["id"] for p in central.get(f"/v2.0/ports?network_id={network.id}").json()["ports"]
@@ -184,15 +201,7 @@ def test_gateway_killed_after_the_pod_accepted_a_boot_leaves_an_orphan_reconcile
     """
     api = gateway(demo_session)
     name = f"fault-orphan-{uuid.uuid4().hex[:6]}"
-    body = {
-        "server": {
-            "name": name,
-            "flavorRef": "1",
-            "imageRef": image_id(demo_cloud),
-            "availability_zone": "az2",
-            "networks": [{"uuid": network.id}],
-        }
-    }
+    body = boot_body(demo_cloud, name, "az2", network.id)
     pod2 = lab_pod(mirror.session_factory, "Pod2")
     engine = make_engine(lab_conf(compute_lab).database.connection)
     answers: list[object] = []
@@ -297,3 +306,231 @@ def test_a_disabled_pod_takes_no_new_project_and_keeps_serving_its_servers(
     finally:
         admin.put(f"/pods/{pod2_id}", json={"pod": {"is_enabled": True}})
         delete_all(demo_cloud, [server])
+
+
+DATABASE_DOWN_SECONDS = 5.0
+DATABASE_GRACE_SECONDS = 5.0
+LOAD_SECONDS = 60.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """One call made under load: what, when (monotonic) and its HTTP status."""
+
+    what: str
+    started: float
+    ended: float
+    status: int
+
+
+def run_under_load(
+    calls: dict[str, Callable[[], int]], seconds: float, fault_at: float, fault: Callable[[], None]
+) -> list[Answer]:
+    """Each call of ``calls`` repeated in its own thread for ``seconds``; ``fault`` runs in this
+    thread ``fault_at`` seconds in. Returns every answer."""
+    answers: list[Answer] = []
+    lock = threading.Lock()
+    ends = time.monotonic() + seconds
+
+    def repeat(what: str, call: Callable[[], int]) -> None:
+        while time.monotonic() < ends:
+            started = time.monotonic()
+            try:
+                status = call()
+            except ks_exceptions.ConnectionError:
+                status = 0
+            with lock:
+                answers.append(Answer(what, started, time.monotonic(), status))
+
+    threads = [threading.Thread(target=repeat, args=item) for item in calls.items()]
+    for thread in threads:
+        thread.start()
+    try:
+        threading.Event().wait(fault_at)  # the load runs alone first
+        fault()
+    finally:
+        for thread in threads:
+            thread.join(seconds + 120)
+    assert not any(thread.is_alive() for thread in threads)
+    return answers
+
+
+def router_jobs(engine: sqlalchemy.Engine, router_id: str) -> list[Job]:
+    """Every job Tricircle's database holds for ``router_id``."""
+    with make_session_factory(engine)() as session:
+        return jobs.list_jobs(session, resource_id=router_id)
+
+
+def bottom_router_subnets(pod_network: adapter.Adapter, top_router_id: str) -> set[str]:
+    """Subnets the pod's copy of the top router has interfaces on (empty without a copy)."""
+    copies = pod_network.get("/v2.0/routers", params={"name": top_router_id}).json()["routers"]
+    ports = [
+        port
+        for copy in copies
+        for port in pod_network.get("/v2.0/ports", params={"device_id": copy["id"]}).json()["ports"]
+        if port["device_owner"] == "network:router_interface"
+    ]
+    return {ip["subnet_id"] for port in ports for ip in port["fixed_ips"]}
+
+
+def test_tricircles_database_restarted_under_load_answers_503_meanwhile_and_loses_no_job(
+    compute_lab, demo_cloud, demo_session, network, pod_api, wait_until
+):
+    """Bound: 60 s of boots, deletes, lists and router interface changes by three clients while
+    Tricircle's PostgreSQL is shut down (fast shutdown) for 5 s and started again. No call answers
+    500; a 503 only for calls made while it was down or within 5 s after it took connections
+    again; every router job finishes within 120 s and Pod1's bottom router converges."""
+    boot(demo_cloud, f"fault-db-anchor-{uuid.uuid4().hex[:6]}", "az1", [{"uuid": network.id}])
+    subnet_id = next(demo_cloud.network.subnets(network_id=network.id)).id
+    router = demo_cloud.network.create_router(name=f"fault-db-{uuid.uuid4().hex[:6]}")
+    api = gateway(demo_session)
+    neutron = adapter.Adapter(
+        demo_session, service_type="network", region_name="RegionOne", interface="public"
+    )
+    interface = {"subnet_id": subnet_id}
+    attached = {"now": False}
+
+    def boot_and_delete() -> int:
+        """A boot, its delete, and reads until it is gone: the first unexpected status, else
+        the delete's (the project's quota stays free for the next boot)."""
+        name = f"fault-db-{uuid.uuid4().hex[:6]}"
+        body = boot_body(demo_cloud, name, "az1", network.id)
+        answer = api.post("/servers", json=body, raise_exc=False)
+        if answer.status_code != 202:
+            return answer.status_code
+        server_id = answer.json()["server"]["id"]
+        deleted = api.delete(f"/servers/{server_id}", raise_exc=False).status_code
+        if deleted != 204:
+            return deleted
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            shown = api.get(f"/servers/{server_id}", raise_exc=False).status_code
+            if shown == 404:
+                return deleted
+            if shown != 200:
+                return shown
+            threading.Event().wait(0.5)
+        return 408
+
+    def list_servers() -> int:
+        return api.get("/servers/detail", raise_exc=False).status_code
+
+    def change_interface() -> int:
+        action = "remove_router_interface" if attached["now"] else "add_router_interface"
+        answer = neutron.put(f"/v2.0/routers/{router.id}/{action}", json=interface, raise_exc=False)
+        if answer.status_code == 200:
+            attached["now"] = not attached["now"]
+        return answer.status_code
+
+    window: dict[str, float] = {}
+
+    def restart_database() -> None:
+        window["down"] = time.monotonic()
+        faults.stop(
+            compute_lab,
+            "tricircle-postgres",
+            signal.SIGINT,
+            port=compute_lab.port("tricircle_database"),
+        )
+        threading.Event().wait(DATABASE_DOWN_SECONDS)  # the outage lasts this long
+        faults.restart(compute_lab, "tricircle-postgres")
+        window["up"] = time.monotonic()
+
+    try:
+        answers = run_under_load(
+            {"boot": boot_and_delete, "list": list_servers, "router": change_interface},
+            LOAD_SECONDS,
+            15.0,
+            restart_database,
+        )
+        failed = [a for a in answers if a.status >= 500 and a.status != 503 or a.status == 0]
+        assert not failed, failed
+        late = window["up"] + DATABASE_GRACE_SECONDS
+        refused = [a for a in answers if a.status == 503]
+        assert all(a.started < late and a.ended > window["down"] for a in refused), refused
+        after = [a for a in answers if a.started >= late]
+        assert {a.what for a in after} == {"boot", "list", "router"}, "every client ran after"
+        assert all(a.status < 400 for a in after), after
+        if not attached["now"]:
+            assert change_interface() == 200
+        engine = make_engine(lab_conf(compute_lab).database.connection)
+        wait_until(
+            lambda: all(job.status == JobStatus.SUCCESS for job in router_jobs(engine, router.id)),
+            120,
+            "every job of the router finished",
+        )
+        bottom_subnet = (
+            pod_api("Pod1", "network")
+            .get("/v2.0/subnets", params={"name": subnet_id})
+            .json()["subnets"]
+        )
+        wait_until(
+            lambda: (
+                bottom_router_subnets(pod_api("Pod1", "network"), router.id)
+                == {bottom_subnet[0]["id"]}
+            ),
+            60,
+            "Pod1's bottom router on the subnet",
+        )
+        project_id = demo_session.get_project_id()
+        reconcile(compute_lab, project_id)
+        assert reconcile_counts(reconcile(compute_lab, project_id, "--dry-run")) == {}
+    finally:
+        if attached["now"]:
+            neutron.put(f"/v2.0/routers/{router.id}/remove_router_interface", json=interface)
+        left = [s for s in demo_cloud.compute.servers() if s.name.startswith("fault-db-")]
+        delete_all(demo_cloud, left)
+        demo_cloud.network.delete_router(router, ignore_missing=True)
+
+
+BROKER_DOWN_SECONDS = 5.0
+
+
+def test_the_pods_broker_restarted_leaves_pods_working_and_a_job_queued_meanwhile_done(
+    compute_lab, demo_cloud, network, pod_api, wait_until
+):
+    """Bound: the pods' RabbitMQ node is stopped for 5 s and started again; within 240 s of the
+    restart a router job queued while it was down has finished, Pod1's bottom router has the
+    interface, and a server booted through RegionOne in each pod is ACTIVE (every pod's Nova,
+    Neutron agents and scheduler reconnected)."""
+    boot(demo_cloud, f"fault-mq-anchor-{uuid.uuid4().hex[:6]}", "az1", [{"uuid": network.id}])
+    subnet_id = next(demo_cloud.network.subnets(network_id=network.id)).id
+    router = demo_cloud.network.create_router(name=f"fault-mq-{uuid.uuid4().hex[:6]}")
+    engine = make_engine(lab_conf(compute_lab).database.connection)
+    try:
+        faults.stop(
+            compute_lab, "rabbitmq", signal.SIGTERM, port=compute_lab.port("rabbitmq"), timeout=60
+        )
+        try:
+            demo_cloud.network.add_interface_to_router(router, subnet_id=subnet_id)
+            threading.Event().wait(BROKER_DOWN_SECONDS)  # the outage lasts this long
+        finally:
+            faults.restart(compute_lab, "rabbitmq")
+        restarted = time.monotonic()
+        assert router_jobs(engine, router.id), "the interface change queued a job"
+        wait_until(
+            lambda: all(job.status == JobStatus.SUCCESS for job in router_jobs(engine, router.id)),
+            240,
+            "the router's jobs finished",
+        )
+        bottom_subnet = (
+            pod_api("Pod1", "network")
+            .get("/v2.0/subnets", params={"name": subnet_id})
+            .json()["subnets"]
+        )
+        assert bottom_router_subnets(pod_api("Pod1", "network"), router.id) == {
+            bottom_subnet[0]["id"]
+        }
+        servers = [
+            boot(demo_cloud, f"fault-mq-{az}", az, [{"uuid": network.id}], wait=False)
+            for az in ("az1", "az2")
+        ]
+        for server in servers:
+            remaining = max(1.0, 240 - elapsed(restarted))
+            assert demo_cloud.compute.wait_for_server(server, wait=remaining).status == "ACTIVE"
+    finally:
+        with contextlib.suppress(Exception):
+            demo_cloud.network.remove_interface_from_router(router, subnet_id=subnet_id)
+        left = [s for s in demo_cloud.compute.servers() if s.name.startswith("fault-mq-")]
+        delete_all(demo_cloud, left)
+        demo_cloud.network.delete_router(router, ignore_missing=True)

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from oslo_config import cfg
+from sqlalchemy import exc as sa_exc
 
 from tricircle import cli
 from tricircle import conf as tricircle_conf
@@ -209,6 +210,32 @@ def test_a_pod_that_is_down_fails_the_job_with_one_warning_and_no_traceback(
     (record,) = [r for r in caplog.records if r.name == "tricircle.jobs.worker"]
     assert record.levelname == "WARNING" and record.exc_info is None
     assert "region=Pod2" in record.getMessage() and f"job_id={job_id}" in record.getMessage()
+
+
+def test_a_database_outage_is_waited_out_with_warnings_and_no_traceback(
+    session_factory, monkeypatch, caplog
+):
+    def lose_database(context: JobContext, job) -> None:
+        raise sa_exc.OperationalError("UPDATE jobs", {}, Exception("server closed the connection"))
+
+    job_id = enqueue(session_factory, "lose_database", "router-1")
+    worker = make_worker(session_factory, {"lose_database": lose_database})
+    with caplog.at_level("INFO", logger="tricircle.jobs.worker"):
+        assert worker.run_once()
+
+        def claim_then_stop(*_args) -> None:
+            worker.stopping.set()
+            lose_database(None, None)
+
+        monkeypatch.setattr(queue, "claim_next_job", claim_then_stop)
+        worker._serve("thread-1")
+    with session_factory() as session:
+        assert jobs.get_job(session, job_id).status == JobStatus.FAILED
+    records = [r for r in caplog.records if r.name == "tricircle.jobs.worker"]
+    assert [r.levelname for r in records] == ["WARNING", "WARNING"]
+    assert all(r.exc_info is None for r in records)
+    assert "job waits for the database" in records[0].getMessage()
+    assert "job queue unavailable" in records[1].getMessage()
 
 
 def test_periodic_job_is_queued_at_start_and_again_after_each_success(session_factory, clock):

@@ -4,7 +4,8 @@ Handlers raise an ApiFault, a Tricircle exception or a pod client's typed error;
 (admin here, Nova's and Cinder's beside their gateways) maps anything raised to the fault its
 callers expect, ``{"itemNotFound": {"code": 404, "message": ...}}`` and the like: a pod that does
 not answer, or fails a list, is 503, a pod's own failure a 500 with the dialect's generic fault
-name, a pod's refusal (4xx) passed through with its status and message.
+name, a pod's refusal (4xx) passed through with its status and message. Tricircle's own
+database unreachable (a restart, an outage) is also 503: the caller may try again.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from oslo_policy import policy as oslo_policy
 from werkzeug.exceptions import HTTPException
 
 from tricircle.db import pods
+from tricircle.db.engine import database_unavailable
 from tricircle.pods import client as pod_client
 from tricircle.pods import lister, paths
 
 LOG = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = "The service's database is unavailable at the moment; try again later."
 
 
 class ApiFault(Exception):
@@ -155,6 +159,8 @@ class Dialect:
         for exception_type, fault_type in _BY_EXCEPTION:
             if isinstance(exc, exception_type):
                 return fault_type(str(exc))
+        if database_unavailable(exc):
+            return ServiceUnavailable(DATABASE_UNAVAILABLE)
         if isinstance(
             exc, pod_client.PodUnreachable | pod_client.PodServiceNotFound | lister.PodFailed
         ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -33,3 +34,12 @@ def engine_from_conf(database: Any) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded attributes readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True if ``exc`` says the database could not be reached or dropped the connection (a
+    server restarting or down, SQLite busy): an outage to wait out, not a bug. The engine's
+    pre-ping replaces such connections once the server is back."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)

@@ -20,7 +20,7 @@ from types import FrameType
 from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.db.engine import engine_from_conf, make_session_factory
+from tricircle.db.engine import database_unavailable, engine_from_conf, make_session_factory
 from tricircle.db.models import Job
 from tricircle.jobs import queue
 from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
@@ -125,6 +125,16 @@ class Worker:
             )
             return f"{type(exc).__name__}: {exc}"
         except Exception as exc:
+            if database_unavailable(exc):
+                LOG.warning(
+                    "job waits for the database job_id=%s type=%s resource=%s attempt=%s error=%s",
+                    job.id,
+                    job.type,
+                    job.resource_id,
+                    job.attempts,
+                    exc,
+                )
+                return f"{type(exc).__name__}: {exc}"
             LOG.exception(
                 "job handler raised job_id=%s type=%s resource=%s attempt=%s",
                 job.id,
@@ -140,8 +150,11 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 worked = self.run_once(thread_id)
-            except Exception:
-                LOG.exception("job queue unavailable worker=%s", thread_id)
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    LOG.exception("job queue failed worker=%s", thread_id)
+                else:
+                    LOG.warning("job queue unavailable worker=%s error=%s", thread_id, exc)
                 worked = False
             if not worked:
                 self.stopping.wait(self.poll_interval)
@@ -153,8 +166,13 @@ class Worker:
         for job in running:
             try:
                 queue.extend_lease(self.session_factory, job, self.lease_seconds, self.clock)
-            except Exception:
-                LOG.exception("lease not extended job_id=%s type=%s", job.id, job.type)
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    LOG.exception("lease not extended job_id=%s type=%s", job.id, job.type)
+                else:
+                    LOG.warning(
+                        "lease not extended job_id=%s type=%s error=%s", job.id, job.type, exc
+                    )
 
     def _keep_leases(self) -> None:
         """A heartbeat every third of a lease, until the pool is stopped."""

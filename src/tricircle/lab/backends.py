@@ -1,16 +1,15 @@
-"""PostgreSQL and RabbitMQ for the lab's Nova: used where they already run, else started here.
+"""The machine's PostgreSQL for the pods' databases: used where it already runs, else started.
 
-On this project's machines both already run on 127.0.0.1 (PostgreSQL with trust auth, RabbitMQ
-with guest/guest); the lab then only adds its own databases and virtual hosts and never restarts or
-reconfigures them. On a fresh machine, where the README's setup installed them from Debian's
-packages but nothing runs them, the lab starts them itself (loopback only) and ``lab down`` stops
-what it started.
+On this project's machines it already runs on 127.0.0.1 (trust auth for ``postgres``); the lab
+then only adds its own databases and never restarts or reconfigures it. On a fresh machine, where
+the README's setup installed it from Debian's packages but nothing runs it, the lab starts it
+itself (loopback only) and ``lab down`` stops what it started. Tricircle's own database and the
+pods' broker run as the lab's own processes (``tricircle_postgres``, ``broker``).
 """
 
 from __future__ import annotations
 
 import glob
-import os
 import shutil
 import subprocess
 import time
@@ -20,16 +19,9 @@ import psycopg2
 from psycopg2 import sql
 
 from tricircle.lab import processes
-from tricircle.lab.layout import HOST, LabLayout, PodLayout
+from tricircle.lab.layout import HOST, LabLayout
 
 POSTGRES_PORT = 5432
-RABBIT_PORT = 5672
-RABBIT_ENV = {
-    "RABBITMQ_NODE_IP_ADDRESS": HOST,
-    "RABBITMQ_NODENAME": "rabbit@localhost",
-    "ERL_EPMD_ADDRESS": HOST,
-    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
-}
 
 
 def _started_marker(layout: LabLayout, name: str) -> Path:
@@ -55,21 +47,6 @@ def ensure_postgres(layout: LabLayout) -> str:
     return "started"
 
 
-def ensure_rabbitmq(layout: LabLayout) -> str:
-    """Make RabbitMQ answer on 127.0.0.1:5672; returns how (``found`` or ``started``)."""
-    if processes.port_in_use(RABBIT_PORT):
-        return "found"
-    if not shutil.which("rabbitmq-server"):
-        raise processes.LabError(
-            "rabbitmq: nothing listens on 127.0.0.1:5672 and rabbitmq-server is not installed; "
-            "run the README's setup (tools/setup.sh)"
-        )
-    subprocess.run(["rabbitmq-server", "-detached"], env={**os.environ, **RABBIT_ENV}, check=True)
-    _started_marker(layout, "rabbitmq").write_text("rabbit@localhost")
-    _wait_port("rabbitmq", RABBIT_PORT, timeout=60)
-    return "started"
-
-
 def stop_started_backends(layout: LabLayout) -> list[str]:
     """Stop the backends this lab started itself (never ones it found running)."""
     stopped = []
@@ -81,15 +58,6 @@ def stop_started_backends(layout: LabLayout) -> list[str]:
         )
         marker.unlink()
         stopped.append("postgresql")
-    marker = _started_marker(layout, "rabbitmq")
-    if marker.exists():
-        subprocess.run(
-            ["rabbitmqctl", "-n", marker.read_text(), "stop"],
-            env={**os.environ, **RABBIT_ENV},
-            check=False,
-        )
-        marker.unlink()
-        stopped.append("rabbitmq")
     return stopped
 
 
@@ -101,38 +69,16 @@ def _wait_port(name: str, port: int, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
-def _rabbitmqctl(layout: LabLayout, *args: str) -> str:
-    node = ["-n", "rabbit@localhost"] if _started_marker(layout, "rabbitmq").exists() else []
-    result = subprocess.run(
-        ["rabbitmqctl", *node, "-q", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **RABBIT_ENV} if node else None,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise processes.LabError(f"rabbitmq: rabbitmqctl {args[0]} failed: {result.stderr.strip()}")
-    return result.stdout
-
-
-def ensure_vhosts(layout: LabLayout, pods: list[PodLayout]) -> None:
-    """Create each pod's virtual host (once) and let guest use it."""
-    existing = set(_rabbitmqctl(layout, "list_vhosts").split())
-    for pod in pods:
-        if pod.vhost not in existing:
-            _rabbitmqctl(layout, "add_vhost", pod.vhost)
-            _rabbitmqctl(layout, "set_permissions", "-p", pod.vhost, "guest", ".*", ".*", ".*")
-
-
-def _admin_connection() -> psycopg2.extensions.connection:
-    connection = psycopg2.connect(host=HOST, port=POSTGRES_PORT, user="postgres", dbname="postgres")
+def _admin_connection(port: int = POSTGRES_PORT) -> psycopg2.extensions.connection:
+    connection = psycopg2.connect(host=HOST, port=port, user="postgres", dbname="postgres")
     connection.autocommit = True
     return connection
 
 
-def _run_admin_statements(statements: list[sql.Composable]) -> None:
-    """Run each statement on the ``postgres`` database, outside any transaction."""
-    connection = _admin_connection()
+def _run_admin_statements(statements: list[sql.Composable], port: int = POSTGRES_PORT) -> None:
+    """Run each statement on the ``postgres`` database of the server on ``port``, outside any
+    transaction."""
+    connection = _admin_connection(port)
     try:
         with connection.cursor() as cursor:
             for statement in statements:
@@ -145,12 +91,13 @@ def _drop(name: str) -> sql.Composable:
     return sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
 
 
-def recreate_databases(names: list[str]) -> None:
-    """Drop (forcing out any session) and create each database, empty."""
+def recreate_databases(names: list[str], port: int = POSTGRES_PORT) -> None:
+    """Drop (forcing out any session) and create each database, empty, on the server on
+    ``port`` (the machine's shared one by default)."""
     statements: list[sql.Composable] = []
     for name in names:
         statements += [_drop(name), sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))]
-    _run_admin_statements(statements)
+    _run_admin_statements(statements, port)
 
 
 def copy_databases(pairs: list[tuple[str, str]]) -> None:

@@ -58,8 +58,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     kill.add_argument(
         "--signal",
         default="KILL",
-        choices=["KILL", "TERM", "STOP", "CONT"],
-        help="KILL and TERM wait until the process is gone; STOP pauses it, CONT resumes it.",
+        choices=["KILL", "TERM", "INT", "STOP", "CONT"],
+        help=(
+            "KILL, TERM and INT (PostgreSQL's fast shutdown) wait until the process is gone; "
+            "STOP pauses it, CONT resumes it."
+        ),
     )
     kill.set_defaults(handler=_kill)
     restart = actions.add_parser(
@@ -150,7 +153,7 @@ def _kill(args: argparse.Namespace) -> int:
         print(f"{args.name} is not running", file=sys.stderr)
         return 1
     sig = signal.Signals[f"SIG{args.signal}"]
-    if sig in (signal.SIGKILL, signal.SIGTERM):
+    if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
         faults.stop(layout, args.name, sig)
     else:
         faults.send(layout, args.name, sig)

@@ -6,7 +6,7 @@ import configparser
 import sys
 from pathlib import Path
 
-from tricircle.lab import compute_gateway
+from tricircle.lab import broker, compute_gateway, tricircle_postgres
 from tricircle.lab.layout import (
     HOST,
     PASSWORD,
@@ -23,7 +23,6 @@ VENV_ETC = Path(sys.prefix) / "etc"
 POSTGRES_URL = f"postgresql+psycopg2://postgres@{HOST}:5432"
 SHARED_VLAN_PHYSNET = VLAN_PHYSNET
 SHARED_VLAN_RANGE = (2000, 2063)
-RABBIT_URL = f"rabbit://guest:guest@{HOST}:5672"
 
 
 def write_ini(path: Path, sections: Sections) -> Path:
@@ -146,7 +145,7 @@ def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
     return {
         "DEFAULT": {
             **neutron_server(state),
-            "transport_url": f"{RABBIT_URL}/{pod.vhost}",
+            "transport_url": broker.transport_url(layout, pod.vhost),
             "api_workers": "1",
             "rpc_workers": "1",
             "rpc_state_report_workers": "0",
@@ -214,8 +213,14 @@ def pod_agents(layout: LabLayout, pod: PodLayout) -> Sections:
 
 
 def tricircle_database_url(layout: LabLayout) -> str:
-    """Tricircle's database in the lab: PostgreSQL, written by several processes at once."""
-    return f"{POSTGRES_URL}/{layout.db_prefix}_tricircle"
+    """Tricircle's database in the lab: on the lab's own PostgreSQL server, written by several
+    processes at once."""
+    return tricircle_postgres.url(layout, tricircle_database(layout))
+
+
+def tricircle_database(layout: LabLayout) -> str:
+    """Name of Tricircle's database in the lab."""
+    return f"{layout.db_prefix}_tricircle"
 
 
 def central_neutron(layout: LabLayout) -> Sections:
@@ -285,7 +290,7 @@ def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
             "compute_driver": "tricircle_lab.LabGuestDriver",
             "host": pod.host,
             "my_ip": HOST,
-            "transport_url": f"{RABBIT_URL}/{pod.vhost}",
+            "transport_url": broker.transport_url(layout, pod.vhost),
             "default_availability_zone": pod.az,
             "vif_plugging_is_fatal": "true",
             "vif_plugging_timeout": "60",
@@ -333,7 +338,7 @@ def pod_cinder(layout: LabLayout, pod: PodLayout) -> Sections:
             **common(state),
             "host": f"{pod.name}-cinder",
             "my_ip": HOST,
-            "transport_url": f"{RABBIT_URL}/{pod.vhost}",
+            "transport_url": broker.transport_url(layout, pod.vhost),
             "auth_strategy": "keystone",
             "enabled_backends": "fake",
             "storage_availability_zone": pod.az,

@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import Iterator
 
-from tricircle.lab import processes
+from tricircle.lab import broker, processes, tricircle_postgres
 from tricircle.lab.layout import HOST, LabLayout
 
 _POD_SERVICES = {
@@ -59,9 +59,16 @@ def stop(
 
 
 def restart(layout: LabLayout, name: str) -> None:
-    """Start ``name`` again as it was first started; wait until an HTTP service answers."""
+    """Start ``name`` again as it was first started; wait until an HTTP service answers, or
+    Tricircle's PostgreSQL or the pods' broker takes connections."""
     if not processes.alive(layout, name):
         processes.relaunch(layout, name)
+    if name == tricircle_postgres.PROCESS:
+        tricircle_postgres.wait_ready(layout)
+        return
+    if name == broker.PROCESS:
+        broker.wait_ready(layout)
+        return
     url = ready_url(layout, name)
     if url is not None:
         processes.wait_for_http(layout, name, url)

@@ -21,6 +21,7 @@ from typing import TextIO
 
 from tricircle.lab import (
     backends,
+    broker,
     compute_gateway,
     identity,
     namespaces,
@@ -28,6 +29,7 @@ from tricircle.lab import (
     outside,
     processes,
     services,
+    tricircle_postgres,
 )
 from tricircle.lab.identity import Endpoint
 from tricircle.lab.layout import HOST, SERVICE_USERS, TOP_REGION, LabLayout
@@ -106,7 +108,15 @@ def volume_catalog(layout: LabLayout) -> list[Endpoint]:
 
 def expected_processes(layout: LabLayout) -> list[str]:
     """Names of every long-running process of a complete lab."""
-    names = ["keystone", "glance", "tricircle-api", *services.XJOB_PROCESSES, "central-neutron"]
+    names = [
+        "keystone",
+        "glance",
+        broker.PROCESS,
+        tricircle_postgres.PROCESS,
+        "tricircle-api",
+        *services.XJOB_PROCESSES,
+        "central-neutron",
+    ]
     if layout.compute:
         names += ["ovsdb-server", "ovs-vswitchd"]
     for pod in layout.pod_layouts:
@@ -140,7 +150,15 @@ def ports(layout: LabLayout) -> dict[int, str]:
     """Every loopback port the lab listens on -> the service on it."""
     used = {
         layout.port(service): service
-        for service in ("keystone", "glance", "tricircle", "central_neutron")
+        for service in (
+            "keystone",
+            "glance",
+            "tricircle",
+            "central_neutron",
+            "tricircle_database",
+            "rabbitmq",
+            "rabbitmq_distribution",
+        )
     }
     for pod in layout.pod_layouts:
         for service in (
@@ -228,9 +246,16 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
 
         def prepare_backends() -> None:
             how_pg = backends.ensure_postgres(layout)
-            how_rabbit = backends.ensure_rabbitmq(layout)
-            backends.ensure_vhosts(layout, pods)
-            progress("backends", f"postgresql {how_pg}, rabbitmq {how_rabbit}, vhosts ready")
+            tricircle_postgres.start(layout)
+            progress(
+                "backends",
+                f"the machine's postgresql {how_pg}; Tricircle's own PostgreSQL on "
+                f"{HOST}:{layout.port('tricircle_database')}",
+            )
+
+        def start_broker() -> None:
+            broker.start(layout)
+            progress("rabbitmq", f"the pods' broker on {HOST}:{layout.port('rabbitmq')}")
 
         def register() -> None:
             identity.register_identities(layout, SERVICE_USERS)
@@ -239,6 +264,7 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
             progress("keystone", "regions, endpoints, service users and demo tenant registered")
 
         backend_ready = pool.submit(prepare_backends)
+        broker_ready = pool.submit(start_broker)
 
         def start_switch() -> None:
             if layout.compute:
@@ -264,6 +290,7 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
             tricircle_ready,
             pods_registered,
             backend_ready,
+            broker_ready,
             keystone_ready,
             catalog_ready,
             glance_ready,
@@ -273,7 +300,8 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
         pod_neutrons: list[Future] = []
         for pod in pods:
             neutron = after(
-                [backend_ready], lambda pod=pod: services.start_pod_neutron(layout, pod, progress)
+                [backend_ready, broker_ready],
+                lambda pod=pod: services.start_pod_neutron(layout, pod, progress),
             )
             pod_neutrons.append(neutron)
             work.append(neutron)
@@ -302,7 +330,7 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
                 [backend_ready], lambda pod=pod: services.prepare_pod_cinder(layout, pod, progress)
             )
             cinder = after(
-                [cinder_conf, catalog_ready],
+                [cinder_conf, catalog_ready, broker_ready],
                 lambda pod=pod, conf=cinder_conf: services.start_pod_cinder(
                     layout, pod, conf.result(), progress
                 ),
@@ -344,6 +372,7 @@ def down(layout: LabLayout) -> list[str]:
     stopped = processes.stop_all(layout)
     namespaces.remove_lab_namespaces(layout, ovs_interfaces)
     openvswitch.remove_leftover_devices(layout, ovs_interfaces)
+    tricircle_postgres.remove(layout)
     return stopped + backends.stop_started_backends(layout)
 
 

@@ -160,6 +160,9 @@ class LabLayout:
             "central_neutron": 3,
             "compute_gateway": 4,
             "volume_gateway": 5,
+            "tricircle_database": 6,
+            "rabbitmq": 7,
+            "rabbitmq_distribution": 8,
         }
         return self.base_port + offsets[service]
 

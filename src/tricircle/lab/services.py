@@ -544,14 +544,17 @@ def _wait_host_mapped(layout: LabLayout, pod: PodLayout, timeout: float = 60.0) 
 
 
 def start_tricircle(layout: LabLayout, progress: Progress) -> Path:
-    """Tricircle's database (fresh, on PostgreSQL), admin API and job worker; returns its config.
+    """Tricircle's database (fresh, on the lab's own PostgreSQL server), admin API and job
+    workers; returns its config.
 
     The database is shared with the central Neutron's plugins, which read pods and queue jobs.
     """
     state = layout.root / "tricircle"
     conf = configs.write_ini(state / "tricircle.conf", configs.tricircle(layout))
     tricircle = [str(BIN / "tricircle"), "--config-file", str(conf)]
-    backends.recreate_databases([f"{layout.db_prefix}_tricircle"])
+    backends.recreate_databases(
+        [configs.tricircle_database(layout)], port=layout.port("tricircle_database")
+    )
     processes.run(layout, "tricircle-setup", [*tricircle, "db", "upgrade"])
     env = {"TRICIRCLE_CONFIG_FILES": str(conf)}
     processes.start(

@@ -22,6 +22,7 @@ else holds the subnet or network: a delete that Neutron refuses anyway keeps its
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from neutron.common import _constants as neutron_constants
@@ -37,6 +38,7 @@ from oslo_log import log
 from sqlalchemy.exc import SQLAlchemyError
 
 from tricircle.db import routings
+from tricircle.db.engine import database_unavailable
 from tricircle.jobs.queue import enqueue_job
 from tricircle.network import constants, tricircle_db
 from tricircle.network.central_plugin import hints_of, is_external
@@ -44,6 +46,8 @@ from tricircle.network.central_plugin import hints_of, is_external
 LOG = log.getLogger(__name__)
 
 PLUGIN_TYPE = "tricircle"
+# Seconds a job's commit waits for Tricircle's database to come back (a server restart).
+ENQUEUE_PATIENCE = 30.0
 DELETED_RESOURCE_TYPES = {
     resources.NETWORK: constants.NETWORK,
     resources.SUBNET: constants.SUBNET,
@@ -272,21 +276,40 @@ class TricircleServicePlugin(service_base.ServicePluginBase):
         cause: str,
         only_if_routed: bool = False,
     ) -> None:
-        """Commit one job; with ``only_if_routed``, only if ``resource_id`` has routings."""
-        try:
-            with self.sessions().begin() as session:
-                if only_if_routed and not routings.find_routings_for_top(session, resource_id):
-                    return
-                job = enqueue_job(session, job_type, resource_id, project_id, payload)
-        except SQLAlchemyError:
-            LOG.exception(
-                "%s not queued after %s: Tricircle's database failed resource=%s project=%s",
-                job_type,
-                cause,
-                resource_id,
-                project_id,
-            )
-            raise
+        """Commit one job; with ``only_if_routed``, only if ``resource_id`` has routings.
+
+        While Tricircle's database is unreachable (a restart), the commit is tried again for up
+        to ``ENQUEUE_PATIENCE`` seconds, holding the Neutron call that caused it; after that the
+        error is raised and logged (reconcile repairs what the job would have done)."""
+        deadline = time.monotonic() + ENQUEUE_PATIENCE
+        pause = 0.25
+        while True:
+            try:
+                with self.sessions().begin() as session:
+                    if only_if_routed and not routings.find_routings_for_top(session, resource_id):
+                        return
+                    job = enqueue_job(session, job_type, resource_id, project_id, payload)
+                break
+            except SQLAlchemyError as exc:
+                if database_unavailable(exc) and time.monotonic() + pause < deadline:
+                    LOG.warning(
+                        "%s waits for Tricircle's database after %s resource=%s error=%s",
+                        job_type,
+                        cause,
+                        resource_id,
+                        exc,
+                    )
+                    time.sleep(pause)
+                    pause = min(pause * 2, 4.0)
+                    continue
+                LOG.exception(
+                    "%s not queued after %s: Tricircle's database failed resource=%s project=%s",
+                    job_type,
+                    cause,
+                    resource_id,
+                    project_id,
+                )
+                raise
         LOG.info(
             "%s queued after %s job_id=%s resource=%s project=%s",
             job_type,

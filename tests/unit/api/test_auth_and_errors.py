@@ -7,6 +7,7 @@ import logging
 import pytest
 from admin_api_helpers import assert_fault
 from keystonemiddleware import opts as auth_token_opts
+from sqlalchemy import exc as sa_exc
 
 from tricircle.api import errors, policy
 from tricircle.api.admin.app import create_app
@@ -91,6 +92,17 @@ def test_unexpected_error_is_a_500_without_internals(admin, monkeypatch):
     monkeypatch.setattr("tricircle.db.pods.list_pods", explode)
     message = assert_fault(admin.get("/v1.0/pods"), 500, "serverError")
     assert "secret" not in message
+
+
+def test_database_outage_is_a_503_to_try_again(admin, monkeypatch, caplog):
+    def refuse(*_args, **_kwargs):
+        raise sa_exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr("tricircle.db.pods.list_pods", refuse)
+    with caplog.at_level("WARNING", logger="tricircle.api.errors"):
+        message = assert_fault(admin.get("/v1.0/pods"), 503, "serviceUnavailable")
+    assert message == errors.DATABASE_UNAVAILABLE
+    assert not [r for r in caplog.records if r.exc_info is not None]
 
 
 def test_fault_for_maps_framework_errors():

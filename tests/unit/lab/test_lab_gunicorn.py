@@ -71,7 +71,7 @@ def test_tricircles_apis_run_the_json_error_worker_and_openstacks_services_do_no
     )
     monkeypatch.setattr(processes, "run", lambda *_args: None)
     monkeypatch.setattr(processes, "wait_for_http", lambda *_args: None)
-    monkeypatch.setattr(backends, "recreate_databases", lambda _names: None)
+    monkeypatch.setattr(backends, "recreate_databases", lambda _names, port: None)
     monkeypatch.setattr(compute_gateway, "define_flavor", lambda _layout: None)
     layout = LabLayout(root=tmp_path, pods=1, base_port=22000)
     conf = services.start_tricircle(layout, lambda *_args: None)

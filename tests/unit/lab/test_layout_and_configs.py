@@ -20,7 +20,7 @@ def read_ini(path: Path) -> configparser.RawConfigParser:
 def test_every_port_is_distinct_and_loopback(tmp_path):
     layout = LabLayout(root=tmp_path, pods=4, base_port=20000)
     used = lab.ports(layout)
-    assert len(used) == 6 + 4 * 5
+    assert len(used) == 9 + 4 * 5
     assert all(20000 <= port < 20000 + 100 * 5 for port in used)
     assert layout.keystone_url.startswith("http://127.0.0.1:")
     for pod in layout.pod_layouts:
@@ -163,3 +163,16 @@ def test_every_postgresql_client_of_the_lab_keeps_a_small_pool(tmp_path):
         assert (database["max_pool_size"], database["max_overflow"]) == ("2", "8"), database
     engine = make_engine("postgresql+psycopg2://lab@127.0.0.1/none", 2, 8)
     assert engine.pool.size() == 2 and engine.pool._max_overflow == 8
+
+
+def test_tricircles_database_is_on_the_labs_own_postgresql_and_the_pods_are_not(tmp_path):
+    """Tricircle's database server can be restarted by a fault test; the machine's cannot."""
+    layout = LabLayout(root=tmp_path, pods=2, base_port=22000)
+    own = f"postgresql+psycopg2://postgres@127.0.0.1:22006/{layout.db_prefix}_tricircle"
+    assert configs.tricircle(layout)["database"]["connection"] == own
+    plugin = configs.central_neutron(layout)["tricircle"]["database_connection"]
+    assert plugin == own
+    pod = layout.pod_layouts[0]
+    assert ":5432/" in configs.pod_nova(layout, pod)["database"]["connection"]
+    assert lab.ports(layout)[22006] == "tricircle_database"
+    assert "tricircle-postgres" in lab.expected_processes(layout)

@@ -358,7 +358,8 @@ def test_a_subnet_of_an_internal_network_queues_no_setup(plugin, session_factory
     assert all_jobs(session_factory) == []
 
 
-def test_a_database_failure_is_raised(context, tmp_path):
+def test_a_database_that_stays_away_fails_the_call(context, tmp_path, monkeypatch):
+    monkeypatch.setattr(service_plugin, "ENQUEUE_PATIENCE", 0.0)
     plugin = TricircleServicePlugin()
     missing = tmp_path / "no-such-dir" / "tricircle.sqlite"
     plugin.sessions = lambda: make_session_factory(make_engine(f"sqlite:///{missing}"))
@@ -369,6 +370,29 @@ def test_a_database_failure_is_raised(context, tmp_path):
             None,
             payload(context, ROUTER, {"project_id": "p"}),
         )
+
+
+def test_a_job_waits_for_a_restarting_database_and_is_queued(
+    plugin, session_factory, context, monkeypatch
+):
+    pauses: list[float] = []
+    monkeypatch.setattr(service_plugin.time, "sleep", pauses.append)
+    refusals = iter([True, True, False])
+
+    class Restarting:
+        """Sessions whose first two transactions find the server down."""
+
+        def begin(self):
+            if next(refusals):
+                raise OperationalError("BEGIN", {}, Exception("the database system is starting up"))
+            return session_factory.begin()
+
+    plugin.sessions = Restarting
+    plugin.router_changed(
+        resources.ROUTER, events.AFTER_DELETE, None, payload(context, ROUTER, {"project_id": "p"})
+    )
+    assert pauses == [0.25, 0.5]
+    assert [resource_id for _type, resource_id, *_rest in all_jobs(session_factory)] == [ROUTER]
 
 
 def _delete_subnet(plugin, context) -> None:
