@@ -24,7 +24,7 @@ class NeutronRefusal(ApiFault):
 
 
 def check_proxy_available() -> None:
-    """Nova's network proxy APIs are gone from microversion 2.36 on (404)."""
+    """Nova's proxy APIs (networks, volumes) are gone from microversion 2.36 on (404)."""
     if g.microversion.at_least(PROXY_REMOVED_AT):
         raise NotFound("The resource could not be found.")
 

@@ -34,6 +34,10 @@ USAGE_LIST = "os_compute_api:os-simple-tenant-usage:list"
 USAGE_SHOW = "os_compute_api:os-simple-tenant-usage:show"
 AUDIT_LOG = "os_compute_api:os-instance-usage-audit-log:%s"
 EXTERNAL_EVENTS = "os_compute_api:os-server-external-events:create"
+# Nova's proxy APIs (< 2.36) keep Nova's rule names; Nova's defaults let any project member in.
+VOLUMES = "os_compute_api:os-volumes:%s"
+NETWORKS = "os_compute_api:os-networks:%s"
+TENANT_NETWORKS = "os_compute_api:os-tenant-networks:%s"
 
 _ADMIN_VIEWS = [
     (HYPERVISORS, "list", "GET", "/v2.1/os-hypervisors"),
@@ -146,6 +150,32 @@ RULES += [
         "Forward external events to the pods of their servers.",
         [{"method": "POST", "path": "/v2.1/os-server-external-events"}],
     ),
+]
+
+_PROXIES = [
+    (VOLUMES, "list", "GET", "/v2.1/os-volumes"),
+    (VOLUMES, "detail", "GET", "/v2.1/os-volumes/detail"),
+    (VOLUMES, "show", "GET", "/v2.1/os-volumes/{volume_id}"),
+    (VOLUMES, "create", "POST", "/v2.1/os-volumes"),
+    (VOLUMES, "delete", "DELETE", "/v2.1/os-volumes/{volume_id}"),
+    (VOLUMES, "snapshots:list", "GET", "/v2.1/os-snapshots"),
+    (VOLUMES, "snapshots:detail", "GET", "/v2.1/os-snapshots/detail"),
+    (VOLUMES, "snapshots:show", "GET", "/v2.1/os-snapshots/{snapshot_id}"),
+    (VOLUMES, "snapshots:create", "POST", "/v2.1/os-snapshots"),
+    (VOLUMES, "snapshots:delete", "DELETE", "/v2.1/os-snapshots/{snapshot_id}"),
+    (NETWORKS, "list", "GET", "/v2.1/os-networks"),
+    (NETWORKS, "show", "GET", "/v2.1/os-networks/{network_id}"),
+    (TENANT_NETWORKS, "list", "GET", "/v2.1/os-tenant-networks"),
+    (TENANT_NETWORKS, "show", "GET", "/v2.1/os-tenant-networks/{network_id}"),
+]
+RULES += [
+    policy.DocumentedRuleDefault(
+        name % action,
+        OWNER_OR_ADMIN,
+        "A proxy API below microversion 2.36 (Nova's rule; the region's service checks too).",
+        [{"method": method, "path": path}],
+    )
+    for name, action, method, path in _PROXIES
 ]
 
 
