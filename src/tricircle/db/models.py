@@ -137,7 +137,8 @@ class Job(TimestampMixin, Base):
     """Durable asynchronous work, claimed by one worker at a time.
 
     At most one job per (type, resource_id) waits as ``new``: a second enqueue coalesces into it.
-    ``lease_until`` is set when a worker claims the job; a running job past it is taken again.
+    At most one job per resource_id, of any type, is ``running``. ``lease_until`` is set when a
+    worker claims the job; a running job past it is taken again.
     """
 
     __tablename__ = "jobs"
@@ -149,6 +150,13 @@ class Job(TimestampMixin, Base):
             unique=True,
             sqlite_where=text("status = 'new'"),
             postgresql_where=text("status = 'new'"),
+        ),
+        Index(
+            "uq_jobs_running_resource",
+            "resource_id",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
         ),
         Index("ix_jobs_status_run_after", "status", "run_after"),
         Index(

@@ -1,8 +1,11 @@
 """The job queue in the database: enqueue (coalescing), claim (leased), finish (with backoff).
 
 A claim increments ``attempts``; the pair (job id, attempts) is the claim's fencing token, so a
-worker whose lease expired and whose job was retaken cannot record a stale outcome. Every
-timestamp written or compared comes from a ``Clock`` (the system's by default).
+worker whose lease expired and whose job was retaken cannot record a stale outcome. Jobs of one
+resource (of any type: ``router_setup`` and ``configure_routes`` of a router) never run at once:
+a claim passes over a job while another job of its resource is running, and the unique index
+``uq_jobs_running_resource`` refuses the claim that lost a race for one. Every timestamp written
+or compared comes from a ``Clock`` (the system's by default).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, and_, bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
@@ -24,6 +28,7 @@ from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
 LOG = logging.getLogger(__name__)
 
 ENQUEUE_ATTEMPTS = 10
+CLAIM_ATTEMPTS = 10
 
 
 def enqueue_job(
@@ -73,9 +78,11 @@ def enqueue_job(
 
 
 def _claim_statement(due: Callable[[type[Job]], ColumnElement[bool]]) -> UpdateBase:
-    """``UPDATE`` leasing the first job matching ``due`` whose resource is idle.
+    """``UPDATE`` leasing the first job matching ``due`` whose resource runs no other job.
 
-    Built once with bind parameters ``now`` and ``lease_until``, so claims reuse the compiled SQL.
+    A running job whose lease expired still holds its resource: it is retaken itself (expired
+    leases are claimed first), so nothing else of that resource runs beside a slow worker. Built
+    once with bind parameters ``now`` and ``lease_until``, so claims reuse the compiled SQL.
     """
     candidate = aliased(Job)
     running = aliased(Job)
@@ -83,10 +90,8 @@ def _claim_statement(due: Callable[[type[Job]], ColumnElement[bool]]) -> UpdateB
     busy = (
         select(running.id)
         .where(
-            running.type == candidate.type,
             running.resource_id == candidate.resource_id,
             running.status == JobStatus.RUNNING,
-            running.lease_until >= now,
             running.id != candidate.id,
         )
         .exists()
@@ -135,29 +140,44 @@ def claim_next_job(
     """Atomically take the next due job for ``worker_id``, leased for ``lease_seconds``; or None.
 
     Due means: ``running`` with an expired lease (taken first), else ``new`` or ``failed`` with
-    run_after passed, earliest run_after first. A job is skipped while another job of its type
-    runs, under a live lease, for the same resource. Each claim is one statement, ``UPDATE ...
-    WHERE id = (SELECT ... FOR UPDATE SKIP LOCKED)`` on PostgreSQL; SQLite runs writers one at a
-    time, so the same statement is atomic there.
+    run_after passed, earliest run_after first. A job is skipped while another job of the same
+    resource is running. Each claim is one statement, ``UPDATE ... WHERE id = (SELECT ... FOR
+    UPDATE SKIP LOCKED)`` on PostgreSQL; SQLite runs writers one at a time, so the same statement
+    is atomic there. On PostgreSQL two claims may each pick a job of one resource before either
+    commits: ``uq_jobs_running_resource`` refuses the second, which claims again and then sees
+    the first.
     """
+    for _ in range(CLAIM_ATTEMPTS):
+        try:
+            job = _claim_once(session_factory, lease_seconds, clock)
+        except IntegrityError:
+            LOG.info("job claim lost a race for a resource, claiming again worker=%s", worker_id)
+            continue
+        if job is not None:
+            LOG.info(
+                "job claimed job_id=%s type=%s resource=%s attempt=%s worker=%s",
+                job.id,
+                job.type,
+                job.resource_id,
+                job.attempts,
+                worker_id,
+            )
+        return job
+    return None
+
+
+def _claim_once(
+    session_factory: sessionmaker[Session], lease_seconds: float, clock: Clock
+) -> Job | None:
+    """One claim transaction: the first job ``CLAIM_STATEMENTS`` lease, or None."""
     now = clock.now()
     params = {"now": now, "lease_until": now + dt.timedelta(seconds=lease_seconds)}
-    job = None
     with session_factory.begin() as session:
         for statement in CLAIM_STATEMENTS:
             job = session.scalars(statement, params).one_or_none()
             if job is not None:
-                break
-    if job is not None:
-        LOG.info(
-            "job claimed job_id=%s type=%s resource=%s attempt=%s worker=%s",
-            job.id,
-            job.type,
-            job.resource_id,
-            job.attempts,
-            worker_id,
-        )
-    return job
+                return job
+    return None
 
 
 def backoff_delay(attempt: int, backoff_base: float, backoff_max: float) -> float:

@@ -6,7 +6,9 @@ attached bottom subnets as its interfaces (each gateway is the pod's own address
 router spans two pods or more a bridge port per bottom router on the tenant's bridge network;
 then ``configure_routes`` gives each bottom router routes to the CIDRs attached only in other
 pods, via their bridge IPs. What is no longer wanted is undone: interfaces, bridge ports, bottom
-routers, and the tenant's bridge network once no bridge port is left on it.
+routers, and the tenant's bridge network once no bridge port is left on it. An interface a pod
+says its router already holds (a call it carried out late, a concurrent run) is read back and,
+when there, taken as attached.
 
 North-south: a top router with an external gateway also has a bottom router in the pod hosting
 the external network (the gateway pod), carrying the real gateway: the bottom external network,
@@ -45,6 +47,8 @@ JSON = dict[str, Any]
 Route = dict[str, str]
 
 DEFAULT_ROUTE = "0.0.0.0/0"  # the bridge network is IPv4
+# Neutron's error types when a router already holds what add_router_interface is asked to attach.
+ALREADY_ATTACHED = frozenset({"BadRequest", "PortInUse"})
 
 
 def bridge_port_name(pod_id: str) -> str:
@@ -328,7 +332,7 @@ class RouterL3:
         )["ports"]
 
     def _attach_subnets(self, plan: PodPlan, bottom_router_id: str) -> None:
-        bottom = self.mirror.bottom(plan.pod)
+        """Attach the plan's bottom subnets the bottom router does not hold yet."""
         attached = {
             fixed_ip["subnet_id"]
             for port in self._interfaces(plan.pod, bottom_router_id)
@@ -337,18 +341,64 @@ class RouterL3:
         for top_subnet_id, bottom_subnet_id in plan.subnets.items():
             if bottom_subnet_id in attached:
                 continue
-            bottom.put(
+            interface = {"subnet_id": bottom_subnet_id}
+            if self._add_interface(plan.pod, bottom_router_id, interface, top_subnet_id):
+                LOG.info(
+                    "bottom interface added region=%s bottom_router_id=%s top_subnet_id=%s "
+                    "bottom_subnet_id=%s",
+                    plan.pod.region_name,
+                    bottom_router_id,
+                    top_subnet_id,
+                    bottom_subnet_id,
+                )
+
+    def _add_interface(
+        self, pod: Pod, bottom_router_id: str, interface: Mapping[str, str], top_id: str
+    ) -> bool:
+        """Attach ``interface`` (``{"subnet_id": ...}`` or ``{"port_id": ...}``) to a bottom
+        router; False if the router already held it.
+
+        Neutron refuses a second attachment: ``BadRequest`` (400) for a subnet the router already
+        has a port on, ``PortInUse`` (409) for a port already attached. Such a refusal counts as
+        done only when the router's interfaces, read back, hold the subnet or port: an earlier
+        call the pod carried out late, or a concurrent run, attached it. Otherwise it is raised.
+        """
+        try:
+            self.mirror.bottom(pod).put(
                 f"/v2.0/routers/{segment(bottom_router_id)}/add_router_interface",
-                json={"subnet_id": bottom_subnet_id},
+                json=dict(interface),
             )
+        except PodClientError as exc:
+            if exc.error_type not in ALREADY_ATTACHED or not self._holds_interface(
+                pod, bottom_router_id, interface
+            ):
+                raise
+            ((key, bottom_id),) = interface.items()
             LOG.info(
-                "bottom interface added region=%s bottom_router_id=%s top_subnet_id=%s "
-                "bottom_subnet_id=%s",
-                plan.pod.region_name,
+                "bottom interface already attached region=%s bottom_router_id=%s top_id=%s "
+                "bottom_%s=%s pod_error=%s",
+                pod.region_name,
                 bottom_router_id,
-                top_subnet_id,
-                bottom_subnet_id,
+                top_id,
+                key,
+                bottom_id,
+                exc.error_type,
             )
+            return False
+        return True
+
+    def _holds_interface(
+        self, pod: Pod, bottom_router_id: str, interface: Mapping[str, str]
+    ) -> bool:
+        """True if the bottom router's interfaces (read from the pod) hold ``interface``."""
+        ports = self._interfaces(pod, bottom_router_id)
+        if "port_id" in interface:
+            return any(port["id"] == interface["port_id"] for port in ports)
+        return any(
+            fixed_ip["subnet_id"] == interface["subnet_id"]
+            for port in ports
+            for fixed_ip in port["fixed_ips"]
+        )
 
     def _detach_stale_subnets(self, plan: PodPlan, router_id: str) -> None:
         """Remove interfaces on subnets no longer attached on the top (bridge port excluded)."""
@@ -484,10 +534,10 @@ class RouterL3:
             bottom_router_id = routings.find_bottom_id(session, router_id, pod.pod_id)
         if bottom_port["device_id"] == bottom_router_id:
             return
-        self.mirror.bottom(pod).put(
-            f"/v2.0/routers/{segment(bottom_router_id)}/add_router_interface",
-            json={"port_id": bottom_port["id"]},
-        )
+        if not self._add_interface(
+            pod, bottom_router_id, {"port_id": bottom_port["id"]}, top_port["id"]
+        ):
+            return
         LOG.info(
             "bridge port attached region=%s bottom_router_id=%s top_port_id=%s bottom_port_id=%s",
             pod.region_name,

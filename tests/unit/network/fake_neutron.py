@@ -1,13 +1,15 @@
 """An in-memory Neutron, just enough of the v2.0 API for the mirroring library and the L3 jobs.
 
 One ``FakeNeutron`` per region; ``FakeClients.client(region, "network")`` hands them out like
-``PodClients`` does. ``fail_on`` makes one (method, collection) fail with a pod error.
+``PodClients`` does. ``fail_on`` makes one (method, collection) fail with a pod error;
+``before_add_interface`` runs just before an interface is added (a concurrent or late call).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from tricircle.pods.client import PodClientError, PodServerError
@@ -38,6 +40,9 @@ class FakeNeutron:
         self.data: dict[str, dict[str, dict]] = {path: {} for path in KEYS}
         self.fail_on: set[tuple[str, str]] = set()
         self.calls: list[tuple[str, str]] = []
+        # Called as (router_id, body) before an add_router_interface is checked, e.g. to land a
+        # call "in flight" first.
+        self.before_add_interface: Callable[[str, dict], None] | None = None
 
     # -- the PodClient interface ---------------------------------------------------------------
 
@@ -228,10 +233,36 @@ class FakeNeutron:
         return {"id": f"router-{next(_ids)}", "routes": [], "project_id": "service", **body}
 
     def _add_interface(self, router: dict, body: dict) -> dict:
+        """Neutron's checks: a port in use (409), a subnet the router has a port on (400)."""
+        if self.before_add_interface is not None:
+            self.before_add_interface(router["id"], body)
         if "port_id" in body:
             port = self._item("ports", body["port_id"])
+            if port["device_id"]:
+                raise PodClientError(
+                    self.region_name,
+                    "network",
+                    409,
+                    f"Port {port['id']} is already in use by {port['device_id']}.",
+                    "NeutronError",
+                    "PortInUse",
+                )
         else:
             subnet = self._item("subnets", body["subnet_id"])
+            if any(
+                fixed["subnet_id"] == subnet["id"]
+                for held in self.data["ports"].values()
+                if held["device_id"] == router["id"]
+                for fixed in held["fixed_ips"]
+            ):
+                raise PodClientError(
+                    self.region_name,
+                    "network",
+                    400,
+                    f"Router already has a port on subnet {subnet['id']}",
+                    "NeutronError",
+                    "BadRequest",
+                )
             port = self._new_port(
                 {
                     "network_id": subnet["network_id"],
