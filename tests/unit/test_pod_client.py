@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 from keystoneauth1 import session
 from oslo_config import cfg
 
@@ -21,6 +22,7 @@ from tricircle.pods.client import (
     PodServiceNotFound,
     PodUnreachable,
     make_session,
+    raise_for_status,
 )
 
 TOKEN = "fake-token"
@@ -254,3 +256,13 @@ def test_session_keeps_connections_to_every_pod(client_conf):
         assert isinstance(adapter, session.TCPKeepAliveAdapter)
         assert adapter.poolmanager.pools._maxsize == 300
         assert adapter.poolmanager.connection_pool_kw["maxsize"] == 40
+
+
+def test_a_pods_501_is_a_refusal_passed_on_not_a_failure():
+    answer = requests.Response()
+    answer.status_code = 501
+    answer._content = b'{"notImplemented": {"code": 501, "message": "Virt driver lacks it."}}'
+    with pytest.raises(PodClientError) as raised:
+        raise_for_status("Pod1", "compute", answer)
+    assert (raised.value.status, raised.value.fault_name) == (501, "notImplemented")
+    assert raised.value.pod_message == "Virt driver lacks it."

@@ -196,7 +196,7 @@ class Dialect:
             fault = self.fault_for(exc)
             if fault.code == 503:
                 LOG.warning("%s: unavailable (%s): %s", self.name, type(exc).__name__, exc)
-            elif fault.code >= 500:
+            elif fault.code == 500 and not isinstance(exc, pod_client.PodServerError):
                 LOG.exception("%s: unexpected error answering a request", self.name)
             return self.response(fault)
 

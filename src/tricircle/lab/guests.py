@@ -74,23 +74,24 @@ def guest_interface(layout: LabLayout, server_id: str, mac: str) -> str | None:
 
 def start_dhcp(layout: LabLayout, server_id: str, guest_name: str) -> None:
     """Run a DHCP client for ``guest_name`` inside the guest, in the background, as a VM's OS
-    would at boot."""
+    would at boot; it logs every exchange to ``dhclient-<interface>.log`` in the guest's state."""
     directory = state_dir(layout, server_id)
     directory.mkdir(parents=True, exist_ok=True)
     command = [
-        "dhclient", "-nw", "-4",
+        "dhclient", "-d", "-v", "-4",
         "-sf", str(DHCP_HOOK),
         "-pf", str(directory / f"dhclient-{guest_name}.pid"),
         "-lf", str(directory / f"dhclient-{guest_name}.leases"),
         guest_name,
     ]  # fmt: skip
-    subprocess.run(
-        namespaces.exec_argv(layout.guest_namespace(server_id), command),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        check=True,
-        start_new_session=True,
-    )
+    with open(directory / f"dhclient-{guest_name}.log", "ab") as log:
+        subprocess.Popen(
+            namespaces.exec_argv(layout.guest_namespace(server_id), command),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def unplug(layout: LabLayout, server_id: str, guest_name: str) -> None:

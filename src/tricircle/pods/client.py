@@ -65,7 +65,7 @@ class PodHttpError(PodCallError):
 
 
 class PodClientError(PodHttpError):
-    """The pod refused the request (4xx)."""
+    """The pod refused the request (4xx, or 501: it does not implement what was asked)."""
 
 
 class PodServerError(PodHttpError):
@@ -120,12 +120,12 @@ def pod_fault(response: Response) -> tuple[str | None, str]:
 
 
 def raise_for_status(region_name: str, service_type: str, response: Response) -> None:
-    """PodServerError for a 5xx answer, PodClientError for a 4xx one; nothing otherwise."""
+    """PodServerError for a 5xx answer, PodClientError for a 4xx or 501 one; nothing otherwise."""
     status = response.status_code
     if status < 400:
         return
     fault_name, message = pod_fault(response)
-    error = PodServerError if status >= 500 else PodClientError
+    error = PodServerError if status >= 500 and status != 501 else PodClientError
     raise error(
         region_name, service_type, status, message, fault_name, neutron_error_type(response)
     )
