@@ -361,8 +361,15 @@ def router_jobs(engine: sqlalchemy.Engine, router_id: str) -> list[Job]:
         return jobs.list_jobs(session, resource_id=router_id)
 
 
-def bottom_router_subnets(pod_network: adapter.Adapter, top_router_id: str) -> set[str]:
-    """Subnets the pod's copy of the top router has interfaces on (empty without a copy)."""
+def jobs_done(engine: sqlalchemy.Engine, resource_id: str) -> bool:
+    """True if every job of ``resource_id`` has succeeded."""
+    return all(job.status == JobStatus.SUCCESS for job in router_jobs(engine, resource_id))
+
+
+def bottom_router_on(pod_network: adapter.Adapter, top_router_id: str, top_subnet_id: str) -> bool:
+    """True if the pod's copy of the top router has an interface on the pod's copy of the top
+    subnet, and on nothing else."""
+    subnets = pod_network.get("/v2.0/subnets", params={"name": top_subnet_id}).json()["subnets"]
     copies = pod_network.get("/v2.0/routers", params={"name": top_router_id}).json()["routers"]
     ports = [
         port
@@ -370,7 +377,8 @@ def bottom_router_subnets(pod_network: adapter.Adapter, top_router_id: str) -> s
         for port in pod_network.get("/v2.0/ports", params={"device_id": copy["id"]}).json()["ports"]
         if port["device_owner"] == "network:router_interface"
     ]
-    return {ip["subnet_id"] for port in ports for ip in port["fixed_ips"]}
+    held = {ip["subnet_id"] for port in ports for ip in port["fixed_ips"]}
+    return len(subnets) == 1 and held == {subnets[0]["id"]}
 
 
 def test_tricircles_database_restarted_under_load_answers_503_meanwhile_and_loses_no_job(
@@ -454,21 +462,9 @@ def test_tricircles_database_restarted_under_load_answers_503_meanwhile_and_lose
         if not attached["now"]:
             assert change_interface() == 200
         engine = make_engine(lab_conf(compute_lab).database.connection)
+        wait_until(lambda: jobs_done(engine, router.id), 120, "every job of the router finished")
         wait_until(
-            lambda: all(job.status == JobStatus.SUCCESS for job in router_jobs(engine, router.id)),
-            120,
-            "every job of the router finished",
-        )
-        bottom_subnet = (
-            pod_api("Pod1", "network")
-            .get("/v2.0/subnets", params={"name": subnet_id})
-            .json()["subnets"]
-        )
-        wait_until(
-            lambda: (
-                bottom_router_subnets(pod_api("Pod1", "network"), router.id)
-                == {bottom_subnet[0]["id"]}
-            ),
+            lambda: bottom_router_on(pod_api("Pod1", "network"), router.id, subnet_id),
             60,
             "Pod1's bottom router on the subnet",
         )
@@ -508,19 +504,8 @@ def test_the_pods_broker_restarted_leaves_pods_working_and_a_job_queued_meanwhil
             faults.restart(compute_lab, "rabbitmq")
         restarted = time.monotonic()
         assert router_jobs(engine, router.id), "the interface change queued a job"
-        wait_until(
-            lambda: all(job.status == JobStatus.SUCCESS for job in router_jobs(engine, router.id)),
-            240,
-            "the router's jobs finished",
-        )
-        bottom_subnet = (
-            pod_api("Pod1", "network")
-            .get("/v2.0/subnets", params={"name": subnet_id})
-            .json()["subnets"]
-        )
-        assert bottom_router_subnets(pod_api("Pod1", "network"), router.id) == {
-            bottom_subnet[0]["id"]
-        }
+        wait_until(lambda: jobs_done(engine, router.id), 240, "the router's jobs finished")
+        assert bottom_router_on(pod_api("Pod1", "network"), router.id, subnet_id)
         servers = [
             boot(demo_cloud, f"fault-mq-{az}", az, [{"uuid": network.id}], wait=False)
             for az in ("az1", "az2")
