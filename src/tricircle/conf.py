@@ -262,16 +262,29 @@ quota_opts: list[cfg.Opt] = [
         min=0.1,
         help="Seconds the pods have to report a project's usage; a quota check that cannot "
         "count every pod holding the project's resources refuses the create (503), unless "
-        "this process counted that pod within `usage_fallback_age`.",
+        "that pod was counted within `usage_fallback_age`.",
     ),
     cfg.FloatOpt(
         "usage_fallback_age",
         default=600.0,
         min=0.0,
         help="A pod that cannot report a project's usage (down, too slow) counts with the "
-        "usage this gateway process last counted there, if no older than this many seconds: "
-        "a pod whose API does not answer takes no new resources through it, so creates in "
-        "the other pods go on. 0 refuses every create (503) while a pod cannot be counted.",
+        "usage last counted there by any gateway process, if no older than this many "
+        "seconds, plus what was reserved through Tricircle since: a pod whose API does not "
+        "answer takes no new resources through it, so creates in the other pods go on. 0 "
+        "refuses every create (503) while a pod cannot be counted.",
+    ),
+    cfg.FloatOpt(
+        "usage_reuse_age",
+        default=30.0,
+        min=0.0,
+        help="A create reuses a project's usage counted in a pod (by any gateway process) if "
+        "no older than this many seconds (and than `reservation_expire`), adding what was "
+        "reserved through Tricircle since that count, instead of asking the pod again. A "
+        "create the estimate would refuse, or would leave less room than it takes, counts "
+        "every pod afresh first. Deletes made since only count too high; creates and resizes "
+        "made straight in a pod, or resizes through the gateway, are seen at most this late. "
+        "0 counts every pod on every create.",
     ),
 ]
 

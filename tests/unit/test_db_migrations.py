@@ -92,3 +92,30 @@ def test_0002_fills_binding_az_and_keeps_the_oldest_binding_per_az(engine):
         enabled = connection.execute(text("SELECT is_enabled FROM pods")).scalars().all()
     assert [tuple(row) for row in rows] == [("b-old", "az1"), ("b-other-az", "az2")]
     assert enabled == [True, True, True]
+
+
+def test_0006_downgrade_keeps_reservations_in_flight_only(engine):
+    expires_at, released_at = dt.datetime(2026, 1, 1, 0, 10), dt.datetime(2026, 1, 1)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO quota_projects (project_id, created_at, updated_at)"
+                " VALUES ('p1', :at, :at)"
+            ),
+            {"at": released_at},
+        )
+        for reservation_id, released in [("in-flight", None), ("released", released_at)]:
+            connection.execute(
+                text(
+                    "INSERT INTO quota_reservations"
+                    " (reservation_id, project_id, resource, amount, expires_at, released_at)"
+                    " VALUES (:id, 'p1', 'instances', 1, :expires_at, :released_at)"
+                ),
+                {"id": reservation_id, "expires_at": expires_at, "released_at": released},
+            )
+    migrations.downgrade(engine, "0005")
+    with engine.connect() as connection:
+        kept = connection.execute(text("SELECT reservation_id FROM quota_reservations")).all()
+    assert [tuple(row) for row in kept] == [("in-flight",)]
+    assert "quota_usage_counts" not in inspect(engine).get_table_names()
+    migrations.upgrade(engine)

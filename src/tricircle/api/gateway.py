@@ -37,7 +37,6 @@ from tricircle.pods.fanout import PodCallPool, shared_pool
 from tricircle.pods.scheduler import PodScheduler, make_scheduler
 from tricircle.pods.versions import PodVersions
 from tricircle.quotas.engine import QuotaEngine
-from tricircle.quotas.usage import LastUsage, last_usage
 
 EXTENSION = "tricircle.api"
 REQUEST_ID_HEADER = request_id.HTTP_RESP_HEADER_REQUEST_ID
@@ -101,16 +100,10 @@ class GatewayState:
     pod_pool: PodCallPool = field(init=False)
     scheduler: PodScheduler = field(init=False)
     caches: GatewayCaches = field(init=False)
-    last_usage: LastUsage = field(init=False)
 
     def __post_init__(self) -> None:
         service_type = self.api_versions.pod_service_type
         self.caches = GatewayCaches.from_conf(self.conf, self.clock)
-        # Invalidation: a pod's report replaces it; it is used only while that pod cannot be
-        # counted, for [quota] usage_fallback_age at most (see quotas/usage.py).
-        self.last_usage = last_usage(
-            self.conf.gateway_cache.max_entries, self.conf.quota.usage_fallback_age
-        )
         self.calls = CallerPodCalls(self.pod_clients, service_type)
         self.pod_pool = shared_pool(self.conf.gateway.pod_call_workers)
         self.scheduler = make_scheduler(
@@ -123,9 +116,7 @@ class GatewayState:
     @property
     def quotas(self) -> QuotaEngine:
         """The quota engine over this state's database and pods."""
-        return QuotaEngine(
-            self.conf, self.session_factory, self.pod_clients, self.pod_pool, self.last_usage
-        )
+        return QuotaEngine(self.conf, self.session_factory, self.pod_clients, self.pod_pool)
 
 
 @dataclass(frozen=True)

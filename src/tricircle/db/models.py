@@ -290,8 +290,9 @@ class QuotaLimit(TimestampMixin, Base):
 
 
 class QuotaReservation(Base):
-    """What a create in flight holds until its pod has answered; past ``expires_at`` it no
-    longer counts (a gateway that died mid-create)."""
+    """What a create holds: while in flight (``released_at`` empty) until ``expires_at`` (a
+    gateway that died mid-create); once its pod has answered, it is kept with ``released_at`` so
+    a usage count older than that release adds it (see ``quotas/engine.py``)."""
 
     __tablename__ = "quota_reservations"
 
@@ -306,6 +307,23 @@ class QuotaReservation(Base):
     resource: Mapped[str] = mapped_column(String(255), nullable=False)
     amount: Mapped[int] = mapped_column(Integer, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class QuotaUsageCount(Base):
+    """A project's usage of one service last counted in one pod, with the time the count
+    began: what creates reuse for ``[quota] usage_reuse_age`` and what a pod that cannot report
+    counts with for ``[quota] usage_fallback_age``. Shared by every gateway process."""
+
+    __tablename__ = "quota_usage_counts"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    pod_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("pods.pod_id", ondelete="CASCADE"), primary_key=True
+    )
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)
+    usage: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False)
+    counted_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
 
 
 class QuotaPodMirror(TimestampMixin, Base):

@@ -1,5 +1,6 @@
-"""Queries on quotas: limits set on a project's total, the project's lock row, reservations of
-creates in flight and the digests of limits written into the pods.
+"""Queries on quotas: limits set on a project's total, the project's lock row, reservations
+(in flight, and released ones kept for a while), the usage last counted in each pod and the
+digests of limits written into the pods.
 
 Functions take a Session and never commit; callers own the transaction. ``lock_project`` must
 come first in a transaction that reads usage and records a reservation: it holds the project's
@@ -12,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tricircle.db.models import (
@@ -22,6 +24,7 @@ from tricircle.db.models import (
     QuotaPodMirror,
     QuotaProject,
     QuotaReservation,
+    QuotaUsageCount,
     ResourceRouting,
     utcnow,
 )
@@ -110,30 +113,100 @@ def add_reservation(
     return reservation_id
 
 
-def reserved_amounts(session: Session, project_id: str, now: dt.datetime) -> dict[str, int]:
-    """What the project's unexpired reservations hold, by resource."""
+def pending_amounts(session: Session, project_id: str, now: dt.datetime) -> dict[str, int]:
+    """What the project's reservations in flight (unreleased, unexpired) hold, by resource."""
     rows = session.execute(
         select(QuotaReservation.resource, func.sum(QuotaReservation.amount))
-        .where(QuotaReservation.project_id == project_id, QuotaReservation.expires_at > now)
+        .where(
+            QuotaReservation.project_id == project_id,
+            QuotaReservation.released_at.is_(None),
+            QuotaReservation.expires_at > now,
+        )
         .group_by(QuotaReservation.resource)
     )
     return {resource: int(total) for resource, total in rows}
 
 
-def delete_reservation(session: Session, reservation_id: str) -> None:
-    """Release a reservation (its create has returned)."""
+def released_amounts(session: Session, project_id: str, since: dt.datetime) -> dict[str, int]:
+    """What the project's reservations released at or after ``since`` took, by resource."""
+    rows = session.execute(
+        select(QuotaReservation.resource, func.sum(QuotaReservation.amount))
+        .where(QuotaReservation.project_id == project_id, QuotaReservation.released_at >= since)
+        .group_by(QuotaReservation.resource)
+    )
+    return {resource: int(total) for resource, total in rows}
+
+
+def release_reservation(session: Session, reservation_id: str, now: dt.datetime) -> None:
+    """Mark a reservation released (its create has returned) at ``now``."""
     session.execute(
-        delete(QuotaReservation).where(QuotaReservation.reservation_id == reservation_id)
+        update(QuotaReservation)
+        .where(
+            QuotaReservation.reservation_id == reservation_id,
+            QuotaReservation.released_at.is_(None),
+        )
+        .values(released_at=now)
     )
 
 
-def delete_expired_reservations(session: Session, project_id: str, now: dt.datetime) -> None:
-    """Drop the project's reservations that have expired."""
+def delete_spent_reservations(
+    session: Session, project_id: str, now: dt.datetime, released_before: dt.datetime
+) -> None:
+    """Drop the project's reservations that expired in flight, and those released before
+    ``released_before`` (no usage count still in use is that old)."""
     session.execute(
         delete(QuotaReservation).where(
-            QuotaReservation.project_id == project_id, QuotaReservation.expires_at <= now
+            QuotaReservation.project_id == project_id,
+            or_(
+                and_(QuotaReservation.released_at.is_(None), QuotaReservation.expires_at <= now),
+                QuotaReservation.released_at < released_before,
+            ),
         )
     )
+
+
+@dataclass(frozen=True)
+class UsageCount:
+    """A project's usage in one pod, and when the count that found it began."""
+
+    usage: dict[str, int]
+    counted_at: dt.datetime
+
+
+def usage_counts(session: Session, project_id: str, service: str) -> dict[str, UsageCount]:
+    """The project's last counted usage of ``service``, by pod ID."""
+    rows = session.scalars(
+        select(QuotaUsageCount).where(
+            QuotaUsageCount.project_id == project_id, QuotaUsageCount.service == service
+        )
+    )
+    return {row.pod_id: UsageCount(dict(row.usage), row.counted_at) for row in rows}
+
+
+def record_usage_count(
+    session: Session, project_id: str, pod_id: str, service: str, count: UsageCount
+) -> None:
+    """Keep ``count`` as the project's usage in the pod unless a count that began later is
+    already kept (two processes counting at once)."""
+    values = {"project_id": project_id, "pod_id": pod_id, "service": service}
+    if (
+        insert_unless_conflict(
+            session,
+            QuotaUsageCount,
+            {**values, "usage": count.usage, "counted_at": count.counted_at},
+        )
+        is None
+    ):
+        session.execute(
+            update(QuotaUsageCount)
+            .where(
+                QuotaUsageCount.project_id == project_id,
+                QuotaUsageCount.pod_id == pod_id,
+                QuotaUsageCount.service == service,
+                QuotaUsageCount.counted_at < count.counted_at,
+            )
+            .values(usage=count.usage, counted_at=count.counted_at)
+        )
 
 
 def project_pod_ids(session: Session, project_id: str) -> set[str]:

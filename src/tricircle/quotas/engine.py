@@ -1,15 +1,36 @@
-"""The quota engine: a project's limits, its usage, reservations of creates in flight, and the
-limits written into the pods.
+"""The quota engine: a project's limits, its usage, reservations of creates, and the limits
+written into the pods.
 
 Limits live in Tricircle's database (``[quota]`` gives the defaults). A create reserves what it
 will take before anything is made in a pod: in one transaction holding the project's lock row,
-the usage is counted in the pods (``usage.py``), the pending reservations are added, the
-caller's plan decides (or refuses) what to take, and a reservation row records it. The
-reservation is released once the pod's create has returned: the pods then count the new
-resource themselves. Holding the lock while counting is what makes concurrent creates of one
-project, in any number of gateway processes, never exceed the limit; projects do not wait for
-each other (on PostgreSQL). Changing a limit below the usage is refused unless forced, under
-the same lock.
+the usage is found (below), the reservations in flight are added, the caller's plan decides (or
+refuses) what to take, and a reservation row records it. The reservation is released once the
+pod's create has returned: from then on the pod counts the new resource itself. Holding the lock
+while deciding is what makes concurrent creates of one project, in any number of gateway
+processes, never exceed the limit; projects do not wait for each other (on PostgreSQL).
+Changing a limit below the usage is refused unless forced, under the same lock.
+
+**Usage counts and their reuse.** Every count of a project in a pod (``usage.py``) is kept in
+the database (``quota_usage_counts``, one row per project, pod and service, shared by every
+gateway process) with the time the count began; released reservations keep their release time.
+A pod's count then holds every create whose reservation was released before that time (its pod
+had answered before the count asked). So, for a count no older than ``[quota] usage_reuse_age``
+(and ``reservation_expire``, after which a create in flight stops being counted):
+
+    usage = the pods' last counts + reservations released since the oldest of those counts
+            + reservations in flight
+
+never misses a create made through Tricircle, by any process; a delete made since only counts
+too high, the safe side. What it can miss, for the bound at most: creates and resizes made
+straight in a pod and resizes through the gateway (they hold no reservation). A create whose
+plan refuses on such an estimate, or that would leave less room than it takes (Nova's
+``max_count`` cut to what fits), counts every pod afresh and decides again, so nobody is
+refused, or given fewer servers, on a stale count. Displays (``os-quota-sets``, limits) and
+limit updates always count afresh. A pod that cannot report counts with its last count if no
+older than ``[quota] usage_fallback_age``, with the reservations released since added the same
+way. Released reservations are deleted once older than both bounds. Counts are keyed by
+project: one project's usage is never another's. Times come from one ``Clock`` (UTC): gateway
+hosts must agree on the time far closer than the bound, as for reservation expiry.
 """
 
 from __future__ import annotations
@@ -24,12 +45,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.db import pods as pod_queries
 from tricircle.db import quotas as quota_queries
-from tricircle.db.models import Pod, utcnow
+from tricircle.db.models import Pod
+from tricircle.db.quotas import UsageCount
+from tricircle.jobs.clock import SYSTEM_CLOCK, Clock
 from tricircle.pods.client import PodCallError, PodClients
 from tricircle.pods.fanout import PodCallPool
 from tricircle.quotas import mirror
 from tricircle.quotas.resources import QuotaService
-from tricircle.quotas.usage import LastUsage, count_usage
+from tricircle.quotas.usage import UsageUnknown, count_pods
 
 LOG = logging.getLogger(__name__)
 
@@ -101,13 +124,13 @@ class QuotaEngine:
         session_factory: sessionmaker[Session],
         pod_clients: PodClients,
         pool: PodCallPool,
-        last: LastUsage,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.conf = conf
         self.session_factory = session_factory
         self.pod_clients = pod_clients
         self.pool = pool
-        self.last = last
+        self.clock = clock
 
     def defaults(self, service: QuotaService) -> dict[str, int]:
         """The defaults of ``service``'s resources: the ``default`` quota class's limits where
@@ -165,24 +188,105 @@ class QuotaEngine:
         with self.session_factory() as session:
             return self._limits(session, service, project_id)
 
+    def _reuse_age(self) -> dt.timedelta:
+        """How old a kept count a create may reuse (zero: none)."""
+        quota = self.conf.quota
+        return dt.timedelta(seconds=min(quota.usage_reuse_age, quota.reservation_expire))
+
     def _usage(self, session: Session, service: QuotaService, project_id: str) -> Usage:
-        """Limits, pod usage and pending reservations, read in ``session``."""
-        now = utcnow()
+        """Limits, pod usage (every pod counted now) and reservations, read in ``session``.
+        Raises UsageUnknown."""
         limits = self._limits(session, service, project_id)
-        reserved = quota_queries.reserved_amounts(session, project_id, now)
         if all(limits[resource] < 0 for resource in service.counted):
-            in_use = dict.fromkeys(service.counted, 0)
-        else:
-            in_use = count_usage(
-                self.pool,
-                self.pod_clients,
-                self._project_pods(session, project_id),
-                service,
-                project_id,
-                self.conf.quota.usage_timeout,
-                self.last,
-            )
-        return Usage(limits, in_use, {r: reserved.get(r, 0) for r in service.counted})
+            return self._tally(session, service, project_id, limits, {})
+        counts, _ = self._pod_counts(
+            session, service, project_id, self._project_pods(session, project_id)
+        )
+        return self._tally(session, service, project_id, limits, counts)
+
+    def _pod_counts(
+        self,
+        session: Session,
+        service: QuotaService,
+        project_id: str,
+        pods: list[Pod],
+        reuse_age: dt.timedelta = dt.timedelta(0),
+    ) -> tuple[dict[str, UsageCount], list[Pod]]:
+        """One count per pod, by pod ID: its kept count if younger than ``reuse_age``, else
+        counted now (and kept), else its kept count if within the fallback age; and the pods
+        whose kept count was reused. Raises UsageUnknown."""
+        kept = quota_queries.usage_counts(session, project_id, service.name)
+        now = self.clock.now()
+        reused = [
+            pod
+            for pod in pods
+            if pod.pod_id in kept and now - kept[pod.pod_id].counted_at < reuse_age
+        ]
+        counts = {pod.pod_id: kept[pod.pod_id] for pod in reused}
+        to_count = [pod for pod in pods if pod.pod_id not in counts]
+        counted = count_pods(
+            self.pool,
+            self.pod_clients,
+            to_count,
+            service,
+            project_id,
+            self.conf.quota.usage_timeout,
+        )
+        for pod in to_count:
+            found = counted[pod.pod_id]
+            if isinstance(found, UsageUnknown):
+                counts[pod.pod_id] = self._fallback(
+                    found, kept.get(pod.pod_id), service, project_id
+                )
+                continue
+            count = UsageCount(found, now)
+            quota_queries.record_usage_count(session, project_id, pod.pod_id, service.name, count)
+            counts[pod.pod_id] = count
+        return counts, reused
+
+    def _fallback(
+        self,
+        unknown: UsageUnknown,
+        last: UsageCount | None,
+        service: QuotaService,
+        project_id: str,
+    ) -> UsageCount:
+        """The last count of a pod that did not report now, if young enough; else raises
+        ``unknown``."""
+        fallback_age = dt.timedelta(seconds=self.conf.quota.usage_fallback_age)
+        if last is None or self.clock.now() - last.counted_at >= fallback_age:
+            raise unknown
+        LOG.warning(
+            "usage counted from the last report region=%s service=%s project_id=%s "
+            "counted_at=%s reason=%s",
+            unknown.region_name,
+            service.name,
+            project_id,
+            last.counted_at.isoformat(),
+            unknown.__cause__ or unknown,
+        )
+        return last
+
+    def _tally(
+        self,
+        session: Session,
+        service: QuotaService,
+        project_id: str,
+        limits: dict[str, int],
+        counts: Mapping[str, UsageCount],
+    ) -> Usage:
+        """The usage from the pods' counts: their sum plus the reservations released since
+        the oldest of them began, and the reservations in flight."""
+        in_use = dict.fromkeys(service.counted, 0)
+        taken_since: dict[str, int] = {}
+        if counts:
+            oldest = min(count.counted_at for count in counts.values())
+            taken_since = quota_queries.released_amounts(session, project_id, oldest)
+        for usage in [*(count.usage for count in counts.values()), taken_since]:
+            for resource, amount in usage.items():
+                in_use[resource] = in_use.get(resource, 0) + amount
+        pending = quota_queries.pending_amounts(session, project_id, self.clock.now())
+        return Usage(limits, in_use, {r: pending.get(r, 0) for r in service.counted})
 
     @staticmethod
     def _project_pods(session: Session, project_id: str) -> list[Pod]:
@@ -190,22 +294,27 @@ class QuotaEngine:
         return [pod for pod in pod_queries.list_pods(session) if pod.pod_id in pod_ids]
 
     def usage(self, service: QuotaService, project_id: str) -> Usage:
-        """The project's limits and usage now (raises UsageUnknown)."""
-        with self.session_factory() as session:
+        """The project's limits and usage, every pod counted now (raises UsageUnknown)."""
+        with self.session_factory() as session, session.begin():
             return self._usage(session, service, project_id)
 
     def reserve(self, service: QuotaService, project_id: str, plan: Plan) -> Reservation:
         """Reserve what ``plan`` decides from the project's usage, under the project's lock.
 
-        ``plan`` raises to refuse (nothing is recorded); raises UsageUnknown if a pod cannot
-        report its usage.
+        ``plan`` raises to refuse (nothing is recorded); a refusal, or a take leaving less room
+        than itself, on reused counts is decided again on counts made now. Raises UsageUnknown
+        if a pod cannot report its usage.
         """
-        now = utcnow()
+        now = self.clock.now()
+        quota = self.conf.quota
+        keep_released = max(self._reuse_age(), dt.timedelta(seconds=quota.usage_fallback_age))
         with self.session_factory() as session, session.begin():
             quota_queries.lock_project(session, project_id)
-            quota_queries.delete_expired_reservations(session, project_id, now)
-            amounts = {k: v for k, v in plan(self._usage(session, service, project_id)).items()}
-            expires_at = now + dt.timedelta(seconds=self.conf.quota.reservation_expire)
+            quota_queries.delete_spent_reservations(
+                session, project_id, now, released_before=now - keep_released
+            )
+            amounts = self._decide(session, service, project_id, plan)
+            expires_at = now + dt.timedelta(seconds=quota.reservation_expire)
             reservation_id = quota_queries.add_reservation(session, project_id, amounts, expires_at)
         LOG.info(
             "quota reserved project_id=%s reservation_id=%s amounts=%s",
@@ -215,10 +324,34 @@ class QuotaEngine:
         )
         return Reservation(reservation_id, project_id, amounts)
 
+    def _decide(
+        self, session: Session, service: QuotaService, project_id: str, plan: Plan
+    ) -> dict[str, int]:
+        """What ``plan`` takes: from reused counts when it fits in them twice over, else from
+        those pods counted now."""
+        limits = self._limits(session, service, project_id)
+        if all(limits[resource] < 0 for resource in service.counted):
+            return dict(plan(self._tally(session, service, project_id, limits, {})))
+        pods = self._project_pods(session, project_id)
+        counts, reused = self._pod_counts(session, service, project_id, pods, self._reuse_age())
+        usage = self._tally(session, service, project_id, limits, counts)
+        if not reused:
+            return dict(plan(usage))
+        try:
+            amounts = dict(plan(usage))
+        except Exception:  # a refusal resting on reused counts: count those pods again
+            amounts = None
+        if amounts is not None and not usage.overs({r: 2 * a for r, a in amounts.items()}):
+            return amounts
+        LOG.info("quota near the limit on reused counts, counting project_id=%s", project_id)
+        counts.update(self._pod_counts(session, service, project_id, reused)[0])
+        return dict(plan(self._tally(session, service, project_id, limits, counts)))
+
     def release(self, reservation: Reservation) -> None:
-        """Release a reservation: its create has returned."""
+        """Release a reservation: its create has returned (kept, with the time, for counts
+        made before it)."""
         with self.session_factory() as session, session.begin():
-            quota_queries.delete_reservation(session, reservation.reservation_id)
+            quota_queries.release_reservation(session, reservation.reservation_id, self.clock.now())
 
     def update_limits(
         self,

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from tricircle.api.compute.state import EXTENSION
 from tricircle.api.podcalls import PodAnswer
 from tricircle.db.models import PodBinding, QuotaReservation, ResourceRouting
-from tricircle.quotas.usage import last_usage
 
 PROJECT = "demo-project"
 IMAGE = str(uuid.uuid4())
@@ -138,8 +137,10 @@ def test_boot_over_quota_is_nova_403_and_makes_nothing(
         "Quota exceeded for instances: Requested 1, but already used 2 of 2 instances",
     )
     assert len(boots.creates) == 2 and _routed_servers(session_factory) == 2
-    with session_factory() as session:
-        assert not session.scalars(select(QuotaReservation)).all()
+    with session_factory() as session:  # the two boots' reservations, released; none for the third
+        rows = session.scalars(select(QuotaReservation)).all()
+    assert len({row.reservation_id for row in rows}) == 2
+    assert all(row.released_at is not None for row in rows)
 
 
 def test_cores_and_ram_come_from_the_flavor(compute_admin, compute_member, boots):
@@ -167,11 +168,12 @@ def test_max_count_is_reduced_to_what_fits_and_min_count_refuses(
 
 
 def test_a_pod_whose_usage_cannot_be_counted_refuses_with_503_without_a_last_report(
-    compute_app, compute_admin, compute_member, boots, admin_pods
+    admin_conf, compute_admin, compute_member, boots, admin_pods
 ):
     _set(compute_admin, instances=5)
     assert _boot(compute_member, "az1").status_code == 202
-    compute_app.extensions[EXTENSION].last_usage = last_usage(10, 0.0)  # fallback disabled
+    admin_conf.set_override("usage_fallback_age", 0.0, group="quota")
+    admin_conf.set_override("usage_reuse_age", 0.0, group="quota")
     admin_pods.client("Pod1", "compute").down = True
     assert_fault(_boot(compute_member, "az1"), 503, "serviceUnavailable")
     assert len(boots.creates) == 1
@@ -181,13 +183,13 @@ def test_a_pod_that_cannot_be_counted_counts_with_its_last_report(
     compute_admin, compute_member, boots, admin_pods, caplog
 ):
     _set(compute_admin, instances=5)
-    for _ in range(2):  # the second check counts the first server: Pod1's last report is 1
+    for _ in range(2):  # the second counts Pod1 (1 server); its own server is released after
         assert _boot(compute_member, "az1").status_code == 202
     admin_pods.client("Pod1", "compute").down = True
-    _set(compute_admin, instances=1)
-    assert_fault(_boot(compute_member, "az1"), 403, "forbidden")
     _set(compute_admin, instances=2)
-    with caplog.at_level("WARNING", logger="tricircle.quotas.usage"):
+    assert_fault(_boot(compute_member, "az1"), 403, "forbidden", "already used 2 of 2")
+    _set(compute_admin, instances=3)
+    with caplog.at_level("WARNING", logger="tricircle.quotas.engine"):
         assert _boot(compute_member, "az1").status_code == 202
     assert "usage counted from the last report region=Pod1" in caplog.text
     assert len(boots.creates) == 3
