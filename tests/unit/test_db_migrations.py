@@ -94,7 +94,7 @@ def test_0002_fills_binding_az_and_keeps_the_oldest_binding_per_az(engine):
     assert enabled == [True, True, True]
 
 
-def test_0006_downgrade_keeps_reservations_in_flight_only(engine):
+def test_0007_downgrade_keeps_reservations_in_flight_only(engine):
     expires_at, released_at = dt.datetime(2026, 1, 1, 0, 10), dt.datetime(2026, 1, 1)
     with engine.begin() as connection:
         connection.execute(
@@ -113,7 +113,7 @@ def test_0006_downgrade_keeps_reservations_in_flight_only(engine):
                 ),
                 {"id": reservation_id, "expires_at": expires_at, "released_at": released},
             )
-    migrations.downgrade(engine, "0005")
+    migrations.downgrade(engine, "0006")
     with engine.connect() as connection:
         kept = connection.execute(text("SELECT reservation_id FROM quota_reservations")).all()
     assert [tuple(row) for row in kept] == [("in-flight",)]

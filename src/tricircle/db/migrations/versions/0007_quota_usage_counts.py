@@ -1,9 +1,9 @@
 """Quota usage counts kept per project, pod and service; released reservations kept with their
 release time.
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-03
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-26
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
