@@ -146,5 +146,7 @@ def test_a_resource_routed_as_itself_is_found_then_forgotten(session_factory, se
         assert routings.routed_pod(session, "vol-1", volume).pod_id == second_pod_id
         routings.forget_routing(session, "vol-1", second_pod_id, routings.ResourceType.SERVER)
         assert routings.routed_pod(session, "vol-1", volume) is not None
+        routings.forget_routing(session, "vol-1", second_pod_id, volume, project_id="p2")
+        assert routings.routed_pod(session, "vol-1", volume) is not None
         routings.forget_routing(session, "vol-1", second_pod_id)
         assert routings.routed_pod(session, "vol-1", volume) is None

@@ -11,10 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from keystoneauth1 import adapter as ksa_adapter
 from keystoneauth1 import session
 from oslo_config import cfg
 
 from tricircle import conf as tricircle_conf
+from tricircle.cache import TtlCache
 from tricircle.pods.client import (
     PodClientError,
     PodClients,
@@ -233,6 +235,33 @@ def test_unknown_region_or_service_is_not_found(clients):
     assert raised.value.region_name == "Pod9"
     with pytest.raises(PodServiceNotFound):
         clients.client("Pod2", "compute").endpoint()
+
+
+def test_endpoints_are_read_from_the_catalog_once_per_ttl(cloud, client_conf, monkeypatch):
+    """keystoneauth copies the whole catalog per lookup: a pod call reuses the kept endpoint."""
+    lookups: list[tuple[str, str]] = []
+    catalog_endpoint = ksa_adapter.Adapter.get_endpoint
+
+    def counted(self: ksa_adapter.Adapter, *args: object, **kwargs: object) -> str | None:
+        lookups.append((self.region_name, self.service_type))
+        return catalog_endpoint(self, *args, **kwargs)
+
+    monkeypatch.setattr(ksa_adapter.Adapter, "get_endpoint", counted)
+    client_conf.set_override("ttl", 7.0, group="gateway_cache")
+    clients = PodClients.from_conf(client_conf)
+    assert clients.endpoints.ttl == 7.0
+    now = [0.0]
+    clients.endpoints = TtlCache(10, 5.0, lambda: now[0])
+    pod1 = clients.client("Pod1", "network")
+    for path in ("/a", "/b"):
+        assert pod1.get(path)["path"] == f"/Pod1/network{path}"
+    assert pod1.endpoint() == f"{cloud.base}/Pod1/network"
+    clients.client("Pod2", "network").get("/c")
+    assert lookups == [("Pod1", "network"), ("Pod2", "network")]
+    now[0] = 5.0
+    pod1.get("/d")
+    assert lookups[-1] == ("Pod1", "network") and len(lookups) == 3
+    assert [path for _method, path, _headers in cloud.requests][-1] == "/Pod1/network/d"
 
 
 def test_session_uses_the_service_identity(client_conf):

@@ -30,8 +30,10 @@ from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.api.request_limits import RequestLimits
 from tricircle.cache import Clock, TtlCache
 from tricircle.db import pods as pod_queries
+from tricircle.db import routings
 from tricircle.db.engine import engine_from_conf, make_session_factory
 from tricircle.db.models import Pod
+from tricircle.db.routings import ResourceType
 from tricircle.pods.client import PodClients
 from tricircle.pods.fanout import PodCallPool, shared_pool
 from tricircle.pods.scheduler import PodScheduler, make_scheduler
@@ -64,8 +66,12 @@ class GatewayCaches:
     pods: TtlCache[str, tuple[Pod, ...]]
     # Top network ID -> its name (None: no top network), read with the service identity.
     top_network_names: TtlCache[str, str | None]
-    # (server ID, project the caller is limited to, None for an admin) -> the server's pod.
-    server_pods: TtlCache[tuple[str, str | None], Pod]
+    # (resource type, top ID, project the caller is limited to, None for an admin) -> the pod
+    # its routing names (``routed_pod``): servers, volumes, snapshots and the other resources
+    # living in one pod under their pod's ID.
+    routed_pods: TtlCache[tuple[str, str, str | None], Pod]
+    # (pod ID, bottom volume type ID) -> the top type it copies (None: none, a pod's own type).
+    top_type_ids: TtlCache[tuple[str, str], str | None]
     # List scope (project ID, or ALL_PROJECTS) -> IDs of the networks its last list showed:
     # what to read ahead, kept RECENT_NETWORKS_TTL; serves no data by itself.
     recent_networks: TtlCache[str, frozenset[str]]
@@ -75,6 +81,7 @@ class GatewayCaches:
         """Empty caches sized and timed by ``conf``'s ``[gateway_cache]``."""
         size, ttl = conf.gateway_cache.max_entries, conf.gateway_cache.ttl
         return cls(
+            TtlCache(size, ttl, clock),
             TtlCache(size, ttl, clock),
             TtlCache(size, ttl, clock),
             TtlCache(size, ttl, clock),
@@ -204,6 +211,50 @@ def _read_bottom_pods() -> tuple[Pod, ...]:
     """The bottom pods as the database holds them now."""
     with transaction() as session:
         return tuple(pod for pod in pod_queries.list_pods(session) if not pod.is_top)
+
+
+def routed_pod(top_id: str, resource_type: ResourceType, *, owner_only: bool) -> Pod | None:
+    """The pod a routing names for ``top_id`` (with ``owner_only``, only a routing of the
+    caller's project unless the caller is an admin), or None; no query while cached.
+
+    Found pods are kept per (type, ID, the project a non-admin caller is limited to), so one
+    project's lookup never answers another's; an unknown ID is not kept (a create through
+    another worker is seen at once). Invalidation: callers ``forget_routed_pod`` what they see
+    gone; a routing dropped, moved to another pod or given to another project through any
+    other process is seen by this one within ``[gateway_cache] ttl`` (meanwhile calls still go
+    to the old pod with the caller's token, and that pod answers for itself).
+    """
+    scope = _caller_scope()
+    key = (str(resource_type), top_id, scope)
+    cache = app_state().caches.routed_pods
+    found = cache.get_many([key])
+    if key in found:
+        return found[key]
+    with transaction() as session:
+        pod = routings.routed_pod(
+            session, top_id, resource_type, project_id=scope if owner_only else None
+        )
+    if pod is not None:
+        cache.put_many({key: pod})
+    return pod
+
+
+def remember_routed_pod(top_id: str, resource_type: ResourceType, pod: Pod) -> None:
+    """Keep ``pod`` as where ``top_id`` lives for the caller (its routing was just recorded)."""
+    app_state().caches.routed_pods.put_many({(str(resource_type), top_id, _caller_scope()): pod})
+
+
+def forget_routed_pod(top_id: str, resource_type: ResourceType) -> None:
+    """Drop this process's pod of ``top_id`` for the caller's project and for admins."""
+    cache = app_state().caches.routed_pods
+    for scope in (None, caller().project_id):
+        cache.forget((str(resource_type), top_id, scope))
+
+
+def _caller_scope() -> str | None:
+    """The project the caller is limited to, None for an admin."""
+    who = caller()
+    return None if who.is_admin else who.project_id
 
 
 def served_maximum() -> Microversion:

@@ -181,14 +181,22 @@ def route_as_itself(
 
 
 def forget_routing(
-    session: Session, top_id: str, pod_id: str, resource_type: ResourceType | None = None
+    session: Session,
+    top_id: str,
+    pod_id: str,
+    resource_type: ResourceType | None = None,
+    *,
+    project_id: str | None = None,
 ) -> None:
-    """Delete the routing of ``top_id`` in the pod (of ``resource_type`` if given)."""
+    """Delete the routing of ``top_id`` in the pod (of ``resource_type`` and ``project_id`` if
+    given)."""
     statement = delete(ResourceRouting).where(
         ResourceRouting.top_id == top_id, ResourceRouting.pod_id == pod_id
     )
     if resource_type is not None:
         statement = statement.where(ResourceRouting.resource_type == resource_type)
+    if project_id is not None:
+        statement = statement.where(ResourceRouting.project_id == project_id)
     session.execute(statement)
 
 

@@ -6,18 +6,26 @@ errors naming the pod: PodUnreachable, PodClientError (4xx), PodServerError (5xx
 call whose pooled connection was reset (or that could not connect), or that a proxy answered
 with 502/503/504, is sent once more through keystoneauth's own ``connect_retries`` and
 ``status_code_retries``; a write, or a call bounded by its own deadline, is not.
+
+keystoneauth copies the whole catalog on every endpoint lookup (milliseconds with a few pods), so
+each (region, service)'s endpoint is kept in a bounded per-process cache and requests are sent to
+absolute URLs. Invalidation: the TTL alone (``[gateway_cache] ttl``): an endpoint changed in
+Tricircle's catalog is used within that bound of keystoneauth seeing the new catalog.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from keystoneauth1 import adapter, session
 from keystoneauth1 import exceptions as ksa_exceptions
 from keystoneauth1.identity import v3
 from oslo_config import cfg
 from requests import Response
+
+from tricircle.cache import TtlCache
 
 MESSAGE_LIMIT = 500
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -152,12 +160,22 @@ def json_or_none(response: Response) -> Any:
         return None
 
 
-class PodClient:
-    """One service of one pod: JSON requests through a region-bound keystoneauth Adapter."""
+Endpoints = TtlCache[tuple[str, str], str]
 
-    def __init__(self, pod_adapter: adapter.Adapter, timeout: tuple[float, float]) -> None:
+
+class PodClient:
+    """One service of one pod: JSON requests through a region-bound keystoneauth Adapter, to
+    its endpoint as ``endpoints`` keeps it (none given: read from the catalog on every call)."""
+
+    def __init__(
+        self,
+        pod_adapter: adapter.Adapter,
+        timeout: tuple[float, float],
+        endpoints: Endpoints | None = None,
+    ) -> None:
         self.adapter = pod_adapter
         self.timeout = timeout
+        self._endpoints = endpoints if endpoints is not None else TtlCache(1, 0.0)
 
     @property
     def region_name(self) -> str:
@@ -170,7 +188,13 @@ class PodClient:
         return self.adapter.service_type
 
     def endpoint(self) -> str:
-        """The service's URL from the catalog; raises PodServiceNotFound."""
+        """The service's URL from the catalog (kept while fresh); raises PodServiceNotFound."""
+        return self._endpoints.get_or_load(
+            (self.region_name, self.service_type), self._catalog_endpoint
+        )
+
+    def _catalog_endpoint(self) -> str:
+        """The service's URL as the catalog names it now."""
         try:
             url = self.adapter.get_endpoint()
         except ksa_exceptions.EndpointNotFound as exc:
@@ -200,9 +224,10 @@ class PodClient:
         """
         headers = {**(headers or {}), **({} if token is None else {"X-Auth-Token": token})}
         retried = method.upper() in IDEMPOTENT_METHODS and timeout is None
+        url = path if urlsplit(path).netloc else f"{self.endpoint().rstrip('/')}/{path.lstrip('/')}"
         try:
             return self.adapter.request(
-                path,
+                url,
                 method,
                 json=json,
                 params=params,
@@ -277,20 +302,24 @@ class PodClients:
         connect_timeout: float,
         read_timeout: float,
         interface: str = "public",
+        endpoints: Endpoints | None = None,
     ) -> None:
         self.session = pod_session
         self.timeout = (connect_timeout, read_timeout)
         self.interface = interface
+        self.endpoints = endpoints if endpoints is not None else TtlCache(1, 0.0)
         self._clients: dict[tuple[str, str], PodClient] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> PodClients:
-        """Clients using ``[client]``'s identity and timeouts."""
+        """Clients using ``[client]``'s identity and timeouts, endpoints kept as
+        ``[gateway_cache]`` bounds."""
         return cls(
             make_session(conf),
             connect_timeout=conf.client.connect_timeout,
             read_timeout=conf.client.read_timeout,
+            endpoints=TtlCache(conf.gateway_cache.max_entries, conf.gateway_cache.ttl),
         )
 
     def client(self, region_name: str, service_type: str) -> PodClient:
@@ -304,5 +333,5 @@ class PodClients:
                     region_name=region_name,
                     interface=self.interface,
                 )
-                self._clients[key] = PodClient(pod_adapter, self.timeout)
+                self._clients[key] = PodClient(pod_adapter, self.timeout, self.endpoints)
             return self._clients[key]

@@ -23,6 +23,9 @@ class StubAdapter:
         self.status, self.body = status, body
         self.requests: list[dict[str, Any]] = []
 
+    def get_endpoint(self) -> str:
+        return "http://pod1.example:8776/v3"
+
     def request(self, path: str, method: str, **kwargs: Any) -> SimpleNamespace:
         self.requests.append({"path": path, "method": method, **kwargs})
         return SimpleNamespace(

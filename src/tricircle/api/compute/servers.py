@@ -94,22 +94,13 @@ def view_context() -> ViewContext:
 def server_pod(server_id: str) -> Pod:
     """The pod holding ``server_id``; Nova's 404 if unknown or not the caller's.
 
-    Found pods are cached per (server, the project a non-admin caller is limited to), so one
-    tenant's lookup never answers another's. Invalidation: a server never changes pod, and an
-    unknown server is not cached (a boot through another worker is seen at once); a server gone
-    from its pod is forgotten here when this worker sees the pod's 404, and other workers keep
-    sending to its pod (which answers 404 again) for at most ``[gateway_cache] ttl``.
+    Cached by ``gateway.routed_pod`` (per project). Invalidation: a server never changes pod; a
+    server gone from its pod is forgotten here when this worker sees the pod's 404, and other
+    workers keep sending to its pod (which answers 404 again) for at most ``[gateway_cache] ttl``.
     """
-    who = caller()
-    key = (server_id, None if who.is_admin else who.project_id)
-    cache = state().caches.server_pods
-    pod = cache.get_many([key]).get(key)
+    pod = gateway.routed_pod(server_id, SERVER, owner_only=True)
     if pod is None:
-        with transaction() as session:
-            pod = routings.routed_pod(session, server_id, SERVER, project_id=key[1])
-        if pod is None:
-            raise NotFound(f"Instance {server_id} could not be found.")
-        cache.put_many({key: pod})
+        raise NotFound(f"Instance {server_id} could not be found.")
     return pod
 
 
@@ -353,8 +344,7 @@ def _forget_server(server_id: str, pod: Pod) -> None:
     """Remove the server's routing in ``pod``, and its pod from this worker's cache."""
     with transaction() as session:
         routings.forget_routing(session, server_id, pod.pod_id, SERVER)
-    for scope in (None, caller().project_id):
-        state().caches.server_pods.forget((server_id, scope))
+    gateway.forget_routed_pod(server_id, SERVER)
 
 
 def _queue_port_cleanup(server_id: str, pod: Pod, project_id: str) -> None:

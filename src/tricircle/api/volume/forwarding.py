@@ -18,6 +18,7 @@ from tricircle.api import gateway, validation
 from tricircle.api.volume import common, routing, types
 from tricircle.api.volume.faults import not_found
 from tricircle.db.models import Pod
+from tricircle.db.routings import ResourceType
 from tricircle.pods import search
 from tricircle.pods.client import PodClientError
 from tricircle.pods.paths import segment
@@ -44,7 +45,7 @@ COLLECTIONS = {
 }
 
 
-def holding_pod(top_id: str, resource_type: str) -> Pod:
+def holding_pod(top_id: str, resource_type: ResourceType) -> Pod:
     """The pod of ``top_id``; Cinder's 404 if neither a routing nor any pod knows it."""
     pod = routing.pod_of(top_id, resource_type) or _search_pods(top_id, resource_type)
     if pod is None:
@@ -52,7 +53,7 @@ def holding_pod(top_id: str, resource_type: str) -> Pod:
     return pod
 
 
-def _search_pods(top_id: str, resource_type: str) -> Pod | None:
+def _search_pods(top_id: str, resource_type: ResourceType) -> Pod | None:
     """The pod that shows ``top_id`` to the caller, asked in parallel; its routing recorded."""
     state = common.state()
     who = gateway.caller()
@@ -111,7 +112,7 @@ def top_document(document: Any, pod: Pod, state: common.VolumeState) -> Any:
 
 def forward_to_holder(
     top_id: str,
-    resource_type: str,
+    resource_type: ResourceType,
     method: str,
     path: str,
     *,
@@ -121,7 +122,8 @@ def forward_to_holder(
     """Forward the current request on ``top_id`` to its pod and answer as the pod did.
 
     ``body`` is the checked body to send, else the request's own JSON (for POST and PUT). With
-    ``forget_if_gone`` (a show), the pod's 404 also drops the routing.
+    ``forget_if_gone`` (a show), the pod's 404 also drops the routing (``forget_if_owned``).
+    Warm (the pod cached), this asks no database and makes exactly one pod call.
     """
     pod = holding_pod(top_id, resource_type)
     if body is None and method in ("POST", "PUT"):
@@ -132,9 +134,13 @@ def forward_to_holder(
         )
     except PodClientError as exc:
         if exc.status == 404 and forget_if_gone:
-            routing.forget(top_id, pod)
+            routing.forget_if_owned(top_id, pod, resource_type)
             LOG.info(
-                "%s %s gone from pod %s; routing dropped", resource_type, top_id, pod.region_name
+                "%s %s not in pod %s for project %s; its routing dropped if the project's",
+                resource_type,
+                top_id,
+                pod.region_name,
+                common.project_id(),
             )
         raise
     LOG.info(

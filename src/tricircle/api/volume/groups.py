@@ -209,7 +209,7 @@ def show_group(group_id: str) -> Response:
         return _reply_in(pod, "GET", f"/groups/{segment(group_id)}")
     except PodClientError as exc:
         if exc.status == 404:
-            routing.forget(group_id, pod)
+            routing.forget_if_owned(group_id, pod, routing.GROUP)
         raise
 
 
@@ -286,7 +286,7 @@ def group_snapshot(snapshot_id: str) -> Response:
         return _reply_in(pod, request.method, f"/group_snapshots/{segment(snapshot_id)}")
     except PodClientError as exc:
         if exc.status == 404 and request.method == "GET":
-            routing.forget(snapshot_id, pod)
+            routing.forget_if_owned(snapshot_id, pod, routing.GROUP_SNAPSHOT)
         raise
 
 

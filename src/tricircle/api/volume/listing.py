@@ -93,7 +93,7 @@ class CinderListHooks(lister.ListHooks):
     fatal_errors = (BottomBadRequest,)
     silent_errors = (PodUnreachable, PodServiceNotFound)
 
-    def __init__(self, collection: str, resource_type: str) -> None:
+    def __init__(self, collection: str, resource_type: ResourceType) -> None:
         self.collection = collection
         self.resource_type = resource_type
         self.state = common.state()
@@ -141,7 +141,7 @@ class CinderListHooks(lister.ListHooks):
         return next(iter(body.values()))
 
 
-def list_across_pods(collection: str, resource_type: str) -> tuple[list[dict], list[dict]]:
+def list_across_pods(collection: str, resource_type: ResourceType) -> tuple[list[dict], list[dict]]:
     """One page of the caller's ``collection`` from every pod, and its ``*_links``."""
     listing = parse_list_request()
     pods = gateway.bottom_pods()

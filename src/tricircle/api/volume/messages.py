@@ -40,5 +40,5 @@ def message(message_id: str) -> Response:
     pod = forwarding.holding_pod(message_id, routing.MESSAGE)
     answer = common.forward(pod.region_name, request.method, f"/messages/{segment(message_id)}")
     if request.method == "DELETE":
-        routing.forget(message_id, pod)
+        routing.forget(message_id, pod, routing.MESSAGE)
     return fanout.reply(pod, answer)

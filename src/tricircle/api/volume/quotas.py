@@ -12,7 +12,7 @@ from tricircle.quotas.checks import snapshot_plan, volume_plan
 from tricircle.quotas.resources import VOLUME
 
 
-def _size_of(top_id: str, resource_type: str) -> int:
+def _size_of(top_id: str, resource_type: routing.ResourceType) -> int:
     """The size of a volume or snapshot, read from its pod as the caller."""
     pod = forwarding.holding_pod(top_id, resource_type)
     path = f"/{resource_type}s/{segment(top_id)}"

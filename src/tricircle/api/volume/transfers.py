@@ -92,7 +92,7 @@ def transfer(collection: str, transfer_id: str) -> Response:
         pod.region_name, request.method, f"/{collection}/{segment(transfer_id)}"
     )
     if request.method == "DELETE":
-        routing.forget(transfer_id, pod)
+        routing.forget(transfer_id, pod, routing.TRANSFER)
     return fanout.reply(pod, answer)
 
 
@@ -135,7 +135,7 @@ def accept_transfer(collection: str, transfer_id: str) -> Response:
     volume_id = accepted.get("volume_id") or volume_id
     if volume_id:
         _volume_now_of(volume_id, pod, project_id)
-    routing.forget(transfer_id, pod)
+    routing.forget(transfer_id, pod, routing.TRANSFER)
     LOG.info("transfer %s of volume %s accepted by project %s", transfer_id, volume_id, project_id)
     return fanout.reply(pod, answer)
 

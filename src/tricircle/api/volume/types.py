@@ -286,19 +286,38 @@ def ensure_in_pod(volume_type: VolumeType, pod: Pod) -> str:
         create=create,
         find_by_name=find_by_name,
     )
+    common.state().caches.top_type_ids.put_many({(pod.pod_id, bottom_id): volume_type.id})
     LOG.debug("volume type %s is %s in pod %s", volume_type.id, bottom_id, pod.region_name)
     return bottom_id
 
 
 def with_top_type_ids(records: list[dict], pod: Pod, state: common.VolumeState) -> list[dict]:
-    """Volume records with ``volume_type_id`` of a type copy shown as the top type's ID."""
+    """Volume records with ``volume_type_id`` of a type copy shown as the top type's ID.
+
+    IDs come from the gateway's ``top_type_ids`` cache, so a warm show or list page asks no
+    database after the pod answered. Tenants: keyed by (pod, bottom ID) alone, since the map is
+    the same for every project and only translates IDs the pod itself showed the caller.
+    Invalidation: a copy's routing exists before any volume of the copy and goes only after its
+    pod deleted the copy (which no volume then uses), and this process keeps what it makes
+    (``ensure_in_pod``); any other change (a routing edited through the admin API, a pod's own
+    type adopted as a copy) is seen within ``[gateway_cache] ttl``.
+    """
     bottom_ids = {r["volume_type_id"] for r in records if r.get("volume_type_id")}
     if not bottom_ids:
         return records
-    with state.session_factory() as session:
-        top_ids = type_queries.top_type_ids(session, pod.pod_id, bottom_ids)
+    cache = state.caches.top_type_ids
+    keys = {(pod.pod_id, bottom_id) for bottom_id in bottom_ids}
+    known = cache.get_many(keys)
+    missing = [bottom_id for _pod_id, bottom_id in keys - known.keys()]
+    if missing:
+        with state.session_factory() as session:
+            found = type_queries.top_type_ids(session, pod.pod_id, missing)
+        read = {(pod.pod_id, bottom_id): found.get(bottom_id) for bottom_id in missing}
+        cache.put_many(read)
+        known = {**known, **read}
+    top_ids = {bottom_id: top_id for (_pod_id, bottom_id), top_id in known.items()}
     return [
-        {**r, "volume_type_id": top_ids.get(r.get("volume_type_id"), r.get("volume_type_id"))}
+        {**r, "volume_type_id": top_ids.get(r.get("volume_type_id")) or r.get("volume_type_id")}
         if "volume_type_id" in r
         else r
         for r in records

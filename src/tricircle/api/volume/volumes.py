@@ -149,7 +149,7 @@ def _record_routing(create: VolumeCreate) -> Made:
 
 def _forget_routing(create: VolumeCreate, _made: Made) -> None:
     """Undo: drop the routing this request recorded."""
-    routing.forget(create.created["id"], create.pod)
+    routing.forget(create.created["id"], create.pod, routing.VOLUME)
 
 
 def _show(create: VolumeCreate) -> None:
