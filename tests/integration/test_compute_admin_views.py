@@ -76,6 +76,20 @@ def test_each_pods_hypervisor_is_listed_once(top, pod_api, regions):
         assert shown["hypervisor_hostname"] == hypervisor["hypervisor_hostname"]
 
 
+def test_each_hypervisors_uptime_comes_from_its_own_pod(top, pod_api, regions):
+    """Routed by ID (integer IDs below 2.53): the pod's own answer, its host's ``uptime``."""
+    for region in regions:
+        own = _get(pod_api(region, "compute"), "/os-hypervisors", "2.52")["hypervisors"]
+        (hypervisor,) = own
+        listed = _get(top, "/os-hypervisors", "2.52")["hypervisors"]
+        (top_id,) = [
+            h["id"] for h in listed if h["hypervisor_hostname"] == hypervisor["hypervisor_hostname"]
+        ]
+        shown = _get(top, f"/os-hypervisors/{top_id}/uptime", "2.52")["hypervisor"]
+        assert shown["hypervisor_hostname"] == hypervisor["hypervisor_hostname"]
+        assert "load average" in shown["uptime"], shown
+
+
 def test_statistics_are_the_sum_of_the_pods(top, pod_api, regions, wait_until):
     def matches() -> tuple[dict, dict] | None:
         summed = dict.fromkeys(STATISTICS, 0)

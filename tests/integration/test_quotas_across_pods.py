@@ -57,6 +57,8 @@ def member(
     finally:
         delete_all(cloud, list(cloud.compute.servers()))
         for volume in cloud.block_storage.volumes():
+            if volume.status == "creating":  # Cinder refuses to delete it until it is made
+                cloud.block_storage.wait_for_status(volume, "available", ["error"], wait=120)
             cloud.block_storage.delete_volume(volume, ignore_missing=True)
         for volume in cloud.block_storage.volumes():
             cloud.block_storage.wait_for_delete(volume, wait=120)

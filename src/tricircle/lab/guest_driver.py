@@ -19,6 +19,7 @@ port. Runs inside nova-compute, which the lab starts as root with ``TRICIRCLE_LA
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -98,6 +99,10 @@ class LabGuestDriver(fake.FakeDriverWithoutFakeNodes):
         super().destroy(
             context, instance, network_info, block_device_info, destroy_disks, destroy_secrets
         )
+
+    def get_host_uptime(self) -> str:
+        """The host's ``uptime`` line, as Nova's libvirt driver answers it (the fake has none)."""
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
 
     def power_off(self, instance: Any, timeout: int = 0, retry_interval: int = 0) -> None:
         """Power off: the guest and its ports go away, as a stopped VM's taps do."""
