@@ -72,13 +72,30 @@ def guest_interface(layout: LabLayout, server_id: str, mac: str) -> str | None:
     return None
 
 
+# The guest's DHCP client asks for what the hook applies, and keeps asking every few seconds
+# for ten minutes, as a cloud image's client does at boot: with dhclient's defaults (a backoff
+# growing to two minutes, giving up after 60 s for five minutes), a pod whose DHCP server or port
+# wiring is late on a loaded machine left the guest without an address for minutes.
+DHCP_CLIENT_CONF = """\
+option rfc3442-classless-static-routes code 121 = array of unsigned integer 8;
+request subnet-mask, broadcast-address, routers, interface-mtu, rfc3442-classless-static-routes;
+initial-interval 1;
+backoff-cutoff 4;
+timeout 600;
+retry 5;
+"""
+
+
 def start_dhcp(layout: LabLayout, server_id: str, guest_name: str) -> None:
     """Run a DHCP client for ``guest_name`` inside the guest, in the background, as a VM's OS
     would at boot; it logs every exchange to ``dhclient-<interface>.log`` in the guest's state."""
     directory = state_dir(layout, server_id)
     directory.mkdir(parents=True, exist_ok=True)
+    conf = directory / "dhclient.conf"
+    conf.write_text(DHCP_CLIENT_CONF)
     command = [
         "dhclient", "-d", "-v", "-4",
+        "-cf", str(conf),
         "-sf", str(DHCP_HOOK),
         "-pf", str(directory / f"dhclient-{guest_name}.pid"),
         "-lf", str(directory / f"dhclient-{guest_name}.leases"),
