@@ -482,13 +482,20 @@ def test_tricircles_database_restarted_under_load_answers_503_meanwhile_and_lose
 BROKER_DOWN_SECONDS = 5.0
 
 
+def computes_up(pod_compute: adapter.Adapter) -> bool:
+    """True if every nova-compute service of the pod reports itself up (its heartbeat goes over
+    the broker, so a restart leaves it down until the pod has reconnected)."""
+    services = pod_compute.get("/os-services", params={"binary": "nova-compute"}).json()
+    return all(service["state"] == "up" for service in services["services"])
+
+
 def test_the_pods_broker_restarted_leaves_pods_working_and_a_job_queued_meanwhile_done(
     compute_lab, demo_cloud, network, pod_api, wait_until
 ):
     """Bound: the pods' RabbitMQ node is stopped for 5 s and started again; within 240 s of the
-    restart a router job queued while it was down has finished, Pod1's bottom router has the
-    interface, and a server booted through RegionOne in each pod is ACTIVE (every pod's Nova,
-    Neutron agents and scheduler reconnected)."""
+    restart every pod's nova-compute reports up again, a router job queued while it was down has
+    finished, Pod1's bottom router has the interface, and a server booted through RegionOne in
+    each pod is ACTIVE (every pod's Nova, Neutron agents and scheduler reconnected)."""
     boot(demo_cloud, f"fault-mq-anchor-{uuid.uuid4().hex[:6]}", "az1", [{"uuid": network.id}])
     subnet_id = next(demo_cloud.network.subnets(network_id=network.id)).id
     router = demo_cloud.network.create_router(name=f"fault-mq-{uuid.uuid4().hex[:6]}")
@@ -503,6 +510,13 @@ def test_the_pods_broker_restarted_leaves_pods_working_and_a_job_queued_meanwhil
         finally:
             faults.restart(compute_lab, "rabbitmq")
         restarted = time.monotonic()
+        wait_until(
+            lambda: all(
+                computes_up(pod_api(pod.region, "compute")) for pod in compute_lab.pod_layouts
+            ),
+            240,
+            "every pod's nova-compute reporting up again",
+        )
         assert router_jobs(engine, router.id), "the interface change queued a job"
         wait_until(lambda: jobs_done(engine, router.id), 240, "the router's jobs finished")
         assert bottom_router_on(pod_api("Pod1", "network"), router.id, subnet_id)
