@@ -122,13 +122,19 @@ def unplug(layout: LabLayout, server_id: str, guest_name: str) -> None:
 
 
 def remove(layout: LabLayout, server_id: str) -> None:
-    """Remove the whole guest: its processes, interfaces (both veth ends) and namespace."""
+    """Remove the whole guest: its processes, interfaces (both veth ends) and namespace; its
+    logs move to ``.lab/logs/guests/<server>-<name>``."""
     namespace = layout.guest_namespace(server_id)
     if namespaces.exists(namespace):
         namespaces.remove(namespace)
     directory = state_dir(layout, server_id)
+    kept = layout.log_dir / "guests"
     for path in directory.glob("*") if directory.exists() else []:
-        path.unlink()
+        if path.suffix == ".log":  # the DHCP client's exchanges outlive the guest, for diagnosis
+            kept.mkdir(parents=True, exist_ok=True)
+            path.replace(kept / f"{server_id}-{path.name}")
+        else:
+            path.unlink()
     if directory.exists():
         directory.rmdir()
 
