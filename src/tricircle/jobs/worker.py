@@ -102,46 +102,28 @@ class Worker:
         context = JobContext(self.session_factory, thread_id, self.stopping)
         try:
             find_handler(job.type, self.handlers)(context, job)
-        except NotYet as exc:
-            LOG.info(
-                "job waits job_id=%s type=%s resource=%s attempt=%s reason=%s",
-                job.id,
-                job.type,
-                job.resource_id,
-                job.attempts,
-                exc,
-            )
-            return f"{type(exc).__name__}: {exc}"
-        except PodUnreachable as exc:
-            # A pod that is down is an operating state, not a bug: one line, retried later.
-            LOG.warning(
-                "job waits for a pod job_id=%s type=%s resource=%s attempt=%s region=%s error=%s",
-                job.id,
-                job.type,
-                job.resource_id,
-                job.attempts,
-                exc.region_name,
-                exc,
-            )
-            return f"{type(exc).__name__}: {exc}"
         except Exception as exc:
-            if database_unavailable(exc):
-                LOG.warning(
-                    "job waits for the database job_id=%s type=%s resource=%s attempt=%s error=%s",
+            waiting = _waiting_for(exc)
+            if waiting is None:
+                LOG.exception(
+                    "job handler raised job_id=%s type=%s resource=%s attempt=%s",
+                    job.id,
+                    job.type,
+                    job.resource_id,
+                    job.attempts,
+                )
+            else:
+                level, what = waiting
+                LOG.log(
+                    level,
+                    "job waits for %s job_id=%s type=%s resource=%s attempt=%s reason=%s",
+                    what,
                     job.id,
                     job.type,
                     job.resource_id,
                     job.attempts,
                     exc,
                 )
-                return f"{type(exc).__name__}: {exc}"
-            LOG.exception(
-                "job handler raised job_id=%s type=%s resource=%s attempt=%s",
-                job.id,
-                job.type,
-                job.resource_id,
-                job.attempts,
-            )
             return f"{type(exc).__name__}: {exc}"
         return None
 
@@ -242,3 +224,15 @@ def build_worker(
         handlers=load_handler_modules(),
         periodic={"reconcile": interval} if (interval := conf.xjob.reconcile_interval) else None,
     )
+
+
+def _waiting_for(exc: Exception) -> tuple[int, str] | None:
+    """What a failed job waits for and how loud to say so, if its failure is an operating state
+    rather than a bug (one line, no traceback, retried later); None for anything else."""
+    if isinstance(exc, NotYet):
+        return logging.INFO, "its turn"
+    if isinstance(exc, PodUnreachable):
+        return logging.WARNING, f"a pod region={exc.region_name}"
+    if database_unavailable(exc):
+        return logging.WARNING, "the database"
+    return None

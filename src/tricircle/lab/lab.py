@@ -364,12 +364,17 @@ def _start_everything(layout: LabLayout, progress: ProgressPrinter) -> None:
             future.result()
 
 
+# The lab's own broker and database server: stopped after the services using them, which would
+# otherwise log their loss while they shut down.
+BACKEND_PROCESSES = (broker.PROCESS, tricircle_postgres.PROCESS)
+
+
 def down(layout: LabLayout) -> list[str]:
     """Stop every process the lab started, remove its namespaces, and stop any backend it
     started itself."""
     ovs_interfaces = openvswitch.interface_names(layout)
     openvswitch.stop(layout)
-    stopped = processes.stop_all(layout)
+    stopped = processes.stop_all(layout, last=BACKEND_PROCESSES)
     namespaces.remove_lab_namespaces(layout, ovs_interfaces)
     openvswitch.remove_leftover_devices(layout, ovs_interfaces)
     tricircle_postgres.remove(layout)

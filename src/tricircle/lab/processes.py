@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from tricircle.lab.layout import HOST, LabLayout
@@ -166,23 +166,32 @@ def alive(layout: LabLayout, name: str) -> bool:
     return recorded(layout).get(name) is not None
 
 
-def stop_all(layout: LabLayout, grace: float = 10.0) -> list[str]:
-    """Stop every process the lab started (TERM, KILL after ``grace`` s); returns their names."""
+def stop_all(layout: LabLayout, grace: float = 10.0, last: Collection[str] = ()) -> list[str]:
+    """Stop every process the lab started (TERM, KILL after ``grace`` s), those named in
+    ``last`` once the others are gone (backends the others talk to until they exit); returns
+    their names."""
     running = {name: pid for name, pid in recorded(layout).items() if pid is not None}
-    for pid in running.values():
-        signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_group_alive(pid) for pid in running.values()):
-        time.sleep(0.1)
-    for pid in running.values():
-        if _group_alive(pid):
-            signal_group(pid, signal.SIGKILL)
-    for pid in running.values():
-        _reap(pid)
+    first = {name: pid for name, pid in running.items() if name not in last}
+    for group in (first, {name: running[name] for name in running.keys() - first.keys()}):
+        _stop_groups(list(group.values()), grace)
     for pid_file in layout.pid_dir.glob("*.pid") if layout.pid_dir.exists() else []:
         pid_file.unlink()
         pid_file.with_name(f"{pid_file.stem}.launch.json").unlink(missing_ok=True)
     return sorted(running)
+
+
+def _stop_groups(pids: list[int], grace: float) -> None:
+    """TERM each process group, KILL what still runs after ``grace`` s, and reap them."""
+    for pid in pids:
+        signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(_group_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    for pid in pids:
+        if _group_alive(pid):
+            signal_group(pid, signal.SIGKILL)
+    for pid in pids:
+        _reap(pid)
 
 
 def survivors(layout: LabLayout) -> list[int]:

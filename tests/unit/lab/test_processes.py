@@ -124,3 +124,22 @@ def test_port_in_use():
         port = holder.getsockname()[1]
         assert processes.port_in_use(port)
     assert not processes.port_in_use(port)
+
+
+def test_stop_all_stops_the_last_named_after_the_others(tmp_path):
+    layout = LabLayout(root=tmp_path)
+    order = tmp_path / "order"
+
+    def stopper(name: str) -> list[str]:
+        trap = f'trap "echo {name} >> {order}; exit 0" TERM'
+        return ["sh", "-c", f"{trap}; touch {tmp_path / name}; while :; do sleep 0.1; done"]
+
+    processes.start(layout, "backend", stopper("backend"))
+    processes.start(layout, "client", stopper("client"))
+    deadline = time.monotonic() + 10
+    while not all((tmp_path / n).exists() for n in ("backend", "client")):
+        assert time.monotonic() < deadline, "the processes never set their traps"
+        time.sleep(0.05)
+    assert processes.stop_all(layout, grace=5, last=["backend"]) == ["backend", "client"]
+    assert order.read_text().split() == ["client", "backend"]
+    assert processes.survivors(layout) == []
