@@ -92,6 +92,18 @@ def test_first_call_creates_and_records(session_factory, pod_id):
     assert fake.create_calls == 1
 
 
+def test_a_recorded_copy_is_answered_without_trying_the_lock(session_factory, pod_id, monkeypatch):
+    fake = FakePod(create_seconds=0)
+    bottom_id = ensure(session_factory, pod_id, fake)
+
+    def no_lock(*_args, **_kwargs):
+        raise AssertionError("the lock was tried for a resource already recorded")
+
+    monkeypatch.setattr(routings, "lock_routing", no_lock)
+    assert ensure(session_factory, pod_id, fake) == bottom_id
+    assert fake.create_calls == 1
+
+
 def test_racing_callers_create_exactly_once(session_factory, pod_id):
     fake = FakePod(create_seconds=0.2)
     start = threading.Barrier(CALLERS)

@@ -48,6 +48,10 @@ def ensure_bottom_resource(
     gives up with CreateOnceTimeout after ``timeout`` seconds (default: twice ``stale_after``).
     If ``create`` raises, the lock is released and the exception propagates.
     """
+    with session_factory.begin() as session:
+        routed = routings.find_bottom_id(session, top_id, pod_id)
+    if routed is not None:
+        return routed  # the common case once a copy exists: one read, no lock attempt
     deadline = time.monotonic() + (2 * stale_after if timeout is None else timeout)
     delay = FIRST_POLL_DELAY
     fields = f"top_id={top_id} pod_id={pod_id} resource_type={resource_type}"

@@ -94,6 +94,21 @@ def test_shared_vlan_ports_get_the_segment_and_per_pod_gateways(
             assert not address_in_pools(gateway, subnet_copy["allocation_pools"]), region
 
 
+def test_a_later_port_on_a_mirrored_network_reads_the_top_network_once_and_no_subnet(
+    mirror: BottomMirror, clients: FakeClients, pods: dict
+) -> None:
+    network, _subnet = top_network(clients)
+    mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    top, bottom = clients.neutrons["RegionOne"], clients.neutrons["Pod1"]
+    top.calls.clear()
+    bottom.calls.clear()
+    server_port = mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    assert top.calls.count(("GET", "networks")) == 1
+    assert ("GET", "subnets") not in top.calls
+    assert bottom.calls == [("POST", "ports")]
+    assert server_port.bottom_port["network_id"] in bottom.data["networks"]
+
+
 def test_failure_part_way_undoes_the_copies_routings_and_top_port(
     mirror: BottomMirror, clients: FakeClients, pods: dict, sessions: sessionmaker[Session]
 ) -> None:

@@ -621,19 +621,30 @@ class BottomMirror:
         with Undo() as undo:
             return self._ensure_port(pod, top_port, undo)
 
-    def _ensure_port(self, pod: Pod, top_port: Mapping[str, Any], undo: Undo) -> JSON:
-        top_network = self.get_top_network(top_port["network_id"])
+    def _ensure_port(
+        self,
+        pod: Pod,
+        top_port: Mapping[str, Any],
+        undo: Undo,
+        top_network: Mapping[str, Any] | None = None,
+    ) -> JSON:
+        """``top_network``, when the caller already read the port's network, saves reading it
+        again; a tenant subnet already copied into the pod is not read from the top at all (an
+        external subnet's copy is kept equal to the top, so it is always read)."""
+        if top_network is None:
+            top_network = self.get_top_network(top_port["network_id"])
         bottom_network_id = self._ensure_network(pod, top_network, undo)
-        ensure_subnet = (
-            self._ensure_external_subnet if tables.is_external(top_network) else self._ensure_subnet
-        )
+        external = tables.is_external(top_network)
+        ensure_subnet = self._ensure_external_subnet if external else self._ensure_subnet
         bottom_subnet_ids: dict[str, str] = {}
         for fixed_ip in top_port["fixed_ips"]:
             top_subnet_id = fixed_ip["subnet_id"]
-            if top_subnet_id not in bottom_subnet_ids:
-                bottom_subnet_ids[top_subnet_id] = ensure_subnet(
-                    pod, self.get_top_subnet(top_subnet_id), bottom_network_id, undo
-                )
+            if top_subnet_id in bottom_subnet_ids:
+                continue
+            routed = None if external else self._routed_copy(pod, top_subnet_id)
+            bottom_subnet_ids[top_subnet_id] = routed or ensure_subnet(
+                pod, self.get_top_subnet(top_subnet_id), bottom_network_id, undo
+            )
         bottom_group_ids = [
             self._ensure_security_group(pod, group_id, undo)
             for group_id in top_port.get("security_groups") or []
@@ -695,7 +706,9 @@ class BottomMirror:
                 raise errors.InvalidNetworkRequest(
                     f"a network request needs 'uuid' or 'port': {dict(requested)}"
                 )
-            bottom_port = self._ensure_port(pod, top_port, undo)
+            bottom_port = self._ensure_port(
+                pod, top_port, undo, top_network if requested.get("uuid") else None
+            )
             return ServerPort(top_port=top_port, bottom_port=bottom_port, made=undo.made)
 
     def _create_top_port(
@@ -860,6 +873,11 @@ class BottomMirror:
                 if routing.resource_type == resource_type and routing.bottom_id is not None
             ]
         return found
+
+    def _routed_copy(self, pod: Pod, top_id: str) -> str | None:
+        """The bottom ID of ``top_id``'s finished copy in ``pod``, None if it has none yet."""
+        with self.session_factory() as session:
+            return routings.find_bottom_id(session, top_id, pod.pod_id)
 
     def _ensure_copy(
         self,
