@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle import conf as tricircle_conf
 from tricircle.db import quotas as quota_queries
-from tricircle.db.models import Pod, PodBinding, QuotaReservation, utcnow
+from tricircle.db.models import Pod, PodBinding, QuotaReservation, ResourceRouting, utcnow
 from tricircle.pods.client import PodUnreachable
 from tricircle.pods.fanout import PodCallPool, shared_pool
 from tricircle.quotas.checks import TooManyInstances, servers_plan
@@ -281,3 +281,23 @@ def test_released_reservations_go_once_no_count_needs_them(
     with session_factory() as session:
         kept = {row.reservation_id for row in session.scalars(select(QuotaReservation))}
     assert len(kept) == 1
+
+
+def test_a_routing_in_the_top_region_is_never_counted(engine_a, counting_pods, session_factory):
+    """A top pod's routing of the project (e.g. its routers' bridge network) must not make the
+    gateway ask the top region, i.e. itself, for usage: CountingPods has no RegionOne client."""
+    with session_factory.begin() as session:
+        top = Pod(region_name="RegionOne", az_name="", pod_az_name="")
+        session.add(top)
+        session.flush()
+        session.add(
+            ResourceRouting(
+                top_id=str(uuid.uuid4()),
+                bottom_id=str(uuid.uuid4()),
+                pod_id=top.pod_id,
+                project_id=PROJECT,
+                resource_type="bridge_network",
+            )
+        )
+    assert engine_a.usage(COMPUTE, PROJECT).in_use["instances"] == 0
+    assert counting_pods.lists() == 2
