@@ -435,6 +435,24 @@ def delete(server_id: str) -> ResponseReturnValue:
     return delete_server(server_id)
 
 
+def _addresses_on_network(server_id: str, network_label: str) -> ResponseReturnValue:
+    """``GET /servers/{id}/ips/{label}``: the server's addresses on the network the caller
+    knows as ``label`` (its top name, as ``addresses`` shows it; the pod names the bottom copy
+    after the top ID, so the pod's whole ``ips`` is read and renamed, then picked from)."""
+    pod = server_pod(server_id)
+    answer = state().calls.call(
+        caller(),
+        pod.region_name,
+        "GET",
+        f"/servers/{segment(server_id)}/ips",
+        timeout=state().conf.compute.show_deadline,
+    )
+    addresses = top_addresses(answer.body.get("addresses") or {}, view_context())
+    if network_label not in addresses:
+        raise NotFound("Instance is not a member of specified network")
+    return jsonify({network_label: addresses[network_label]})
+
+
 @blueprint.route(
     "/servers/<server_id>/<any(metadata, ips, tags, 'os-instance-actions', 'os-server-password', "
     "diagnostics, topology, migrations):resource>",
@@ -447,6 +465,8 @@ def delete(server_id: str) -> ResponseReturnValue:
 )
 def sub_resource(server_id: str, resource: str, rest: str | None = None) -> ResponseReturnValue:
     """Server metadata, tags, actions log, addresses and the like, forwarded to the pod."""
+    if resource == "ips" and rest is not None and request.method == "GET":
+        return _addresses_on_network(server_id, rest)
     path = f"/servers/{segment(server_id)}/{resource}" + (f"/{subpath(rest)}" if rest else "")
     raw = request.get_data()
     body = validation.json_object(raw) if raw and request.method in ("PUT", "POST") else None
