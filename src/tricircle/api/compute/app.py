@@ -106,6 +106,7 @@ def create_app(
         negotiation=gateway.Negotiation(
             api_versions, gateway.served_maximum, covers=_is_api_request
         ),
+        request_id_headers=(COMPUTE_REQUEST_ID_HEADER,),
     )
     app.wsgi_app = gateway.with_request_ids(
         legacy_v2.serve_v2_as_v21(

@@ -105,7 +105,8 @@ def server_pod(server_id: str) -> Pod:
 
 
 def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
-    """Send the request to the pod as the caller; the pod's answer with gateway links.
+    """Send the request to the pod as the caller; the pod's answer with gateway links, under
+    the pod's request ID (``gateway.answer_as_pod``: an action is recorded under it).
 
     Reads wait for the pod ``[compute] show_deadline``; writes get the client's read timeout.
     """
@@ -119,6 +120,7 @@ def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
         params=request.args.to_dict(flat=False),
         timeout=app_state.conf.compute.show_deadline if method == "GET" else None,
     )
+    gateway.answer_as_pod(pod.region_name, answer.request_id)
     if answer.body is None:
         empty = Response(status=answer.status)
         if "Location" in answer.headers:
@@ -266,13 +268,16 @@ def create() -> ResponseReturnValue:
             )
         networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
     LOG.info(
-        "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s",
+        "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s "
+        "pod_request_id=%s",
         pod.region_name,
         server_ids,
         who.project_id,
         pod.az_name,
         plan.top_port_ids,
+        answer.request_id,
     )
+    gateway.answer_as_pod(pod.region_name, answer.request_id)
     if request_body.return_reservation_id:
         response = jsonify({"reservation_id": answer.body["reservation_id"]})
     elif request_body.by_reservation:
