@@ -38,7 +38,7 @@ from tricircle.api.compute.views import (
 )
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import bottom_pods, caller, transaction
-from tricircle.db import routings
+from tricircle.db import deleted_servers, routings
 from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.db.models import Flavor, Pod
 from tricircle.db.routings import ResourceType
@@ -54,6 +54,7 @@ LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_servers", __name__)
 
 SERVER = ResourceType.SERVER
+DELETED_ACTIONS_FROM = "2.21"
 SERVER_UPDATE = {
     "type": "object",
     "properties": {
@@ -400,9 +401,14 @@ def show(server_id: str) -> ResponseReturnValue:
 
 
 def _server_gone(server_id: str, pod: Pod) -> None:
-    """Release the ports of a server its pod no longer has, then forget its routing."""
+    """Release the ports of a server its pod no longer has, then forget its routing (its pod
+    kept a while for its instance actions)."""
     released = server_ports.release_server_ports(state().mirror, pod, server_id)
-    _forget_server(server_id, pod)
+    with transaction() as session:
+        deleted_servers.forget_deleted_server(
+            session, server_id, pod.pod_id, keep_for=state().conf.compute.deleted_server_retention
+        )
+    gateway.forget_routed_pod(server_id, SERVER)
     LOG.info(
         "server gone region=%s server_id=%s released_top_port_ids=%s",
         pod.region_name,
@@ -475,4 +481,27 @@ def sub_resource(server_id: str, resource: str, rest: str | None = None) -> Resp
     path = f"/servers/{segment(server_id)}/{resource}" + (f"/{subpath(rest)}" if rest else "")
     raw = request.get_data()
     body = validation.json_object(raw) if raw and request.method in ("PUT", "POST") else None
+    if resource == "os-instance-actions":
+        return forward(_actions_pod(server_id), request.method, path, json=body)
     return forward(server_pod(server_id), request.method, path, json=body)
+
+
+def _actions_pod(server_id: str) -> Pod:
+    """The pod holding the actions of ``server_id``: its server's, or from 2.21 (Nova lists
+    the actions of a deleted server) the pod of a server deleted less than ``[compute]
+    deleted_server_retention`` ago; Nova's 404 otherwise."""
+    try:
+        return server_pod(server_id)
+    except NotFound:
+        if not caller().microversion.at_least(DELETED_ACTIONS_FROM):
+            raise
+        with transaction() as session:
+            pod = deleted_servers.deleted_server_pod(
+                session,
+                server_id,
+                keep_for=state().conf.compute.deleted_server_retention,
+                project_id=None if caller().is_admin else caller().project_id,
+            )
+    if pod is None:
+        raise NotFound(f"Instance {server_id} could not be found.")
+    return pod
