@@ -173,6 +173,14 @@ compute_opts = [
         min=1.0,
         help="Seconds a pod's Nova may take to answer a server create.",
     ),
+    cfg.FloatOpt(
+        "deleted_server_retention",
+        default=7 * 24 * 3600.0,
+        min=0.0,
+        help="Seconds the pod of a deleted server is remembered after its routing is gone, so "
+        "that its instance actions can still be listed (microversion >= 2.21, as Nova does "
+        "until its deleted rows are archived). 0 remembers none.",
+    ),
 ]
 
 gateway_opts = [

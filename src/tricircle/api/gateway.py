@@ -4,6 +4,11 @@ Each app keeps its dependencies (configuration, database sessions, policy, pods)
 under ``EXTENSION``. oslo.middleware's ``RequestId`` gives every request an ID, answered in
 ``x-openstack-request-id`` (and Nova's ``x-compute-request-id``); the hooks give it the caller's
 context, URL checks, the negotiated microversion (gateways) and one structured access-log line.
+
+A request whose answer is one pod's (``answer_as_pod``: a call forwarded to the pod holding the
+resource) is answered with the pod's request ID instead, the ID the pod records things under
+(Nova's instance actions), so the caller can use it with the pod's APIs; the access-log line
+names both IDs and the pod, and the pod logs the gateway's ID as the global request ID.
 """
 
 from __future__ import annotations
@@ -275,7 +280,15 @@ def caller() -> Caller:
         project_id=context.project_id or "",
         user_id=context.user_id or "",
         is_admin="admin" in (context.roles or []),
+        global_request_id=context.global_request_id or g.request_id,
     )
+
+
+def answer_as_pod(region_name: str, pod_request_id: str | None) -> None:
+    """The current request's answer is the one ``region_name`` gave under ``pod_request_id``:
+    the caller gets that ID (a pod that gave none leaves the gateway's)."""
+    if pod_request_id:
+        g.pod_answer = (region_name, pod_request_id)
 
 
 @dataclass(frozen=True)
@@ -337,8 +350,10 @@ def install_request_hooks(
     limits: RequestLimits,
     *,
     negotiation: Negotiation | None = None,
+    request_id_headers: Sequence[str] = (),
 ) -> None:
-    """Hooks run around every request of ``app`` (wrapped by ``with_request_ids``).
+    """Hooks run around every request of ``app`` (wrapped by ``with_request_ids`` answering
+    ``request_id_headers`` too, where a pod's ID replaces the gateway's: ``answer_as_pod``).
 
     ``limits`` are checked first (the body is read no further than they allow). With
     ``negotiation``, a request on a covered path gets ``g.microversion`` and its response the
@@ -375,6 +390,10 @@ def install_request_hooks(
         }
         if "microversion" in g:
             fields["microversion"] = str(g.microversion)
+        if "pod_answer" in g:
+            fields["pod"], fields["pod_request_id"] = g.pod_answer
+            for header in (REQUEST_ID_HEADER, *request_id_headers):
+                response.headers[header] = g.pod_answer[1]
         access_log.info(
             " ".join(f"{key}=%({key})s" for key in fields), fields, extra={"tricircle": fields}
         )

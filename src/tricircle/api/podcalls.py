@@ -8,11 +8,16 @@ the caller: with a token the request carries it as ``X-Auth-Token`` and is sent 
 by the session, so the pod sees the caller, checks its own policy and charges the caller's
 quota; without one (noauth development mode) Tricircle's identity is used. Failures are the
 typed errors of ``tricircle.pods.client``, mapped to each API's dialect at the boundary.
+
+Request IDs: a call as the caller carries the caller's global request ID (the one it sent, else
+the gateway's own) as ``X-OpenStack-Request-ID``, which the pod logs beside its own request ID;
+the pod's own ID (``PodAnswer.request_id``) is logged with every call.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +25,8 @@ from tricircle.api.microversions import Microversion
 from tricircle.pods.client import PodClients, json_or_none, raise_for_status
 
 LOG = logging.getLogger(__name__)
+GLOBAL_REQUEST_ID_HEADER = "X-OpenStack-Request-ID"
+POD_REQUEST_ID_HEADERS = ("x-openstack-request-id", "x-compute-request-id")
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class Caller:
     project_id: str
     user_id: str
     is_admin: bool
+    # Sent to pods as X-OpenStack-Request-ID: the caller's own global ID, else the gateway's.
+    global_request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,17 @@ class PodAnswer:
     status: int
     body: Any
     headers: dict[str, str]
+
+    @property
+    def request_id(self) -> str | None:
+        """The ID the pod gave this request (its ``x-openstack-request-id``), if it gave one."""
+        return pod_request_id(self.headers)
+
+
+def pod_request_id(headers: Mapping[str, str]) -> str | None:
+    """The pod's own request ID among response ``headers`` (any case), or None."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    return next((lowered[name] for name in POD_REQUEST_ID_HEADERS if name in lowered), None)
 
 
 class PodCalls:
@@ -76,12 +96,13 @@ class PodCalls:
             timeout=timeout,
         )
         LOG.info(
-            "pod call region=%s service=%s method=%s path=%s status=%s",
+            "pod call region=%s service=%s method=%s path=%s status=%s pod_request_id=%s",
             region_name,
             service_type,
             method,
             path,
             response.status_code,
+            pod_request_id(response.headers),
         )
         raise_for_status(region_name, service_type, response)
         return PodAnswer(response.status_code, json_or_none(response), dict(response.headers))
@@ -113,6 +134,8 @@ class CallerPodCalls:
     ) -> PodAnswer:
         """Send one request as ``caller`` (to the gateway's own service unless ``service_type``)."""
         target = service_type or self.service_type
+        if caller.global_request_id:
+            headers = {**(headers or {}), GLOBAL_REQUEST_ID_HEADER: caller.global_request_id}
         return self.calls.call(
             caller.token,
             region_name,

@@ -13,7 +13,8 @@ its ports are wired, not before; a timeout fails the boot only with ``vif_pluggi
 
 Spawn and power-on plug and start the guest; power-off, shelve and destroy take it away (its
 namespace, veths and OVS ports); reboot keeps it; interface attach and detach plug and unplug one
-port. Runs inside nova-compute, which the lab starts as root with ``TRICIRCLE_LAB_ROOT`` set.
+port. The console output is the guest's boot lines and DHCP client log. Runs inside
+nova-compute, which the lab starts as root with ``TRICIRCLE_LAB_ROOT`` set.
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ class LabGuestDriver(fake.FakeDriverWithoutFakeNodes):
     def get_host_uptime(self) -> str:
         """The host's ``uptime`` line, as Nova's libvirt driver answers it (the fake has none)."""
         return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+
+    def get_console_output(self, context: Any, instance: Any) -> bytes:
+        """The guest's console: its boot lines and DHCP client log (the fake's is 3 lines)."""
+        return guests.console_log(self._layout, instance.uuid).encode("ascii", "replace")
 
     def power_off(self, instance: Any, timeout: int = 0, retry_interval: int = 0) -> None:
         """Power off: the guest and its ports go away, as a stopped VM's taps do."""

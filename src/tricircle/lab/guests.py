@@ -139,6 +139,28 @@ def remove(layout: LabLayout, server_id: str) -> None:
         directory.rmdir()
 
 
+def console_log(layout: LabLayout, server_id: str) -> str:
+    """What the guest's serial console shows, as a booted VM's does: its boot lines, then each
+    interface's DHCP client log (of the running guest, else the logs a removed one left), then
+    a login prompt. Nova cuts it to the ``length`` a caller asks for."""
+    directory = state_dir(layout, server_id)
+    logs = sorted(directory.glob("dhclient-*.log")) if directory.exists() else []
+    if not logs:
+        logs = sorted((layout.log_dir / "guests").glob(f"{server_id}-dhclient-*.log"))
+    lines = [
+        f"[    0.000000] tricircle lab guest {server_id}",
+        f"[    0.000000] network namespace {layout.guest_namespace(server_id)}",
+        "[    0.000000] console: serial console enabled",
+        f"[    0.100000] {len(logs)} network interface(s) with a DHCP client",
+        "Starting network: asking each interface's address by DHCP",
+    ]
+    for log in logs:
+        lines.append(f"--- {log.name} ---")
+        lines.extend(log.read_text(errors="replace").splitlines())
+    lines.extend(["", f"lab-guest-{server_id[:8]} login: "])
+    return "\n".join(lines)
+
+
 def command_argv(layout: LabLayout, server_id: str, command: list[str]) -> list[str]:
     """The command line running ``command`` in server ``server_id``'s guest."""
     namespace = layout.guest_namespace(server_id)

@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle import conf
+from tricircle.db import deleted_servers, routings
 from tricircle.db import pods as pod_queries
-from tricircle.db import routings
 from tricircle.db.models import Job, Pod
 from tricircle.db.routings import ResourceType
 from tricircle.jobs.handlers import JobContext, NotYet, handler
@@ -205,7 +205,12 @@ def cleanup_server_ports(context: JobContext, job: Job) -> None:
         raise ServerStillPresent(f"server {job.resource_id} still present in {pod.region_name}")
     release_server_ports(_mirror(context, clients), pod, job.resource_id)
     with context.session_factory.begin() as session:
-        routings.forget_routing(session, job.resource_id, pod.pod_id, ResourceType.SERVER)
+        deleted_servers.forget_deleted_server(
+            session,
+            job.resource_id,
+            pod.pod_id,
+            keep_for=conf.CONF.compute.deleted_server_retention,
+        )
 
 
 @handler(JOB_INTERFACE_DETACH)

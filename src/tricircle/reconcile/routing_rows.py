@@ -4,7 +4,8 @@ Rules, per routing of a bottom pod (``--pod`` and ``--project`` filter them):
 - complete row (bottom_id set) of a network, subnet, port, security group, router, shadow port,
   floating IP, server or volume whose bottom resource the pod answers 404 for: forgotten
   (``routing_forgotten``); for a server the existing ``server_ports_cleanup`` job is queued
-  too, so its ports are released as after any server delete;
+  too, so its ports are released as after any server delete, and its pod is kept a while for
+  its instance actions (``db.deleted_servers``, a table no rule here reads);
 - create-once lock (bottom_id NULL) older than ``stale_after``: filled from the bottom resource
   named after the top ID (``lock_filled``), else dropped (``lock_forgotten``). Servers and
   volumes are looked up by ID (top ID = bottom ID), floating IPs by description. Other types
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from tricircle.db import routings
+from tricircle import conf
+from tricircle.db import deleted_servers, routings
 from tricircle.db.models import Pod, ResourceRouting
 from tricircle.db.routings import ResourceType
 from tricircle.jobs.queue import enqueue_job
@@ -62,7 +64,14 @@ def _check_bottom(context: ReconcileContext, pod: Pod, row: ResourceRouting) -> 
                     row.project_id,
                     {"pod_id": pod.pod_id},
                 )
-            routings.forget_routing(session, row.top_id, pod.pod_id, row.resource_type)
+                deleted_servers.forget_deleted_server(
+                    session,
+                    row.top_id,
+                    pod.pod_id,
+                    keep_for=conf.CONF.compute.deleted_server_retention,
+                )
+            else:
+                routings.forget_routing(session, row.top_id, pod.pod_id, row.resource_type)
 
     context.found(
         Repair(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tricircle.api.microversions import Microversion
-from tricircle.api.podcalls import Caller, CallerPodCalls
+from tricircle.api.podcalls import Caller, CallerPodCalls, PodAnswer
 from tricircle.pods.client import PodClient, PodClientError
 
 
@@ -100,3 +100,14 @@ def test_idempotent_calls_retry_a_reset_connection_or_a_proxy_error_and_writes_d
     assert stub.requests[0]["retriable_status_codes"] == [502, 503, 504]
     calls.call(_caller("t"), "Pod1", "GET", "/volumes/v", timeout=5.0)
     assert stub.requests[-1]["connect_retries"] == stub.requests[-1]["status_code_retries"] == 0
+
+
+def test_the_callers_global_request_id_is_sent_and_the_pods_own_id_read():
+    stub = StubAdapter()
+    who = Caller("t", Microversion(3, 60), "project", "user", False, "req-global")
+    _calls(stub).call(who, "Pod1", "GET", "/volumes/v")
+    assert stub.requests[0]["headers"]["X-OpenStack-Request-ID"] == "req-global"
+    answer = PodAnswer(200, None, {"X-Compute-Request-Id": "req-c", "X-OpenStack-Request-ID": "r"})
+    assert answer.request_id == "r"
+    assert PodAnswer(200, None, {"x-compute-request-id": "req-c"}).request_id == "req-c"
+    assert PodAnswer(200, None, {}).request_id is None

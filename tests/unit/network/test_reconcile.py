@@ -9,7 +9,7 @@ import pytest
 from fake_neutron import PROJECT, FakeClients
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.db import jobs, routings
+from tricircle.db import deleted_servers, jobs, routings
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.network import constants, server_ports
@@ -256,6 +256,10 @@ def test_gone_server_routing_is_forgotten_and_its_ports_released_by_a_job(l3, se
     assert [(job.resource_id, job.payload) for job in queued] == [
         (server_id, {"pod_id": pod1.pod_id})
     ]
+    with sessions() as session:
+        kept = deleted_servers.deleted_server_pod(session, server_id, keep_for=60)
+    assert kept is not None and kept.pod_id == pod1.pod_id
+    runs(sessions, clients, [])
 
 
 def test_reservation_of_a_pod_without_the_subnet_is_released(l3, sessions, clients):

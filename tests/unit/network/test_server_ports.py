@@ -8,7 +8,7 @@ import pytest
 from fake_neutron import PROJECT, FakeClients
 from sqlalchemy.orm import Session, sessionmaker
 
-from tricircle.db import routings
+from tricircle.db import deleted_servers, routings
 from tricircle.db.models import Job, Pod
 from tricircle.db.routings import ResourceType
 from tricircle.jobs.handlers import JobContext
@@ -171,6 +171,8 @@ def test_the_backstop_job_waits_for_the_pod_then_releases_and_forgets_the_server
     assert clients.neutrons["RegionOne"].data["ports"][booted["passed"]]["device_id"] == ""
     with sessions() as session:
         assert routings.routed_pod(session, SERVER, ResourceType.SERVER) is None
+        kept = deleted_servers.deleted_server_pod(session, SERVER, keep_for=60)
+        assert kept is not None and kept.pod_id == pod1.pod_id
 
 
 @pytest.mark.parametrize("kind", ["made", "passed"])

@@ -1,7 +1,8 @@
 """The Nova API gateway's WSGI app: Nova v2.1 paths under ``/v2.1``, behind auth_token.
 
-Version documents (``/``, ``/v2.1``) answer without a token, as Nova's do; ``/v2.1/<project_id>/``
-(the URL form many catalogs register) is served as ``/v2.1/`` for the token's own project.
+Version documents (``/``, ``/v2``, ``/v2.1``) answer without a token, as Nova's do;
+``/v2.1/<project_id>/`` (the URL form many catalogs register) is served as ``/v2.1/`` for the
+token's own project, and ``/v2/...`` as ``/v2.1/...`` without microversions (``legacy_v2``).
 
 Every request under ``/v2.1/`` gets its microversion negotiated before the view runs; every
 response carries the version served and a request ID (also as ``x-compute-request-id``), and one
@@ -27,6 +28,7 @@ from tricircle.api.compute import (
     images,
     interfaces,
     keypairs,
+    legacy_v2,
     limits,
     migrations,
     policy,
@@ -50,7 +52,7 @@ from tricircle.conf import CONF
 
 ACCESS_LOG = logging.getLogger("tricircle.api.compute.access")
 API_PREFIX = "/v2.1"
-VERSION_PATHS = frozenset({"/", API_PREFIX, API_PREFIX + "/"})
+VERSION_PATHS = frozenset({"/", API_PREFIX, API_PREFIX + "/", *legacy_v2.VERSION_PATHS})
 COMPUTE_REQUEST_ID_HEADER = "x-compute-request-id"
 
 
@@ -104,14 +106,18 @@ def create_app(
         negotiation=gateway.Negotiation(
             api_versions, gateway.served_maximum, covers=_is_api_request
         ),
+        request_id_headers=(COMPUTE_REQUEST_ID_HEADER,),
     )
     app.wsgi_app = gateway.with_request_ids(
-        gateway.with_open_versions(
-            app.wsgi_app,
-            auth.wrap_with_auth(app.wsgi_app, conf),
+        legacy_v2.serve_v2_as_v21(
+            gateway.with_open_versions(
+                app.wsgi_app,
+                auth.wrap_with_auth(app.wsgi_app, conf),
+                API_PREFIX,
+                VERSION_PATHS,
+                keep_url_project=True,
+            ),
             API_PREFIX,
-            VERSION_PATHS,
-            keep_url_project=True,
         ),
         (COMPUTE_REQUEST_ID_HEADER,),
     )

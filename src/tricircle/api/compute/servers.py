@@ -38,7 +38,7 @@ from tricircle.api.compute.views import (
 )
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import bottom_pods, caller, transaction
-from tricircle.db import routings
+from tricircle.db import deleted_servers, routings
 from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.db.models import Flavor, Pod
 from tricircle.db.routings import ResourceType
@@ -54,6 +54,7 @@ LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_servers", __name__)
 
 SERVER = ResourceType.SERVER
+DELETED_ACTIONS_FROM = "2.21"
 SERVER_UPDATE = {
     "type": "object",
     "properties": {
@@ -105,7 +106,8 @@ def server_pod(server_id: str) -> Pod:
 
 
 def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
-    """Send the request to the pod as the caller; the pod's answer with gateway links.
+    """Send the request to the pod as the caller; the pod's answer with gateway links, under
+    the pod's request ID (``gateway.answer_as_pod``: an action is recorded under it).
 
     Reads wait for the pod ``[compute] show_deadline``; writes get the client's read timeout.
     """
@@ -119,6 +121,7 @@ def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
         params=request.args.to_dict(flat=False),
         timeout=app_state.conf.compute.show_deadline if method == "GET" else None,
     )
+    gateway.answer_as_pod(pod.region_name, answer.request_id)
     if answer.body is None:
         empty = Response(status=answer.status)
         if "Location" in answer.headers:
@@ -266,13 +269,16 @@ def create() -> ResponseReturnValue:
             )
         networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
     LOG.info(
-        "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s",
+        "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s "
+        "pod_request_id=%s",
         pod.region_name,
         server_ids,
         who.project_id,
         pod.az_name,
         plan.top_port_ids,
+        answer.request_id,
     )
+    gateway.answer_as_pod(pod.region_name, answer.request_id)
     if request_body.return_reservation_id:
         response = jsonify({"reservation_id": answer.body["reservation_id"]})
     elif request_body.by_reservation:
@@ -395,9 +401,14 @@ def show(server_id: str) -> ResponseReturnValue:
 
 
 def _server_gone(server_id: str, pod: Pod) -> None:
-    """Release the ports of a server its pod no longer has, then forget its routing."""
+    """Release the ports of a server its pod no longer has, then forget its routing (its pod
+    kept a while for its instance actions)."""
     released = server_ports.release_server_ports(state().mirror, pod, server_id)
-    _forget_server(server_id, pod)
+    with transaction() as session:
+        deleted_servers.forget_deleted_server(
+            session, server_id, pod.pod_id, keep_for=state().conf.compute.deleted_server_retention
+        )
+    gateway.forget_routed_pod(server_id, SERVER)
     LOG.info(
         "server gone region=%s server_id=%s released_top_port_ids=%s",
         pod.region_name,
@@ -435,6 +446,24 @@ def delete(server_id: str) -> ResponseReturnValue:
     return delete_server(server_id)
 
 
+def _addresses_on_network(server_id: str, network_label: str) -> ResponseReturnValue:
+    """``GET /servers/{id}/ips/{label}``: the server's addresses on the network the caller
+    knows as ``label`` (its top name, as ``addresses`` shows it; the pod names the bottom copy
+    after the top ID, so the pod's whole ``ips`` is read and renamed, then picked from)."""
+    pod = server_pod(server_id)
+    answer = state().calls.call(
+        caller(),
+        pod.region_name,
+        "GET",
+        f"/servers/{segment(server_id)}/ips",
+        timeout=state().conf.compute.show_deadline,
+    )
+    addresses = top_addresses(answer.body.get("addresses") or {}, view_context())
+    if network_label not in addresses:
+        raise NotFound("Instance is not a member of specified network")
+    return jsonify({network_label: addresses[network_label]})
+
+
 @blueprint.route(
     "/servers/<server_id>/<any(metadata, ips, tags, 'os-instance-actions', 'os-server-password', "
     "diagnostics, topology, migrations):resource>",
@@ -447,7 +476,32 @@ def delete(server_id: str) -> ResponseReturnValue:
 )
 def sub_resource(server_id: str, resource: str, rest: str | None = None) -> ResponseReturnValue:
     """Server metadata, tags, actions log, addresses and the like, forwarded to the pod."""
+    if resource == "ips" and rest is not None and request.method == "GET":
+        return _addresses_on_network(server_id, rest)
     path = f"/servers/{segment(server_id)}/{resource}" + (f"/{subpath(rest)}" if rest else "")
     raw = request.get_data()
     body = validation.json_object(raw) if raw and request.method in ("PUT", "POST") else None
+    if resource == "os-instance-actions":
+        return forward(_actions_pod(server_id), request.method, path, json=body)
     return forward(server_pod(server_id), request.method, path, json=body)
+
+
+def _actions_pod(server_id: str) -> Pod:
+    """The pod holding the actions of ``server_id``: its server's, or from 2.21 (Nova lists
+    the actions of a deleted server) the pod of a server deleted less than ``[compute]
+    deleted_server_retention`` ago; Nova's 404 otherwise."""
+    try:
+        return server_pod(server_id)
+    except NotFound:
+        if not caller().microversion.at_least(DELETED_ACTIONS_FROM):
+            raise
+        with transaction() as session:
+            pod = deleted_servers.deleted_server_pod(
+                session,
+                server_id,
+                keep_for=state().conf.compute.deleted_server_retention,
+                project_id=None if caller().is_admin else caller().project_id,
+            )
+    if pod is None:
+        raise NotFound(f"Instance {server_id} could not be found.")
+    return pod

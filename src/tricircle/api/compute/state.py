@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from flask import g, request
 
 from tricircle.api import gateway, policy
+from tricircle.api.compute import legacy_v2
 from tricircle.api.compute.network_names import TopNetworkNames
 from tricircle.network.mirror import BottomMirror
 
@@ -45,5 +46,7 @@ def authorize(rule: str, target: dict[str, str] | None = None) -> None:
 
 
 def gateway_url() -> str:
-    """The gateway's versioned base URL as the caller reached it, for links."""
-    return request.host_url.rstrip("/") + "/v2.1"
+    """The gateway's versioned base URL as the caller reached it (``/v2`` or ``/v2.1``), for
+    links."""
+    version = legacy_v2.PREFIX if legacy_v2.is_legacy(request.environ) else "/v2.1"
+    return request.host_url.rstrip("/") + version
