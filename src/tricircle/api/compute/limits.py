@@ -8,6 +8,7 @@ the injected-file ones; from 2.39 ``maxImageMeta`` leaves ``/limits``. Per-user 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -64,21 +65,31 @@ def shown_resources() -> list[str]:
     return [resource for resource in COMPUTE.resources if resource not in hidden]
 
 
-def _update_schema(resources: list[str]) -> dict[str, Any]:
+def limits_schema(key: str, resources: Iterable[str], *, force: bool) -> dict[str, Any]:
+    """Nova's schema of a body setting limits under ``key`` (``force`` accepted if asked)."""
     properties: dict[str, Any] = {resource: _LIMIT_VALUE for resource in resources}
-    properties["force"] = validation.BOOLEAN
+    if force:
+        properties["force"] = validation.BOOLEAN
     return {
         "type": "object",
         "properties": {
-            "quota_set": {
-                "type": "object",
-                "properties": properties,
-                "additionalProperties": False,
-            }
+            key: {"type": "object", "properties": properties, "additionalProperties": False}
         },
-        "required": ["quota_set"],
+        "required": [key],
         "additionalProperties": False,
     }
+
+
+def checked_limits(asked: Mapping[str, Any]) -> dict[str, int]:
+    """Limits from a validated body (numbers as integers or their text), each -1 or more."""
+    limits = {resource: int(value) for resource, value in asked.items()}
+    for resource, limit in limits.items():
+        if not -1 <= limit <= MAX_LIMIT:
+            raise BadRequest(
+                f"Invalid input for field/attribute {resource}. Value: {limit}. "
+                f"{limit} is less than the minimum of -1"
+            )
+    return limits
 
 
 def _checked(project_id: str) -> str:
@@ -150,15 +161,10 @@ def update_quota_set(project_id: str) -> ResponseReturnValue:
     project_id = _project(project_id)
     authorize(policy.QUOTA_UPDATE, {"project_id": project_id})
     resources = shown_resources()
-    body = validation.validated(request.get_data(), _update_schema(resources))["quota_set"]
+    schema = limits_schema("quota_set", resources, force=True)
+    body = validation.validated(request.get_data(), schema)["quota_set"]
     force = validation.body_boolean("force", body.pop("force", False))
-    limits = {resource: int(value) for resource, value in body.items()}
-    for resource, limit in limits.items():
-        if not -1 <= limit <= MAX_LIMIT:
-            raise BadRequest(
-                f"Invalid input for field/attribute {resource}. Value: {limit}. "
-                f"{limit} is less than the minimum of -1"
-            )
+    limits = checked_limits(body)
     updated = quota_sets.engine().update_limits(COMPUTE, project_id, limits, force=force)
     return jsonify(quota_sets.quota_set({r: updated[r] for r in resources}, None))
 
