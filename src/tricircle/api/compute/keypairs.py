@@ -3,6 +3,7 @@
 Public keys are imported, or (before microversion 2.92, as Nova does) generated, ssh or x509
 (``key_material.py``): the private key is returned once and never stored. From 2.10 an admin
 names the user whose keypairs are addressed (``user_id`` in the create body, else the query).
+A create is held to the user's ``key_pairs`` limit in the caller's project (Nova's 403 over it).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tricircle.api import validation
+from tricircle.api import quota_sets, validation
 from tricircle.api.compute import key_material, policy
 from tricircle.api.compute.state import authorize, state
 from tricircle.api.errors import InvalidField
 from tricircle.api.gateway import bottom_pods, caller, transaction
 from tricircle.db import routings
 from tricircle.db.compute import (
+    count_keypairs,
     create_keypair,
     delete_keypair,
     get_keypair,
@@ -30,6 +32,8 @@ from tricircle.db.compute import (
 from tricircle.db.models import Keypair, utcnow
 from tricircle.pods.client import PodCallError
 from tricircle.pods.paths import segment
+from tricircle.quotas.checks import check_key_pairs
+from tricircle.quotas.resources import COMPUTE
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_keypairs", __name__)
@@ -157,8 +161,10 @@ def create() -> ResponseReturnValue:
         fingerprint=material.fingerprint,
         created_at=utcnow(),
     )
+    limit = quota_sets.engine().user_limit(COMPUTE, caller().project_id, user_id, "key_pairs")
     with transaction() as session:
         create_keypair(session, keypair)
+        check_key_pairs(limit, count_keypairs(session, user_id))
     status = 201 if g.microversion.at_least("2.2") else 200
     view = keypair_view(keypair, True)
     if material.private_key is not None:

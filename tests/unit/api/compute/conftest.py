@@ -41,7 +41,12 @@ class FakeAdminNova:
             return self.fallback.get(path, params=params, **kwargs)
         self._check()
         assert kwargs.get("microversion") == "2.47"
-        mine = [s for s in self.servers if s["tenant_id"] == params["project_id"]]
+        mine = [
+            s
+            for s in self.servers
+            if s["tenant_id"] == params["project_id"]
+            and params.get("user_id", s.get("user_id")) == s.get("user_id")
+        ]
         after = [s["id"] for s in mine].index(params["marker"]) + 1 if "marker" in params else 0
         return {"servers": mine[after : after + int(params["limit"])]}
 
