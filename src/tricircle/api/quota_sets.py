@@ -39,9 +39,12 @@ def checked_project_id(project_id: str, message: str) -> str:
     return project_id
 
 
-def reserve(service: QuotaService, project_id: str, plan: Plan) -> Reservation:
-    """Reserve what ``plan`` takes from the project's quota until the request ends."""
-    reservation = engine().reserve(service, project_id, plan)
+def reserve(
+    service: QuotaService, project_id: str, plan: Plan, user_id: str | None = None
+) -> Reservation:
+    """Reserve what ``plan`` takes from the project's quota (and ``user_id``'s share) until the
+    request ends."""
+    reservation = engine().reserve(service, project_id, plan, user_id)
     g.setdefault("quota_reservations", []).append(reservation)
     return reservation
 

@@ -6,7 +6,7 @@ wording; the gateway maps NotFoundError to 404 and ConflictError to 409.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,6 +124,12 @@ def list_keypairs(session: Session, user_id: str) -> list[Keypair]:
     """A user's keypairs by name."""
     query = select(Keypair).where(Keypair.user_id == user_id).order_by(Keypair.name)
     return list(session.scalars(query))
+
+
+def count_keypairs(session: Session, user_id: str) -> int:
+    """How many keypairs a user holds."""
+    query = select(func.count()).select_from(Keypair).where(Keypair.user_id == user_id)
+    return int(session.scalar(query) or 0)
 
 
 def get_keypair(session: Session, user_id: str, name: str) -> Keypair:

@@ -289,6 +289,26 @@ class QuotaLimit(TimestampMixin, Base):
     hard_limit: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class QuotaUserLimit(TimestampMixin, Base):
+    """A limit set on one user's share of a project (Nova's per-user quotas); a resource with
+    no row takes the project's limit."""
+
+    __tablename__ = "quota_user_limits"
+    __table_args__ = (
+        UniqueConstraint(
+            "project_id", "user_id", "resource", name="uq_quota_user_limits_project_user_resource"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(
+        String(255), ForeignKey("quota_projects.project_id", ondelete="CASCADE"), nullable=False
+    )
+    user_id: Mapped[str] = mapped_column(String(255), nullable=False)
+    resource: Mapped[str] = mapped_column(String(255), nullable=False)
+    hard_limit: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class QuotaReservation(Base):
     """What a create holds: while in flight (``released_at`` empty) until ``expires_at`` (a
     gateway that died mid-create); once its pod has answered, it is kept with ``released_at`` so
@@ -308,6 +328,7 @@ class QuotaReservation(Base):
     amount: Mapped[int] = mapped_column(Integer, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     released_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class QuotaUsageCount(Base):

@@ -1,4 +1,5 @@
-"""Queries on quotas: limits set on a project's total, the project's lock row, reservations
+"""Queries on quotas: limits set on a project's total and on its users' shares, the project's
+lock row, reservations
 (in flight, and released ones kept for a while), the usage last counted in each pod and the
 digests of limits written into the pods.
 
@@ -25,6 +26,7 @@ from tricircle.db.models import (
     QuotaProject,
     QuotaReservation,
     QuotaUsageCount,
+    QuotaUserLimit,
     ResourceRouting,
     utcnow,
 )
@@ -93,15 +95,87 @@ def delete_limits(session: Session, project_id: str, resources: Collection[str])
     )
 
 
+def get_user_limits(session: Session, project_id: str, user_id: str) -> dict[str, int]:
+    """The limits set on ``user_id``'s share of ``project_id``, by resource."""
+    rows = session.execute(
+        select(QuotaUserLimit.resource, QuotaUserLimit.hard_limit).where(
+            QuotaUserLimit.project_id == project_id, QuotaUserLimit.user_id == user_id
+        )
+    )
+    return {resource: hard_limit for resource, hard_limit in rows}
+
+
+def users_limits(
+    session: Session, project_id: str, except_user_id: str | None = None
+) -> dict[str, int]:
+    """The sum of the limits set on the project's users (but ``except_user_id``), unlimited
+    ones left out, by resource."""
+    query = select(QuotaUserLimit.resource, func.sum(QuotaUserLimit.hard_limit)).where(
+        QuotaUserLimit.project_id == project_id, QuotaUserLimit.hard_limit >= 0
+    )
+    if except_user_id is not None:
+        query = query.where(QuotaUserLimit.user_id != except_user_id)
+    rows = session.execute(query.group_by(QuotaUserLimit.resource))
+    return {resource: int(total) for resource, total in rows}
+
+
+def set_user_limits(
+    session: Session, project_id: str, user_id: str, limits: Mapping[str, int]
+) -> None:
+    """Set (insert or replace) limits on ``user_id``'s share of ``project_id``."""
+    _ensure_project(session, project_id)
+    existing = {
+        row.resource: row
+        for row in session.scalars(
+            select(QuotaUserLimit).where(
+                QuotaUserLimit.project_id == project_id,
+                QuotaUserLimit.user_id == user_id,
+                QuotaUserLimit.resource.in_(list(limits)),
+            )
+        )
+    }
+    for resource, hard_limit in limits.items():
+        if resource in existing:
+            existing[resource].hard_limit = hard_limit
+        else:
+            session.add(
+                QuotaUserLimit(
+                    project_id=project_id,
+                    user_id=user_id,
+                    resource=resource,
+                    hard_limit=hard_limit,
+                )
+            )
+    session.flush()
+
+
+def delete_user_limits(
+    session: Session, project_id: str, resources: Collection[str], user_id: str | None = None
+) -> None:
+    """Forget the limits on ``resources`` set on ``user_id`` (None: every user) in the
+    project."""
+    query = delete(QuotaUserLimit).where(
+        QuotaUserLimit.project_id == project_id, QuotaUserLimit.resource.in_(list(resources))
+    )
+    if user_id is not None:
+        query = query.where(QuotaUserLimit.user_id == user_id)
+    session.execute(query)
+
+
 def add_reservation(
-    session: Session, project_id: str, amounts: Mapping[str, int], expires_at: dt.datetime
+    session: Session,
+    project_id: str,
+    amounts: Mapping[str, int],
+    expires_at: dt.datetime,
+    user_id: str | None = None,
 ) -> str:
-    """Record what a create in flight holds; its reservation ID."""
+    """Record what a create in flight holds (for ``user_id``, if given); its reservation ID."""
     reservation_id = str(uuid.uuid4())
     session.add_all(
         QuotaReservation(
             reservation_id=reservation_id,
             project_id=project_id,
+            user_id=user_id,
             resource=resource,
             amount=amount,
             expires_at=expires_at,
@@ -113,27 +187,33 @@ def add_reservation(
     return reservation_id
 
 
-def pending_amounts(session: Session, project_id: str, now: dt.datetime) -> dict[str, int]:
-    """What the project's reservations in flight (unreleased, unexpired) hold, by resource."""
-    rows = session.execute(
-        select(QuotaReservation.resource, func.sum(QuotaReservation.amount))
-        .where(
-            QuotaReservation.project_id == project_id,
-            QuotaReservation.released_at.is_(None),
-            QuotaReservation.expires_at > now,
-        )
-        .group_by(QuotaReservation.resource)
+def pending_amounts(
+    session: Session, project_id: str, now: dt.datetime, user_id: str | None = None
+) -> dict[str, int]:
+    """What the project's (or only ``user_id``'s) reservations in flight (unreleased,
+    unexpired) hold, by resource."""
+    query = select(QuotaReservation.resource, func.sum(QuotaReservation.amount)).where(
+        QuotaReservation.project_id == project_id,
+        QuotaReservation.released_at.is_(None),
+        QuotaReservation.expires_at > now,
     )
+    if user_id is not None:
+        query = query.where(QuotaReservation.user_id == user_id)
+    rows = session.execute(query.group_by(QuotaReservation.resource))
     return {resource: int(total) for resource, total in rows}
 
 
-def released_amounts(session: Session, project_id: str, since: dt.datetime) -> dict[str, int]:
-    """What the project's reservations released at or after ``since`` took, by resource."""
-    rows = session.execute(
-        select(QuotaReservation.resource, func.sum(QuotaReservation.amount))
-        .where(QuotaReservation.project_id == project_id, QuotaReservation.released_at >= since)
-        .group_by(QuotaReservation.resource)
+def released_amounts(
+    session: Session, project_id: str, since: dt.datetime, user_id: str | None = None
+) -> dict[str, int]:
+    """What the project's (or only ``user_id``'s) reservations released at or after ``since``
+    took, by resource."""
+    query = select(QuotaReservation.resource, func.sum(QuotaReservation.amount)).where(
+        QuotaReservation.project_id == project_id, QuotaReservation.released_at >= since
     )
+    if user_id is not None:
+        query = query.where(QuotaReservation.user_id == user_id)
+    rows = session.execute(query.group_by(QuotaReservation.resource))
     return {resource: int(total) for resource, total in rows}
 
 

@@ -29,6 +29,20 @@ class TooManyInstances(OverQuota):
         )
 
 
+class KeypairLimitExceeded(OverQuota):
+    """Nova's refusal of a key pair over the user's limit (the Nova gateway answers 403)."""
+
+    def __init__(self) -> None:
+        super().__init__("Quota exceeded, too many key pairs.")
+
+
+def check_key_pairs(limit: int, count: int) -> None:
+    """Nova's key pair check: a user holding ``count`` key pairs (the new one included) is
+    within ``limit`` (-1 unlimited), else KeypairLimitExceeded."""
+    if 0 <= limit < count:
+        raise KeypairLimitExceeded()
+
+
 class CinderOverQuota(OverQuota):
     """Cinder's QuotaError family (the Cinder gateway answers 413 ``overLimit``)."""
 

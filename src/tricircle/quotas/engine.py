@@ -10,6 +10,15 @@ while deciding is what makes concurrent creates of one project, in any number of
 processes, never exceed the limit; projects do not wait for each other (on PostgreSQL).
 Changing a limit below the usage is refused unless forced, under the same lock.
 
+**A user's share** (Nova's per-user quotas, the service's ``per_user`` resources): limits set
+on one user of a project, each falling back to the project's limit. Setting one is refused
+(unless forced) above what the project's limit leaves after its other users' limits, or below
+the user's usage; a project's limit is refused below the sum of its users' limits. A create
+for a user with a limit set on a counted resource is decided on the project's usage, then on
+the user's (that user's resources counted in the pods now, with the user's reservations), and
+takes the smaller of the two takes (plans take in proportion to one count, so the smaller take
+fits both). Key pairs are per user in Nova: ``user_limit`` gives the limit they are held to.
+
 **Usage counts and their reuse.** Every count of a project in a pod (``usage.py``) is kept in
 the database (``quota_usage_counts``, one row per project, pod and service, shared by every
 gateway process) with the time the count began; released reservations keep their release time.
@@ -104,6 +113,16 @@ class QuotaBelowUsage(Exception):
         self.used = used
 
 
+class QuotaAboveProject(Exception):
+    """A user's limit above what the project's limit leaves for it (and not forced)."""
+
+    def __init__(self, resource: str, limit: int, maximum: int) -> None:
+        super().__init__(f"limit {limit} for {resource} is above the project's {maximum}")
+        self.resource = resource
+        self.limit = limit
+        self.maximum = maximum
+
+
 Plan = Callable[[Usage], Mapping[str, int]]
 
 
@@ -187,6 +206,117 @@ class QuotaEngine:
         """The project's limits: those set on it, else the defaults."""
         with self.session_factory() as session:
             return self._limits(session, service, project_id)
+
+    def _user_limits(
+        self, session: Session, service: QuotaService, project_id: str, user_id: str
+    ) -> dict[str, int]:
+        set_on_user = quota_queries.get_user_limits(session, project_id, user_id)
+        return {
+            **self._limits(session, service, project_id),
+            **{r: limit for r, limit in set_on_user.items() if r in service.per_user},
+        }
+
+    def user_limits(self, service: QuotaService, project_id: str, user_id: str) -> dict[str, int]:
+        """A user's limits within the project: those set on the user, else the project's."""
+        with self.session_factory() as session:
+            return self._user_limits(session, service, project_id, user_id)
+
+    def user_limit(
+        self, service: QuotaService, project_id: str, user_id: str, resource: str
+    ) -> int:
+        """The limit a per-user resource (Nova's key pairs) is held to for ``user_id``: the
+        tighter of the project's and the user's (-1 unlimited)."""
+        with self.session_factory() as session:
+            limits = (
+                self._limits(session, service, project_id)[resource],
+                self._user_limits(session, service, project_id, user_id)[resource],
+            )
+        bounded = [limit for limit in limits if limit >= 0]
+        return min(bounded) if bounded else -1
+
+    def _user_usage(
+        self, session: Session, service: QuotaService, project_id: str, user_id: str
+    ) -> Usage:
+        """A user's limits, its resources in the project's pods counted now, and its
+        reservations. Raises UsageUnknown."""
+        limits = self._user_limits(session, service, project_id, user_id)
+        started = self.clock.now()
+        counted = count_pods(
+            self.pool,
+            self.pod_clients,
+            self._project_pods(session, project_id),
+            service,
+            project_id,
+            self.conf.quota.usage_timeout,
+            user_id=user_id,
+        )
+        in_use = dict.fromkeys(service.counted, 0)
+        released = quota_queries.released_amounts(session, project_id, started, user_id)
+        for found in [*counted.values(), released]:
+            if isinstance(found, UsageUnknown):
+                raise found
+            for resource, amount in found.items():
+                in_use[resource] = in_use.get(resource, 0) + amount
+        pending = quota_queries.pending_amounts(session, project_id, self.clock.now(), user_id)
+        return Usage(limits, in_use, {r: pending.get(r, 0) for r in service.counted})
+
+    def user_usage(self, service: QuotaService, project_id: str, user_id: str) -> Usage:
+        """A user's limits and usage within the project (raises UsageUnknown)."""
+        with self.session_factory() as session, session.begin():
+            return self._user_usage(session, service, project_id, user_id)
+
+    def update_user_limits(
+        self,
+        service: QuotaService,
+        project_id: str,
+        user_id: str,
+        limits: Mapping[str, int],
+        *,
+        force: bool,
+    ) -> dict[str, int]:
+        """Set limits on a user's share of the project; the user's limits after. Unless
+        ``force``, a limit above what the project leaves raises QuotaAboveProject, one below
+        the user's usage QuotaBelowUsage, and nothing changes. A resource without per-user
+        limits is set on the project, as Nova does."""
+        per_user = {r: limit for r, limit in limits.items() if r in service.per_user}
+        project_wide = {r: limit for r, limit in limits.items() if r not in service.per_user}
+        with self.session_factory() as session, session.begin():
+            quota_queries.lock_project(session, project_id)
+            if not force:
+                self._check_user_limits(session, service, project_id, user_id, per_user)
+            if project_wide:
+                quota_queries.set_limits(session, project_id, project_wide)
+            quota_queries.set_user_limits(session, project_id, user_id, per_user)
+            return self._user_limits(session, service, project_id, user_id)
+
+    def _check_user_limits(
+        self,
+        session: Session,
+        service: QuotaService,
+        project_id: str,
+        user_id: str,
+        limits: Mapping[str, int],
+    ) -> None:
+        """Nova's settable range of a user's limits: at most the project's limit less its other
+        users' limits, at least the user's usage."""
+        project_limits = self._limits(session, service, project_id)
+        others = quota_queries.users_limits(session, project_id, except_user_id=user_id)
+        for resource, limit in limits.items():
+            if project_limits[resource] < 0:
+                continue
+            maximum = project_limits[resource] - others.get(resource, 0)
+            if limit < 0 or limit > maximum:
+                raise QuotaAboveProject(resource, limit, maximum)
+        if any(limits.get(resource, -1) >= 0 for resource in service.counted):
+            usage = self._user_usage(session, service, project_id, user_id)
+            for resource in service.counted:
+                if 0 <= limits.get(resource, -1) < usage.used(resource):
+                    raise QuotaBelowUsage(resource, limits[resource], usage.used(resource))
+
+    def reset_user_limits(self, service: QuotaService, project_id: str, user_id: str) -> None:
+        """Forget the limits set on a user's share: they return to the project's."""
+        with self.session_factory() as session, session.begin():
+            quota_queries.delete_user_limits(session, project_id, service.per_user, user_id)
 
     def _reuse_age(self) -> dt.timedelta:
         """How old a kept count a create may reuse (zero: none)."""
@@ -305,8 +435,11 @@ class QuotaEngine:
         with self.session_factory() as session, session.begin():
             return self._usage(session, service, project_id)
 
-    def reserve(self, service: QuotaService, project_id: str, plan: Plan) -> Reservation:
-        """Reserve what ``plan`` decides from the project's usage, under the project's lock.
+    def reserve(
+        self, service: QuotaService, project_id: str, plan: Plan, user_id: str | None = None
+    ) -> Reservation:
+        """Reserve what ``plan`` decides from the project's usage (and ``user_id``'s, when a
+        limit on a counted resource is set on that user), under the project's lock.
 
         ``plan`` raises to refuse (nothing is recorded); a refusal, or a take leaving less room
         than itself, on reused counts is decided again on counts made now. Raises UsageUnknown
@@ -321,8 +454,14 @@ class QuotaEngine:
                 session, project_id, now, released_before=now - keep_released
             )
             amounts = self._decide(session, service, project_id, plan)
+            if user_id is not None:
+                amounts = self._decide_for_user(
+                    session, service, project_id, user_id, plan, amounts
+                )
             expires_at = now + dt.timedelta(seconds=quota.reservation_expire)
-            reservation_id = quota_queries.add_reservation(session, project_id, amounts, expires_at)
+            reservation_id = quota_queries.add_reservation(
+                session, project_id, amounts, expires_at, user_id
+            )
         LOG.info(
             "quota reserved project_id=%s reservation_id=%s amounts=%s",
             project_id,
@@ -354,6 +493,26 @@ class QuotaEngine:
         counts.update(self._pod_counts(session, service, project_id, reused)[0])
         return dict(plan(self._tally(session, service, project_id, limits, counts)))
 
+    def _decide_for_user(
+        self,
+        session: Session,
+        service: QuotaService,
+        project_id: str,
+        user_id: str,
+        plan: Plan,
+        amounts: dict[str, int],
+    ) -> dict[str, int]:
+        """``amounts`` (the project's take), or the user's smaller take when a limit on a
+        counted resource is set on the user (``plan`` refuses over the user's limits)."""
+        set_on_user = quota_queries.get_user_limits(session, project_id, user_id)
+        if not any(resource in set_on_user for resource in service.counted):
+            return amounts
+        taken = plan(self._user_usage(session, service, project_id, user_id))
+        return {
+            resource: min(amount, taken.get(resource, amount))
+            for resource, amount in amounts.items()
+        }
+
     def release(self, reservation: Reservation) -> None:
         """Release a reservation: its create has returned (kept, with the time, for counts
         made before it)."""
@@ -369,11 +528,17 @@ class QuotaEngine:
         force: bool,
     ) -> dict[str, int]:
         """Set limits on the project's total; the project's limits after. Unless ``force``,
-        a limit below the usage raises QuotaBelowUsage and nothing changes. The pods the
+        a limit below the usage, or below the sum of its users' limits, raises QuotaBelowUsage
+        and nothing changes. The pods the
         project uses get the new limits (a pod that fails gets them before its next create).
         """
         with self.session_factory() as session, session.begin():
             quota_queries.lock_project(session, project_id)
+            if not force:
+                users = quota_queries.users_limits(session, project_id)
+                for resource, limit in limits.items():
+                    if 0 <= limit < users.get(resource, 0):
+                        raise QuotaBelowUsage(resource, limit, users[resource])
             if not force and any(limits.get(r, -1) >= 0 for r in service.counted):
                 usage = self._usage(session, service, project_id)
                 for resource in service.counted:
@@ -387,10 +552,11 @@ class QuotaEngine:
         return updated
 
     def reset_limits(self, service: QuotaService, project_id: str) -> None:
-        """Forget the limits set on the project: they return to their defaults, in the pods
-        too."""
+        """Forget the limits set on the project and on its users: they return to their
+        defaults, in the pods too."""
         with self.session_factory() as session, session.begin():
             quota_queries.delete_limits(session, project_id, service.resources)
+            quota_queries.delete_user_limits(session, project_id, service.per_user)
             pods = self._project_pods(session, project_id)
         self._mirror_everywhere(service, project_id, pods, self.defaults(service))
 

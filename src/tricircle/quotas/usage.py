@@ -5,7 +5,8 @@ that failed or was resized there, is seen at the next count, and nothing in Tric
 can drift. Compute usage is the project's servers as the pod's Nova lists them (build requests
 included, so a server counts as soon as its create has returned, unlike Nova's own ``in_use``
 which counts cell records only), with VCPUs and RAM from the embedded flavor (microversion
-2.47); volume usage is the pod's Cinder quota usage (``in_use`` + ``reserved``, committed before
+2.47), the servers of one user of the project when a user's share is counted; volume usage is
+the pod's Cinder quota usage (``in_use`` + ``reserved``, committed before
 its create returns). Pods are asked in parallel on the process's pod-call pool. What to do with
 a pod that did not report, and how long a count is reused, is the engine's (``engine.py``).
 """
@@ -24,6 +25,7 @@ SERVER_FLAVOR_MICROVERSION = "2.47"
 PAGE = 1000
 
 Counter = Callable[[PodClient, str], dict[str, int]]
+UserCounter = Callable[[PodClient, str, str], dict[str, int]]
 
 
 class UsageUnknown(Exception):
@@ -34,10 +36,13 @@ class UsageUnknown(Exception):
         self.region_name = region_name
 
 
-def count_servers(client: PodClient, project_id: str) -> dict[str, int]:
-    """Instances, cores and RAM of the project's servers in one pod."""
+def count_servers(client: PodClient, project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """Instances, cores and RAM of the project's servers (only ``user_id``'s, if given) in one
+    pod."""
     totals = {"instances": 0, "cores": 0, "ram": 0}
     params: dict[str, str | int] = {"all_tenants": 1, "project_id": project_id, "limit": PAGE}
+    if user_id is not None:
+        params["user_id"] = user_id
     while True:
         servers = client.get(
             "/servers/detail", params=params, microversion=SERVER_FLAVOR_MICROVERSION
@@ -65,6 +70,7 @@ def count_volume_usage(client: PodClient, project_id: str) -> dict[str, int]:
 
 
 COUNTERS: dict[str, Counter] = {COMPUTE.name: count_servers, VOLUME.name: count_volume_usage}
+USER_COUNTERS: dict[str, UserCounter] = {COMPUTE.name: count_servers}
 
 
 def count_pods(
@@ -74,16 +80,20 @@ def count_pods(
     service: QuotaService,
     project_id: str,
     timeout: float,
+    user_id: str | None = None,
 ) -> dict[str, dict[str, int] | UsageUnknown]:
-    """The project's usage of ``service``'s counted resources in each pod, by pod ID, or the
-    UsageUnknown of a pod that failed or did not answer within ``timeout`` seconds (an error
-    other than a pod call's is raised)."""
+    """The project's (or only ``user_id``'s, in a service with per-user quotas) usage of
+    ``service``'s counted resources in each pod, by pod ID, or the UsageUnknown of a pod that
+    failed or did not answer within ``timeout`` seconds (an error other than a pod call's is
+    raised)."""
     if not pods:
         return {}
-    counter = COUNTERS[service.name]
 
     def count(pod: Pod) -> dict[str, int]:
-        return counter(pod_clients.client(pod.region_name, service.pod_service_type), project_id)
+        client = pod_clients.client(pod.region_name, service.pod_service_type)
+        if user_id is None:
+            return COUNTERS[service.name](client, project_id)
+        return USER_COUNTERS[service.name](client, project_id, user_id)
 
     counted: dict[str, dict[str, int] | UsageUnknown] = {}
     for outcome in pool.call_each(count, pods, timeout):

@@ -28,6 +28,12 @@ def _below_usage(exc: engine.QuotaBelowUsage) -> BadRequest:
     )
 
 
+def _above_project(exc: engine.QuotaAboveProject) -> BadRequest:
+    return BadRequest(
+        f"Quota limit {exc.limit} for {exc.resource} must be less than or equal to {exc.maximum}."
+    )
+
+
 NOVA = Dialect(
     name="Nova gateway",
     generic_fault="computeFault",
@@ -39,6 +45,7 @@ NOVA = Dialect(
         (compute_queries.ConflictError, lambda exc: Conflict(exc.message)),
         (checks.OverQuota, lambda exc: Forbidden(exc.message)),
         (engine.QuotaBelowUsage, _below_usage),
+        (engine.QuotaAboveProject, _above_project),
         (usage.UsageUnknown, lambda exc: ServiceUnavailable(UNAVAILABLE)),
     ),
 )

@@ -1,31 +1,29 @@
 """Keypairs, stored at the gateway per user; made for the user in a pod when a server needs one.
 
-Public keys are imported, or (ssh keys before microversion 2.92, as Nova does) generated: the
-private key is returned once and never stored.
+Public keys are imported, or (before microversion 2.92, as Nova does) generated, ssh or x509
+(``key_material.py``): the private key is returned once and never stored. From 2.10 an admin
+names the user whose keypairs are addressed (``user_id`` in the create body, else the query).
+A create is held to the user's ``key_pairs`` limit in the caller's project (Nova's 403 over it).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import logging
 import re
-import struct
+from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Blueprint, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tricircle.api import validation
-from tricircle.api.compute import policy
+from tricircle.api import quota_sets, validation
+from tricircle.api.compute import key_material, policy
 from tricircle.api.compute.state import authorize, state
-from tricircle.api.errors import BadRequest, InvalidField
+from tricircle.api.errors import InvalidField
 from tricircle.api.gateway import bottom_pods, caller, transaction
 from tricircle.db import routings
 from tricircle.db.compute import (
+    count_keypairs,
     create_keypair,
     delete_keypair,
     get_keypair,
@@ -34,31 +32,14 @@ from tricircle.db.compute import (
 from tricircle.db.models import Keypair, utcnow
 from tricircle.pods.client import PodCallError
 from tricircle.pods.paths import segment
+from tricircle.quotas.checks import check_key_pairs
+from tricircle.quotas.resources import COMPUTE
 
 LOG = logging.getLogger(__name__)
 blueprint = Blueprint("compute_keypairs", __name__)
 
-KEY_TYPES = ("ssh", "x509")
 IMPORT_ONLY_FROM = "2.92"
-GENERATED_KEY_BITS = 2048
 _NAME = re.compile(r"^[a-zA-Z0-9 _\-.@]{1,255}$")
-
-
-def fingerprint(public_key: str) -> str:
-    """The MD5 fingerprint of an OpenSSH public key (``aa:bb:...``); BadRequest if invalid."""
-    parts = public_key.strip().split()
-    if len(parts) < 2:
-        raise BadRequest("Keypair data is invalid: failed to generate fingerprint")
-    try:
-        blob = base64.b64decode(parts[1], validate=True)
-        (length,) = struct.unpack(">I", blob[:4])
-        embedded_type = blob[4 : 4 + length].decode("ascii")
-    except (binascii.Error, struct.error, UnicodeDecodeError) as exc:
-        raise BadRequest("Keypair data is invalid: failed to generate fingerprint") from exc
-    if embedded_type != parts[0]:
-        raise BadRequest("Keypair data is invalid: failed to generate fingerprint")
-    digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
-    return ":".join(digest[index : index + 2] for index in range(0, len(digest), 2))
 
 
 def keypair_view(keypair: Keypair, full: bool) -> dict[str, Any]:
@@ -105,68 +86,89 @@ def show(name: str) -> ResponseReturnValue:
     return jsonify({"keypair": keypair_view(keypair, True)})
 
 
-def _parse(raw: bytes) -> tuple[str, str | None, str]:
-    """Name, public key (None: generate one) and type from a create body; 400 naming the field."""
+@dataclass(frozen=True)
+class KeypairRequest:
+    """A create body, checked: ``public_key`` None asks for a generated keypair."""
+
+    name: str
+    public_key: str | None
+    key_type: str
+    user_id: str | None
+
+
+def _fields_allowed() -> set[str]:
+    """The create body's fields at the caller's microversion (Nova's schemas)."""
+    allowed = {"name", "public_key"}
+    if g.microversion.at_least("2.2"):
+        allowed.add("type")
+    if g.microversion.at_least("2.10"):
+        allowed.add("user_id")
+    return allowed
+
+
+def _parse(raw: bytes) -> KeypairRequest:
+    """A create body, checked; 400 naming the field."""
     document = validation.json_document(raw)
     body = document.get("keypair") if isinstance(document, dict) else None
     if not isinstance(body, dict):
         raise InvalidField("keypair", "must be a JSON object")
-    unknown = set(body) - {"name", "public_key", "type", "user_id"}
+    unknown = set(body) - _fields_allowed()
     if unknown:
         raise InvalidField(sorted(unknown)[0], "unknown field")
     name = body.get("name")
     if not isinstance(name, str) or not _NAME.match(name) or not name.strip():
         raise InvalidField("name", "must be 1-255 letters, digits, spaces, '_', '-', '.', '@'")
-    key_type = body.get("type", "ssh")
-    if key_type not in KEY_TYPES:
-        raise InvalidField("type", f"must be one of {', '.join(KEY_TYPES)}")
+    key_type = body.get("type", key_material.SSH)
+    if key_type not in key_material.KEY_TYPES:
+        raise InvalidField("type", f"must be one of {', '.join(key_material.KEY_TYPES)}")
+    user_id = body.get("user_id")
+    if user_id is not None and (not isinstance(user_id, str) or not 1 <= len(user_id) <= 255):
+        raise InvalidField("user_id", "must be a string of 1-255 characters")
     public_key = body.get("public_key")
     if public_key is None:
-        return name, None, key_type
+        return KeypairRequest(name, None, key_type, user_id)
     if not isinstance(public_key, str) or not public_key.strip():
         raise InvalidField("public_key", "must be a non-empty string")
-    return name, public_key.strip(), key_type
+    return KeypairRequest(name, public_key.strip(), key_type, user_id)
 
 
-def generate_ssh_key() -> tuple[str, str]:
-    """A new RSA key: (OpenSSH public key, PEM private key)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=GENERATED_KEY_BITS)
-    private_key = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public_key = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        .decode()
-    )
-    return f"{public_key} Generated-by-Tricircle", private_key
+def _owner(asked: str | None) -> str:
+    """The user a keypair is created for: the caller, or ``user_id`` for an admin (2.10)."""
+    who = caller()
+    if asked is None or asked == who.user_id:
+        return who.user_id
+    authorize(policy.KEYPAIR_OTHER_USER)
+    return asked
 
 
 @blueprint.post("/os-keypairs")
 def create() -> ResponseReturnValue:
-    """Import a public key for the caller, or (before 2.92, ssh keys) generate one."""
-    name, public_key, key_type = _parse(request.get_data())
-    private_key = None
-    if public_key is None:
-        if g.microversion.at_least(IMPORT_ONLY_FROM) or key_type != "ssh":
-            raise InvalidField("public_key", "is required")
-        public_key, private_key = generate_ssh_key()
+    """Import a public key, or (before 2.92) generate a keypair, for the caller or (2.10, admin)
+    the user named in the body."""
+    asked = _parse(request.get_data())
+    user_id = _owner(asked.user_id)
+    if asked.public_key is not None:
+        material = key_material.imported(asked.public_key, asked.key_type)
+    elif g.microversion.at_least(IMPORT_ONLY_FROM):
+        raise InvalidField("public_key", "is required")
+    else:
+        material = key_material.generated(asked.key_type, user_id)
     keypair = Keypair(
-        user_id=caller().user_id,
-        name=name,
-        type=key_type,
-        public_key=public_key,
-        fingerprint=fingerprint(public_key),
+        user_id=user_id,
+        name=asked.name,
+        type=asked.key_type,
+        public_key=material.public_key,
+        fingerprint=material.fingerprint,
         created_at=utcnow(),
     )
+    limit = quota_sets.engine().user_limit(COMPUTE, caller().project_id, user_id, "key_pairs")
     with transaction() as session:
         create_keypair(session, keypair)
+        check_key_pairs(limit, count_keypairs(session, user_id))
     status = 201 if g.microversion.at_least("2.2") else 200
     view = keypair_view(keypair, True)
-    if private_key is not None:
-        view["private_key"] = private_key
+    if material.private_key is not None:
+        view["private_key"] = material.private_key
     return jsonify({"keypair": view}), status
 
 

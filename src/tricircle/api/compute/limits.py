@@ -2,12 +2,14 @@
 every pod, set here and enforced by the gateway (``tricircle.quotas``), in Nova's shapes.
 
 Microversions as Nova: from 2.36 the network quotas are neither shown nor accepted, from 2.57
-the injected-file ones; from 2.39 ``maxImageMeta`` leaves ``/limits``. Per-user quotas
-(``user_id``) are not kept: asking for them is a 400.
+the injected-file ones; from 2.39 ``maxImageMeta`` leaves ``/limits``. ``?user_id=`` addresses
+one user's share of the project (Nova's per-user quotas): its limits fall back to the project's,
+its usage is its own servers over every pod, and DELETE returns it to the project's limits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -64,21 +66,31 @@ def shown_resources() -> list[str]:
     return [resource for resource in COMPUTE.resources if resource not in hidden]
 
 
-def _update_schema(resources: list[str]) -> dict[str, Any]:
+def limits_schema(key: str, resources: Iterable[str], *, force: bool) -> dict[str, Any]:
+    """Nova's schema of a body setting limits under ``key`` (``force`` accepted if asked)."""
     properties: dict[str, Any] = {resource: _LIMIT_VALUE for resource in resources}
-    properties["force"] = validation.BOOLEAN
+    if force:
+        properties["force"] = validation.BOOLEAN
     return {
         "type": "object",
         "properties": {
-            "quota_set": {
-                "type": "object",
-                "properties": properties,
-                "additionalProperties": False,
-            }
+            key: {"type": "object", "properties": properties, "additionalProperties": False}
         },
-        "required": ["quota_set"],
+        "required": [key],
         "additionalProperties": False,
     }
+
+
+def checked_limits(asked: Mapping[str, Any]) -> dict[str, int]:
+    """Limits from a validated body (numbers as integers or their text), each -1 or more."""
+    limits = {resource: int(value) for resource, value in asked.items()}
+    for resource, limit in limits.items():
+        if not -1 <= limit <= MAX_LIMIT:
+            raise BadRequest(
+                f"Invalid input for field/attribute {resource}. Value: {limit}. "
+                f"{limit} is less than the minimum of -1"
+            )
+    return limits
 
 
 def _checked(project_id: str) -> str:
@@ -87,11 +99,12 @@ def _checked(project_id: str) -> str:
     )
 
 
-def _project(project_id: str) -> str:
-    """The addressed project, checked; per-user quotas are refused."""
-    if "user_id" in request.args:
-        raise BadRequest("Per-user quotas (user_id) are not supported by this cloud.")
-    return _checked(project_id)
+def _user() -> str | None:
+    """The user whose share of the project is addressed (``user_id``), checked; else None."""
+    user_id = request.args.get("user_id")
+    if not user_id:
+        return None
+    return quota_sets.checked_project_id(user_id, f"User ID {user_id} is not a valid user.")
 
 
 @blueprint.get("/limits")
@@ -100,7 +113,7 @@ def show_limits() -> ResponseReturnValue:
     usage summed over the pods."""
     project_id = caller().project_id
     if "tenant_id" in request.args:
-        project_id = _project(request.args["tenant_id"])
+        project_id = _checked(request.args["tenant_id"])
         authorize(policy.QUOTA_OTHER, {"project_id": project_id})
     usage = quota_sets.engine().usage(COMPUTE, project_id)
     shown = set(shown_resources())
@@ -118,19 +131,29 @@ def show_limits() -> ResponseReturnValue:
 
 @blueprint.get("/os-quota-sets/<project_id>")
 def show_quota_set(project_id: str) -> ResponseReturnValue:
-    """A project's limits on its total over every pod."""
-    project_id = _project(project_id)
+    """A project's limits on its total over every pod, or one user's share of them."""
+    project_id = _checked(project_id)
     authorize(policy.QUOTA_OTHER, {"project_id": project_id})
-    limits = quota_sets.engine().limits(COMPUTE, project_id)
+    user_id = _user()
+    engine = quota_sets.engine()
+    if user_id is None:
+        limits = engine.limits(COMPUTE, project_id)
+    else:
+        limits = engine.user_limits(COMPUTE, project_id, user_id)
     return jsonify(quota_sets.quota_set({r: limits[r] for r in shown_resources()}, project_id))
 
 
 @blueprint.get("/os-quota-sets/<project_id>/detail")
 def show_quota_set_detail(project_id: str) -> ResponseReturnValue:
-    """A project's limits with its usage summed over the pods."""
-    project_id = _project(project_id)
+    """A project's (or one user's) limits with its usage summed over the pods."""
+    project_id = _checked(project_id)
     authorize(policy.QUOTA_OTHER, {"project_id": project_id})
-    usage = quota_sets.engine().usage(COMPUTE, project_id)
+    user_id = _user()
+    engine = quota_sets.engine()
+    if user_id is None:
+        usage = engine.usage(COMPUTE, project_id)
+    else:
+        usage = engine.user_usage(COMPUTE, project_id, user_id)
     values = quota_sets.with_usage(usage, shown_resources())
     return jsonify(quota_sets.quota_set(values, project_id))
 
@@ -146,27 +169,33 @@ def show_quota_defaults(project_id: str) -> ResponseReturnValue:
 
 @blueprint.put("/os-quota-sets/<project_id>")
 def update_quota_set(project_id: str) -> ResponseReturnValue:
-    """Set limits on a project's total (admin); below the usage only with ``force``."""
-    project_id = _project(project_id)
+    """Set limits on a project's total or one user's share (admin); below the usage, or a
+    user's above what the project leaves, only with ``force``."""
+    project_id = _checked(project_id)
     authorize(policy.QUOTA_UPDATE, {"project_id": project_id})
     resources = shown_resources()
-    body = validation.validated(request.get_data(), _update_schema(resources))["quota_set"]
+    schema = limits_schema("quota_set", resources, force=True)
+    body = validation.validated(request.get_data(), schema)["quota_set"]
     force = validation.body_boolean("force", body.pop("force", False))
-    limits = {resource: int(value) for resource, value in body.items()}
-    for resource, limit in limits.items():
-        if not -1 <= limit <= MAX_LIMIT:
-            raise BadRequest(
-                f"Invalid input for field/attribute {resource}. Value: {limit}. "
-                f"{limit} is less than the minimum of -1"
-            )
-    updated = quota_sets.engine().update_limits(COMPUTE, project_id, limits, force=force)
+    limits = checked_limits(body)
+    user_id = _user()
+    engine = quota_sets.engine()
+    if user_id is None:
+        updated = engine.update_limits(COMPUTE, project_id, limits, force=force)
+    else:
+        updated = engine.update_user_limits(COMPUTE, project_id, user_id, limits, force=force)
     return jsonify(quota_sets.quota_set({r: updated[r] for r in resources}, None))
 
 
 @blueprint.delete("/os-quota-sets/<project_id>")
 def delete_quota_set(project_id: str) -> ResponseReturnValue:
-    """Return a project's limits to the defaults (admin)."""
-    project_id = _project(project_id)
+    """Return a project's limits (its users' too) to the defaults, or one user's to the
+    project's (admin)."""
+    project_id = _checked(project_id)
     authorize(policy.QUOTA_DELETE, {"project_id": project_id})
-    quota_sets.engine().reset_limits(COMPUTE, project_id)
+    user_id = _user()
+    if user_id is None:
+        quota_sets.engine().reset_limits(COMPUTE, project_id)
+    else:
+        quota_sets.engine().reset_user_limits(COMPUTE, project_id, user_id)
     return Response(status=202)

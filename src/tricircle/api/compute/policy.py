@@ -21,6 +21,8 @@ QUOTA_OTHER = "compute:quotas:other_project"
 QUOTA_UPDATE = "compute:quotas:update"
 QUOTA_DELETE = "compute:quotas:delete"
 KEYPAIR_OTHER_USER = "compute:keypairs:other_user"
+QUOTA_CLASS_SHOW = "os_compute_api:os-quota-class-sets:show"
+QUOTA_CLASS_UPDATE = "os_compute_api:os-quota-class-sets:update"
 SERVER_GROUPS_ALL_PROJECTS = "compute:server_groups:all_projects"
 SERVICE_OR_ADMIN = "role:service or role:admin"
 
@@ -112,6 +114,18 @@ RULES = [
         ADMIN,
         "Return a project's limits to the defaults.",
         [{"method": "DELETE", "path": "/v2.1/os-quota-sets/{project_id}"}],
+    ),
+    policy.DocumentedRuleDefault(
+        QUOTA_CLASS_SHOW,
+        ADMIN,
+        "Show a quota class (Nova's rule).",
+        [{"method": "GET", "path": "/v2.1/os-quota-class-sets/{quota_class}"}],
+    ),
+    policy.DocumentedRuleDefault(
+        QUOTA_CLASS_UPDATE,
+        ADMIN,
+        "Set limits on a quota class; the 'default' class sets every project's defaults.",
+        [{"method": "PUT", "path": "/v2.1/os-quota-class-sets/{quota_class}"}],
     ),
     policy.DocumentedRuleDefault(
         KEYPAIR_OTHER_USER,

@@ -218,7 +218,8 @@ def create() -> ResponseReturnValue:
     grouped = server_groups.group_hint(request_body.scheduler_hints or {})
     min_count = int(request_body.server.get("min_count", 1))
     quota_plan = servers_plan(flavor.vcpus, flavor.ram, min_count, request_body.max_count)
-    allowed = quota_sets.reserve(COMPUTE, who.project_id, quota_plan).amounts["instances"]
+    reservation = quota_sets.reserve(COMPUTE, who.project_id, quota_plan, who.user_id)
+    allowed = reservation.amounts["instances"]
     pod = _pod_for(request_body, who.project_id, flavor, grouped[0] if grouped else None)
     quota_sets.ensure_pod_limits(COMPUTE, who.project_id, pod)
     bottom.ensure_bottom_flavor(app_state, pod, flavor, who.project_id)

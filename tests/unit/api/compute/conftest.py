@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from admin_api_helpers import ADMIN_HEADERS, MEMBER_HEADERS, Caller
 from flask import Flask
@@ -9,8 +11,10 @@ from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.api.compute.app import create_app
+from tricircle.api.compute.state import EXTENSION
 from tricircle.api.gateway import Overrides
 from tricircle.api.microversions import Microversion
+from tricircle.api.podcalls import PodAnswer
 from tricircle.db.models import Pod, ResourceRouting
 from tricircle.pods.client import PodClients, PodUnreachable
 from tricircle.pods.versions import PodVersions
@@ -37,7 +41,12 @@ class FakeAdminNova:
             return self.fallback.get(path, params=params, **kwargs)
         self._check()
         assert kwargs.get("microversion") == "2.47"
-        mine = [s for s in self.servers if s["tenant_id"] == params["project_id"]]
+        mine = [
+            s
+            for s in self.servers
+            if s["tenant_id"] == params["project_id"]
+            and params.get("user_id", s.get("user_id")) == s.get("user_id")
+        ]
         after = [s["id"] for s in mine].index(params["marker"]) + 1 if "marker" in params else 0
         return {"servers": mine[after : after + int(params["limit"])]}
 
@@ -144,3 +153,53 @@ def compute_admin(compute_app: Flask) -> Caller:
 @pytest.fixture
 def compute_member(compute_app: Flask) -> Caller:
     return Caller(compute_app.test_client(), MEMBER_HEADERS)
+
+
+class BootCalls:
+    """The pods' Nova as the caller: a boot makes one server (listed to Tricircle's identity)."""
+
+    def __init__(self, admin_pods) -> None:
+        self.admin_pods = admin_pods
+        self.creates: list[dict] = []
+        self.reserved: list[str] = []
+
+    def call(self, who, region_name, method, path, *, service_type="compute", json=None, **_kw):
+        if service_type == "image":
+            return PodAnswer(200, {"id": path.rsplit("/", 1)[-1]}, {})
+        if method == "POST" and path == "/servers":
+            self.creates.append(json["server"])
+            nova = self.admin_pods.client(region_name, "compute")
+            made = [str(uuid.uuid4()) for _ in range(int(json["server"].get("max_count", 1)))]
+            for server_id in made:
+                flavor = {"vcpus": 2, "ram": 64}
+                nova.servers.append(
+                    {
+                        "id": server_id,
+                        "tenant_id": who.project_id,
+                        "user_id": who.user_id,
+                        "flavor": flavor,
+                    }
+                )
+            self.reserved = made
+            if json["server"].get("return_reservation_id"):
+                return PodAnswer(202, {"reservation_id": "r-1"}, {})
+            return PodAnswer(202, {"server": {"id": made[0], "links": []}}, {})
+        if method == "GET" and path == "/servers":
+            return PodAnswer(
+                200, {"servers": [{"id": server_id} for server_id in self.reserved]}, {}
+            )
+        return PodAnswer(204, None, {})
+
+
+@pytest.fixture
+def boots(compute_app, compute_admin, admin_pods, monkeypatch):
+    created = compute_admin.post(
+        "/v2.1/flavors", json={"flavor": {"name": "f", "ram": 64, "vcpus": 2, "disk": 1, "id": "1"}}
+    )
+    assert created.status_code == 200
+    calls = BootCalls(admin_pods)
+    compute_app.extensions[EXTENSION].calls = calls
+    monkeypatch.setattr(
+        "tricircle.api.compute.servers.bottom.ensure_bottom_flavor", lambda *a: None
+    )
+    return calls

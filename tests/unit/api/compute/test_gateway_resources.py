@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from admin_api_helpers import assert_fault
 
-from tricircle.api.compute.keypairs import fingerprint
+from tricircle.api.compute.key_material import ssh_fingerprint, x509_fingerprint
 
 PUBLIC_KEY = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBhZ6J1V9Lrb+fGlBvT4fQpnBLBu8Gp3yZgq1vLuJ8GR test@lab"
@@ -81,7 +81,7 @@ def test_keypairs_are_imported_per_user(compute_member, compute_admin):
         "/v2.1/os-keypairs", json=body, headers={"OpenStack-API-Version": "compute 2.2"}
     )
     assert created.status_code == 201
-    assert created.get_json()["keypair"]["fingerprint"] == fingerprint(PUBLIC_KEY)
+    assert created.get_json()["keypair"]["fingerprint"] == ssh_fingerprint(PUBLIC_KEY)
     assert created.get_json()["keypair"]["type"] == "ssh"
     listed = compute_member.get("/v2.1/os-keypairs").get_json()["keypairs"]
     assert [entry["keypair"]["name"] for entry in listed] == ["k1"]
@@ -93,7 +93,7 @@ def test_keypairs_are_generated_before_2_92(compute_member):
     created = compute_member.post("/v2.1/os-keypairs", json={"keypair": {"name": "gen"}})
     keypair = created.get_json()["keypair"]
     assert keypair["private_key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
-    assert keypair["fingerprint"] == fingerprint(keypair["public_key"])
+    assert keypair["fingerprint"] == ssh_fingerprint(keypair["public_key"])
     shown = compute_member.get("/v2.1/os-keypairs/gen").get_json()["keypair"]
     assert "private_key" not in shown and shown["public_key"] == keypair["public_key"]
 
@@ -106,6 +106,63 @@ def test_bad_keypairs_are_refused(compute_member):
     response = compute_member.post("/v2.1/os-keypairs", json=generated, headers=import_only)
     assert_fault(response, 400, "badRequest", "public_key")
     assert_fault(compute_member.get("/v2.1/os-keypairs/none"), 404, "itemNotFound")
+
+
+V2_2 = {"OpenStack-API-Version": "compute 2.2"}
+V2_10 = {"OpenStack-API-Version": "compute 2.10"}
+
+
+def test_x509_keypairs_are_generated_and_imported(compute_member):
+    created = compute_member.post(
+        "/v2.1/os-keypairs", json={"keypair": {"name": "cert", "type": "x509"}}, headers=V2_2
+    )
+    assert created.status_code == 201, created.get_json()
+    keypair = created.get_json()["keypair"]
+    assert keypair["type"] == "x509" and keypair["private_key"]
+    assert keypair["public_key"].startswith("-----BEGIN CERTIFICATE-----")
+    assert keypair["fingerprint"] == x509_fingerprint(keypair["public_key"])
+    shown = compute_member.get("/v2.1/os-keypairs/cert", headers=V2_2).get_json()["keypair"]
+    assert shown["type"] == "x509" and "private_key" not in shown
+    again = {"name": "cert2", "type": "x509", "public_key": keypair["public_key"]}
+    imported = compute_member.post("/v2.1/os-keypairs", json={"keypair": again}, headers=V2_2)
+    assert imported.get_json()["keypair"]["fingerprint"] == keypair["fingerprint"]
+    bad = {"name": "cert3", "type": "x509", "public_key": "not a certificate"}
+    response = compute_member.post("/v2.1/os-keypairs", json={"keypair": bad}, headers=V2_2)
+    assert_fault(response, 400, "badRequest", "X509")
+
+
+def test_keypair_fields_follow_the_microversion(compute_member):
+    typed = {"keypair": {"name": "k", "type": "ssh"}}
+    assert_fault(compute_member.post("/v2.1/os-keypairs", json=typed), 400, "badRequest", "type")
+    owned = {"keypair": {"name": "k", "user_id": "demo-user"}}
+    response = compute_member.post("/v2.1/os-keypairs", json=owned, headers=V2_2)
+    assert_fault(response, 400, "badRequest", "user_id")
+    assert compute_member.get("/v2.1/os-keypairs").get_json()["keypairs"] == []
+
+
+def test_admin_manages_keypairs_of_another_user(compute_admin, compute_member):
+    body = {"keypair": {"name": "theirs", "type": "ssh", "user_id": "demo-user"}}
+    created = compute_admin.post("/v2.1/os-keypairs", json=body, headers=V2_10)
+    assert created.status_code == 201 and created.get_json()["keypair"]["user_id"] == "demo-user"
+    shown = compute_admin.get("/v2.1/os-keypairs/theirs?user_id=demo-user", headers=V2_10)
+    assert shown.get_json()["keypair"]["user_id"] == "demo-user"
+    assert [
+        k["keypair"]["name"] for k in compute_member.get("/v2.1/os-keypairs").get_json()["keypairs"]
+    ] == ["theirs"]
+    assert compute_admin.get("/v2.1/os-keypairs", headers=V2_10).get_json()["keypairs"] == []
+    listed = compute_admin.get("/v2.1/os-keypairs?user_id=demo-user", headers=V2_10).get_json()
+    assert [k["keypair"]["name"] for k in listed["keypairs"]] == ["theirs"]
+    deleted = compute_admin.delete("/v2.1/os-keypairs/theirs?user_id=demo-user", headers=V2_10)
+    assert deleted.status_code == 204
+    assert compute_member.get("/v2.1/os-keypairs").get_json()["keypairs"] == []
+
+
+def test_members_may_not_make_keypairs_for_others(compute_member):
+    body = {"keypair": {"name": "k", "user_id": "admin-user"}}
+    response = compute_member.post("/v2.1/os-keypairs", json=body, headers=V2_10)
+    assert_fault(response, 403, "forbidden")
+    mine = {"keypair": {"name": "k", "user_id": "demo-user"}}
+    assert compute_member.post("/v2.1/os-keypairs", json=mine, headers=V2_10).status_code == 201
 
 
 def test_availability_zones_come_from_pods(compute_member, compute_admin):
