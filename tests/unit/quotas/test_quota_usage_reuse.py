@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle import conf as tricircle_conf
 from tricircle.db import quotas as quota_queries
-from tricircle.db.models import Pod, PodBinding, QuotaReservation, utcnow
+from tricircle.db.models import Pod, PodBinding, QuotaReservation, ResourceRouting, utcnow
 from tricircle.pods.client import PodUnreachable
 from tricircle.pods.fanout import PodCallPool, shared_pool
 from tricircle.quotas.checks import TooManyInstances, servers_plan
@@ -257,6 +257,28 @@ def test_displays_always_count_afresh(engine_a, counting_pods):
     counting_pods.novas["Pod1"].servers.clear()
     assert engine_a.usage(COMPUTE, PROJECT).in_use["instances"] == 0
     assert counting_pods.lists() == 4
+
+
+def test_the_top_pod_is_never_counted(engine_a, counting_pods, session_factory):
+    """A project's routings in the top pod (its bridge network) name no pod to count: RegionOne's
+    endpoints are the gateways themselves (the Cinder gateway would call itself)."""
+    with session_factory.begin() as session:
+        top = Pod(region_name="RegionOne", az_name="")
+        session.add(top)
+        session.flush()
+        session.add(
+            ResourceRouting(
+                top_id=f"bridge:{PROJECT}",
+                bottom_id=str(uuid.uuid4()),
+                pod_id=top.pod_id,
+                project_id=PROJECT,
+                resource_type="bridge_network",
+            )
+        )
+    with session_factory() as session:
+        assert top.pod_id not in quota_queries.project_pod_ids(session, PROJECT)
+    _boot(engine_a, counting_pods)
+    assert engine_a.usage(COMPUTE, PROJECT).in_use["instances"] == 1
 
 
 def test_a_pod_that_cannot_report_counts_its_last_count_and_the_creates_since(
