@@ -122,8 +122,8 @@ client_opts = [
 scheduler_opts = [
     cfg.StrOpt(
         "default_availability_zone",
-        help="AZ of a server or volume created without one; unset: any AZ (the project's "
-        "existing binding first, else the best pod of every AZ).",
+        help="AZ of a server or volume created without one, for every project; unset: the AZ "
+        "of the first pod in region order.",
     ),
 ]
 

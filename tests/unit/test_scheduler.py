@@ -171,19 +171,71 @@ def test_unknown_default_az_is_refused(conf, session_factory, add_pod):
         )
 
 
-def test_no_az_and_no_default_prefers_an_existing_binding_then_any_az(
+def test_no_az_and_no_default_is_the_first_pods_az_for_every_project(
     conf, session_factory, add_pod, bind
 ):
-    pod1 = add_pod("Pod1", az_name="az1")
-    add_pod("Pod2", az_name="az2")
+    """No AZ goes to one AZ for everyone (the first pod's in region order), even where the
+    spreading weigher would prefer the other AZ and the project has a binding elsewhere."""
+    pod1 = add_pod("Pod1", az_name="az1", is_enabled=False)
+    pod2 = add_pod("Pod2", az_name="az2")
+    add_pod("Pod3", az_name="az1")
+    add_pod("RegionOne", az_name="")
     bind("busy", pod1)
+    bind("p2", pod2)
     placer = scheduler.make_scheduler(conf, session_factory, pool=POOL)
 
     first = placer.select_pod(PlacementRequest("p1"))
-    assert (first.pod.region_name, first.az_name) == ("Pod2", "az2")
+    assert (first.pod.region_name, first.az_name) == ("Pod3", "az1")
+    volume = placer.select_pod(PlacementRequest("p1", resource_type="volume"))
+    assert (volume.binding_id, volume.newly_bound) == (first.binding_id, False)
 
-    bind("p2", pod1)
-    assert placer.select_pod(PlacementRequest("p2")).pod.region_name == "Pod1"
+    assert placer.select_pod(PlacementRequest("p2")).az_name == "az1"
+    assert bound_regions(session_factory, "p2") == ["Pod2", "Pod3"]
+
+
+def test_no_az_without_any_bottom_pod_is_refused(conf, session_factory, add_pod):
+    add_pod("RegionOne", az_name="")
+    with pytest.raises(UnknownAvailabilityZone):
+        scheduler.make_scheduler(conf, session_factory, pool=POOL).select_pod(
+            PlacementRequest("p1")
+        )
+
+
+def test_concurrent_first_creates_without_az_bind_one_az(session_factory, add_pod):
+    """Each racer's weigher prefers a pod of another AZ; no AZ still means one AZ, one binding."""
+    add_pod("Pod1", az_name="az1")
+    add_pod("Pod2", az_name="az2")
+    barrier = threading.Barrier(2, timeout=10)
+
+    class PreferOne(scheduler.PodWeigher):
+        name = "PreferOne"
+
+        def __init__(self, region_name: str) -> None:
+            super().__init__()
+            self.region_name = region_name
+
+        def weigh(self, candidates, request):
+            barrier.wait()
+            return [float(pod.region_name == self.region_name) for pod in candidates]
+
+    placements: list[scheduler.Placement] = []
+
+    def race(region_name: str) -> None:
+        placer = PodScheduler(
+            session_factory,
+            pool=POOL,
+            filters=[scheduler.EnabledFilter()],
+            weighers=[PreferOne(region_name)],
+        )
+        placements.append(placer.select_pod(PlacementRequest("p1")))
+
+    threads = [threading.Thread(target=race, args=(region,)) for region in ("Pod1", "Pod2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [p.pod.region_name for p in placements] == ["Pod1", "Pod1"]
+    assert bound_regions(session_factory, "p1") == ["Pod1"]
 
 
 def test_concurrent_first_creates_end_on_one_binding(session_factory, add_pod):

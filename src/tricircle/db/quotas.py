@@ -20,6 +20,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from tricircle.db.models import (
+    Pod,
     PodBinding,
     QuotaLimit,
     QuotaPodMirror,
@@ -290,10 +291,20 @@ def record_usage_count(
 
 
 def project_pod_ids(session: Session, project_id: str) -> set[str]:
-    """Pods where the project may hold resources: those it is bound to or has routings in."""
-    bound = select(PodBinding.pod_id).where(PodBinding.project_id == project_id)
+    """Bottom pods where the project may hold resources: those it is bound to or has routings in.
+
+    The top pod is never one: its routings (bridge networks, local network homes, volume type
+    access) hold no server or volume, and its region's endpoints are the gateways themselves, so
+    counting usage there would double-count servers and have the Cinder gateway call itself.
+    """
+    bottom = select(Pod.pod_id).where(Pod.az_name != "")
+    bound = select(PodBinding.pod_id).where(
+        PodBinding.project_id == project_id, PodBinding.pod_id.in_(bottom)
+    )
     routed = (
-        select(ResourceRouting.pod_id).where(ResourceRouting.project_id == project_id).distinct()
+        select(ResourceRouting.pod_id)
+        .where(ResourceRouting.project_id == project_id, ResourceRouting.pod_id.in_(bottom))
+        .distinct()
     )
     return set(session.scalars(bound)) | set(session.scalars(routed))
 

@@ -6,6 +6,15 @@ multiplier), then the best pod by total weight, ties broken by region name. The 
 bound to the project in its AZ through the database's unique (project, AZ), so two first
 creates racing in one AZ end on one binding and both land on its pod.
 
+A request naming no AZ goes to one AZ for every project, as Cinder's ``default_availability_zone``
+does: ``[scheduler] default_availability_zone``, else the AZ of the first bottom pod in region
+order (disabled pods included, so disabling a pod never moves the default; an operator moves it
+by setting the option). What a project makes without an AZ therefore always lands in its one
+binding of that AZ, whatever it made elsewhere with an AZ named; two first requests racing bind
+one AZ, never two; and a volume and a server made without AZ share a pod whenever that AZ has one
+pod (a server can use only volumes of its own pod), even when two projects made them (an admin's
+volume attached to a member's server).
+
 Filters that ask a pod something (reachable, capacity) are callables from the caller, who knows
 how to reach the pod; they run outside any database transaction.
 """
@@ -22,7 +31,7 @@ from oslo_config import cfg
 from sqlalchemy.orm import Session, sessionmaker
 
 from tricircle.db import pods
-from tricircle.db.models import Pod, PodBinding
+from tricircle.db.models import Pod
 from tricircle.pods.fanout import PodCallPool
 
 LOG = logging.getLogger(__name__)
@@ -32,9 +41,9 @@ LOG = logging.getLogger(__name__)
 class PlacementRequest:
     """What is being placed, for which project, in which AZ.
 
-    ``availability_zone`` None means the configured default, else any AZ; the top pod's empty
-    AZ is no AZ a project may ask for. ``demand`` is free-form for capacity filters, e.g.
-    ``{"vcpus": 1, "ram": 512, "disk": 1}`` for a server or ``{"size": 10}`` for a volume.
+    ``availability_zone`` None means the default AZ (the module's docstring says which); the top
+    pod's empty AZ is no AZ a project may ask for. ``demand`` is free-form for capacity filters,
+    e.g. ``{"vcpus": 1, "ram": 512, "disk": 1}`` for a server or ``{"size": 10}`` for a volume.
     """
 
     project_id: str
@@ -189,14 +198,14 @@ class PodScheduler:
     def select_pod(self, request: PlacementRequest) -> Placement:
         """The pod for ``request``: the project's binding in the AZ, else the best pod, now bound.
 
-        Raises UnknownAvailabilityZone or NoValidPod. With no AZ asked and no default
-        configured, the project's oldest binding in any AZ wins, else the best pod of all AZs.
+        Raises UnknownAvailabilityZone or NoValidPod. With no AZ asked, the default AZ (see the
+        module's docstring).
         """
-        az_name = request.availability_zone
-        if az_name is None:
-            az_name = self.default_availability_zone
         with self._session_factory() as session:
-            binding = self._existing_binding(session, request.project_id, az_name)
+            az_name = request.availability_zone
+            if az_name is None:
+                az_name = self.default_zone(session)
+            binding = pods.find_binding(session, request.project_id, az_name)
             if binding is not None:
                 pod = pods.get_pod(session, binding.pod_id)
                 LOG.debug(
@@ -232,28 +241,26 @@ class PodScheduler:
             )
         return Placement(pod, bound_az, binding_id, newly_bound=created)
 
-    @staticmethod
-    def _existing_binding(
-        session: Session, project_id: str, az_name: str | None
-    ) -> PodBinding | None:
-        """The binding to honour: the one in ``az_name``, or with no AZ the project's oldest."""
-        if az_name is not None:
-            return pods.find_binding(session, project_id, az_name)
-        bindings = pods.list_bindings(session, project_id=project_id)
-        return bindings[0] if bindings else None
+    def default_zone(self, session: Session) -> str:
+        """The AZ of requests naming none: the configured one, else the first bottom pod's
+        (region order); UnknownAvailabilityZone if there is no bottom pod."""
+        if self.default_availability_zone is not None:
+            return self.default_availability_zone
+        first = next((pod for pod in pods.list_pods(session) if not pod.is_top), None)
+        if first is None:
+            raise UnknownAvailabilityZone("")
+        return first.az_name
 
     @staticmethod
-    def _candidates(session: Session, az_name: str | None) -> list[Pod]:
-        """Bottom pods of ``az_name`` (of every AZ when None); raises UnknownAvailabilityZone."""
-        if az_name == "":
-            raise UnknownAvailabilityZone(az_name)
+    def _candidates(session: Session, az_name: str) -> list[Pod]:
+        """Bottom pods of ``az_name``; raises UnknownAvailabilityZone if there are none."""
         found = [pod for pod in pods.list_pods(session, az_name=az_name) if not pod.is_top]
-        if az_name is not None and not found:
+        if not found:
             raise UnknownAvailabilityZone(az_name)
         return found
 
     def _filtered(
-        self, candidates: list[Pod], request: PlacementRequest, az_name: str | None
+        self, candidates: list[Pod], request: PlacementRequest, az_name: str
     ) -> list[Pod]:
         """Candidates every filter passes (cheap filters first); raises NoValidPod if none."""
         reasons: dict[str, str] = {}
@@ -321,7 +328,8 @@ def make_scheduler(
 ) -> PodScheduler:
     """The standard scheduler: enabled, then reachable and capacity when given; spread projects.
 
-    ``[scheduler] default_availability_zone`` is the AZ of requests that name none.
+    ``[scheduler] default_availability_zone`` is the AZ of requests that name none (unset: the
+    first bottom pod's).
     """
     filters: list[PodFilter] = [EnabledFilter()]
     if reachable is not None:

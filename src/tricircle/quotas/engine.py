@@ -420,15 +420,9 @@ class QuotaEngine:
 
     @staticmethod
     def _project_pods(session: Session, project_id: str) -> list[Pod]:
-        """The bottom pods the project may use. Never the top region: its services are the
-        gateways themselves (a routing the top records, e.g. of a top port, must not make a
-        gateway count usage by calling itself)."""
+        """The bottom pods the project may use (``project_pod_ids`` never names the top)."""
         pod_ids = quota_queries.project_pod_ids(session, project_id)
-        return [
-            pod
-            for pod in pod_queries.list_pods(session)
-            if pod.pod_id in pod_ids and not pod.is_top
-        ]
+        return [pod for pod in pod_queries.list_pods(session) if pod.pod_id in pod_ids]
 
     def usage(self, service: QuotaService, project_id: str) -> Usage:
         """The project's limits and usage, every pod counted now (raises UsageUnknown)."""

@@ -19,6 +19,7 @@ from oslo_config import cfg
 from tricircle.api import auth, gateway, quota_sets
 from tricircle.api.compute import (
     aggregates,
+    assisted_volume_snapshots,
     availability_zones,
     external_events,
     faults,
@@ -97,6 +98,7 @@ def create_app(
         tenant_usage,
         usage_audit_log,
         external_events,
+        assisted_volume_snapshots,
     ):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
     faults.NOVA.register(app)

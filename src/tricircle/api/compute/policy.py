@@ -36,6 +36,7 @@ USAGE_LIST = "os_compute_api:os-simple-tenant-usage:list"
 USAGE_SHOW = "os_compute_api:os-simple-tenant-usage:show"
 AUDIT_LOG = "os_compute_api:os-instance-usage-audit-log:%s"
 EXTERNAL_EVENTS = "os_compute_api:os-server-external-events:create"
+ASSISTED_VOLUME_SNAPSHOTS = "os_compute_api:os-assisted-volume-snapshots:%s"
 # Nova's proxy APIs (< 2.36) keep Nova's rule names; Nova's defaults let any project member in.
 VOLUMES = "os_compute_api:os-volumes:%s"
 NETWORKS = "os_compute_api:os-networks:%s"
@@ -163,6 +164,18 @@ RULES += [
         SERVICE_OR_ADMIN,
         "Forward external events to the pods of their servers.",
         [{"method": "POST", "path": "/v2.1/os-server-external-events"}],
+    ),
+    policy.DocumentedRuleDefault(
+        ASSISTED_VOLUME_SNAPSHOTS % "create",
+        SERVICE_OR_ADMIN,
+        "Forward an assisted volume snapshot to the pod of its volume.",
+        [{"method": "POST", "path": "/v2.1/os-assisted-volume-snapshots"}],
+    ),
+    policy.DocumentedRuleDefault(
+        ASSISTED_VOLUME_SNAPSHOTS % "delete",
+        SERVICE_OR_ADMIN,
+        "Forward the delete of an assisted volume snapshot to the pod of its volume.",
+        [{"method": "DELETE", "path": "/v2.1/os-assisted-volume-snapshots/{snapshot_id}"}],
     ),
 ]
 

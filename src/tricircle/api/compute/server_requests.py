@@ -197,17 +197,29 @@ def _check_zone(zone: str | None, is_admin: bool) -> None:
 
 
 def _check_counts(server: dict[str, Any]) -> int:
-    """The most servers asked for; several only without network entries (one port per server)."""
-    minimum, maximum = int(server.get("min_count", 1)), int(server.get("max_count", 1))
+    """The most servers asked for, as Nova reads them: ``max_count`` defaults to ``min_count``.
+
+    Several servers may name networks (each gets its own ports) but no port or fixed IP, which
+    only one server can hold (Nova's 400s).
+    """
+    minimum = int(server.get("min_count", 1))
+    maximum = int(server.get("max_count", minimum))
     if minimum < 1 or maximum < 1:
         raise InvalidField("min_count" if minimum < 1 else "max_count", "must be at least 1")
     if minimum > maximum:
-        raise InvalidField("min_count", "must not exceed max_count")
-    if maximum > 1 and isinstance(server.get("networks"), list):
-        raise BadRequest(
-            "Several servers in one request cannot share network entries: each server needs its "
-            "own ports. Create them one by one, or use networks 'none' or 'auto'."
-        )
+        raise BadRequest("min_count must be <= max_count")
+    networks = server.get("networks")
+    if maximum > 1 and isinstance(networks, list):
+        if any(network.get("port") for network in networks):
+            raise BadRequest(
+                "Failed to launch instances: Unable to launch multiple instances with a single "
+                "configured port ID. Please launch your instance one by one with different ports."
+            )
+        if any(network.get("fixed_ip") for network in networks):
+            raise BadRequest(
+                "Failed to launch instances: max_count cannot be greater than 1 if an fixed_ip "
+                "is specified."
+            )
     return maximum
 
 

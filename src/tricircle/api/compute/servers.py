@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -38,6 +39,7 @@ from tricircle.api.compute.views import (
 )
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import bottom_pods, caller, transaction
+from tricircle.api.podcalls import PodAnswer
 from tricircle.db import deleted_servers, routings
 from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.db.models import Flavor, Pod
@@ -195,7 +197,9 @@ def create() -> ResponseReturnValue:
     Steps: the bottom flavor and keypair (kept, shared by later boots), the server's ports (released
     if the bottom create fails), the bottom servers, their routings and the top ports' owner.
     Each step after the bottom create pushes its undo; on failure every undo runs, last first,
-    a failing one logged and the others still run.
+    a failing one logged and the others still run. Several servers (``min_count``/``max_count``)
+    go in one bottom create, or, when they name networks, in one bottom create each with its
+    own ports: a failure of any undoes them all.
     """
     who = caller()
     app_state = state()
@@ -225,14 +229,116 @@ def create() -> ResponseReturnValue:
     bottom.ensure_bottom_flavor(app_state, pod, flavor, who.project_id)
     if keypair is not None:
         bottom.ensure_bottom_keypair(app_state, app_state.calls, who, pod, keypair)
+    count = min(allowed, request_body.max_count)
+    with Undo() as undo:
+        if isinstance(request_body.networks, list) and count > 1:
+            # Nova boots several servers on one port each only if it makes the ports itself:
+            # the gateway makes them (one per server and entry) and boots each server alone.
+            batches = [
+                _one_of_several(request_body, index, count, undo, pod, security_groups, grouped)
+                for index in range(count)
+            ]
+        else:
+            overrides: dict[str, Any] = {}
+            if allowed < request_body.max_count:
+                overrides["max_count"] = allowed
+            if request_body.by_reservation:
+                overrides["return_reservation_id"] = True
+            batches = [
+                _boot_batch(
+                    request_body,
+                    overrides,
+                    request_body.by_reservation,
+                    undo,
+                    pod,
+                    security_groups,
+                    grouped,
+                )
+            ]
+    server_ids = [server_id for batch in batches for server_id in batch.server_ids]
+    first = batches[0]
+    LOG.info(
+        "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s "
+        "pod_request_ids=%s",
+        pod.region_name,
+        server_ids,
+        who.project_id,
+        pod.az_name,
+        [port_id for batch in batches for port_id in batch.plan.top_port_ids],
+        [batch.answer.request_id for batch in batches],
+    )
+    gateway.answer_as_pod(pod.region_name, first.answer.request_id)
+    if request_body.return_reservation_id:
+        response = jsonify({"reservation_id": first.answer.body["reservation_id"]})
+    elif first.by_reservation:
+        response = jsonify({"server": _created_view(server_ids[0])})
+    else:
+        response = jsonify({"server": rewrite_links(first.answer.body["server"], view_context())})
+    response.status_code = first.answer.status
+    response.headers["Location"] = f"{gateway_url()}/servers/{server_ids[0]}"
+    return response
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One create request the pod answered: its answer, the servers it made, their ports."""
+
+    answer: PodAnswer
+    by_reservation: bool
+    server_ids: list[str]
+    plan: networking.NetworkPlan
+
+
+def _one_of_several(
+    request_body: ServerCreate,
+    index: int,
+    count: int,
+    undo: Undo,
+    pod: Pod,
+    security_groups: list[str] | None,
+    grouped: tuple[Pod, dict] | None,
+) -> Batch:
+    """Server ``index`` of ``count`` booted alone, named as Nova names it (``name-N``)."""
+    overrides: dict[str, Any] = {
+        "name": f"{request_body.name}-{index + 1}",
+        "min_count": None,
+        "max_count": None,
+        "return_reservation_id": request_body.return_reservation_id or None,
+    }
+    return _boot_batch(
+        request_body,
+        overrides,
+        request_body.return_reservation_id,
+        undo,
+        pod,
+        security_groups,
+        grouped,
+    )
+
+
+def _boot_batch(
+    request_body: ServerCreate,
+    overrides: dict[str, Any],
+    by_reservation: bool,
+    undo: Undo,
+    pod: Pod,
+    security_groups: list[str] | None,
+    grouped: tuple[Pod, dict] | None,
+) -> Batch:
+    """One bottom create (``overrides`` set on the server, None removing a field): its ports
+    made first and released if the pod refuses; then each server routed and its ports given to
+    it, every step's undo pushed on ``undo``."""
+    who = caller()
+    app_state = state()
     plan = networking.prepare_networks(
         app_state.mirror, request_body.networks, pod, who.project_id, security_groups
     )
     bottom_server = _bottom_server(request_body, pod, plan)
-    if allowed < request_body.max_count:
-        bottom_server["max_count"] = allowed
-    if request_body.by_reservation:
-        bottom_server["return_reservation_id"] = True
+    for key, value in overrides.items():
+        if value is None:
+            bottom_server.pop(key, None)
+        else:
+            bottom_server[key] = value
     try:
         answer = app_state.calls.call(
             who,
@@ -242,53 +348,33 @@ def create() -> ResponseReturnValue:
             json=_bottom_request(request_body, bottom_server, grouped),
             timeout=app_state.conf.compute.boot_timeout,
         )
-        if request_body.by_reservation:
+        if by_reservation:
             server_ids = _reserved_servers(pod, answer.body["reservation_id"])
         else:
             server_ids = [answer.body["server"]["id"]]
     except BaseException:
         networking.undo(app_state.mirror, plan)
         raise
-    with Undo() as undo:
-        # Once a bottom server holds the ports, a job releases them after the pod let go.
-        if plan.server_ports:
-            undo.push(
-                Made(pod.region_name, "server_ports", server_ids[0]),
-                partial(_queue_port_cleanup, server_ids[0], pod, who.project_id),
-            )
-        for server_id in server_ids:
-            undo.push(
-                Made(pod.region_name, SERVER, server_id),
-                partial(_delete_bottom_server, server_id, pod),
-            )
-        networking.give_made_ports(app_state.mirror, plan, server_ids[0])
-        for server_id in server_ids:
-            _record_server(server_id, pod, who.project_id)
-            undo.push(
-                Made(pod.region_name, "server_routing", server_id),
-                partial(_forget_server, server_id, pod),
-            )
-        networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
-    LOG.info(
-        "servers created region=%s server_ids=%s project_id=%s az=%s top_port_ids=%s "
-        "pod_request_id=%s",
-        pod.region_name,
-        server_ids,
-        who.project_id,
-        pod.az_name,
-        plan.top_port_ids,
-        answer.request_id,
-    )
-    gateway.answer_as_pod(pod.region_name, answer.request_id)
-    if request_body.return_reservation_id:
-        response = jsonify({"reservation_id": answer.body["reservation_id"]})
-    elif request_body.by_reservation:
-        response = jsonify({"server": _created_view(server_ids[0])})
-    else:
-        response = jsonify({"server": rewrite_links(answer.body["server"], view_context())})
-    response.status_code = answer.status
-    response.headers["Location"] = f"{gateway_url()}/servers/{server_ids[0]}"
-    return response
+    # Once a bottom server holds the ports, a job releases them after the pod let go.
+    if plan.server_ports:
+        undo.push(
+            Made(pod.region_name, "server_ports", server_ids[0]),
+            partial(_queue_port_cleanup, server_ids[0], pod, who.project_id),
+        )
+    for server_id in server_ids:
+        undo.push(
+            Made(pod.region_name, SERVER, server_id),
+            partial(_delete_bottom_server, server_id, pod),
+        )
+    networking.give_made_ports(app_state.mirror, plan, server_ids[0])
+    for server_id in server_ids:
+        _record_server(server_id, pod, who.project_id)
+        undo.push(
+            Made(pod.region_name, "server_routing", server_id),
+            partial(_forget_server, server_id, pod),
+        )
+    networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
+    return Batch(answer, by_reservation, server_ids, plan)
 
 
 def _bottom_request(

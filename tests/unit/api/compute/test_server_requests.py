@@ -36,6 +36,12 @@ def test_several_servers_go_by_reservation():
     assert not parse_server_create(body(), V2_1).by_reservation
 
 
+def test_max_count_defaults_to_min_count_and_networks_may_be_shared_by_several():
+    parsed = parse_server_create(body(min_count=3, networks=[{"uuid": NET}]), V2_37)
+    assert parsed.max_count == 3 and parsed.by_reservation
+    assert parse_server_create(body(min_count="2", max_count="4"), V2_1).max_count == 4
+
+
 def test_references_may_be_urls():
     parsed = parse_server_create(
         body(flavorRef="http://gw/flavors/42", imageRef="http://glance/images/abc"), V2_1
@@ -58,8 +64,16 @@ def test_references_may_be_urls():
         (body(networks=[{"fixed_ip": "10.0.0.1"}]), V2_37, "'networks'"),
         (body(networks=[{"uuid": "n", "bogus": 1}]), V2_37, "'networks'"),
         (body(metadata={"a": 1}), V2_1, "'metadata'"),
-        (body(max_count=3, networks=[{"uuid": NET}]), V2_37, "own ports"),
-        (body(min_count=3, max_count=2), V2_1, "min_count"),
+        (body(max_count=3, networks=[{"port": NET}]), V2_37, "a single configured port ID"),
+        (body(min_count=2, networks=[{"uuid": NET, "fixed_ip": "10.0.0.5"}]), V2_37, "fixed_ip"),
+        (body(min_count=3, max_count=2), V2_1, "min_count must be <= max_count"),
+        (body(min_count=3, max_count=1), V2_1, "min_count must be <= max_count"),
+        (body(min_count=0), V2_1, "min_count"),
+        (body(min_count="0"), V2_1, "min_count"),
+        (body(max_count=0), V2_1, "max_count"),
+        (body(min_count="two"), V2_1, "min_count"),
+        (body(min_count=1.5), V2_1, "min_count"),
+        (body(max_count="2.5"), V2_1, "max_count"),
         (body(max_count=True), V2_1, "max_count"),
         (body(return_reservation_id="yes"), V2_1, "return_reservation_id"),
         (body(availability_zone=5), V2_1, "'availability_zone'"),
