@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,9 +19,12 @@ from pathlib import Path
 import openstack
 import pytest
 from compute_gateway_helpers import FLAVOR_ID, boot, delete_all, fault, image_id, pod_servers
+from cross_pod_helpers import lab_mirror, lab_pod
 from keystoneauth1 import adapter, session
 from keystoneauth1.identity import v3
+from sqlalchemy import delete
 
+from tricircle.db.models import ResourceRouting
 from tricircle.lab.layout import DEMO_USER, PASSWORD, TOP_REGION, LabLayout
 
 pytestmark = pytest.mark.integration
@@ -265,3 +269,41 @@ def test_members_may_not_set_quotas(compute_lab, project):
         f"/os-quota-sets/{project['id']}", json={"quota_set": {"instances": 50}}, raise_exc=False
     )
     assert answer.status_code == 403
+
+
+def test_a_routing_in_the_top_region_leaves_usage_counted_in_the_pods_alone(
+    compute_lab, admin_session, project, member
+):
+    """A project whose router spans pods has its bridge network routed in the top region. Usage
+    is still counted in the pods alone: once the Cinder gateway asked RegionOne, i.e. itself,
+    and answered 503 after 10 s; the Nova gateway counted each server twice."""
+    sessions = lab_mirror(compute_lab).session_factory
+    top = lab_pod(sessions, TOP_REGION)
+    with sessions.begin() as session:
+        session.add(
+            ResourceRouting(
+                top_id=f"test-bridge-{project['id']}",
+                bottom_id=str(uuid.uuid4()),
+                pod_id=top.pod_id,
+                project_id=project["id"],
+                resource_type="bridge_network",
+            )
+        )
+    try:
+        member.block_storage.create_volume(size=1, availability_zone="az1")
+        boot(member, "gw-quota-top", "az1")
+        volumes = _top(admin_session, "volumev3").get(
+            f"/os-quota-sets/{project['id']}", params={"usage": "true"}, timeout=5
+        )
+        assert volumes.json()["quota_set"]["volumes"]["in_use"] == 1
+        servers = _top(admin_session, "compute").get(
+            f"/os-quota-sets/{project['id']}/detail", timeout=5
+        )
+        assert servers.json()["quota_set"]["instances"]["in_use"] == 1
+    finally:
+        with sessions.begin() as session:
+            session.execute(
+                delete(ResourceRouting).where(
+                    ResourceRouting.top_id == f"test-bridge-{project['id']}"
+                )
+            )
