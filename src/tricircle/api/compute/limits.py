@@ -55,11 +55,13 @@ USED_NAMES = {
 }
 
 
-def shown_resources() -> list[str]:
-    """The quota resources of the caller's microversion, in Nova's order."""
+def shown_resources(network_quotas_until: str = "2.36") -> list[str]:
+    """The quota resources of the caller's microversion, in Nova's order: the network quotas
+    go at ``network_quotas_until`` (2.36 for quota sets, 2.50 for quota classes), the
+    injected-file quotas at 2.57."""
     version = caller().microversion
     hidden: set[str] = set()
-    if version.at_least("2.36"):
+    if version.at_least(network_quotas_until):
         hidden.update(NETWORK_QUOTAS)
     if version.at_least("2.57"):
         hidden.update(INJECTED_FILE_QUOTAS)

@@ -16,11 +16,11 @@ from flask.typing import ResponseReturnValue
 
 from tricircle.api import quota_sets, validation
 from tricircle.api.compute import policy
-from tricircle.api.compute.limits import checked_limits, limits_schema
+from tricircle.api.compute.limits import checked_limits, limits_schema, shown_resources
 from tricircle.api.compute.state import authorize
 from tricircle.api.errors import BadRequest
 from tricircle.api.gateway import caller
-from tricircle.quotas.resources import COMPUTE, INJECTED_FILE_QUOTAS, NETWORK_QUOTAS
+from tricircle.quotas.resources import COMPUTE
 
 blueprint = Blueprint("compute_quota_classes", __name__)
 
@@ -29,13 +29,7 @@ SERVER_GROUP_QUOTAS = ("server_groups", "server_group_members")
 
 def _accepted_resources() -> list[str]:
     """The resources a class update takes at the caller's microversion."""
-    version = caller().microversion
-    dropped: set[str] = set()
-    if version.at_least("2.50"):
-        dropped.update(NETWORK_QUOTAS)
-    if version.at_least("2.57"):
-        dropped.update(INJECTED_FILE_QUOTAS)
-    return [resource for resource in COMPUTE.resources if resource not in dropped]
+    return shown_resources(network_quotas_until="2.50")
 
 
 def _shown_resources() -> list[str]:
