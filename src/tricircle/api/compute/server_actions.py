@@ -3,10 +3,10 @@
 start/stop, reboot, pause/unpause, suspend/resume, lock/unlock, shelve/unshelve, resize and its
 confirm/revert, rebuild, createImage, os-getConsoleOutput and the rest go to the pod at the
 caller's microversion; the pod checks the body and the state. A resize first makes the target
-flavor exist in the pod. ``forceDelete`` also forgets the
-server's routing and queues its port cleanup, as a delete does. ``addSecurityGroup`` and
-``removeSecurityGroup`` change the server's ports at the top and in the pod; ``addFloatingIp``
-and ``removeFloatingIp`` its floating IPs in the central Neutron.
+flavor exist in the pod, a rebuild with a ``key_name`` (2.54) the caller's keypair.
+``forceDelete`` also forgets the server's routing and queues its port cleanup, as a delete does.
+``addSecurityGroup`` and ``removeSecurityGroup`` change the server's ports at the top and in the
+pod; ``addFloatingIp`` and ``removeFloatingIp`` its floating IPs in the central Neutron.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tricircle.api.compute import bottom, proxy_floating_ips, proxy_security_gro
 from tricircle.api.compute.state import state
 from tricircle.api.errors import BadRequest
 from tricircle.api.gateway import caller, transaction
-from tricircle.db.compute import FlavorNotFound, get_flavor
+from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
 from tricircle.db.models import Pod
 from tricircle.pods.paths import segment
 
@@ -60,6 +60,12 @@ def act(server_id: str) -> ResponseReturnValue:
     pod = servers.server_pod(server_id)
     if action == "resize":
         _ensure_resize_flavor(pod, body["resize"])
+    if (
+        action == "rebuild"
+        and isinstance(body["rebuild"], dict)
+        and body["rebuild"].get("key_name")
+    ):
+        _ensure_rebuild_keypair(pod, body["rebuild"]["key_name"])
     return servers.forward(pod, "POST", f"/servers/{segment(server_id)}/action", json=body)
 
 
@@ -73,3 +79,17 @@ def _ensure_resize_flavor(pod: Pod, resize: dict[str, Any]) -> None:
         except FlavorNotFound as exc:
             raise BadRequest(exc.message) from exc
     bottom.ensure_bottom_flavor(state(), pod, flavor, who.project_id)
+
+
+def _ensure_rebuild_keypair(pod: Pod, key_name: Any) -> None:
+    """Make the caller's keypair ``key_name`` exist in the server's pod; Nova's 400 if the
+    caller has none of that name."""
+    who = caller()
+    if not isinstance(key_name, str):
+        return  # the pod's schema answers Nova's 400
+    with transaction() as session:
+        try:
+            keypair = get_keypair(session, who.user_id, key_name)
+        except KeypairNotFound as exc:
+            raise BadRequest("Invalid key_name provided.") from exc
+    bottom.ensure_bottom_keypair(state(), state().calls, who, pod, keypair)
