@@ -21,6 +21,7 @@ from tricircle.api.compute import (
     aggregates,
     assisted_volume_snapshots,
     availability_zones,
+    extensions,
     external_events,
     faults,
     flavors,
@@ -99,6 +100,7 @@ def create_app(
         usage_audit_log,
         external_events,
         assisted_volume_snapshots,
+        extensions,
     ):
         app.register_blueprint(module.blueprint, url_prefix=API_PREFIX)
     faults.NOVA.register(app)

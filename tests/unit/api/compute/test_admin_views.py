@@ -159,6 +159,14 @@ class FakePod:
             if path.split("/")[2] != SERVERS[self.region]:
                 raise _missing(self.region)
             return {"server": {"id": SERVERS[self.region]}}
+        if path == "/extensions":
+            own = {"alias": f"os-pod{self.index}", "name": f"Pod{self.index}Only"}
+            shared = {"alias": "os-hosts", "name": "Hosts"}
+            return {"extensions": [shared, own]}
+        if path.startswith("/extensions/"):
+            if path != "/extensions/os-hosts":
+                raise _missing(self.region)
+            return {"extension": {"alias": "os-hosts", "name": "Hosts"}}
         if path == "/os-server-external-events":
             return {
                 "events": [
@@ -495,3 +503,11 @@ def test_non_admins_get_nova_403(compute_member, nova, method, path):
     answer = compute_member.request(method, path, json={})
     assert_fault(answer, 403, "forbidden", "Policy doesn't allow os_compute_api:")
     assert nova.requests == []
+
+
+def test_extensions_merged_once_each_and_shown_from_a_pod(compute_member, nova):
+    listed = compute_member.get("/v2.1/extensions").get_json()["extensions"]
+    assert [extension["alias"] for extension in listed] == ["os-hosts", "os-pod1", "os-pod2"]
+    shown = compute_member.get("/v2.1/extensions/os-hosts").get_json()
+    assert shown == {"extension": {"alias": "os-hosts", "name": "Hosts"}}
+    assert_fault(compute_member.get("/v2.1/extensions/os-nothing"), 404, "itemNotFound")
