@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up this machine for Tricircle and its lab: Debian packages (PostgreSQL, RabbitMQ, Open
-# vSwitch and the data plane's tools), then the virtual
+# vSwitch and the data plane's tools, qemu-img), then the virtual
 # environment .venv with the project and the lab's OpenStack services at the versions pinned in
 # constraints.txt, and .venv-tempest with stock tempest. Safe to run again.
 set -euo pipefail
@@ -26,10 +26,11 @@ fi
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || packages+=(rabbitmq-server)
 command -v setpriv >/dev/null || packages+=(util-linux)
 # The lab's data plane: its own userspace Open vSwitch, the agents' tools (dnsmasq, iptables,
-# conntrack, arping), and what guests run (dhclient, ping, ethtool).
+# conntrack, arping), what guests run (dhclient, ping, ethtool), and what the pods' Cinder uses to
+# write images to volumes and volumes to images (qemu-img).
 for tool in ovs-vswitchd:openvswitch-switch dnsmasq:dnsmasq-base dhclient:isc-dhcp-client \
     iptables:iptables ping:iputils-ping arping:arping conntrack:conntrack ethtool:ethtool \
-    ip:iproute2 pgrep:procps; do
+    ip:iproute2 pgrep:procps qemu-img:qemu-utils; do
   command -v "${tool%%:*}" >/dev/null || [ -x "/usr/sbin/${tool%%:*}" ] || [ -x "/sbin/${tool%%:*}" ] \
     || packages+=("${tool#*:}")
 done
