@@ -23,6 +23,8 @@ VENV_ETC = Path(sys.prefix) / "etc"
 POSTGRES_URL = f"postgresql+psycopg2://postgres@{HOST}:5432"
 SHARED_VLAN_PHYSNET = VLAN_PHYSNET
 SHARED_VLAN_RANGE = (2000, 2063)
+# The lab's services run as root: a privsep daemon starts as the venv's helper, without sudo.
+PRIVSEP_HELPER = f"{sys.prefix}/bin/privsep-helper"
 
 
 def write_ini(path: Path, sections: Sections) -> Path:
@@ -317,12 +319,16 @@ def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
         "oslo_messaging_notifications": {"driver": "noop"},
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": "0"},
         "os_vif_ovs": {"ovsdb_connection": f"unix:{layout.ovsdb_socket}"},
-        "vif_plug_ovs_privileged": {"helper_command": f"{sys.prefix}/bin/privsep-helper"},
+        "vif_plug_ovs_privileged": {"helper_command": PRIVSEP_HELPER},
     }
 
 
 def pod_cinder(layout: LabLayout, pod: PodLayout) -> Sections:
-    """A pod's Cinder: PostgreSQL, the pod's RabbitMQ vhost, the do-nothing fake volume driver.
+    """A pod's Cinder: PostgreSQL, the pod's RabbitMQ vhost, the lab's volume driver (Cinder's fake
+    driver whose volumes are sparse files under the pod's state folder, ``lab.volume_driver``).
+
+    cinder-volume runs as root, without sudo: its privsep daemons (Cinder's own and os-brick's)
+    start as the venv's ``privsep-helper`` itself, not through ``sudo cinder-rootwrap``.
 
     Volumes land in the pod's AZ; Cinder tells the pod's Nova about extended volumes with its own
     service user. Small connection pools keep the shared PostgreSQL's connection count down.
@@ -355,8 +361,9 @@ def pod_cinder(layout: LabLayout, pod: PodLayout) -> Sections:
             **SMALL_POOL,
         },
         "fake": {
-            "volume_driver": "cinder.tests.fake_driver.FakeLoggingVolumeDriver",
+            "volume_driver": "tricircle.lab.volume_driver.LabVolumeDriver",
             "volume_backend_name": "fake",
+            "lab_volumes_dir": str(state / "volumes"),
         },
         "keystone_authtoken": authtoken(layout, "cinder"),
         "nova": {"interface": "public", **service_auth(layout, "cinder", pod.region)},
@@ -364,6 +371,8 @@ def pod_cinder(layout: LabLayout, pod: PodLayout) -> Sections:
         "oslo_concurrency": {"lock_path": str(state / "locks")},
         "oslo_messaging_notifications": {"driver": "noop"},
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": "0"},
+        "cinder_sys_admin": {"helper_command": PRIVSEP_HELPER},
+        "privsep_osbrick": {"helper_command": PRIVSEP_HELPER},
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import sys
 
 from tricircle.lab import configs, lab
 from tricircle.lab.layout import SERVICE_USERS, TOP_REGION, LabLayout
@@ -15,18 +16,35 @@ def _cinder_conf(tmp_path, layout: LabLayout, index: int) -> configparser.RawCon
     return parser
 
 
-def test_pod_cinder_lands_volumes_in_the_pod_az_on_the_fake_backend(tmp_path):
+def test_pod_cinder_lands_volumes_in_the_pod_az(tmp_path):
     layout = LabLayout(root=tmp_path, pods=2, base_port=22000)
     cinder = _cinder_conf(tmp_path, layout, 1)
     pod = layout.pod_layouts[1]
     assert cinder.get("DEFAULT", "storage_availability_zone") == "az2"
     assert cinder.get("DEFAULT", "default_availability_zone") == "az2"
     assert cinder.get("DEFAULT", "enabled_backends") == "fake"
-    assert cinder.get("fake", "volume_driver").endswith("FakeLoggingVolumeDriver")
     assert cinder.get("DEFAULT", "transport_url").endswith(f"/{pod.vhost}")
     assert cinder.get("database", "connection").endswith("/tclab22000_pod2_cinder")
     assert cinder.get("nova", "region_name") == "Pod2"
     assert cinder.get("keystone_authtoken", "username") == "cinder"
+
+
+def test_pod_volumes_are_files_of_the_lab_driver_in_the_pod_state(tmp_path):
+    layout = LabLayout(root=tmp_path, pods=2, base_port=22000)
+    cinder = _cinder_conf(tmp_path, layout, 1)
+    assert cinder.get("DEFAULT", "enabled_backends") == "fake"
+    assert cinder.get("fake", "volume_driver") == "tricircle.lab.volume_driver.LabVolumeDriver"
+    assert cinder.get("fake", "lab_volumes_dir") == str(
+        layout.pod_layouts[1].dir / "cinder" / "volumes"
+    )
+
+
+def test_cinder_privsep_daemons_start_without_sudo(tmp_path):
+    """Cinder's and os-brick's privsep contexts run the venv's helper (the lab runs as root)."""
+    cinder = _cinder_conf(tmp_path, LabLayout(root=tmp_path, pods=1, base_port=22000), 0)
+    helper = f"{sys.prefix}/bin/privsep-helper"
+    assert cinder.get("cinder_sys_admin", "helper_command") == helper
+    assert cinder.get("privsep_osbrick", "helper_command") == helper
 
 
 def test_volume_service_repeats_its_capabilities_soon_after_start(tmp_path):
