@@ -153,6 +153,10 @@ def write_config(layout: LabLayout, facts: CloudFacts) -> Path:
                 "min_microversion": "3.0",
                 "max_microversion": facts.volume_max_microversion,
                 "build_timeout": "120",
+                # What the pods' backend reports (the lab's driver is Cinder's fake one): volume
+                # types made with these extra specs must find it.
+                "storage_protocol": "fake",
+                "vendor_name": "Open Source",
             },
             "volume-feature-enabled": {
                 "backup": "false",
