@@ -32,6 +32,7 @@ from tricircle.api.volume import (
     type_access,
     types,
     versions,
+    volume_actions,
     volumes,
     zones,
 )
@@ -59,6 +60,7 @@ def create_app(
     for blueprint in (
         versions.blueprint,
         volumes.blueprint,
+        volume_actions.blueprint,
         snapshots.blueprint,
         limits.blueprint,
         types.blueprint,
