@@ -19,6 +19,7 @@ from tricircle.api.request_limits import RequestLimits, json_media_types
 from tricircle.api.volume import (
     admin_views,
     common,
+    extensions,
     faults,
     group_types,
     groups,
@@ -73,6 +74,7 @@ def create_app(
         group_types.blueprint,
         groups.blueprint,
         transfers.blueprint,
+        extensions.blueprint,
     ):
         app.register_blueprint(blueprint)
     faults.CINDER.register(app)

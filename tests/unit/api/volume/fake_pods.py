@@ -50,6 +50,7 @@ class FakeCinder:
         self.broken = False
         self.limits = {"maxTotalVolumes": 10, "totalVolumesUsed": 0, "maxTotalSnapshots": -1}
         self.quotas: dict[str, dict[str, int]] = {}
+        self.extensions: list[dict[str, Any]] = []
 
     @property
     def volumes(self) -> dict[str, dict[str, Any]]:
@@ -110,6 +111,8 @@ class FakeCinder:
                     metadata.setdefault(key, []).append(value)
             summary = {"total_size": sum(sizes), "total_count": len(sizes), "metadata": metadata}
             return BottomAnswer(200, {"volume-summary": summary})
+        if parts == ["extensions"]:
+            return BottomAnswer(200, {"extensions": list(self.extensions)})
         if parts[0] == "os-quota-sets":
             return self._quota_set(method, parts[1], json, params or {})
         collection = parts[0]
