@@ -236,3 +236,23 @@ def test_deleting_the_type_drops_its_specs(client, session_factory):
     assert client.delete(f"/v3/types/{type_id}", headers=ADMIN).status_code == 202
     with session_factory() as session:
         assert session.scalars(select(VolumeTypeEncryption)).first() is None
+
+
+def test_a_new_copy_the_pod_will_not_encrypt_is_deleted_and_the_volume_not_made(
+    client, fake_pods, monkeypatch
+):
+    type_id = _make_type(client)["id"]
+    _encrypt(client, type_id, **LUKS)
+    pod2 = fake_pods.pods["Pod2"]
+
+    def refuse(method, type_copy_id, json):
+        if method == "GET":
+            return type(pod2)._encryption(pod2, method, type_copy_id, json)
+        pod2._fail(400, "Invalid encryption provider.")
+
+    monkeypatch.setattr(pod2, "_encryption", refuse)
+    body = {"volume": {"size": 1, "volume_type": "secure", "availability_zone": "az2"}}
+    response = client.post("/v3/volumes", json=body)
+    assert response.status_code == 400
+    assert response.get_json()["badRequest"]["message"] == "Invalid encryption provider."
+    assert not pod2.types and not pod2.volumes
