@@ -53,3 +53,31 @@ def test_copies_map_bottom_ids_back_to_the_top_type(session_factory, pod_id):
             "bottom-gold": gold.id
         }
         assert queries.top_type_ids(session, pod_id, set()) == {}
+
+
+def test_encryption_is_one_per_type_updated_and_dropped_with_its_type(session_factory):
+    with session_factory.begin() as session:
+        secure = queries.create_volume_type(session, name="secure")
+        made = queries.create_encryption(
+            session, secure.id, provider="luks", control_location="front-end", key_size=256
+        )
+        assert len(made.encryption_id) == 36
+    with session_factory.begin() as session:
+        with pytest.raises(queries.EncryptionExists, match=f"for type {secure.id} already"):
+            queries.create_encryption(
+                session, secure.id, provider="other", control_location="back-end"
+            )
+    with session_factory.begin() as session:
+        found = queries.find_encryption(session, secure.id)
+        queries.update_encryption(session, found, cipher="aes", key_size=None)
+    with session_factory() as session:
+        found = queries.find_encryption(session, secure.id)
+        assert (found.provider, found.cipher, found.key_size) == ("luks", "aes", None)
+    with session_factory.begin() as session:
+        assert queries.delete_encryption(session, secure.id)
+        assert not queries.delete_encryption(session, secure.id)
+        queries.create_encryption(session, secure.id, provider="p", control_location="back-end")
+    with session_factory.begin() as session:
+        session.delete(queries.find_volume_type(session, secure.id))
+    with session_factory() as session:
+        assert queries.find_encryption(session, secure.id) is None

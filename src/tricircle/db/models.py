@@ -263,6 +263,22 @@ class VolumeType(TimestampMixin, Base):
     extra_specs: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
 
 
+class VolumeTypeEncryption(TimestampMixin, Base):
+    """A volume type's encryption specs (Cinder's ``/types/{id}/encryption``), at most one per
+    type; copied with the type into every pod that holds a copy of it."""
+
+    __tablename__ = "volume_type_encryptions"
+
+    volume_type_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("volume_types.id", ondelete="CASCADE"), primary_key=True
+    )
+    encryption_id: Mapped[str] = mapped_column(String(36), nullable=False, default=new_uuid)
+    provider: Mapped[str] = mapped_column(String(255), nullable=False)
+    control_location: Mapped[str] = mapped_column(String(255), nullable=False)
+    cipher: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    key_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
 class QuotaProject(TimestampMixin, Base):
     """A project whose quotas Tricircle enforces; its row is the lock that serialises the
     project's reservations (``SELECT ... FOR UPDATE``) across every gateway process."""

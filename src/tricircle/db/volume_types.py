@@ -1,4 +1,5 @@
-"""Queries on the gateway's volume types and on where their copies live in the pods.
+"""Queries on the gateway's volume types, their encryption specs, and on where their copies
+live in the pods.
 
 Functions take a Session and never commit; callers wrap them in ``with session.begin():``.
 """
@@ -8,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tricircle.db.models import ResourceRouting, VolumeType
+from tricircle.db.models import ResourceRouting, VolumeType, VolumeTypeEncryption
 from tricircle.db.routings import ResourceType
 
 RESOURCE_TYPE = ResourceType.VOLUME_TYPE
@@ -45,6 +46,14 @@ def create_volume_type(
     except IntegrityError as exc:
         raise VolumeTypeExists(name) from exc
     return volume_type
+
+
+class EncryptionExists(Exception):
+    """The type already has encryption specs."""
+
+    def __init__(self, type_id: str) -> None:
+        super().__init__(f"Volume type encryption for type {type_id} already exists.")
+        self.type_id = type_id
 
 
 def list_volume_types(session: Session, *, include_private: bool) -> list[VolumeType]:
@@ -97,3 +106,39 @@ def top_type_ids(session: Session, pod_id: str, bottom_ids: Collection[str]) -> 
         ResourceRouting.bottom_id.in_(list(bottom_ids)),
     )
     return {bottom_id: top_id for bottom_id, top_id in session.execute(statement)}
+
+
+def find_encryption(session: Session, type_id: str) -> VolumeTypeEncryption | None:
+    """The type's encryption specs, or None."""
+    return session.get(VolumeTypeEncryption, type_id)
+
+
+def create_encryption(session: Session, type_id: str, **fields: Any) -> VolumeTypeEncryption:
+    """New encryption specs for the type (provider, control_location, cipher, key_size);
+    raises EncryptionExists if it has some."""
+    encryption = VolumeTypeEncryption(volume_type_id=type_id, **fields)
+    session.add(encryption)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise EncryptionExists(type_id) from exc
+    return encryption
+
+
+def update_encryption(
+    session: Session, encryption: VolumeTypeEncryption, **changes: Any
+) -> VolumeTypeEncryption:
+    """Apply ``changes`` to the type's encryption specs."""
+    for key, value in changes.items():
+        setattr(encryption, key, value)
+    session.flush()
+    return encryption
+
+
+def delete_encryption(session: Session, type_id: str) -> bool:
+    """Drop the type's encryption specs; False if it had none."""
+    result = session.execute(
+        delete(VolumeTypeEncryption).where(VolumeTypeEncryption.volume_type_id == type_id)
+    )
+    return bool(result.rowcount)

@@ -19,6 +19,7 @@ from tricircle.api.request_limits import RequestLimits, json_media_types
 from tricircle.api.volume import (
     admin_views,
     common,
+    extensions,
     faults,
     group_types,
     groups,
@@ -30,8 +31,10 @@ from tricircle.api.volume import (
     snapshots,
     transfers,
     type_access,
+    type_encryption,
     types,
     versions,
+    volume_actions,
     volumes,
     zones,
 )
@@ -59,6 +62,7 @@ def create_app(
     for blueprint in (
         versions.blueprint,
         volumes.blueprint,
+        volume_actions.blueprint,
         snapshots.blueprint,
         limits.blueprint,
         types.blueprint,
@@ -67,10 +71,12 @@ def create_app(
         messages.blueprint,
         quota_classes.blueprint,
         type_access.blueprint,
+        type_encryption.blueprint,
         qos_specs.blueprint,
         group_types.blueprint,
         groups.blueprint,
         transfers.blueprint,
+        extensions.blueprint,
     ):
         app.register_blueprint(blueprint)
     faults.CINDER.register(app)

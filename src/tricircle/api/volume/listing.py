@@ -4,6 +4,10 @@ The hooks ask a pod's Cinder for a sorted page of ``/<collection>/detail`` as th
 marker's pod in the routing table and read the marker's record from it. A pod that fails or does
 not answer within ``[volume_api] list_timeout`` is left out and logged (Cinder's records have no
 ``UNKNOWN`` placeholder form); a pod's 400 (a bad filter or sort key) is the caller's 400.
+A marker no pod knows is Cinder's 404 for the resource. Pages carry Cinder's next link whenever
+they are full (``len == limit``), so a last page that is exactly full links to an empty one.
+``offset`` skips that many records of the merged, sorted stream (after the marker, if any): the
+lister reads ``offset + limit`` records from each pod, so ``offset`` is bounded by MAX_OFFSET.
 A filter naming a volume type (``volume_type_id``, an admin's filter) is translated per pod to
 the pod's copy of the top type (``tricircle.pods.filters``); a pod without a copy holds no volume
 of that type and is not asked.
@@ -20,7 +24,7 @@ from flask import request
 
 from tricircle.api import gateway, validation
 from tricircle.api.volume import common, forwarding, routing
-from tricircle.api.volume.faults import bad_request
+from tricircle.api.volume.faults import bad_request, not_found
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods import filters, lister
@@ -30,6 +34,8 @@ from tricircle.pods.paths import segment
 LOG = logging.getLogger(__name__)
 
 PAGING_PARAMS = validation.PAGING_PARAMS | {"offset", "sort"}
+# The deepest offset served: each pod is read for offset + limit records.
+MAX_OFFSET = 10000
 # Filters naming a top resource that each pod knows by its own copy's ID.
 TOP_ID_FILTERS = {"volume_type_id": ResourceType.VOLUME_TYPE}
 
@@ -46,20 +52,35 @@ class ListRequest:
     sort_keys: tuple[lister.SortKey, ...]
     limit: int
     marker: str | None
+    offset: int = 0
 
 
 def parse_list_request() -> ListRequest:
     """The list parameters of the current request, refused with Cinder's 400 when invalid."""
     args = request.args
     page = validation.parse_page(args)
-    if args.get("offset") is not None:
-        raise bad_request("offset is not supported across pods; use marker")
     return ListRequest(
         filters={key: value for key, value in args.items() if key not in PAGING_PARAMS},
         sort_keys=_sort_keys(args.get("sort"), page),
         limit=page.limit,
         marker=page.marker,
+        offset=_offset(args.get("offset")),
     )
+
+
+def _offset(raw: str | None) -> int:
+    """``offset`` as Cinder checks it (an integer, at least 0), at most MAX_OFFSET."""
+    if raw is None:
+        return 0
+    try:
+        offset = int(raw)
+    except ValueError as exc:
+        raise bad_request("offset must be an integer") from exc
+    if offset < 0:
+        raise bad_request("offset must be >= 0")
+    if offset > MAX_OFFSET:
+        raise bad_request(f"offset must be <= {MAX_OFFSET}")
+    return offset
 
 
 def _sort_keys(sort: str | None, page: validation.Page) -> tuple[lister.SortKey, ...]:
@@ -150,13 +171,14 @@ def list_across_pods(collection: str, resource_type: ResourceType) -> tuple[list
         result = lister.CrossPodLister(hooks, common.state().pod_pool).list(
             pods,
             sort_keys=listing.sort_keys,
-            limit=listing.limit,
+            limit=listing.offset + listing.limit,
             timeout=common.state().conf.volume_api.list_timeout,
             marker=listing.marker,
             filters=listing.filters,
         )
     except lister.MarkerNotFound as exc:
-        raise bad_request(f"Marker {exc.marker} could not be found.") from exc
+        message = forwarding.NOT_FOUND_MESSAGES[resource_type].format(id=exc.marker)
+        raise not_found(message) from exc
     except BottomBadRequest as exc:
         raise bad_request(str(exc)) from exc
     for unavailable in result.unavailable:
@@ -167,7 +189,9 @@ def list_across_pods(collection: str, resource_type: ResourceType) -> tuple[list
             unavailable.reason,
             unavailable.detail,
         )
+    records = result.records[listing.offset :]
     links = []
-    if result.has_next and result.next_marker is not None:
-        links = [{"rel": "next", "href": lister.next_link(request.url, result.next_marker)}]
-    return result.records, links
+    if records and len(records) >= listing.limit:
+        marker = str(records[-1][hooks.id_key])
+        links = [{"rel": "next", "href": lister.next_link(request.url, marker)}]
+    return records, links

@@ -35,6 +35,10 @@ QOS_GET = "volume_extension:qos_specs_manage:get"
 QOS_CREATE = "volume_extension:qos_specs_manage:create"
 QOS_UPDATE = "volume_extension:qos_specs_manage:update"
 QOS_DELETE = "volume_extension:qos_specs_manage:delete"
+ENCRYPTION_CREATE = "volume_extension:volume_type_encryption:create"
+ENCRYPTION_GET = "volume_extension:volume_type_encryption:get"
+ENCRYPTION_UPDATE = "volume_extension:volume_type_encryption:update"
+ENCRYPTION_DELETE = "volume_extension:volume_type_encryption:delete"
 GROUP_TYPES_CREATE = "group:group_types:create"
 GROUP_TYPES_UPDATE = "group:group_types:update"
 GROUP_TYPES_DELETE = "group:group_types:delete"
@@ -93,6 +97,27 @@ _ADMIN_VIEW_RULES = [
         TYPE_ACCESS_REMOVE,
         "Stop a project from using a private volume type.",
         ("POST", "/v3/types/{type_id}/action"),
+    ),
+    _admin_rule(
+        ENCRYPTION_CREATE,
+        "Create a volume type's encryption specs.",
+        ("POST", "/v3/types/{type_id}/encryption"),
+    ),
+    _admin_rule(
+        ENCRYPTION_GET,
+        "Show a volume type's encryption specs, or one of them.",
+        ("GET", "/v3/types/{type_id}/encryption"),
+        ("GET", "/v3/types/{type_id}/encryption/{spec}"),
+    ),
+    _admin_rule(
+        ENCRYPTION_UPDATE,
+        "Update a volume type's encryption specs.",
+        ("PUT", "/v3/types/{type_id}/encryption/{encryption_id}"),
+    ),
+    _admin_rule(
+        ENCRYPTION_DELETE,
+        "Delete a volume type's encryption specs.",
+        ("DELETE", "/v3/types/{type_id}/encryption/{encryption_id}"),
     ),
     _admin_rule(QOS_GET_ALL, "List QoS specs.", ("GET", "/v3/qos-specs")),
     _admin_rule(

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from tricircle.api import gateway
 from tricircle.api.volume import common, forwarding, listing, quotas, routing
+from tricircle.api.volume.faults import not_found
 from tricircle.pods.paths import segment, subpath
 
 LOG = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ blueprint = Blueprint("snapshots", __name__)
 SNAPSHOT_CREATE = common.body_schema(
     "snapshot",
     {
-        "volume_id": {**common.OPTIONAL_UUID, "type": "string"},
+        "volume_id": common.OPTIONAL_UUID,
         **{field: common.NAME for field in ("name", "description", "display_name")},
         "force": {"type": ["boolean", "string"]},
         "metadata": common.METADATA,
@@ -29,9 +30,12 @@ SNAPSHOT_CREATE = common.body_schema(
 
 @blueprint.post("/v3/snapshots")
 def create_snapshot() -> tuple[Response, int]:
-    """Snapshot a volume in the pod that holds it and remember where the snapshot is."""
+    """Snapshot a volume in the pod that holds it and remember where the snapshot is; a null
+    ``volume_id`` names no volume (Cinder's 404, as Cinder looks it up)."""
     document = common.json_body("snapshot", SNAPSHOT_CREATE)
     volume_id = document["snapshot"]["volume_id"]
+    if volume_id is None:
+        raise not_found("Volume None could not be found.")
     pod = forwarding.holding_pod(volume_id, routing.VOLUME)
     quotas.reserve_snapshot(volume_id)
     quotas.ensure_pod_limits(pod)

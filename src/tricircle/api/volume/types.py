@@ -2,8 +2,8 @@
 
 A type's copy in a pod is made once (create-once, routing type ``volume_type``) with Tricircle's
 own identity, public in the pod (a private type: private, with the projects given access to it,
-see ``type_access``) and named as the top type, so the pod's volumes show the type's
-name; its pod ID is shown as the top type's ID.
+see ``type_access``), encrypted as the top type is (``type_encryption``) and named as the top
+type, so the pod's volumes show the type's name; its pod ID is shown as the top type's ID.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify
 
 from tricircle.api import gateway
-from tricircle.api.volume import common
+from tricircle.api.volume import common, type_encryption
 from tricircle.api.volume.faults import CinderFault, bad_request, not_found
 from tricircle.api.volume.policy import TYPES_MANAGE, TYPES_SHOW_PRIVATE
 from tricircle.db import routings
@@ -22,7 +22,7 @@ from tricircle.db import volume_type_access as access_queries
 from tricircle.db import volume_types as type_queries
 from tricircle.db.models import Pod, VolumeType
 from tricircle.pods import create_once
-from tricircle.pods.client import PodClientError
+from tricircle.pods.client import PodCallError, PodClient, PodClientError
 from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
@@ -271,10 +271,13 @@ def ensure_in_pod(volume_type: VolumeType, pod: Pod) -> str:
             return found
         with common.state().session_factory() as session:
             projects = access_queries.projects_with_access(session, volume_type.id)
+            encryption = type_queries.find_encryption(session, volume_type.id)
         for project in [] if volume_type.is_public else projects:
             client.post(
                 f"/types/{segment(made)}/action", json={"addProjectAccess": {"project": project}}
             )
+        if encryption is not None:
+            _encrypt_new_copy(client, made, type_encryption.specs_of(encryption), pod)
         return made
 
     bottom_id = create_once.ensure_bottom_resource(
@@ -289,6 +292,21 @@ def ensure_in_pod(volume_type: VolumeType, pod: Pod) -> str:
     common.state().caches.top_type_ids.put_many({(pod.pod_id, bottom_id): volume_type.id})
     LOG.debug("volume type %s is %s in pod %s", volume_type.id, bottom_id, pod.region_name)
     return bottom_id
+
+
+def _encrypt_new_copy(client: PodClient, bottom_id: str, specs: dict[str, Any], pod: Pod) -> None:
+    """Give a copy just made the type's encryption specs; if the pod refuses, the copy is deleted
+    (a copy without them must never be used) and the error raised."""
+    try:
+        type_encryption.set_copy_encryption(client, bottom_id, specs)
+    except PodCallError:
+        LOG.warning(
+            "pod %s refused the encryption of type copy %s; copy deleted",
+            pod.region_name,
+            bottom_id,
+        )
+        client.delete(f"/types/{segment(bottom_id)}")
+        raise
 
 
 def with_top_type_ids(records: list[dict], pod: Pod, state: common.VolumeState) -> list[dict]:

@@ -50,6 +50,8 @@ class FakeCinder:
         self.broken = False
         self.limits = {"maxTotalVolumes": 10, "totalVolumesUsed": 0, "maxTotalSnapshots": -1}
         self.quotas: dict[str, dict[str, int]] = {}
+        self.extensions: list[dict[str, Any]] = []
+        self.encryptions: dict[str, dict[str, Any]] = {}
 
     @property
     def volumes(self) -> dict[str, dict[str, Any]]:
@@ -70,6 +72,9 @@ class FakeCinder:
 
     def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return self.request("PUT", path, json=json, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", path, **kwargs)
 
     def send(self, method: str, path: str, *, json: Any = None, **kwargs: Any) -> FakeResponse:
         """The pod-call stack's way in: the caller's token is recorded."""
@@ -110,6 +115,10 @@ class FakeCinder:
                     metadata.setdefault(key, []).append(value)
             summary = {"total_size": sum(sizes), "total_count": len(sizes), "metadata": metadata}
             return BottomAnswer(200, {"volume-summary": summary})
+        if parts[0] == "types" and parts[2:3] == ["encryption"]:
+            return self._encryption(method, parts[1], json)
+        if parts == ["extensions"]:
+            return BottomAnswer(200, {"extensions": list(self.extensions)})
         if parts[0] == "os-quota-sets":
             return self._quota_set(method, parts[1], json, params or {})
         collection = parts[0]
@@ -146,6 +155,28 @@ class FakeCinder:
             return BottomAnswer(200, {singular: record})
         del records[parts[1]]
         return BottomAnswer(202, None)
+
+    def _encryption(self, method: str, type_id: str, json: Any) -> BottomAnswer:
+        """A type copy's encryption specs, refused (Cinder's 400) while a volume uses it."""
+        if type_id not in self.types:
+            self._fail(404, f"Volume type {type_id} could not be found.")
+        current = self.encryptions.get(type_id)
+        if method == "GET":
+            return BottomAnswer(200, dict(current) if current else {})
+        verb = {"POST": "create", "PUT": "update", "DELETE": "delete"}[method]
+        if any(v.get("volume_type") == type_id for v in self.volumes.values()):
+            self._fail(400, f"Cannot {verb} encryption specs. Volume type in use.")
+        if method == "DELETE":
+            if current is None:
+                self._fail(404, f"Volume type encryption for type {type_id} does not exist.")
+            del self.encryptions[type_id]
+            return BottomAnswer(202, None)
+        if method == "POST":
+            if current is not None:
+                self._fail(400, f"Volume type encryption for type {type_id} already exists.")
+            current = {"volume_type_id": type_id, "encryption_id": str(uuid.uuid4())}
+        self.encryptions[type_id] = {**(current or {}), **json["encryption"]}
+        return BottomAnswer(200, {"encryption": json["encryption"]})
 
     def usage(self) -> dict[str, int]:
         """What this pod's Cinder counts for its (single) project."""

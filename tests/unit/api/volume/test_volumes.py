@@ -149,10 +149,10 @@ def test_a_failing_pod_fails_lists_never_an_empty_success(client, fake_pods):
     assert response.get_json()["serviceUnavailable"]["code"] == 503
 
 
-def test_unknown_marker_is_400(client):
+def test_unknown_marker_is_cinders_404(client):
     response = client.get("/v3/volumes?marker=nope")
-    assert response.status_code == 400
-    assert "Marker nope could not be found." in response.get_json()["badRequest"]["message"]
+    assert response.status_code == 404
+    assert response.get_json()["itemNotFound"]["message"] == "Volume nope could not be found."
 
 
 def test_volume_from_a_snapshot_goes_to_the_snapshot_pod(client, fake_pods):
