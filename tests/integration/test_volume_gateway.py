@@ -107,7 +107,8 @@ def test_list_across_pods_is_the_sorted_union_of_the_pods(
             links = page.get("volumes_links", [])
             url = links[0]["href"] if links else None
         assert [v["id"] for v in listed] == [v["id"] for v in expected]
-        assert pages == (len(expected) + 1) // 2
+        # As Cinder does, a full page links on, so a full last page is followed by an empty one.
+        assert pages == len(expected) // 2 + 1
         for volume in listed:
             region = in_pods[volume["id"]]["region"]
             assert volume["availability_zone"] == next(
