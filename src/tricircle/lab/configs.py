@@ -176,19 +176,25 @@ def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
     }
 
 
+DNSMASQ_CONF = "user=root\n"
+
+
 def pod_agents(layout: LabLayout, pod: PodLayout) -> Sections:
     """What a pod's OVS, L3 and DHCP agents share, read after ``neutron.conf``.
 
     The agents run as root with no root helper, their privileged calls made in-process
     (``lab.neutron_agent``). Bridges use the userspace datapath of the lab's own Open vSwitch; the
     native firewall keeps security groups in OpenFlow (userspace conntrack). No metadata service:
-    guests get everything from DHCP.
+    guests get everything from DHCP. The DHCP agent's dnsmasq keeps running as root
+    (``DNSMASQ_CONF``): as ``nobody`` it could not read its hosts file when the lab's folder is
+    closed to other users (a ``mktemp -d`` clone), and would then answer no guest.
     """
     state = pod.dir / "neutron"
     return {
         "DEFAULT": {
             **common(state),
             "host": pod.host,
+            "dnsmasq_config_file": str(state / "dnsmasq.conf"),
             "interface_driver": "openvswitch",
             "enable_metadata_proxy": "false",
             "enable_isolated_metadata": "false",

@@ -327,6 +327,7 @@ def start_pod_agents(layout: LabLayout, pod: PodLayout) -> None:
     state = pod.dir / "neutron"
     conf = state / "neutron.conf"
     agents_conf = configs.write_ini(state / "agents.ini", configs.pod_agents(layout, pod))
+    (state / "dnsmasq.conf").write_text(configs.DNSMASQ_CONF)
     for name, binary in AGENTS.items():
         processes.start(
             layout,

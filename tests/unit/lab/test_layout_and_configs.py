@@ -106,6 +106,11 @@ def test_pod_agents_use_the_labs_switch_and_the_pods_own_bridges(tmp_path):
         assert conf.get("DEFAULT", "host") == pod.host
         assert conf.get("ovs", "datapath_type") == "netdev"
         assert conf.get("ovs", "ovsdb_connection") == f"unix:{layout.ovsdb_socket}"
+        # dnsmasq stays root: as nobody it cannot read its hosts in a lab folder closed to others
+        assert conf.get("DEFAULT", "dnsmasq_config_file") == str(
+            pod.dir / "neutron" / "dnsmasq.conf"
+        )
+        assert "user=root" in configs.DNSMASQ_CONF.splitlines()
         assert conf.get("ovs", "bridge_mappings") == (
             f"physnet1:{pod.physnet_bridge},extnet{pod.index}:{pod.external_bridge}"
         )
