@@ -290,7 +290,13 @@ def pod_placement(layout: LabLayout, pod: PodLayout) -> Sections:
 def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
     """A pod's Nova: PostgreSQL, RabbitMQ vhost, hosts in AZ ``az<i>``, and the lab's guest driver
     (Nova's fake driver whose servers are network namespaces plugged by os-vif into the pod's
-    integration bridge on the lab's Open vSwitch)."""
+    integration bridge on the lab's Open vSwitch).
+
+    ``service_down_time`` is twice Nova's 60 s: a heartbeat is an RPC call to the conductor, and
+    right after the broker restarts one call can wait out the whole RPC timeout (60 s, seen in the
+    broker fault test), which with the default left the compute host "down" and the next boot
+    without a host.
+    """
     state = pod.dir / "nova"
     return {
         "DEFAULT": {
@@ -307,6 +313,7 @@ def pod_nova(layout: LabLayout, pod: PodLayout) -> Sections:
             "update_resources_interval": "30",
             "periodic_fuzzy_delay": "0",
             "allow_resize_to_same_host": "true",
+            "service_down_time": "120",
         },
         "api": {"auth_strategy": "keystone"},
         "wsgi": {"api_paste_config": str(state / "etc" / "api-paste.ini")},

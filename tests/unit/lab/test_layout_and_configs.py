@@ -74,6 +74,8 @@ def test_pod_nova_is_in_its_own_region_and_az(tmp_path):
     assert nova.get("glance", "region_name") == TOP_REGION
     assert nova.get("DEFAULT", "transport_url").endswith(f"/{pod.vhost}")
     assert nova.get("api_database", "connection").endswith(pod.database("api"))
+    # one heartbeat waiting out the 60 s RPC timeout (after a broker restart) keeps the host up
+    assert int(nova.get("DEFAULT", "service_down_time")) > 60 + 10
 
 
 def test_catalog_lists_each_pod_service_in_its_region(tmp_path):
