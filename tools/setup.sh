@@ -25,12 +25,12 @@ fi
 # RabbitMQ: the lab runs its own node for the pods (setpriv runs the lab's PostgreSQL).
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || packages+=(rabbitmq-server)
 command -v setpriv >/dev/null || packages+=(util-linux)
-# The lab's data plane: its own userspace Open vSwitch, the agents' tools (dnsmasq, iptables,
-# conntrack, arping), what guests run (dhclient, ping, ethtool), and what the pods' Cinder uses to
+# The lab's data plane: its own userspace Open vSwitch, the agents' tools (dnsmasq and its
+# dhcp_release, iptables, conntrack, arping), what guests run (dhclient, ping, ethtool), and what the pods' Cinder uses to
 # write images to volumes and volumes to images (qemu-img).
 for tool in ovs-vswitchd:openvswitch-switch dnsmasq:dnsmasq-base dhclient:isc-dhcp-client \
     iptables:iptables ping:iputils-ping arping:arping conntrack:conntrack ethtool:ethtool \
-    ip:iproute2 pgrep:procps qemu-img:qemu-utils; do
+    ip:iproute2 pgrep:procps qemu-img:qemu-utils dhcp_release:dnsmasq-utils; do
   command -v "${tool%%:*}" >/dev/null || [ -x "/usr/sbin/${tool%%:*}" ] || [ -x "/sbin/${tool%%:*}" ] \
     || packages+=("${tool#*:}")
 done
