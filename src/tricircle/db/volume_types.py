@@ -40,11 +40,7 @@ def create_volume_type(
         name=name, description=description, is_public=is_public, extra_specs=extra_specs or {}
     )
     session.add(volume_type)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise VolumeTypeExists(name) from exc
+    _flush_unique(session, VolumeTypeExists(name))
     return volume_type
 
 
@@ -78,11 +74,7 @@ def update_volume_type(session: Session, volume_type: VolumeType, **changes: Any
     taken name."""
     for key, value in changes.items():
         setattr(volume_type, key, value)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise VolumeTypeExists(str(changes.get("name"))) from exc
+    _flush_unique(session, VolumeTypeExists(str(changes.get("name"))))
     return volume_type
 
 
@@ -118,11 +110,7 @@ def create_encryption(session: Session, type_id: str, **fields: Any) -> VolumeTy
     raises EncryptionExists if it has some."""
     encryption = VolumeTypeEncryption(volume_type_id=type_id, **fields)
     session.add(encryption)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise EncryptionExists(type_id) from exc
+    _flush_unique(session, EncryptionExists(type_id))
     return encryption
 
 
@@ -142,3 +130,13 @@ def delete_encryption(session: Session, type_id: str) -> bool:
         delete(VolumeTypeEncryption).where(VolumeTypeEncryption.volume_type_id == type_id)
     )
     return bool(result.rowcount)
+
+
+def _flush_unique(session: Session, conflict: Exception) -> None:
+    """Flush the pending changes in a savepoint; ``conflict`` is raised (and the savepoint rolled
+    back) if a unique constraint refuses them."""
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise conflict from exc
