@@ -58,7 +58,16 @@ def boot(
         availability_zone=az,
         **attributes,
     )
-    return cloud.compute.wait_for_server(server, wait=180) if wait else server
+    return wait_active(cloud, server, 180) if wait else server
+
+
+def wait_active(cloud: openstack.connection.Connection, server: Any, wait: float) -> Any:
+    """The server once ACTIVE; if it goes to ERROR, an assertion naming Nova's fault for it."""
+    try:
+        return cloud.compute.wait_for_server(server, wait=wait)
+    except openstack.exceptions.ResourceFailure:
+        failed = cloud.compute.get_server(server)
+        raise AssertionError(f"server {failed.id} went to ERROR: {failed.fault}") from None
 
 
 def delete_all(cloud: openstack.connection.Connection, servers: list[Any]) -> None:

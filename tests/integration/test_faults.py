@@ -26,6 +26,7 @@ from compute_gateway_helpers import (
     fault,
     gateway,
     image_id,
+    wait_active,
 )
 from cross_pod_helpers import lab_conf, lab_pod, reconcile, reconcile_counts
 from keystoneauth1 import adapter
@@ -489,11 +490,18 @@ def computes_up(pod_compute: adapter.Adapter) -> bool:
     return all(service["state"] == "up" for service in services["services"])
 
 
+def agents_alive(pod_network: adapter.Adapter) -> bool:
+    """True if every Neutron agent of the pod is alive (its state reports ride the broker too;
+    a port binds only on a host whose OVS agent is alive)."""
+    agents = pod_network.get("/v2.0/agents").json()["agents"]
+    return bool(agents) and all(agent["alive"] for agent in agents)
+
+
 def test_the_pods_broker_restarted_leaves_pods_working_and_a_job_queued_meanwhile_done(
     compute_lab, demo_cloud, network, pod_api, wait_until
 ):
     """Bound: the pods' RabbitMQ node is stopped for 5 s and started again; within 240 s of the
-    restart every pod's nova-compute reports up again, a router job queued while it was down has
+    restart every pod's nova-compute and Neutron agents report alive again, a router job queued while it was down has
     finished, Pod1's bottom router has the interface, and a server booted through RegionOne in
     each pod is ACTIVE (every pod's Nova, Neutron agents and scheduler reconnected)."""
     boot(demo_cloud, f"fault-mq-anchor-{uuid.uuid4().hex[:6]}", "az1", [{"uuid": network.id}])
@@ -512,10 +520,12 @@ def test_the_pods_broker_restarted_leaves_pods_working_and_a_job_queued_meanwhil
         restarted = time.monotonic()
         wait_until(
             lambda: all(
-                computes_up(pod_api(pod.region, "compute")) for pod in compute_lab.pod_layouts
+                computes_up(pod_api(pod.region, "compute"))
+                and agents_alive(pod_api(pod.region, "network"))
+                for pod in compute_lab.pod_layouts
             ),
             240,
-            "every pod's nova-compute reporting up again",
+            "every pod's nova-compute and Neutron agents reporting alive again",
         )
         assert router_jobs(engine, router.id), "the interface change queued a job"
         wait_until(lambda: jobs_done(engine, router.id), 240, "the router's jobs finished")
@@ -526,7 +536,7 @@ def test_the_pods_broker_restarted_leaves_pods_working_and_a_job_queued_meanwhil
         ]
         for server in servers:
             remaining = max(1.0, 240 - elapsed(restarted))
-            assert demo_cloud.compute.wait_for_server(server, wait=remaining).status == "ACTIVE"
+            assert wait_active(demo_cloud, server, remaining).status == "ACTIVE"
     finally:
         with contextlib.suppress(Exception):
             demo_cloud.network.remove_interface_from_router(router, subnet_id=subnet_id)

@@ -141,6 +141,11 @@ def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
 
     Ports bind because the pod's OVS agent reports the pod's one host; Nova hears of port status
     changes as it would in any cloud.
+
+    ``agent_down_time`` is twice Neutron's 75 s: an agent's state report is an RPC call, and right
+    after the broker restarts one can wait out the 60 s RPC timeout; with the next report due 10 s
+    later the agent went quiet for 80 s, counted as dead, and a port booted then failed to bind
+    (seen in the broker fault test).
     """
     state = pod.dir / "neutron"
     low, high = VLAN_RANGE
@@ -152,6 +157,7 @@ def pod_neutron(layout: LabLayout, pod: PodLayout) -> Sections:
             "rpc_workers": "1",
             "rpc_state_report_workers": "0",
             "host": pod.host,
+            "agent_down_time": "150",
             "notify_nova_on_port_status_changes": "true",
             "notify_nova_on_port_data_changes": "true",
         },

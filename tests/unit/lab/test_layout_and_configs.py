@@ -62,6 +62,8 @@ def test_pod_neutron_is_stock_ml2_ovs_on_postgresql_and_its_vhost(tmp_path):
     assert neutron.get("ml2_type_vlan", "network_vlan_ranges") == "physnet1:100:200"
     assert neutron.get("DEFAULT", "service_plugins") == "router"
     assert neutron.get("keystone_authtoken", "auth_url") == layout.keystone_url
+    # a state report waiting out the 60 s RPC timeout, then the next one 10 s later: still alive
+    assert int(neutron.get("DEFAULT", "agent_down_time")) > 60 + 10 + 10
 
 
 def test_pod_nova_is_in_its_own_region_and_az(tmp_path):
