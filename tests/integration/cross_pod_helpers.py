@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from keystoneauth1 import adapter
@@ -37,12 +38,16 @@ def lab_conf(lab: LabLayout) -> cfg.ConfigOpts:
     return conf
 
 
-def reconcile(lab: LabLayout, project_id: str, *options: str) -> list[str]:
-    """Run ``tricircle reconcile`` for one project as an operator would; its summary lines."""
-    config_file = str(lab.root / "tricircle" / "tricircle.conf")
+def reconcile(
+    lab: LabLayout, project_id: str, *options: str, extra_config: Path | None = None
+) -> list[str]:
+    """Run ``tricircle reconcile`` for one project as an operator would (with ``extra_config``
+    read after the lab's configuration); its summary lines."""
+    config_files = [lab.root / "tricircle" / "tricircle.conf", *filter(None, [extra_config])]
     result = subprocess.run(
-        [sys.executable, "-m", "tricircle.cli", "--config-file", config_file, "reconcile"]
-        + ["--project", project_id, *options],
+        [sys.executable, "-m", "tricircle.cli"]
+        + [argument for path in config_files for argument in ("--config-file", str(path))]
+        + ["reconcile", "--project", project_id, *options],
         capture_output=True,
         text=True,
         timeout=300,

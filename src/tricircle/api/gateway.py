@@ -71,6 +71,9 @@ class GatewayCaches:
     pods: TtlCache[str, tuple[Pod, ...]]
     # Top network ID -> its name (None: no top network), read with the service identity.
     top_network_names: TtlCache[str, str | None]
+    # Top network ID -> the network, read with the service identity, for the ports of boots and
+    # attaches (each caller's own visibility is checked on it every time, never cached).
+    top_networks: TtlCache[str, dict[str, Any]]
     # (resource type, top ID, project the caller is limited to, None for an admin) -> the pod
     # its routing names (``routed_pod``): servers, volumes, snapshots and the other resources
     # living in one pod under their pod's ID.
@@ -86,6 +89,7 @@ class GatewayCaches:
         """Empty caches sized and timed by ``conf``'s ``[gateway_cache]``."""
         size, ttl = conf.gateway_cache.max_entries, conf.gateway_cache.ttl
         return cls(
+            TtlCache(size, ttl, clock),
             TtlCache(size, ttl, clock),
             TtlCache(size, ttl, clock),
             TtlCache(size, ttl, clock),

@@ -11,6 +11,11 @@ release, used by the gateway's show (the pod answers 404), by the backstop job q
 and by the interface detach job, deletes the bottom copy of every port, then deletes a recorded
 top port and forgets its record, or unbinds the caller's top port (device and binding cleared).
 Every step is idempotent, so the show path and the job may both run, in any order.
+
+A boot answers before its top ports are marked as the server's (device ID and owner): a job
+queued with the server's routing does it, usually within a second, well before the pod's
+nova-compute makes the server ACTIVE. It marks nothing for a server no longer routed, and unbinds
+what it marked if the server's routing went while it ran (a delete racing it).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from tricircle.db import pods as pod_queries
 from tricircle.db.models import Job, Pod
 from tricircle.db.routings import ResourceType
 from tricircle.jobs.handlers import JobContext, NotYet, handler
+from tricircle.jobs.queue import enqueue_job
 from tricircle.network import constants
 from tricircle.network.mirror import BottomMirror, PortNotFound
 from tricircle.pods.client import PodClientError, PodClients
@@ -37,6 +43,7 @@ LOG = logging.getLogger(__name__)
 
 JOB_SERVER_PORTS_CLEANUP = "server_ports_cleanup"
 JOB_INTERFACE_DETACH = "server_interface_detach"
+JOB_SERVER_PORTS_ATTACH = "server_ports_attach"
 SERVER_PORT = ResourceType.SERVER_PORT
 _MADE_PREFIX = "server_port:"
 
@@ -154,6 +161,64 @@ def release_port(mirror: BottomMirror, pod: Pod, server_id: str, top_port_id: st
     )
 
 
+def queue_attach(
+    session_factory: sessionmaker[Session],
+    pod: Pod,
+    server_id: str,
+    project_id: str,
+    top_port_ids: Iterable[str],
+    device_owner: str,
+) -> None:
+    """Queue the job that marks these top ports as ``server_id``'s (``device_owner``, e.g.
+    ``compute:az1``), as Nova's compute does in one cloud."""
+    with session_factory.begin() as session:
+        enqueue_job(
+            session,
+            JOB_SERVER_PORTS_ATTACH,
+            server_id,
+            project_id,
+            {
+                "pod_id": pod.pod_id,
+                "top_port_ids": list(top_port_ids),
+                "device_owner": device_owner,
+            },
+        )
+
+
+def attach_top_port(
+    mirror: BottomMirror, top_port_id: str, server_id: str, device_owner: str
+) -> bool:
+    """Mark a top port as ``server_id``'s unless it is gone or another device holds it; True if
+    the port is now the server's."""
+    try:
+        port = mirror.get_top_port(top_port_id)
+    except PortNotFound:
+        return False
+    if port.get("device_id") == server_id:
+        return True
+    if port.get("device_id"):
+        LOG.warning(
+            "top port held by another device, not attached top_port_id=%s server_id=%s "
+            "device_id=%s",
+            top_port_id,
+            server_id,
+            port["device_id"],
+        )
+        return False
+    mark_top_port(mirror, top_port_id, server_id, device_owner)
+    return True
+
+
+def mark_top_port(
+    mirror: BottomMirror, top_port_id: str, server_id: str, device_owner: str
+) -> None:
+    """Set a top port's device ID and owner to ``server_id``'s."""
+    mirror.top.put(
+        f"/v2.0/ports/{segment(top_port_id)}",
+        json={"port": {"device_id": server_id, "device_owner": device_owner}},
+    )
+
+
 def unbind_top_port(mirror: BottomMirror, top_port_id: str, server_id: str) -> None:
     """Clear the device and binding of a top port still bound to ``server_id`` (gone is fine)."""
     try:
@@ -211,6 +276,42 @@ def cleanup_server_ports(context: JobContext, job: Job) -> None:
             pod.pod_id,
             keep_for=conf.CONF.compute.deleted_server_retention,
         )
+
+
+def _server_routed(context: JobContext, server_id: str, pod: Pod) -> bool:
+    """True while the gateway routes ``server_id`` to ``pod`` (not deleted, not undone)."""
+    with context.session_factory() as session:
+        return routings.find_bottom_id(session, server_id, pod.pod_id) is not None
+
+
+@handler(JOB_SERVER_PORTS_ATTACH)
+def attach_server_ports(context: JobContext, job: Job) -> None:
+    """Mark a new server's top ports as its own; nothing for a server already gone, and what it
+    marked is unbound again if the server went meanwhile."""
+    payload = job.payload or {}
+    pod = _payload_pod(context, payload)
+    server_id = job.resource_id
+    if not _server_routed(context, server_id, pod):
+        LOG.info(
+            "server gone, its ports not attached region=%s server_id=%s", pod.region_name, server_id
+        )
+        return
+    mirror = _mirror(context, _pod_clients())
+    attached = [
+        top_port_id
+        for top_port_id in payload["top_port_ids"]
+        if attach_top_port(mirror, top_port_id, server_id, payload["device_owner"])
+    ]
+    if not _server_routed(context, server_id, pod):
+        for top_port_id in attached:
+            unbind_top_port(mirror, top_port_id, server_id)
+        attached = []
+    LOG.info(
+        "server ports attached region=%s server_id=%s top_port_ids=%s",
+        pod.region_name,
+        server_id,
+        attached,
+    )
 
 
 @handler(JOB_INTERFACE_DETACH)

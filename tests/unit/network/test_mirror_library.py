@@ -8,6 +8,7 @@ import pytest
 from fake_neutron import FakeClients
 from sqlalchemy.orm import Session, sessionmaker
 
+from tricircle.cache import TtlCache
 from tricircle.db import jobs as job_queries
 from tricircle.db import routings
 from tricircle.db.models import Pod, ResourceRouting
@@ -21,6 +22,7 @@ from tricircle.network.mirror import (
     PortNotFound,
 )
 from tricircle.network.mirror.pools import address_in_pools
+from tricircle.pods.client import PodClientError
 
 PROJECT = "tenant"
 
@@ -107,6 +109,79 @@ def test_a_later_port_on_a_mirrored_network_reads_the_top_network_once_and_no_su
     assert ("GET", "subnets") not in top.calls
     assert bottom.calls == [("POST", "ports")]
     assert server_port.bottom_port["network_id"] in bottom.data["networks"]
+
+
+def test_a_later_port_takes_a_copied_security_group_as_it_is(
+    mirror: BottomMirror, clients: FakeClients, pods: dict
+) -> None:
+    """Rules of a group already in the pod are kept equal by sync_security_group jobs."""
+    network, _subnet = top_network(clients)
+    top, bottom = clients.neutrons["RegionOne"], clients.neutrons["Pod1"]
+    group = top.post("/v2.0/security-groups", json={"security_group": {"project_id": PROJECT}})[
+        "security_group"
+    ]
+    first = mirror.prepare_server_port(
+        pods["Pod1"], PROJECT, {"uuid": network["id"]}, [group["id"]]
+    )
+    top.calls.clear()
+    bottom.calls.clear()
+    later = mirror.prepare_server_port(
+        pods["Pod1"], PROJECT, {"uuid": network["id"]}, [group["id"]]
+    )
+    assert ("GET", "security-groups") in top.calls  # the request's group, found by ID
+    assert ("GET", "subnets") not in top.calls
+    assert bottom.calls == [("POST", "ports")]
+    assert later.bottom_port["security_groups"] == first.bottom_port["security_groups"]
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_gateway_mirror_reads_a_top_network_once_per_ttl_and_checks_each_caller(
+    sessions: sessionmaker[Session], clients: FakeClients, pods: dict
+) -> None:
+    clock = Clock()
+    mirror = BottomMirror(sessions, clients, "RegionOne", TtlCache(10, 5.0, clock))  # type: ignore[arg-type]
+    network, _subnet = top_network(clients)
+    top = clients.neutrons["RegionOne"]
+    mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    top.calls.clear()
+    mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    assert ("GET", "networks") not in top.calls
+    with pytest.raises(NetworkNotFound):  # cached, yet another project's private network
+        mirror.prepare_server_port(pods["Pod1"], "other-tenant", {"uuid": network["id"]})
+    top.data["networks"][network["id"]]["shared"] = True
+    clock.now = 5.0
+    mirror.prepare_server_port(pods["Pod1"], "other-tenant", {"uuid": network["id"]})
+    assert top.calls.count(("GET", "networks")) == 1
+
+
+def test_a_network_deleted_since_it_was_cached_is_not_found_and_forgotten(
+    sessions: sessionmaker[Session],
+    clients: FakeClients,
+    pods: dict,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache: TtlCache[str, Any] = TtlCache(10, 5.0)
+    mirror = BottomMirror(sessions, clients, "RegionOne", cache)  # type: ignore[arg-type]
+    network, _subnet = top_network(clients)
+    mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    top = clients.neutrons["RegionOne"]
+
+    def network_gone(path: str, json: Any = None, **_: Any) -> Any:
+        raise PodClientError("RegionOne", "network", 404, f"Network {network['id']} not found")
+
+    monkeypatch.setattr(top, "post", network_gone)
+    with pytest.raises(NetworkNotFound):
+        mirror.prepare_server_port(pods["Pod1"], PROJECT, {"uuid": network["id"]})
+    assert cache.get_many([network["id"]]) == {}
 
 
 def test_failure_part_way_undoes_the_copies_routings_and_top_port(

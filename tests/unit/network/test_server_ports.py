@@ -203,3 +203,69 @@ def test_an_interface_detach_deletes_a_made_port_and_unbinds_a_passed_one(
         assert top_ports[top_port_id]["device_id"] == ""
     with sessions() as session:
         assert routings.find_bottom_id(session, top_port_id, pod1.pod_id) is None
+
+
+def _attach_job(pod1: Pod, top_port_ids: list[str]) -> Job:
+    payload = {"pod_id": pod1.pod_id, "top_port_ids": top_port_ids, "device_owner": "compute:az1"}
+    return _job(server_ports.JOB_SERVER_PORTS_ATTACH, SERVER, payload)
+
+
+@pytest.fixture
+def unmarked(clients: Clients, booted: dict[str, str]) -> dict[str, dict]:
+    """The booted server's top ports as the boot leaves them, before the attach job ran."""
+    ports = clients.neutrons["RegionOne"].data["ports"]
+    for kind in ("made", "passed"):
+        ports[booted[kind]].update(device_id="", device_owner="")
+    return {kind: ports[booted[kind]] for kind in ("made", "passed")}
+
+
+@pytest.fixture
+def job_context(sessions, clients, mirror, monkeypatch) -> JobContext:
+    monkeypatch.setattr(server_ports, "_pod_clients", lambda: clients)
+    return JobContext(sessions, "worker-1", threading.Event())
+
+
+def test_the_attach_job_marks_each_port_as_the_servers_once(
+    job_context, pod1, booted, unmarked, clients
+):
+    job = _attach_job(pod1, [booted["made"], booted["passed"]])
+    server_ports.attach_server_ports(job_context, job)
+    for port in unmarked.values():
+        assert (port["device_id"], port["device_owner"]) == (SERVER, "compute:az1")
+    puts = [call for call in clients.neutrons["RegionOne"].calls if call[0] == "PUT"]
+    server_ports.attach_server_ports(job_context, job)
+    assert [call for call in clients.neutrons["RegionOne"].calls if call[0] == "PUT"] == puts
+
+
+def test_the_attach_job_marks_nothing_for_a_server_no_longer_routed(
+    job_context, sessions, pod1, booted, unmarked
+):
+    with sessions.begin() as session:
+        routings.forget_routing(session, SERVER, pod1.pod_id, ResourceType.SERVER)
+    server_ports.attach_server_ports(job_context, _attach_job(pod1, [booted["made"]]))
+    assert unmarked["made"]["device_id"] == ""
+
+
+def test_the_attach_job_leaves_a_port_another_device_holds_and_skips_a_gone_one(
+    job_context, pod1, booted, unmarked
+):
+    unmarked["passed"]["device_id"] = "other-server"
+    job = _attach_job(pod1, ["port-gone", booted["passed"], booted["made"]])
+    server_ports.attach_server_ports(job_context, job)
+    assert unmarked["passed"]["device_id"] == "other-server"
+    assert unmarked["made"]["device_id"] == SERVER
+
+
+def test_a_server_deleted_while_the_attach_job_runs_has_its_ports_unbound_again(
+    job_context, sessions, pod1, booted, unmarked, monkeypatch
+):
+    mark = server_ports.mark_top_port
+
+    def mark_then_deleted(*args: object) -> None:
+        mark(*args)
+        with sessions.begin() as session:  # the delete's release ran before this mark
+            routings.forget_routing(session, SERVER, pod1.pod_id, ResourceType.SERVER)
+
+    monkeypatch.setattr(server_ports, "mark_top_port", mark_then_deleted)
+    server_ports.attach_server_ports(job_context, _attach_job(pod1, [booted["passed"]]))
+    assert (unmarked["passed"]["device_id"], unmarked["passed"]["device_owner"]) == ("", "")

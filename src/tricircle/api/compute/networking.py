@@ -18,7 +18,6 @@ from tricircle.db.models import Pod
 from tricircle.network import mirror as network_mirror
 from tricircle.network import server_ports
 from tricircle.network.mirror import BottomMirror, ServerPort
-from tricircle.pods.paths import segment
 
 LOG = logging.getLogger(__name__)
 
@@ -135,7 +134,20 @@ def give_made_ports(mirror: BottomMirror, plan: NetworkPlan, server_id: str) -> 
 def attach_top_ports(mirror: BottomMirror, plan: NetworkPlan, server_id: str, az_name: str) -> None:
     """Mark every top port as the server's (device ID and owner), as Nova does in one cloud."""
     for top_port_id in plan.top_port_ids:
-        mirror.top.put(
-            f"/v2.0/ports/{segment(top_port_id)}",
-            json={"port": {"device_id": server_id, "device_owner": f"compute:{az_name}"}},
+        server_ports.mark_top_port(mirror, top_port_id, server_id, f"compute:{az_name}")
+
+
+def queue_attach_top_ports(
+    mirror: BottomMirror, plan: NetworkPlan, server_id: str, project_id: str
+) -> None:
+    """Have a job mark every top port as the server's after the boot answered (it saves the boot
+    one central Neutron update per port)."""
+    if plan.server_ports:
+        server_ports.queue_attach(
+            mirror.session_factory,
+            plan.pod,
+            server_id,
+            project_id,
+            plan.top_port_ids,
+            f"compute:{plan.pod.az_name}",
         )

@@ -195,7 +195,8 @@ def create() -> ResponseReturnValue:
     """Boot a server in the pod of its volumes or of the asked AZ; nothing left if a step fails.
 
     Steps: the bottom flavor and keypair (kept, shared by later boots), the server's ports (released
-    if the bottom create fails), the bottom servers, their routings and the top ports' owner.
+    if the bottom create fails), the bottom servers, their routings, and a job that marks the top
+    ports as theirs.
     Each step after the bottom create pushes its undo; on failure every undo runs, last first,
     a failing one logged and the others still run. Several servers (``min_count``/``max_count``)
     go in one bottom create, or, when they name networks, in one bottom create each with its
@@ -373,7 +374,7 @@ def _boot_batch(
             Made(pod.region_name, "server_routing", server_id),
             partial(_forget_server, server_id, pod),
         )
-    networking.attach_top_ports(app_state.mirror, plan, server_ids[0], pod.az_name)
+    networking.queue_attach_top_ports(app_state.mirror, plan, server_ids[0], who.project_id)
     return Batch(answer, by_reservation, server_ids, plan)
 
 

@@ -31,7 +31,7 @@ class ComputeState(gateway.GatewayState):
             lambda: self.pod_clients.client(top_region, "network"),
         )
         self.mirror = BottomMirror(
-            self.session_factory, self.pod_clients, self.conf.client.top_region_name
+            self.session_factory, self.pod_clients, top_region, self.caches.top_networks
         )
 
 

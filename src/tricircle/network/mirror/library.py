@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tricircle.cache import TtlCache
 from tricircle.db import pods as pod_queries
 from tricircle.db import routings
 from tricircle.db.models import Pod
@@ -69,10 +70,16 @@ class BottomMirror:
         session_factory: sessionmaker[Session],
         pod_clients: PodClients,
         top_region_name: str = "RegionOne",
+        top_networks: TtlCache[str, JSON] | None = None,
     ) -> None:
+        """``top_networks`` keeps top networks as read (a gateway's cache: a change on the central
+        Neutron is seen once the entry's TTL has passed); by default nothing is kept."""
         self.session_factory = session_factory
         self.pod_clients = pod_clients
         self.top_region_name = top_region_name
+        self.top_networks: TtlCache[str, JSON] = (
+            TtlCache(1, 0.0) if top_networks is None else top_networks
+        )
 
     # -- the central Neutron ------------------------------------------------------------------
 
@@ -96,8 +103,12 @@ class BottomMirror:
             raise
 
     def get_top_network(self, top_network_id: str) -> JSON:
-        """The top network; raises NetworkNotFound."""
-        return self._get_top(tables.NETWORK, top_network_id, errors.NetworkNotFound)
+        """The top network (from ``top_networks`` while fresh; not to be changed by the caller);
+        raises NetworkNotFound."""
+        return self.top_networks.get_or_load(
+            top_network_id,
+            lambda: self._get_top(tables.NETWORK, top_network_id, errors.NetworkNotFound),
+        )
 
     def get_top_subnet(self, top_subnet_id: str) -> JSON:
         """The top subnet; raises SubnetNotFound."""
@@ -630,7 +641,9 @@ class BottomMirror:
     ) -> JSON:
         """``top_network``, when the caller already read the port's network, saves reading it
         again; a tenant subnet already copied into the pod is not read from the top at all (an
-        external subnet's copy is kept equal to the top, so it is always read)."""
+        external subnet's copy is kept equal to the top, so it is always read). A security group
+        already copied is taken as it is: ``sync_security_group`` jobs, queued when a rule or a
+        subnet of its project changes, keep its rules equal to the top's."""
         if top_network is None:
             top_network = self.get_top_network(top_port["network_id"])
         bottom_network_id = self._ensure_network(pod, top_network, undo)
@@ -646,7 +659,7 @@ class BottomMirror:
                 pod, self.get_top_subnet(top_subnet_id), bottom_network_id, undo
             )
         bottom_group_ids = [
-            self._ensure_security_group(pod, group_id, undo)
+            self._routed_copy(pod, group_id) or self._ensure_security_group(pod, group_id, undo)
             for group_id in top_port.get("security_groups") or []
         ]
         made: dict[str, JSON] = {}
@@ -732,6 +745,9 @@ class BottomMirror:
         except PodClientError as exc:
             if exc.status in (400, 409):
                 raise errors.InvalidNetworkRequest(exc.pod_message) from exc
+            if exc.status == 404:  # deleted since it was read (or cached)
+                self.top_networks.forget(top_network["id"])
+                raise errors.NetworkNotFound(top_network["id"]) from exc
             raise
         made = Made(self.top_region_name, TOP_PORT, top_port["id"])
         undo.push(made, lambda: self.delete_top_port(made.top_id))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tricircle.api.compute.state import EXTENSION
 from tricircle.api.podcalls import PodAnswer
 from tricircle.db.models import Job, ResourceRouting
+from tricircle.network import server_ports
 from tricircle.network.mirror import ServerPort
 from tricircle.network.mirror.library import TOP_PORT
 from tricircle.network.mirror.undo import Made
@@ -40,24 +41,10 @@ class FakeCalls:
         return PodAnswer(204, None, {})
 
 
-class FakeTop:
-    """The central Neutron as the mirror's ``top`` client."""
-
-    def __init__(self) -> None:
-        self.error: Exception | None = None
-        self.puts: list[str] = []
-
-    def put(self, path: str, json: object = None) -> None:
-        self.puts.append(path)
-        if self.error is not None:
-            raise self.error
-
-
 class FakeMirror:
     """Server ports made and released in memory; the nth prepare may fail."""
 
     def __init__(self) -> None:
-        self.top = FakeTop()
         self.prepared: list[str] = []
         self.released: list[str] = []
         self.fail_at: int | None = None
@@ -159,12 +146,15 @@ def test_a_pod_failing_the_server_create_is_nova_500_compute_fault(compute_membe
 
 
 def test_a_failing_undo_step_does_not_stop_the_others(
-    compute_member, boot, session_factory, caplog
+    compute_member, boot, session_factory, caplog, monkeypatch
 ):
-    boot.mirror.top.error = PodUnreachable("RegionOne", "network", "connection refused")
+    def queue_down(*_args: object) -> None:
+        raise RuntimeError("job queue down")
+
+    monkeypatch.setattr(server_ports, "queue_attach", queue_down)  # the last step fails
     boot.calls.failing[("DELETE", "/servers/")] = PodUnreachable("Pod1", "compute", "refused")
     with caplog.at_level(logging.ERROR, logger="tricircle.network.mirror.undo"):
-        assert_fault(_boot(compute_member, NETWORKS), 503, "serviceUnavailable")
+        assert_fault(_boot(compute_member, NETWORKS), 500, "computeFault")
     assert ("Pod1", "DELETE", f"/servers/{BOOTED}") in boot.calls.requests
     assert "undo failed region=Pod1 resource_type=server" in caplog.text
     # The made ports stay the server's: the cleanup job deletes them once the pod let go.

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from tricircle.api.compute.state import EXTENSION
 from tricircle.api.podcalls import PodAnswer
-from tricircle.db.models import ResourceRouting
+from tricircle.db.models import Job, ResourceRouting
 from tricircle.network.mirror import ServerPort
 from tricircle.network.mirror.library import TOP_PORT
 from tricircle.network.mirror.undo import Made
@@ -103,6 +103,11 @@ def _boot(client, **server: object):
     return client.post("/v2.1/servers", json={"server": body}, headers=V2_37)
 
 
+def _jobs(session_factory, job_type: str) -> list[Job]:
+    with session_factory() as session:
+        return list(session.scalars(select(Job).where(Job.type == job_type)))
+
+
 def _routed(session_factory) -> list[str]:
     with session_factory() as session:
         rows = session.scalars(
@@ -139,8 +144,12 @@ def test_a_network_entry_gets_one_port_and_one_bottom_create_per_server(
     made = [ids[0] for ids in boot.calls.reservations.values()]
     assert answer.get_json()["server"]["id"] == made[0]
     assert sorted(_routed(session_factory)) == sorted(made)
-    owners = {path: json["port"]["device_id"] for path, json in boot.mirror.top.puts}
-    assert owners == {"/v2.0/ports/top-port-0": made[0], "/v2.0/ports/top-port-1": made[1]}
+    attach_jobs = {
+        job.resource_id: job.payload["top_port_ids"]
+        for job in _jobs(session_factory, "server_ports_attach")
+    }
+    assert attach_jobs == {made[0]: ["top-port-0"], made[1]: ["top-port-1"]}
+    assert boot.mirror.top.puts == []  # the boot answers before the top ports are marked
 
 
 def test_return_reservation_id_answers_it_and_routes_every_server(
