@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import random
 import threading
@@ -687,3 +688,21 @@ def test_native_sort_keys_order_as_the_comparison_does(pairs, descending, nulls_
     by_values = functools.cmp_to_key(lambda a, b: order.compare(a[0].values, b[0].values))
     expected = [record["at"] for _, record in sorted(entries, key=by_values)]
     assert [record["at"] for _, record in order.sorted(entries)] == expected
+
+
+def test_positions_use_the_hooks_own_sort_value():
+    class CaselessHooks(FakeHooks):
+        def sort_value(self, key: str, value: Any) -> Any:
+            return value.lower() if key == "name" and isinstance(value, str) else value
+
+    records = {"Pod1": [{"id": "a", "name": "B"}], "Pod2": [{"id": "b", "name": "a"}]}
+    fake = CaselessHooks(records)
+    result = CrossPodLister(fake, POOL).list(
+        all_pods(fake), sort_keys=[SortKey("name")], limit=5, timeout=5
+    )
+    assert [r["id"] for r in result.records] == ["b", "a"]
+    default = lister._Order((SortKey("created_at"), SortKey("name")), FakeHooks({}))
+    assert default.position({"created_at": "2026-11-25T01:00:00Z", "name": "x"}).values == (
+        dt.datetime(2026, 11, 25, 1),
+        "x",
+    )

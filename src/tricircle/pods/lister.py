@@ -29,10 +29,11 @@ from __future__ import annotations
 import abc
 import collections
 import datetime as dt
+import functools
 import heapq
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -180,6 +181,11 @@ class ListHooks(abc.ABC):
         return filters
 
 
+def _timestamp_value(value: Any) -> Any:
+    """``ListHooks.sort_value`` of a timestamp key."""
+    return parse_timestamp(value) if isinstance(value, str) else value
+
+
 def parse_timestamp(value: str) -> dt.datetime | str:
     """An ISO 8601 timestamp as a naive UTC datetime; the string itself if it is not one."""
     try:
@@ -287,6 +293,17 @@ class _Order:
         self.native = len({key.descending for key in sort_keys}) == 1
         self.descending = self.native and sort_keys[0].descending
         self.null = _NULL_FIRST if hooks.nulls_first else _NULL_LAST
+        self.readers = tuple(
+            (name, self._sort_value(key.name))
+            for key, name in zip(sort_keys, self.fields, strict=True)
+        )
+
+    def _sort_value(self, key: str) -> Callable[[Any], Any] | None:
+        """The hooks' ``sort_value`` for ``key``; the default's without a call per record
+        (None: values kept as they are)."""
+        if type(self.hooks).sort_value is not ListHooks.sort_value:
+            return functools.partial(self.hooks.sort_value, key)
+        return _timestamp_value if key in TIMESTAMP_KEYS else None
 
     def group(self, position: _Position) -> tuple[Any, ...]:
         """The leading sort values up to the first coarse key: a pod lists equal groups
@@ -295,9 +312,9 @@ class _Order:
 
     def position(self, record: Mapping[str, Any]) -> _Position:
         """Where ``record`` sorts."""
+        get = record.get
         values = tuple(
-            self.hooks.sort_value(key.name, record.get(name))
-            for key, name in zip(self.sort_keys, self.fields, strict=True)
+            [get(name) if convert is None else convert(get(name)) for name, convert in self.readers]
         )
         return _Position(values, self, self._native_key(values))
 
