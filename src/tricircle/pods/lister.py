@@ -717,11 +717,12 @@ class _ListRun:
                 continue
             if not heap:
                 break
-            stream = heapq.heappop(heap).stream
+            stream = heap[0].stream
             _, record = stream.buffer.popleft()
             if stream.buffer:
-                heapq.heappush(heap, stream.head(self.order))
+                heapq.heapreplace(heap, stream.head(self.order))
             else:
+                heapq.heappop(heap)
                 drained = stream.is_open
             record_id = str(record.get(self.hooks.id_key))
             if record_id not in emitted:
