@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import random
 import threading
@@ -10,6 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tricircle.db.models import Pod
 from tricircle.pods import lister
@@ -648,3 +651,58 @@ def test_random_pods_sorts_and_pages(seed):
     sort_keys = complete_sort_keys(names, directions)
     pages = all_pages(hooks, sort_keys, chooser.randint(1, 9), page_size=chooser.randint(2, 8))
     assert [i for page in pages for i in page] == everything(hooks, sort_keys), sort_keys
+
+
+SORT_VALUES = st.one_of(
+    st.none(),
+    st.integers(-3, 3),
+    st.floats(allow_infinity=True),
+    st.sampled_from(["", "a", "b", "ab", "2026-11-25T01:00:00Z", "2026-11-25T00:59:59Z"]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(SORT_VALUES, SORT_VALUES), min_size=2, max_size=8),
+    st.lists(st.booleans(), min_size=2, max_size=2),
+    st.booleans(),
+)
+def test_native_sort_keys_order_as_the_comparison_does(pairs, descending, nulls_first):
+    """Positions compare and sort natively (C tuples) exactly as ``_Order.compare`` does:
+    any directions, nulls either side, mixed types and NaN included."""
+
+    class Hooks(FakeHooks):
+        pass
+
+    Hooks.nulls_first = nulls_first
+    Hooks.sort_fields = {"created_at": "created"}
+    keys = (SortKey("created_at", descending[0]), SortKey("name", descending[1]))
+    order = lister._Order(keys, Hooks({}))
+    positions = [order.position({"created": a, "name": b}) for a, b in pairs]
+    assert order.native == (descending[0] == descending[1])
+    for left in positions:
+        for right in positions:
+            assert left.compare(right) == order.compare(left.values, right.values)
+    entries = [(position, {"at": index}) for index, position in enumerate(positions)]
+    by_values = functools.cmp_to_key(lambda a, b: order.compare(a[0].values, b[0].values))
+    expected = [record["at"] for _, record in sorted(entries, key=by_values)]
+    assert [record["at"] for _, record in order.sorted(entries)] == expected
+
+
+def test_positions_use_the_hooks_own_sort_value():
+    class CaselessHooks(FakeHooks):
+        def sort_value(self, key: str, value: Any) -> Any:
+            return value.lower() if key == "name" and isinstance(value, str) else value
+
+    records = {"Pod1": [{"id": "a", "name": "B"}], "Pod2": [{"id": "b", "name": "a"}]}
+    fake = CaselessHooks(records)
+    result = CrossPodLister(fake, POOL).list(
+        all_pods(fake), sort_keys=[SortKey("name")], limit=5, timeout=5
+    )
+    assert [r["id"] for r in result.records] == ["b", "a"]
+    default = lister._Order((SortKey("created_at"), SortKey("name")), FakeHooks({}))
+    assert default.position({"created_at": "2026-11-25T01:00:00Z", "name": "x"}).values == (
+        dt.datetime(2026, 11, 25, 1),
+        "x",
+    )

@@ -30,7 +30,10 @@ class TopIdFilters:
 
     def for_pod(self, pod: Pod, pairs: Sequence[tuple[str, str]]) -> Pairs | None:
         """``pairs`` with every top ID swapped for its copy in ``pod``; None if ``pod`` has
-        no copy of one of them (nothing there can match)."""
+        no copy of one of them (nothing there can match). Without such a filter the database is
+        not opened (a list over 128 pods would open 128 sessions for nothing)."""
+        if not any(name in self.named for name, _ in pairs):
+            return list(pairs)
         translated: Pairs = []
         with self.session_factory() as session:
             for name, value in pairs:

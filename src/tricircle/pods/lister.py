@@ -29,10 +29,11 @@ from __future__ import annotations
 import abc
 import collections
 import datetime as dt
+import functools
 import heapq
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -180,6 +181,11 @@ class ListHooks(abc.ABC):
         return filters
 
 
+def _timestamp_value(value: Any) -> Any:
+    """``ListHooks.sort_value`` of a timestamp key."""
+    return parse_timestamp(value) if isinstance(value, str) else value
+
+
 def parse_timestamp(value: str) -> dt.datetime | str:
     """An ISO 8601 timestamp as a naive UTC datetime; the string itself if it is not one."""
     try:
@@ -239,8 +245,39 @@ def _compare(left: Any, right: Any, nulls_first: bool) -> int:
         return (left_text > right_text) - (left_text < right_text)
 
 
+class _Null:
+    """None in a native sort key: after every other value, or before it (``first``)."""
+
+    __slots__ = ("first",)
+
+    def __init__(self, first: bool) -> None:
+        self.first = first
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __lt__(self, other: object) -> bool:
+        return self.first and self is not other
+
+    def __gt__(self, other: object) -> bool:
+        return not self.first and self is not other
+
+
+_NULL_FIRST = _Null(first=True)
+_NULL_LAST = _Null(first=False)
+
+
 class _Order:
-    """The total order of one list: the sort keys (id last) and their directions."""
+    """The total order of one list: the sort keys (id last) and their directions.
+
+    When every key has the same direction (Nova's and Cinder's defaults), a position also gets a
+    native key: its values as a tuple Python compares in C, ascending, exactly as ``compare``
+    does (reversed for descending). Values it cannot order so (types that do not compare, NaN)
+    fall back to ``compare``.
+    """
 
     def __init__(self, sort_keys: tuple[SortKey, ...], hooks: ListHooks) -> None:
         self.sort_keys = sort_keys
@@ -253,6 +290,20 @@ class _Order:
         ]
         coarse = [i for i, key in enumerate(sort_keys) if key.name in hooks.coarse_keys]
         self.group_width = coarse[0] + 1 if coarse else 0
+        self.native = len({key.descending for key in sort_keys}) == 1
+        self.descending = self.native and sort_keys[0].descending
+        self.null = _NULL_FIRST if hooks.nulls_first else _NULL_LAST
+        self.readers = tuple(
+            (name, self._sort_value(key.name))
+            for key, name in zip(sort_keys, self.fields, strict=True)
+        )
+
+    def _sort_value(self, key: str) -> Callable[[Any], Any] | None:
+        """The hooks' ``sort_value`` for ``key``; the default's without a call per record
+        (None: values kept as they are)."""
+        if type(self.hooks).sort_value is not ListHooks.sort_value:
+            return functools.partial(self.hooks.sort_value, key)
+        return _timestamp_value if key in TIMESTAMP_KEYS else None
 
     def group(self, position: _Position) -> tuple[Any, ...]:
         """The leading sort values up to the first coarse key: a pod lists equal groups
@@ -261,11 +312,26 @@ class _Order:
 
     def position(self, record: Mapping[str, Any]) -> _Position:
         """Where ``record`` sorts."""
+        get = record.get
         values = tuple(
-            self.hooks.sort_value(key.name, record.get(name))
-            for key, name in zip(self.sort_keys, self.fields, strict=True)
+            [get(name) if convert is None else convert(get(name)) for name, convert in self.readers]
         )
-        return _Position(values, self)
+        return _Position(values, self, self._native_key(values))
+
+    def _native_key(self, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        """``values`` ordered natively (None as the null marker), or None where they cannot be:
+        mixed directions, or a NaN (which compares as neither before nor after anything)."""
+        if not self.native:
+            return None
+        has_null = False
+        for value in values:
+            if value is None:
+                has_null = True
+            elif value != value:
+                return None
+        if has_null:
+            return tuple(self.null if value is None else value for value in values)
+        return values
 
     def compare(self, left: tuple[Any, ...], right: tuple[Any, ...]) -> int:
         """-1, 0 or 1: does ``left`` come before, with, or after ``right``."""
@@ -276,25 +342,59 @@ class _Order:
                 return -result if key.descending else result
         return 0
 
+    def sorted(self, entries: list[_Entry]) -> list[_Entry]:
+        """``entries`` (all positioned) in this order, equal ones kept in theirs."""
+        if self.native:
+            try:
+                return sorted(entries, key=_native_key_of, reverse=self.descending)
+            except TypeError:
+                pass
+        return sorted(entries, key=_position_of)
+
 
 class _Position:
     """A record's place in an _Order; ``<`` means "listed before"."""
 
-    __slots__ = ("order", "values")
+    __slots__ = ("key", "order", "values")
 
-    def __init__(self, values: tuple[Any, ...], order: _Order) -> None:
+    def __init__(self, values: tuple[Any, ...], order: _Order, key: tuple[Any, ...] | None) -> None:
         self.values = values
         self.order = order
+        self.key = key
+
+    def compare(self, other: _Position) -> int:
+        """-1, 0 or 1: does this position come before, with, or after ``other``."""
+        mine, theirs = self.key, other.key
+        if mine is not None and theirs is not None:
+            try:
+                result = (mine > theirs) - (mine < theirs)
+            except TypeError:
+                return self.order.compare(self.values, other.values)
+            return -result if self.order.descending else result
+        return self.order.compare(self.values, other.values)
 
     def __lt__(self, other: _Position) -> bool:
-        return self.order.compare(self.values, other.values) < 0
+        return self.compare(other) < 0
 
     def after(self, other: _Position | None) -> bool:
         """True if this position comes strictly after ``other`` (always, when None)."""
-        return other is None or self.order.compare(self.values, other.values) > 0
+        return other is None or self.compare(other) > 0
 
 
 _Entry = tuple["_Position | None", Record]
+
+
+def _position_of(entry: _Entry) -> _Position:
+    """The position of a positioned entry."""
+    return entry[0]  # type: ignore[return-value]  # positioned
+
+
+def _native_key_of(entry: _Entry) -> tuple[Any, ...]:
+    """The native key of a positioned entry; TypeError if it has none."""
+    key = _position_of(entry).key
+    if key is None:
+        raise TypeError("no native sort key")
+    return key
 
 
 class _MalformedPage(Exception):
@@ -344,7 +444,7 @@ class _PodStream:
         return _Head(position, self.index, self)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Head:
     """A heap entry: a stream's first buffered record; ties go to the earlier pod."""
 
@@ -353,7 +453,7 @@ class _Head:
     stream: _PodStream
 
     def __lt__(self, other: _Head) -> bool:
-        result = self.position.order.compare(self.position.values, other.position.values)
+        result = self.position.compare(other.position)
         return result < 0 if result else self.index < other.index
 
 
@@ -548,7 +648,7 @@ class _ListRun:
                 while cut and self.order.group(ready[cut - 1][0]) == last_group:
                     cut -= 1
                 ready, stream.pending = ready[:cut], ready[cut:]
-            ready.sort(key=lambda entry: entry[0])
+            ready = self.order.sorted(ready)
         stream.buffer.extend(self._after_marker(ready))
 
     def _after_marker(self, entries: list[_Entry]) -> list[_Entry]:
@@ -574,8 +674,9 @@ class _ListRun:
         self._release(stream)
         LOG.info("List: pod %s %s (%s)", stream.pod.region_name, reason, detail)
         if self.include_unknown:
-            placed = [(self.order.position(record), record) for record in self._unknown(stream.pod)]
-            placed.sort(key=lambda pair: pair[0])
+            placed = self.order.sorted(
+                [(self.order.position(record), record) for record in self._unknown(stream.pod)]
+            )
             last = None if stream.last_record is None else self.order.position(stream.last_record)
             stream.buffer.extend(
                 (position, record)
@@ -616,11 +717,12 @@ class _ListRun:
                 continue
             if not heap:
                 break
-            stream = heapq.heappop(heap).stream
+            stream = heap[0].stream
             _, record = stream.buffer.popleft()
             if stream.buffer:
-                heapq.heappush(heap, stream.head(self.order))
+                heapq.heapreplace(heap, stream.head(self.order))
             else:
+                heapq.heappop(heap)
                 drained = stream.is_open
             record_id = str(record.get(self.hooks.id_key))
             if record_id not in emitted:

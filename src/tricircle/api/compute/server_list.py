@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from concurrent import futures
 from typing import Any, ClassVar
 
-from flask import Response, jsonify, request
+from flask import Response, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import MultiDict
 
@@ -27,6 +27,7 @@ from tricircle.api.compute.state import state
 from tricircle.api.compute.views import ViewContext, server_view, unknown_server
 from tricircle.api.errors import BadRequest, InvalidField
 from tricircle.api.gateway import ALL_PROJECTS, bottom_pods, caller
+from tricircle.api.json_bodies import json_response
 from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.db import routings
 from tricircle.db.models import Pod
@@ -219,7 +220,7 @@ def list_servers(detail: bool, view: ViewContext) -> Response:
         body["servers_links"] = [
             {"rel": "next", "href": lister.next_link(request.url, result.next_marker)}
         ]
-    return jsonify(body)
+    return json_response(body)
 
 
 def _render(server: dict[str, Any], detail: bool, view: ViewContext) -> dict[str, Any]:

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 LINKED_COLLECTIONS = ("servers", "flavors", "images", "os-keypairs")
+_COLLECTION_PATHS = tuple(f"/{collection}" for collection in LINKED_COLLECTIONS)
 AZ_KEY = "OS-EXT-AZ:availability_zone"
+# The documents a Nova server embeds that carry links of their own (flavor up to 2.46).
+SERVER_LINKED_MEMBERS = ("image", "flavor")
 _URL_PATH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*:)?(?://[^/?#]*)?(?P<path>[^?#]*)")
 
 
@@ -37,8 +40,8 @@ def _href_path(href: str) -> str:
 def rewrite_href(href: str, rel: str, view: ViewContext) -> str:
     """``href`` pointing at the gateway instead of the pod, kept from the collection onwards."""
     path = _href_path(href)
-    for collection in LINKED_COLLECTIONS:
-        index = path.find(f"/{collection}")
+    for collection_path in _COLLECTION_PATHS:
+        index = path.find(collection_path)
         if index >= 0:
             base = view.bookmark_url if rel == "bookmark" else view.versioned_url
             return base + path[index:]
@@ -57,17 +60,22 @@ def rewrite_links(document: Any, view: ViewContext) -> Any:
     rewritten: dict[str, Any] = {}
     for key, value in document.items():
         if key == "links" and isinstance(value, list):
-            rewritten[key] = [
-                {**link, "href": rewrite_href(link["href"], link.get("rel", ""), view)}
-                if isinstance(link, dict) and isinstance(link.get("href"), str)
-                else link
-                for link in value
-            ]
+            rewritten[key] = _gateway_links(value, view)
         elif isinstance(value, (dict, list)):
             rewritten[key] = rewrite_links(value, view)
         else:
             rewritten[key] = value
     return rewritten
+
+
+def _gateway_links(links: list[Any], view: ViewContext) -> list[Any]:
+    """A ``links`` list with each link's ``href`` pointing at the gateway."""
+    return [
+        {**link, "href": rewrite_href(link["href"], link.get("rel", ""), view)}
+        if isinstance(link, dict) and isinstance(link.get("href"), str)
+        else link
+        for link in links
+    ]
 
 
 def top_addresses(addresses: Mapping[str, Any], view: ViewContext) -> dict[str, Any]:
@@ -80,8 +88,19 @@ def top_addresses(addresses: Mapping[str, Any], view: ViewContext) -> dict[str, 
 
 
 def server_view(server: Mapping[str, Any], view: ViewContext) -> dict[str, Any]:
-    """One server as the caller sees it through the gateway."""
-    result = rewrite_links(dict(server), view)
+    """One server as the caller sees it through the gateway.
+
+    Links are rewritten only where a Nova server has them (SERVER_LINKED_MEMBERS); what does
+    not change is shared with ``server``, which is left as it was.
+    """
+    result = dict(server)
+    links = result.get("links")
+    if isinstance(links, list):
+        result["links"] = _gateway_links(links, view)
+    for key in SERVER_LINKED_MEMBERS:
+        member = result.get(key)
+        if isinstance(member, dict) and isinstance(member.get("links"), list):
+            result[key] = {**member, "links": _gateway_links(member["links"], view)}
     pod_az = result.get(AZ_KEY)
     if isinstance(pod_az, str) and pod_az in view.az_by_pod_az:
         result[AZ_KEY] = view.az_by_pod_az[pod_az]

@@ -56,3 +56,18 @@ def test_a_snapshot_location_points_at_the_gateway():
     assert views.rewrite_href(location, "self", VIEW) == (
         "http://gw:8774/v2.1/images/0f6b2a4e-1111-4a22-8b33-9c44d55e66f7"
     )
+
+
+def test_image_links_point_at_the_gateway_and_the_pods_document_is_left_as_it_was():
+    link = {"rel": "bookmark", "href": "http://127.0.0.1:20102/images/i1"}
+    server = {
+        "id": "s1",
+        "image": {"id": "i1", "links": [link]},
+        "metadata": {"links": "a user's value"},
+        "addresses": {"pod-local": [{"addr": "1.1.1.1"}]},
+    }
+    shown = views.server_view(server, VIEW)
+    assert shown["image"] == {"id": "i1", "links": [{**link, "href": "http://gw:8774/images/i1"}]}
+    assert shown["metadata"] == {"links": "a user's value"}
+    assert server["image"]["links"] == [link]
+    assert link["href"] == "http://127.0.0.1:20102/images/i1"

@@ -1,0 +1,41 @@
+"""Top IDs in list filters made each pod's own."""
+
+from __future__ import annotations
+
+from tricircle.db.models import Pod, ResourceRouting
+from tricircle.db.routings import ResourceType
+from tricircle.pods.filters import TopIdFilters
+
+NAMED = {"flavor": ResourceType.FLAVOR}
+
+
+def test_a_top_flavor_becomes_the_pods_copy_and_a_pod_without_one_is_left_out(
+    session_factory, pod_id
+):
+    with session_factory.begin() as session:
+        session.add(
+            ResourceRouting(
+                top_id="top-flavor",
+                bottom_id="pod1-flavor",
+                pod_id=pod_id,
+                project_id="p1",
+                resource_type=ResourceType.FLAVOR,
+            )
+        )
+    filters = TopIdFilters(session_factory, NAMED)
+    pairs = [("name", "web"), ("flavor", "top-flavor")]
+    assert filters.for_pod(Pod(pod_id=pod_id), pairs) == [
+        ("name", "web"),
+        ("flavor", "pod1-flavor"),
+    ]
+    assert filters.for_pod(Pod(pod_id="another-pod"), pairs) is None
+
+
+def test_filters_naming_no_top_resource_pass_without_the_database():
+    def no_database():
+        raise AssertionError("the database was opened")
+
+    filters = TopIdFilters(no_database, NAMED)  # type: ignore[arg-type]
+    pairs = [("name", "web"), ("status", "ACTIVE")]
+    assert filters.for_pod(Pod(pod_id="any"), pairs) == pairs
+    assert filters.for_pod(Pod(pod_id="any"), []) == []
