@@ -9,15 +9,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from cross_pod_helpers import lab_pod
 from keystoneauth1 import adapter, session
 
 from tricircle.db import routings
+from tricircle.db.models import Pod
 from tricircle.lab.layout import TOP_REGION
 from tricircle.network import constants
-from tricircle.network.mirror import BottomMirror, NetworkNotFound, NetworkNotInPod
+from tricircle.network.mirror import BottomMirror, NetworkNotFound, NetworkNotInPod, tables
 from tricircle.network.mirror.pools import address_in_pools
 
 pytestmark = pytest.mark.integration
@@ -181,14 +183,17 @@ def test_failure_part_way_leaves_nothing_behind(
     demo_session: session.Session,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The security-group step fails after the network and subnet copies were made."""
+    """The bottom port's create fails after the network and subnet copies were made."""
     network, subnet = top_network["network"], top_network["subnet"]
     pod = lab_pod(mirror.session_factory, "Pod2")
+    ensure_copy = mirror._ensure_copy
 
-    def broken(*_args: object) -> str:
-        raise RuntimeError("injected failure")
+    def broken(pod: Pod, kind: tables.Kind, *args: Any, **kwargs: Any) -> tuple[str, bool]:
+        if kind is tables.PORT:
+            raise RuntimeError("injected failure")
+        return ensure_copy(pod, kind, *args, **kwargs)
 
-    monkeypatch.setattr(mirror, "_ensure_security_group", broken)
+    monkeypatch.setattr(mirror, "_ensure_copy", broken)
     with pytest.raises(RuntimeError, match="injected"):
         mirror.prepare_server_port(pod, demo_session.get_project_id(), {"uuid": network["id"]})
 

@@ -502,12 +502,24 @@ def agents_alive(pod_network: adapter.Adapter) -> bool:
     return bool(agents) and all(agent["alive"] for agent in agents)
 
 
+def ports_settled(pod_network: adapter.Adapter) -> bool:
+    """True if every port the pod's agents wired is ACTIVE: an agent whose report of wired ports
+    was lost across the broker restart waits out the RPC timeout (60 s) and a backoff before it
+    reports again, and wires no new port meanwhile (a boot then times out on its VIF)."""
+    ports = pod_network.get("/v2.0/ports").json()["ports"]
+    wired = [
+        p for p in ports if p.get("binding:vif_type") not in (None, "unbound", "binding_failed")
+    ]
+    return all(port["status"] == "ACTIVE" for port in wired)
+
+
 def test_the_pods_broker_restarted_leaves_pods_working_and_a_job_queued_meanwhile_done(
     compute_lab, demo_cloud, network, pod_api, wait_until
 ):
     """Bound: the pods' RabbitMQ node is stopped for 5 s and started again; within 240 s of the
     restart every pod's nova-compute and Neutron agents report alive again, a router job queued
-    while it was down has finished, Pod1's bottom router has the interface, and a server booted
+    while it was down has finished, Pod1's bottom router has the interface, every port the pods'
+    agents wired is ACTIVE (their reports went through again), and a server booted
     through RegionOne in each pod is ACTIVE (every pod's Nova, Neutron agents and scheduler
     reconnected)."""
     boot(demo_cloud, f"fault-mq-anchor-{uuid.uuid4().hex[:6]}", "az1", [{"uuid": network.id}])
@@ -536,6 +548,13 @@ def test_the_pods_broker_restarted_leaves_pods_working_and_a_job_queued_meanwhil
         assert router_jobs(engine, router.id), "the interface change queued a job"
         wait_until(lambda: jobs_done(engine, router.id), 240, "the router's jobs finished")
         assert bottom_router_on(pod_api("Pod1", "network"), router.id, subnet_id)
+        wait_until(
+            lambda: all(
+                ports_settled(pod_api(pod.region, "network")) for pod in compute_lab.pod_layouts
+            ),
+            240,
+            "every port the pods' agents wired ACTIVE",
+        )
         servers = [
             boot(demo_cloud, f"fault-mq-{az}", az, [{"uuid": network.id}], wait=False)
             for az in ("az1", "az2")
