@@ -10,7 +10,7 @@ import logging
 
 from werkzeug.serving import make_server
 
-from tricircle import conf
+from tricircle import conf, logs
 from tricircle.api.admin.app import create_app
 
 LOG = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def serve(args: argparse.Namespace) -> int:
     """Serve the admin API until interrupted."""
     config = conf.load(args.config_file)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure_service()
     host = args.host or config.api.bind_host
     port = args.port if args.port is not None else config.api.bind_port
     server = make_server(host, port, create_app(config), threaded=True)

@@ -7,12 +7,10 @@ oslo.config's usual places (``/etc/tricircle/tricircle.conf``, ...).
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 from oslo_config import cfg
 
-from tricircle import conf
+from tricircle import conf, logs
 from tricircle.api.admin.app import create_app
 from tricircle.api.compute.app import create_app as create_compute_app
 
@@ -24,11 +22,11 @@ def config_files() -> list[str]:
 
 def admin_application() -> Flask:
     """The admin API, configured from the environment's config files."""
-    logging.basicConfig(level=logging.INFO)
+    logs.configure_service()
     return create_app(conf.load(config_files()))
 
 
 def compute_application() -> Flask:
     """The Nova API gateway, configured from the environment's config files."""
-    logging.basicConfig(level=logging.INFO)
+    logs.configure_service()
     return create_compute_app(conf.load(config_files()))

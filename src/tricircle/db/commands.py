@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
-from tricircle import conf
+from tricircle import conf, logs
 from tricircle.db import migrations
 from tricircle.db.engine import engine_from_conf
 
@@ -23,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def upgrade(args: argparse.Namespace) -> int:
     """Run the Alembic migrations up to ``args.revision``."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    logs.configure_command()
     config = conf.load(args.config_file)
     engine = engine_from_conf(config.database)
     migrations.upgrade(engine, args.revision)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
-from tricircle import conf
+from tricircle import conf, logs
 from tricircle.db import jobs
 from tricircle.db.engine import engine_from_conf, make_session_factory
 from tricircle.db.models import Job, JobStatus
@@ -34,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_xjob(args: argparse.Namespace) -> int:
     """Serve the job queue of the [database] connection."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure_service()
     config = conf.load(args.config_file)
     worker = build_worker(config)
     if args.workers:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from tricircle import conf
+from tricircle import conf, logs
 from tricircle.db.engine import engine_from_conf, make_session_factory
 from tricircle.reconcile.run import context_from_conf, reconcile
 
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_reconcile(args: argparse.Namespace) -> int:
     """Run one pass and print its summary (``nothing found`` when there is no drift)."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    logs.configure_command(logging.WARNING)
     config = conf.load(args.config_file)
     engine = engine_from_conf(config.database)
     context = context_from_conf(

@@ -7,16 +7,14 @@ oslo.config's usual places, as for the admin API.
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
-from tricircle import conf
+from tricircle import conf, logs
 from tricircle.api.volume.app import create_app
 from tricircle.api.wsgi import config_files
 
 
 def volume_application() -> Flask:
     """The Cinder gateway, configured from the environment's config files."""
-    logging.basicConfig(level=logging.INFO)
+    logs.configure_service()
     return create_app(conf.load(config_files()))
