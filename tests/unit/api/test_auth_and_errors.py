@@ -7,9 +7,11 @@ import logging
 import pytest
 from admin_api_helpers import assert_fault
 from keystonemiddleware import opts as auth_token_opts
+from oslo_config import cfg
 from sqlalchemy import exc as sa_exc
 
-from tricircle.api import errors, policy
+from tricircle import conf as tricircle_conf
+from tricircle.api import auth, errors, policy
 from tricircle.api.admin.app import create_app
 from tricircle.api.gateway import REQUEST_ID_HEADER
 
@@ -78,6 +80,26 @@ def test_keystone_mode_answers_401_without_a_token(admin_conf, session_factory):
     )
     assert response.status_code == 401
     assert uri in response.headers["WWW-Authenticate"]
+
+
+def _no_app(environ, start_response):
+    raise AssertionError("not called")
+
+
+def test_keystone_mode_validates_tokens_without_their_service_catalog(admin_conf):
+    admin_conf.set_override("auth_strategy", "keystone", group="api")
+    auth.wrap_with_auth(_no_app, admin_conf)
+    assert admin_conf.keystone_authtoken.include_service_catalog is False
+
+
+def test_a_config_file_can_still_ask_for_the_service_catalog(tmp_path):
+    config = tmp_path / "tricircle.conf"
+    config.write_text("[keystone_authtoken]\ninclude_service_catalog = true\n")
+    conf = cfg.ConfigOpts()
+    conf.register_opts(tricircle_conf.api_opts, group="api")
+    conf([], project="tricircle", default_config_files=[str(config)])
+    auth.wrap_with_auth(_no_app, conf)
+    assert conf.keystone_authtoken.include_service_catalog is True
 
 
 def test_unknown_path_and_method_answer_faults(admin):
