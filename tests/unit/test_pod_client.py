@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from oslo_config import cfg
 from tricircle import conf as tricircle_conf
 from tricircle.cache import TtlCache
 from tricircle.pods.client import (
+    CA_BUNDLE_VARIABLES,
     PodClientError,
     PodClients,
     PodServerError,
@@ -25,6 +27,7 @@ from tricircle.pods.client import (
     PodUnreachable,
     make_session,
     raise_for_status,
+    read_environment_once,
 )
 
 TOKEN = "fake-token"
@@ -295,3 +298,76 @@ def test_a_pods_501_is_a_refusal_passed_on_not_a_failure():
         raise_for_status("Pod1", "compute", answer)
     assert (raised.value.status, raised.value.fault_name) == (501, "notImplemented")
     assert raised.value.pod_message == "Virt driver lacks it."
+
+
+@pytest.fixture
+def bare_environment(monkeypatch, tmp_path) -> None:
+    """No proxy, no netrc file, no CA bundle in the environment (HOME is an empty folder)."""
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name in ("NETRC", *CA_BUNDLE_VARIABLES):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+
+def test_the_ca_bundle_is_read_once_and_requests_stops_reading_the_environment(
+    client_conf, bare_environment, monkeypatch
+):
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/curl-bundle.pem")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/requests-bundle.pem")
+    pod_session = make_session(client_conf)
+    assert pod_session.verify == "/etc/requests-bundle.pem"
+    assert pod_session.session.trust_env is False
+
+
+def test_without_a_ca_bundle_the_default_store_verifies(client_conf, bare_environment):
+    pod_session = make_session(client_conf)
+    assert pod_session.verify is True
+    assert pod_session.session.trust_env is False
+
+
+def test_a_ca_file_set_on_the_session_is_kept(bare_environment, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/requests-bundle.pem")
+    pod_session = session.Session(verify="/etc/tricircle/ca.pem")
+    read_environment_once(pod_session)
+    assert pod_session.verify == "/etc/tricircle/ca.pem"
+    insecure = session.Session(verify=False)
+    read_environment_once(insecure)
+    assert insecure.verify is False
+
+
+@pytest.mark.parametrize("variable", ["https_proxy", "HTTP_PROXY", "all_proxy"])
+def test_a_proxy_in_the_environment_keeps_requests_reading_it_per_call(
+    client_conf, bare_environment, monkeypatch, variable
+):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/requests-bundle.pem")
+    monkeypatch.setenv(variable, "http://proxy.example:3128")
+    pod_session = make_session(client_conf)
+    assert pod_session.session.trust_env is True
+    assert pod_session.verify == "/etc/requests-bundle.pem"
+
+
+def test_a_netrc_file_keeps_requests_reading_it_per_call(
+    client_conf, bare_environment, monkeypatch, tmp_path
+):
+    (tmp_path / ".netrc").write_text("machine pod1.example login user password secret\n")
+    assert make_session(client_conf).session.trust_env is True
+    (tmp_path / ".netrc").unlink()
+    monkeypatch.setenv("NETRC", str(tmp_path / "elsewhere"))
+    assert make_session(client_conf).session.trust_env is True
+
+
+def test_calls_work_with_the_environment_read_once(bare_environment, cloud, clients):
+    assert clients.session.session.trust_env is False
+    assert (
+        clients.client("Pod1", "network").get("/v2.0/networks")["path"]
+        == "/Pod1/network/v2.0/networks"
+    )
+
+
+def test_calls_go_through_a_proxy_named_in_the_environment(
+    bare_environment, cloud, client_conf, monkeypatch
+):
+    monkeypatch.setenv("http_proxy", cloud.base)
+    pod1 = PodClients.from_conf(client_conf).client("Pod1", "network")
+    url = "http://pod1.invalid/v2.0/networks"
+    assert pod1.send("GET", url, token=TOKEN).json()["path"] == url

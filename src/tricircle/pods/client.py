@@ -11,11 +11,17 @@ keystoneauth copies the whole catalog on every endpoint lookup (milliseconds wit
 each (region, service)'s endpoint is kept in a bounded per-process cache and requests are sent to
 absolute URLs. Invalidation: the TTL alone (``[gateway_cache] ttl``): an endpoint changed in
 Tricircle's catalog is used within that bound of keystoneauth seeing the new catalog.
+
+requests reads the environment (proxies, netrc, the CA bundle) on every call; the session takes
+the CA bundle once and, where no proxy and no netrc file is configured, turns that per-call
+reading off (``read_environment_once``): the environment is the one the session was made in.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +30,7 @@ from keystoneauth1 import exceptions as ksa_exceptions
 from keystoneauth1.identity import v3
 from oslo_config import cfg
 from requests import Response
+from requests.utils import NETRC_FILES
 
 from tricircle.cache import TtlCache
 
@@ -32,6 +39,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRIES = 1
 RETRY_DELAY = 0.1
 RETRIED_STATUSES = [502, 503, 504]
+# Where requests looks for a CA bundle when verifying, in its order.
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 class PodCallError(Exception):
@@ -104,7 +113,33 @@ def make_session(conf: cfg.ConfigOpts) -> session.Session:
     )
     for scheme in ("https://", "http://"):
         pod_session.mount(scheme, pooled)
+    read_environment_once(pod_session)
     return pod_session
+
+
+def read_environment_once(pod_session: session.Session) -> None:
+    """Take once what requests would read from the environment on each call (``trust_env``).
+
+    The CA bundle it would use (``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``) becomes the
+    session's ``verify`` unless that already names a CA file or turns checks off. The per-call
+    scan is switched off only when no proxy and no netrc file is configured; otherwise requests
+    keeps reading both on every call, as it did.
+    """
+    if pod_session.verify is True:
+        bundle = next(
+            (os.environ[name] for name in CA_BUNDLE_VARIABLES if os.environ.get(name)), None
+        )
+        if bundle is not None:
+            pod_session.verify = bundle
+    if not urllib.request.getproxies() and not _netrc_configured():
+        pod_session.session.trust_env = False
+
+
+def _netrc_configured() -> bool:
+    """True if requests would look in a netrc file (``NETRC``, ``~/.netrc`` or ``~/_netrc``)."""
+    return "NETRC" in os.environ or any(
+        os.path.exists(os.path.expanduser(f"~/{name}")) for name in NETRC_FILES
+    )
 
 
 def pod_message(response: Response) -> str:
