@@ -27,3 +27,10 @@ def test_what_orjson_refuses_goes_through_jsonify():
     with app.app_context():
         response = json_response({"big": 2**70, 1: "non-string key"})
     assert json.loads(response.get_data()) == {"big": 2**70, "1": "non-string key"}
+
+
+def test_the_status_is_set_on_either_path():
+    app = Flask(__name__)
+    with app.app_context():
+        assert json_response(BODY, 202).status_code == 202
+        assert json_response({"big": 2**70}, 207).status_code == 207

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, g, jsonify
+from flask import Response, g
 
 from tricircle.api import gateway
+from tricircle.api.json_bodies import json_response
 from tricircle.api.podcalls import PodAnswer
 from tricircle.api.volume import common, forwarding
 from tricircle.api.volume.faults import CinderFault, not_found
@@ -109,6 +110,4 @@ def reply(pod: Pod, answer: PodAnswer, shown: Callable[[Any, Pod], Any] | None =
     document = forwarding.top_view(answer.body, pod)
     if shown is not None:
         document = shown(document, pod)
-    response = jsonify(document)
-    response.status_code = answer.status
-    return response
+    return json_response(document, answer.status)

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, request
 
 from tricircle.api import gateway, validation
+from tricircle.api.json_bodies import json_response
 from tricircle.api.volume import common, routing, types
 from tricircle.api.volume.faults import not_found
 from tricircle.db.models import Pod
@@ -153,6 +154,4 @@ def forward_to_holder(
     )
     if answer.body is None:
         return Response(status=answer.status)
-    response = jsonify(top_document(answer.body, pod, common.state()))
-    response.status_code = answer.status
-    return response
+    return json_response(top_document(answer.body, pod, common.state()), answer.status)

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from tricircle.api import gateway
+from tricircle.api.json_bodies import json_response
 from tricircle.api.volume import common, forwarding, listing, quotas, routing
 from tricircle.api.volume.faults import not_found
 from tricircle.pods.paths import segment, subpath
@@ -29,7 +30,7 @@ SNAPSHOT_CREATE = common.body_schema(
 
 
 @blueprint.post("/v3/snapshots")
-def create_snapshot() -> tuple[Response, int]:
+def create_snapshot() -> Response:
     """Snapshot a volume in the pod that holds it and remember where the snapshot is; a null
     ``volume_id`` names no volume (Cinder's 404, as Cinder looks it up)."""
     document = common.json_body("snapshot", SNAPSHOT_CREATE)
@@ -45,7 +46,7 @@ def create_snapshot() -> tuple[Response, int]:
     LOG.info(
         "snapshot %s of volume %s created in pod %s", created["id"], volume_id, pod.region_name
     )
-    return jsonify({"snapshot": forwarding.top_view(created, pod)}), answer.status
+    return json_response({"snapshot": forwarding.top_view(created, pod)}, answer.status)
 
 
 def _list(detailed: bool) -> Response:

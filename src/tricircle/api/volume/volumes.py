@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from tricircle.api import gateway
+from tricircle.api.json_bodies import json_response
 from tricircle.api.podcalls import PodAnswer
 from tricircle.api.volume import common, forwarding, listing, quotas, routing, types
 from tricircle.api.volume.faults import bad_request, invalid_field
@@ -170,7 +171,7 @@ CREATE_STEPS: tuple[Step[VolumeCreate], ...] = (
 
 
 @blueprint.post("/v3/volumes")
-def create_volume() -> tuple[Response, int]:
+def create_volume() -> Response:
     """Create the volume in its pod and remember where it is (``CREATE_STEPS``); a failing step
     undoes what the earlier ones made."""
     create = VolumeCreate(common.json_body("volume", VOLUME_CREATE))
@@ -183,7 +184,7 @@ def create_volume() -> tuple[Response, int]:
         create.pod.az_name,
         common.project_id(),
     )
-    return jsonify(create.answer.body), create.answer.status
+    return json_response(create.answer.body, create.answer.status)
 
 
 def _list(detailed: bool) -> Response:

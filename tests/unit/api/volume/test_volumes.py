@@ -104,6 +104,17 @@ def test_actions_and_delete_go_to_the_holding_pod(client, fake_pods):
     assert not fake_pods.pods["Pod2"].volumes
 
 
+def test_forwarded_answers_are_json_as_the_pod_sent_it_non_ascii_as_utf8(client):
+    created = _create(client, availability_zone="az1", name="caf\u00e9")
+    volume = created.get_json()["volume"]
+    shown = client.get(f"/v3/volumes/{volume['id']}")
+    for response in (created, shown):
+        assert response.mimetype == "application/json"
+        assert '"name":"caf\u00e9"'.encode() in response.get_data()
+        assert response.get_data().endswith(b"\n")
+    assert shown.get_json()["volume"]["availability_zone"] == "az1"
+
+
 def test_list_merges_pods_sorted_with_marker_pages(client, fake_pods):
     created = [
         _create(client, name=f"v{i}", availability_zone=f"az{1 + i % 2}").get_json()["volume"]
