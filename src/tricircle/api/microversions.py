@@ -68,12 +68,13 @@ class ApiVersions:
         return min([self.maximum, *known])
 
     def negotiate(self, headers: Mapping[str, str], maximum: Microversion) -> Microversion:
-        """The version to serve the request with ``headers``, ``maximum`` being the highest.
+        """The version to serve the request with ``headers`` (looked up by name: werkzeug's
+        request headers ignore case), ``maximum`` being the highest.
 
         Raises BadRequest for a malformed version, NotAcceptable outside [minimum, maximum].
         """
         asked = microversion_parse.get_version(
-            dict(headers), self.service, legacy_headers=self.legacy_headers
+            self._version_headers(headers), self.service, legacy_headers=self.legacy_headers
         )
         if asked is None:
             return self.minimum
@@ -86,6 +87,15 @@ class ApiVersions:
                 f"and maximum is {maximum}."
             )
         return version
+
+    def _version_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """The request's version headers alone, read by name (not a copy of every header)."""
+        found = {}
+        for name in (STANDARD_HEADER, *self.legacy_headers):
+            value = headers.get(name)
+            if value is not None:
+                found[name] = value
+        return found
 
     def response_headers(self, version: Microversion) -> dict[str, str]:
         """Headers announcing the version served, as the upstream API sends them."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from admin_api_helpers import assert_fault
+from werkzeug.datastructures import Headers
 
 from tricircle.api.errors import BadRequest
 from tricircle.api.microversions import COMPUTE, VOLUME, Microversion, NotAcceptable
@@ -100,3 +101,18 @@ def test_responses_carry_the_request_id_in_both_of_novas_headers(compute_member)
     request_id = response.headers["x-openstack-request-id"]
     assert request_id.startswith("req-")
     assert response.headers["x-compute-request-id"] == request_id
+
+
+class ByNameOnly(Headers):
+    """Request headers that may be read by name only, never copied whole."""
+
+    def __iter__(self):
+        raise AssertionError("every header was copied")
+
+
+def test_negotiation_reads_the_version_headers_by_name_in_any_case():
+    headers = ByNameOnly({"openstack-api-version": "compute 2.60", "X-Auth-Token": "t"})
+    assert COMPUTE.negotiate(headers, MAX) == Microversion(2, 60)
+    legacy = ByNameOnly({LEGACY.lower(): "2.10"})
+    assert COMPUTE.negotiate(legacy, MAX) == Microversion(2, 10)
+    assert VOLUME.negotiate(ByNameOnly({"Accept": "application/json"}), MAX) == Microversion(3, 0)
