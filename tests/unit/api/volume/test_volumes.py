@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 from fake_pods import FakeCinder
+from flask import request
 from sqlalchemy import select
 
 from tricircle.api.microversions import Microversion
+from tricircle.api.volume import common
 from tricircle.db.models import Pod, ResourceRouting
 
 
@@ -113,6 +115,22 @@ def test_forwarded_answers_are_json_as_the_pod_sent_it_non_ascii_as_utf8(client)
         assert '"name":"caf\u00e9"'.encode() in response.get_data()
         assert response.get_data().endswith(b"\n")
     assert shown.get_json()["volume"]["availability_zone"] == "az1"
+
+
+def test_links_point_at_the_gateway_by_the_name_each_caller_used(client):
+    volume = _create(client, availability_zone="az1").get_json()["volume"]
+    for base_url in ("http://cinder.example:8776", "https://xn--caf-dma.example", "http://[::1]"):
+        shown = client.get(f"/v3/volumes/{volume['id']}", base_url=base_url).get_json()
+        [link] = shown["volume"]["links"]
+        with client.application.test_request_context("/v3/volumes", base_url=base_url):
+            assert link["href"] == f"{request.host_url}v3/volumes/{volume['id']}"
+
+
+def test_the_gateways_root_urls_kept_are_bounded(volume_app):
+    for number in range(common.ROOTS_KEPT * 2):
+        with volume_app.test_request_context("/v3", base_url=f"http://host{number}.example"):
+            assert common.gateway_root() == f"http://host{number}.example"
+    assert common._root_url.cache_info().currsize <= common.ROOTS_KEPT
 
 
 def test_list_merges_pods_sorted_with_marker_pages(client, fake_pods):
