@@ -12,6 +12,11 @@ The worker times ``GET /v3/{project}/volumes/{id}`` (microversion 3.0, the demo 
 caller's own HTTP hop to the gateway, gunicorn's work, is not counted) and straight to the fake
 Cinder over a kept-alive ``http.client`` connection. ``added`` is the gateway's p50 minus the
 pod's: the gateway's own work plus its call to the pod through requests and keystoneauth.
+``gateway CPU`` is the p50 CPU time of the calling thread per gateway show (all of the gateway's
+work, none of the fake Cinder's), steadier than wall time on a busy machine. With ``--gunicorn``
+the gateway is served as the lab serves it instead (``volume_application()`` under gunicorn, one
+worker of 4 threads, Tricircle's worker class) and called over HTTP like the pod: the hop is
+counted, the CPU is not measured.
 
 With ``--src`` given twice or more, each source tree runs in its own worker process
 (``PYTHONPATH=<src>``), ``--pairs`` times, in alternating order, so a before/after is measured
@@ -27,6 +32,7 @@ import http.client
 import io
 import json
 import logging
+import math
 import os
 import socket
 import statistics
@@ -37,7 +43,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -321,24 +327,59 @@ def gateway_show(app: Any) -> Callable[[], None]:
     return show
 
 
-def pod_show(cinder_root: str) -> Callable[[], None]:
-    """A call of the fake Cinder's volume show on one kept-alive connection (checked 200)."""
-    connection = http.client.HTTPConnection(cinder_root.removeprefix("http://"))
+def http_show(root: str, path: str) -> Callable[[], None]:
+    """A GET of ``path`` on one kept-alive connection to ``root``, with the demo member's token
+    (checked 200)."""
+    connection = http.client.HTTPConnection(root.removeprefix("http://"))
     headers = {"X-Auth-Token": USER_TOKEN, "Accept": "application/json"}
 
     def show() -> None:
-        connection.request("GET", f"/v3/volumes/{VOLUME_ID}", headers=headers)
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         body = response.read()
         if response.status != 200:
-            raise RuntimeError(f"pod answered {body[:300]!r}")
+            raise RuntimeError(f"{root} answered {body[:300]!r}")
 
     return show
 
 
-def measure(shows: int, warmup: int, pods: int) -> dict[str, list[float]]:
-    """Milliseconds of each volume show through the gateway and straight to the pod."""
-    logging.disable(logging.CRITICAL)
+@contextmanager
+def gunicorn_serving(config: Path, log: Path) -> Iterator[str]:
+    """The gateway's WSGI entry point under gunicorn as the lab runs it (one worker, 4 threads,
+    Tricircle's worker class) on a free port; yields its root URL once it accepts connections."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    command = [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"{HOST}:{port}"]
+    command += ["--workers", "1", "--threads", "4", "--keep-alive", "75"]
+    command += ["--worker-class", "tricircle.api.gunicorn_worker.JsonErrorWorker"]
+    command += ["tricircle.api.volume.wsgi:volume_application()"]
+    env = {**os.environ, "TRICIRCLE_CONFIG_FILES": str(config)}
+    with log.open("w") as output:
+        server = subprocess.Popen(command, env=env, stdout=output, stderr=output)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection((HOST, port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError(
+                        f"gunicorn did not start: {log.read_text()[-2000:]}"
+                    ) from None
+                time.sleep(0.1)
+        yield f"http://{HOST}:{port}"
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def measure(shows: int, warmup: int, pods: int, gunicorn: bool) -> dict[str, list[float]]:
+    """Milliseconds of each volume show through the gateway and straight to the pod: wall time
+    (``gateway``, ``pod``) and, with the gateway in process, the calling thread's CPU time per
+    gateway show (``gateway_cpu``: steadier on a busy machine; the fake services' threads are
+    not in it)."""
     with (
         tempfile.TemporaryDirectory(prefix="bench-vshow-") as folder,
         serving(lambda root: cinder_handler(f"{root}/v3")) as cinder_root,
@@ -347,21 +388,37 @@ def measure(shows: int, warmup: int, pods: int) -> dict[str, list[float]]:
                 f"{root}/v3", catalog(f"{root}/v3", f"{cinder_root}/v3", pods)
             )
         ) as keystone_root,
+        ExitStack() as stack,
     ):
         from tricircle import conf
         from tricircle.api.volume.app import create_app
 
-        loaded = conf.load([str(write_config(Path(folder), f"{keystone_root}/v3"))])
+        config = write_config(Path(folder), f"{keystone_root}/v3")
+        # As the gateway's WSGI entry point logs (INFO), to a file instead of stderr.
+        logging.basicConfig(level=logging.INFO, filename=Path(folder) / "gateway.log")
+        loaded = conf.load([str(config)])
         seed_database(loaded.database.connection)
-        paths = {"gateway": gateway_show(create_app(loaded)), "pod": pod_show(cinder_root)}
+        if gunicorn:
+            gateway_root = stack.enter_context(
+                gunicorn_serving(config, Path(folder) / "gunicorn.log")
+            )
+            through_gateway = http_show(gateway_root, f"/v3/{DEMO_PROJECT}/volumes/{VOLUME_ID}")
+        else:
+            through_gateway = gateway_show(create_app(loaded))
+        paths = {
+            "gateway": through_gateway,
+            "pod": http_show(cinder_root, f"/v3/volumes/{VOLUME_ID}"),
+        }
         for _ in range(warmup):
             for show in paths.values():
                 show()
-        timings: dict[str, list[float]] = {name: [] for name in paths}
+        timings: dict[str, list[float]] = {"gateway": [], "pod": [], "gateway_cpu": []}
         for _ in range(shows):
             for name, show in paths.items():
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.thread_time()
                 show()
+                if name == "gateway" and not gunicorn:
+                    timings["gateway_cpu"].append((time.thread_time() - started_cpu) * 1000)
                 timings[name].append((time.perf_counter() - started) * 1000)
         return timings
 
@@ -373,7 +430,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def summary(timings: dict[str, list[float]]) -> dict[str, float]:
-    """p50/p95 of both paths and the gateway's added p50, in ms."""
+    """p50/p95 of both paths, the gateway's added p50 and its CPU p50, in ms."""
     gateway, pod = timings["gateway"], timings["pod"]
     return {
         "gateway_p50": statistics.median(gateway),
@@ -381,6 +438,7 @@ def summary(timings: dict[str, list[float]]) -> dict[str, float]:
         "pod_p50": statistics.median(pod),
         "pod_p95": percentile(pod, 0.95),
         "added_p50": statistics.median(gateway) - statistics.median(pod),
+        "gateway_cpu_p50": statistics.median(timings["gateway_cpu"] or [math.nan]),
     }
 
 
@@ -388,6 +446,7 @@ def run_worker(src: str, args: argparse.Namespace) -> dict[str, list[float]]:
     """One worker process on source tree ``src``; its timings."""
     command = [sys.executable, __file__, "--worker", "--shows", str(args.shows)]
     command += ["--warmup", str(args.warmup), "--pods", str(args.pods)]
+    command += ["--gunicorn"] if args.gunicorn else []
     env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
     finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if finished.returncode != 0:
@@ -397,9 +456,7 @@ def run_worker(src: str, args: argparse.Namespace) -> dict[str, list[float]]:
 
 def compare(args: argparse.Namespace) -> None:
     """Workers on every ``--src``, ``--pairs`` rounds in alternating order; a table per tree."""
-    pooled: dict[str, dict[str, list[float]]] = {
-        src: {"gateway": [], "pod": []} for src in args.src
-    }
+    pooled: dict[str, dict[str, list[float]]] = {src: {} for src in args.src}
     added: dict[str, list[float]] = {src: [] for src in args.src}
     for round_number in range(args.pairs):
         order = args.src if round_number % 2 == 0 else list(reversed(args.src))
@@ -407,20 +464,19 @@ def compare(args: argparse.Namespace) -> None:
             timings = run_worker(src, args)
             added[src].append(summary(timings)["added_p50"])
             for name, values in timings.items():
-                pooled[src][name].extend(values)
+                pooled[src].setdefault(name, []).extend(values)
             print(f"round {round_number + 1} {src}: added p50 {added[src][-1]:.2f} ms", flush=True)
     print()
-    print(
-        "| source | shows | gateway p50 | gateway p95 | pod p50 | pod p95 | added p50 | per run |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| source | shows | gateway p50 | p95 | pod p50 | p95 | added p50 | gateway CPU | runs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for src in args.src:
         figures = summary(pooled[src])
         runs = ", ".join(f"{value:.2f}" for value in added[src])
+        cpu = "-" if math.isnan(figures["gateway_cpu_p50"]) else f"{figures['gateway_cpu_p50']:.2f}"
         print(
             f"| {src} | {len(pooled[src]['gateway'])} | {figures['gateway_p50']:.2f} | "
             f"{figures['gateway_p95']:.2f} | {figures['pod_p50']:.2f} | {figures['pod_p95']:.2f} "
-            f"| {figures['added_p50']:.2f} | {runs} |"
+            f"| {figures['added_p50']:.2f} | {cpu} | {runs} |"
         )
 
 
@@ -431,14 +487,17 @@ def main() -> None:
     parser.add_argument("--shows", type=int, default=400, help="timed shows per path per run")
     parser.add_argument("--warmup", type=int, default=50, help="untimed shows per path first")
     parser.add_argument("--pods", type=int, default=2, help="pods in the token's catalog")
+    parser.add_argument(
+        "--gunicorn", action="store_true", help="serve the gateway by gunicorn, as the lab does"
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(measure(args.shows, args.warmup, args.pods)))
+        print(json.dumps(measure(args.shows, args.warmup, args.pods, args.gunicorn)))
     elif args.src:
         compare(args)
     else:
-        timings = measure(args.shows, args.warmup, args.pods)
+        timings = measure(args.shows, args.warmup, args.pods, args.gunicorn)
         print(json.dumps({key: round(value, 3) for key, value in summary(timings).items()}))
 
 
