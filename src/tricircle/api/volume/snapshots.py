@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from tricircle.api import gateway
+from tricircle.api.json_bodies import json_response
 from tricircle.api.volume import common, forwarding, listing, quotas, routing
 from tricircle.api.volume.faults import not_found
 from tricircle.pods.paths import segment, subpath
@@ -66,7 +67,7 @@ def _list(detailed: bool) -> Response:
     body: dict[str, Any] = {"snapshots": records}
     if links:
         body["snapshots_links"] = links
-    return jsonify(body)
+    return json_response(body)
 
 
 gateway.route_lists(blueprint, "/v3/snapshots", _list)

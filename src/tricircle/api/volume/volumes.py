@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from tricircle.api import gateway
+from tricircle.api.json_bodies import json_response
 from tricircle.api.podcalls import PodAnswer
 from tricircle.api.volume import common, forwarding, listing, quotas, routing, types
 from tricircle.api.volume.faults import bad_request, invalid_field
@@ -196,7 +197,7 @@ def _list(detailed: bool) -> Response:
     body: dict[str, Any] = {"volumes": records}
     if links:
         body["volumes_links"] = links
-    return jsonify(body)
+    return json_response(body)
 
 
 gateway.route_lists(blueprint, "/v3/volumes", _list)
