@@ -172,9 +172,10 @@ class CinderListHooks(lister.ListHooks):
         type_ids = types.top_type_ids({r.get("volume_type_id") for r in found}, pod, self.state)
         endpoint = self.state.calls.endpoint(pod.region_name)
         links = common.links_to_gateway([r.get("links") for r in found], endpoint, self.top_root)
+        pod_az_name, top_az_name = pod.pod_az_name, pod.az_name
         for record, record_links in zip(found, links, strict=True):
-            if record.get("availability_zone") == pod.pod_az_name:
-                record["availability_zone"] = pod.az_name
+            if record.get("availability_zone") == pod_az_name:
+                record["availability_zone"] = top_az_name
             if record.get("volume_type_id") in type_ids:
                 record["volume_type_id"] = type_ids[record["volume_type_id"]]
             if record_links is not None:
