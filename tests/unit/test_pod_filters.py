@@ -39,3 +39,52 @@ def test_filters_naming_no_top_resource_pass_without_the_database():
     pairs = [("name", "web"), ("status", "ACTIVE")]
     assert filters.for_pod(Pod(pod_id="any"), pairs) == pairs
     assert filters.for_pod(Pod(pod_id="any"), []) == []
+
+
+def test_the_routings_are_read_once_per_list_whatever_the_pods(session_factory, pod_id):
+    with session_factory.begin() as session:
+        session.add(
+            ResourceRouting(
+                top_id="top-flavor",
+                bottom_id="pod1-flavor",
+                pod_id=pod_id,
+                project_id="p1",
+                resource_type=ResourceType.FLAVOR,
+            )
+        )
+    opened = []
+
+    def counted_sessions():
+        opened.append(1)
+        return session_factory()
+
+    filters = TopIdFilters(counted_sessions, NAMED)  # type: ignore[arg-type]
+    pairs = [("flavor", "top-flavor")]
+    answers = [filters.for_pod(Pod(pod_id=pod), pairs) for pod in (pod_id, "pod-2", "pod-3")]
+    assert answers == [[("flavor", "pod1-flavor")], None, None]
+    assert len(opened) == 1
+
+
+def test_a_copy_of_another_type_or_still_in_flight_matches_nothing(session_factory, pod_id):
+    with session_factory.begin() as session:
+        session.add(
+            ResourceRouting(
+                top_id="top-flavor",
+                bottom_id=None,
+                pod_id=pod_id,
+                project_id="p1",
+                resource_type=ResourceType.FLAVOR,
+            )
+        )
+        session.add(
+            ResourceRouting(
+                top_id="top-network",
+                bottom_id="pod1-network",
+                pod_id=pod_id,
+                project_id="p1",
+                resource_type=ResourceType.NETWORK,
+            )
+        )
+    filters = TopIdFilters(session_factory, NAMED)
+    assert filters.for_pod(Pod(pod_id=pod_id), [("flavor", "top-flavor")]) is None
+    assert filters.for_pod(Pod(pod_id=pod_id), [("flavor", "top-network")]) is None

@@ -11,6 +11,9 @@ lister reads ``offset + limit`` records from each pod, so ``offset`` is bounded 
 A filter naming a volume type (``volume_type_id``, an admin's filter) is translated per pod to
 the pod's copy of the top type (``tricircle.pods.filters``); a pod without a copy holds no volume
 of that type and is not asked.
+Each page is made what users see on the pool's thread as it arrives, one copy per record (top
+AZ, top type IDs from the gateway's cache, links to the gateway), and the merged page is encoded
+by orjson (``json_bodies``): warm, nothing but the pods is asked, and nothing after they answered.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 from flask import request
 
 from tricircle.api import gateway, validation
-from tricircle.api.volume import common, forwarding, routing
+from tricircle.api.volume import common, forwarding, routing, types
 from tricircle.api.volume.faults import bad_request, not_found
 from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
@@ -128,16 +131,13 @@ class CinderListHooks(lister.ListHooks):
         return None if pairs is None else dict(pairs)
 
     def _get(self, pod: Pod, path: str, params: dict[str, Any] | None = None) -> Any:
-        calls = self.state.calls
+        """The pod's answer to ``GET path`` as the caller; its 400 is BottomBadRequest."""
         try:
-            answer = calls.call(self.who, pod.region_name, "GET", path, params=params)
+            return self.state.calls.call(self.who, pod.region_name, "GET", path, params=params).body
         except PodClientError as exc:
             if exc.status == 400:
                 raise BottomBadRequest(exc.pod_message) from exc
             raise
-        endpoint = calls.endpoint(pod.region_name)
-        body = common.links_to_gateway(answer.body, endpoint, self.top_root)
-        return forwarding.top_document(body, pod, self.state)
 
     def fetch_page(self, pod: Pod, query: lister.PodQuery) -> Sequence[lister.Record]:
         params: dict[str, Any] = {
@@ -147,7 +147,8 @@ class CinderListHooks(lister.ListHooks):
         }
         if query.marker is not None:
             params["marker"] = query.marker
-        return self._get(pod, f"/{self.collection}/detail", params)[self.collection]
+        records = self._get(pod, f"/{self.collection}/detail", params)[self.collection]
+        return self._top_records(pod, records)
 
     def find_marker_pod(self, marker: str) -> Pod | None:
         return routing.pod_of(marker, self.resource_type)
@@ -159,7 +160,27 @@ class CinderListHooks(lister.ListHooks):
             if exc.status == 404:
                 return None
             raise
-        return next(iter(body.values()))
+        return self._top_records(pod, [next(iter(body.values()))])[0]
+
+    def _top_records(self, pod: Pod, records: list[Any]) -> list[Any]:
+        """``pod``'s records as users see them, each copied once: its AZ (when the pod's own)
+        shown as the top AZ, its type copy's ID as the top type's, its ``links`` moved to the
+        gateway. Only these fields are rewritten (Cinder's records carry no nested link or AZ);
+        what is not a record is left for the lister to refuse."""
+        shown = [dict(record) if isinstance(record, dict) else record for record in records]
+        found = [record for record in shown if isinstance(record, dict)]
+        type_ids = types.top_type_ids({r.get("volume_type_id") for r in found}, pod, self.state)
+        endpoint = self.state.calls.endpoint(pod.region_name)
+        links = common.links_to_gateway([r.get("links") for r in found], endpoint, self.top_root)
+        pod_az_name, top_az_name = pod.pod_az_name, pod.az_name
+        for record, record_links in zip(found, links, strict=True):
+            if record.get("availability_zone") == pod_az_name:
+                record["availability_zone"] = top_az_name
+            if record.get("volume_type_id") in type_ids:
+                record["volume_type_id"] = type_ids[record["volume_type_id"]]
+            if record_links is not None:
+                record["links"] = record_links
+        return shown
 
 
 def list_across_pods(collection: str, resource_type: ResourceType) -> tuple[list[dict], list[dict]]:

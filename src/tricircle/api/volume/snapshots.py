@@ -67,7 +67,7 @@ def _list(detailed: bool) -> Response:
     body: dict[str, Any] = {"snapshots": records}
     if links:
         body["snapshots_links"] = links
-    return jsonify(body)
+    return json_response(body)
 
 
 gateway.route_lists(blueprint, "/v3/snapshots", _list)

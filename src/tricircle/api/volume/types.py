@@ -9,6 +9,7 @@ type, so the pod's volumes show the type's name; its pod ID is shown as the top 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify
@@ -310,7 +311,22 @@ def _encrypt_new_copy(client: PodClient, bottom_id: str, specs: dict[str, Any], 
 
 
 def with_top_type_ids(records: list[dict], pod: Pod, state: common.VolumeState) -> list[dict]:
-    """Volume records with ``volume_type_id`` of a type copy shown as the top type's ID.
+    """Volume records with ``volume_type_id`` of a type copy shown as the top type's ID."""
+    top_ids = top_type_ids({r.get("volume_type_id") for r in records}, pod, state)
+    if not top_ids:
+        return records
+    return [
+        {**r, "volume_type_id": top_ids.get(r.get("volume_type_id")) or r.get("volume_type_id")}
+        if "volume_type_id" in r
+        else r
+        for r in records
+    ]
+
+
+def top_type_ids(
+    bottom_ids: Collection[str | None], pod: Pod, state: common.VolumeState
+) -> dict[str, str]:
+    """Bottom type ID -> top type ID, for the copies in ``pod`` among ``bottom_ids``.
 
     IDs come from the gateway's ``top_type_ids`` cache, so a warm show or list page asks no
     database after the pod answered. Tenants: keyed by (pod, bottom ID) alone, since the map is
@@ -320,11 +336,10 @@ def with_top_type_ids(records: list[dict], pod: Pod, state: common.VolumeState) 
     (``ensure_in_pod``); any other change (a routing edited through the admin API, a pod's own
     type adopted as a copy) is seen within ``[gateway_cache] ttl``.
     """
-    bottom_ids = {r["volume_type_id"] for r in records if r.get("volume_type_id")}
-    if not bottom_ids:
-        return records
+    keys = {(pod.pod_id, bottom_id) for bottom_id in bottom_ids if bottom_id}
+    if not keys:
+        return {}
     cache = state.caches.top_type_ids
-    keys = {(pod.pod_id, bottom_id) for bottom_id in bottom_ids}
     known = cache.get_many(keys)
     missing = [bottom_id for _pod_id, bottom_id in keys - known.keys()]
     if missing:
@@ -333,10 +348,4 @@ def with_top_type_ids(records: list[dict], pod: Pod, state: common.VolumeState) 
         read = {(pod.pod_id, bottom_id): found.get(bottom_id) for bottom_id in missing}
         cache.put_many(read)
         known = {**known, **read}
-    top_ids = {bottom_id: top_id for (_pod_id, bottom_id), top_id in known.items()}
-    return [
-        {**r, "volume_type_id": top_ids.get(r.get("volume_type_id")) or r.get("volume_type_id")}
-        if "volume_type_id" in r
-        else r
-        for r in records
-    ]
+    return {bottom_id: top_id for (_pod_id, bottom_id), top_id in known.items() if top_id}

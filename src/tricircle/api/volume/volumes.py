@@ -197,7 +197,7 @@ def _list(detailed: bool) -> Response:
     body: dict[str, Any] = {"volumes": records}
     if links:
         body["volumes_links"] = links
-    return jsonify(body)
+    return json_response(body)
 
 
 gateway.route_lists(blueprint, "/v3/volumes", _list)

@@ -154,6 +154,22 @@ def test_list_merges_pods_sorted_with_marker_pages(client, fake_pods):
     assert "volumes_links" not in last
 
 
+def test_listed_records_are_shown_as_the_top_while_the_pods_keep_theirs(client, fake_pods):
+    volume = _create(client, name="data", availability_zone="az2").get_json()["volume"]
+    marker = _create(client, name="later", availability_zone="az1").get_json()["volume"]
+    for path in ("/v3/volumes/detail", f"/v3/volumes/detail?marker={marker['id']}"):
+        listed = client.get(path)
+        assert listed.mimetype == "application/json"
+        shown = next(v for v in listed.get_json()["volumes"] if v["id"] == volume["id"])
+        assert shown["availability_zone"] == "az2"
+        assert shown["links"] == [
+            {"rel": "self", "href": f"http://localhost/v3/volumes/{volume['id']}"}
+        ]
+    bottom = fake_pods.pods["Pod2"].volumes[volume["id"]]
+    assert bottom["availability_zone"] == "nova-az2"
+    assert bottom["links"][0]["href"] == f"http://pod2.example:8776/v3/volumes/{volume['id']}"
+
+
 def test_default_order_is_newest_first(client):
     created = [
         _create(client, availability_zone=f"az{1 + i % 2}").get_json()["volume"] for i in range(3)
