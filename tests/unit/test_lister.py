@@ -596,9 +596,9 @@ def test_pods_drained_by_a_deep_marker_are_refetched_in_one_round(monkeypatch):
     rounds: list[list[str]] = []
     fetch_round = lister._ListRun._fetch_round
 
-    def counting(self, streams, extra=None):
+    def counting(self, streams):
         rounds.append([stream.pod.region_name for stream in streams])
-        return fetch_round(self, streams, extra)
+        return fetch_round(self, streams)
 
     monkeypatch.setattr(lister._ListRun, "_fetch_round", counting)
     sort_keys = complete_sort_keys(["name"], ["asc"], default_keys=("id",))
@@ -706,3 +706,44 @@ def test_positions_use_the_hooks_own_sort_value():
         dt.datetime(2026, 11, 25, 1),
         "x",
     )
+
+
+class SlowMarkerHooks(FakeHooks):
+    """The marker's record answers only once ``released`` is set."""
+
+    def __init__(self, records_by_pod: dict[str, list[dict]]) -> None:
+        super().__init__(records_by_pod)
+        self.released = threading.Event()
+
+    def fetch_record(self, pod: Pod, record_id: str) -> dict | None:
+        self.released.wait(5)
+        return super().fetch_record(pod, record_id)
+
+
+def test_a_marker_only_its_own_pod_lists_around_is_not_waited_for():
+    hooks = SlowMarkerHooks({"Pod1": make_records("Pod1", 12, seed=5), "Pod2": [], "Pod3": []})
+    sort_keys = complete_sort_keys([], [])
+    marker = everything(hooks, sort_keys)[4]
+    started = time.monotonic()
+    result = CrossPodLister(hooks, POOL).list(
+        all_pods(hooks), sort_keys=sort_keys, limit=20, marker=marker, timeout=5
+    )
+    elapsed = time.monotonic() - started
+    hooks.released.set()
+    assert [r["id"] for r in result.records] == everything(hooks, sort_keys)[5:]
+    assert elapsed < 2, f"waited {elapsed:.2f}s for the marker's record"
+
+
+def test_a_marker_is_placed_by_its_record_when_other_pods_list_around_it():
+    hooks = SlowMarkerHooks(
+        {"Pod1": make_records("Pod1", 12, seed=5), "Pod2": make_records("Pod2", 7, seed=6)}
+    )
+    hooks.released.set()
+    sort_keys = complete_sort_keys([], [])
+    expected = everything(hooks, sort_keys)
+    marker = hooks.records_by_pod["Pod1"][4]["id"]
+    result = CrossPodLister(hooks, POOL).list(
+        all_pods(hooks), sort_keys=sort_keys, limit=30, marker=marker, timeout=5
+    )
+    assert [r["id"] for r in result.records] == expected[expected.index(marker) + 1 :]
+    assert hooks.record_fetches == 1

@@ -13,9 +13,12 @@ failure. A pod that does not answer (the deadline, or a hook's ``silent_errors``
 
 Pagination uses a top id as marker (servers' and volumes' top ids are their bottom ids). The
 marker's pod comes from a hook (the routing table) and the marker's record from that pod, fetched
-alongside every pod's first page; the marker's pod gets the marker natively. Other pods have no
-"after these sort values" filter, so they are paged through from their first record and what
-sorts at or before the marker is dropped: page ``n`` of a deep listing costs each other pod about
+alongside every pod's first page; the marker's pod gets the marker natively (its answer vouches
+for the marker). Other pods have no "after these sort values" filter, so they are paged through
+from their first record and what sorts at or before the marker is dropped; the list waits for the
+marker's record only when some such record (or placeholder) needs placing, so a listing where
+only the marker's pod holds records (novaclient's closing request with the last ID seen) costs
+that pod's native page alone: page ``n`` of a deep listing costs each other pod about
 ``n * limit`` records read, in pages doubling from ``limit + 1`` up to ``page_size`` (one request
 per pod for shallow pages). Only pages are requested, never single records, apart from the marker.
 Asking each pod for ``limit + 1`` makes next-page detection exact (no empty last page).
@@ -426,6 +429,7 @@ class _PodStream:
     pending: list[_Entry] = field(default_factory=list)
     exhausted: bool = False
     native_marker: str | None = None
+    past_marker: bool = False
     page_size: int = 0
     last_record: Record | None = None
     unavailable: UnavailablePod | None = None
@@ -525,6 +529,7 @@ class _ListRun:
             stream.exhausted = pod_filters is None
             self.streams.append(stream)
         self.marker_position: _Position | None = None
+        self.pending_marker: tuple[str, Pod, futures.Future] | None = None
         self.unknown_by_pod: dict[str, Sequence[Record]] = {}
 
     def execute(self, marker: str | None) -> ListResult:
@@ -550,18 +555,31 @@ class _ListRun:
 
     def _start_after(self, marker: str) -> None:
         """Round one with a marker: its record fetched alongside every pod's first page (its own
-        pod's page natively after it), then what sorts at or before it dropped."""
+        pod's page natively after it); other pods' records at or before it dropped as they come.
+        The marker is placed at once unless its pod answered natively, which vouches for it."""
         marker_pod = self.hooks.find_marker_pod(marker)
         if marker_pod is None:
             raise MarkerNotFound(marker)
-        marker_future = self.pool.submit(self.hooks.fetch_record, marker_pod, marker)
+        future = self.pool.submit(self.hooks.fetch_record, marker_pod, marker)
+        self.pending_marker = (marker, marker_pod, future)
+        native = None
         for stream in self.streams:
             if stream.pod.pod_id == marker_pod.pod_id and not self.order.group_width:
                 stream.native_marker = marker
-        self._fetch_round(self.streams, extra=marker_future)
-        self.marker_position = self._marker_position(marker, marker_pod, marker_future)
-        for stream in self.streams:
-            stream.buffer = collections.deque(self._after_marker(list(stream.buffer)))
+                stream.past_marker = True
+                native = stream
+        self._fetch_round(self.streams)
+        if native is None or native.unavailable is not None:
+            self._placed_marker()
+
+    def _placed_marker(self) -> _Position | None:
+        """The marker's position (None without a marker), waiting for its record if needed."""
+        if self.pending_marker is not None:
+            marker, pod, future = self.pending_marker
+            self.pool.wait([future], self.deadline)
+            self.marker_position = self._marker_position(marker, pod, future)
+            self.pending_marker = None
+        return self.marker_position
 
     def _query(self, limit: int, marker: str | None, filters: Mapping[str, Any]) -> PodQuery:
         return PodQuery(self.sort_keys, limit, marker, filters)
@@ -583,9 +601,7 @@ class _ListRun:
                 return self.order.position(record)
         raise MarkerNotFound(marker)
 
-    def _fetch_round(
-        self, streams: Sequence[_PodStream], extra: futures.Future | None = None
-    ) -> None:
+    def _fetch_round(self, streams: Sequence[_PodStream]) -> None:
         """Fetch the next page of each stream in parallel; late or failing pods go unavailable."""
         pending: dict[futures.Future, tuple[_PodStream, int]] = {}
         for stream in streams:
@@ -598,7 +614,8 @@ class _ListRun:
             stream.page_size = size
             query = self._query(size, stream.native_marker, stream.filters)
             pending[self.pool.submit(self._fetch_page, stream.pod, query)] = (stream, size)
-        self.pool.wait([*pending, *([extra] if extra is not None else [])], self.deadline)
+        self.pool.wait(list(pending), self.deadline)
+        answers: list[tuple[_PodStream, _Page, int]] = []
         for future, (stream, size) in pending.items():
             if not answered(future):
                 self._lose(stream, "timeout", "no answer before the list deadline")
@@ -612,7 +629,10 @@ class _ListRun:
                 reason = "silent" if isinstance(error, self.hooks.silent_errors) else "error"
                 self._lose(stream, reason, f"{type(error).__name__}: {error}")
             else:
-                self._take(stream, future.result(), size)
+                answers.append((stream, future.result(), size))
+        # Pages past the marker natively last: by then any other page has placed the marker.
+        for stream, page, size in sorted(answers, key=lambda answer: answer[0].past_marker):
+            self._take(stream, page, size)
 
     def _fetch_page(self, pod: Pod, query: PodQuery) -> _Page:
         """``pod``'s page, read on the pool's thread as it arrives: its records positioned
@@ -649,16 +669,20 @@ class _ListRun:
                     cut -= 1
                 ready, stream.pending = ready[:cut], ready[cut:]
             ready = self.order.sorted(ready)
-        stream.buffer.extend(self._after_marker(ready))
+        if stream.past_marker and self.pending_marker is not None:
+            stream.buffer.extend(ready)  # natively after the marker, which nothing else placed
+        else:
+            stream.buffer.extend(self._after_marker(ready))
 
     def _after_marker(self, entries: list[_Entry]) -> list[_Entry]:
         """``entries`` (in the lister's order) without the leading ones at or before the marker."""
-        if self.marker_position is None:
+        marker_position = self._placed_marker() if entries else None
+        if marker_position is None:
             return entries
         for index, (position, record) in enumerate(entries):
             if position is None:
                 position = self.order.position(record)
-            if position.after(self.marker_position):
+            if position.after(marker_position):
                 entries[index] = (position, record)
                 return entries[index:]
         return []
@@ -678,10 +702,11 @@ class _ListRun:
                 [(self.order.position(record), record) for record in self._unknown(stream.pod)]
             )
             last = None if stream.last_record is None else self.order.position(stream.last_record)
+            marker_position = self._placed_marker() if placed else None
             stream.buffer.extend(
                 (position, record)
                 for position, record in placed
-                if position.after(self.marker_position) and position.after(last)
+                if position.after(marker_position) and position.after(last)
             )
 
     def _unknown(self, pod: Pod) -> Sequence[Record]:
