@@ -51,6 +51,7 @@ class FakeCloud(ThreadingHTTPServer):
         self.token_requests = 0
         self.requests: list[tuple[str, str, dict]] = []
         self.release_slow = threading.Event()
+        self.flaky_seen: set[str] = set()
 
     def catalog(self) -> list[dict]:
         """Public endpoints on this server, internal ones nowhere, Pod3 on a closed port."""
@@ -119,6 +120,9 @@ class FakeHandler(BaseHTTPRequestHandler):
             self._send(500, b"<html>Internal Server Error</html>")
         elif self.path.endswith("/not-json"):
             self._send(200, b"plain text")
+        elif self.path.endswith("/flaky") and self.path not in self.server.flaky_seen:
+            self.server.flaky_seen.add(self.path)
+            self._send(503, {"error": {"message": "try again"}})
         elif self.path.endswith("/slow"):
             self.server.release_slow.wait(5)
             self._send(200, {})
@@ -371,3 +375,92 @@ def test_calls_go_through_a_proxy_named_in_the_environment(
     pod1 = PodClients.from_conf(client_conf).client("Pod1", "network")
     url = "http://pod1.invalid/v2.0/networks"
     assert pod1.send("GET", url, token=TOKEN).json()["path"] == url
+
+
+@pytest.fixture
+def caller_clients(bare_environment, client_conf) -> PodClients:
+    """Clients where callers' calls take the lean transport (no proxy, no netrc)."""
+    clients = PodClients.from_conf(client_conf)
+    assert clients.transport is not None
+    return clients
+
+
+def test_callers_calls_skip_keystoneauth_and_send_what_it_would(
+    cloud, caller_clients, client_conf, monkeypatch
+):
+    lean = caller_clients.client("Pod1", "compute")
+    lean.endpoint()
+    monkeypatch.setattr(lean.adapter, "request", None)
+    assert lean.send("GET", "/servers", token=TOKEN).json()["path"] == "/Pod1/compute/servers"
+    lean_requests = list(cloud.requests)
+    cloud.requests.clear()
+    plain = PodClients(make_session(client_conf), connect_timeout=1.0, read_timeout=0.3).client(
+        "Pod1", "compute"
+    )
+    calls = [
+        ("GET", "/servers/detail?all_tenants=1", {"name": ["a", "b"], "host": None}, None),
+        ("POST", "/servers", None, {"server": {"name": "vm1", "min_count": 1}}),
+        ("PUT", "/servers/s1", None, {"server": {"name": "\u00e9t\u00e9"}}),
+        ("DELETE", "/servers/s1", None, None),
+    ]
+    for method, path, params, body in calls:
+        answers = [
+            client.send(
+                method,
+                path,
+                params=params,
+                json=body,
+                token=TOKEN,
+                microversion="2.79",
+                headers={"X-OpenStack-Request-ID": "req-g"},
+            )
+            for client in (lean, plain)
+        ]
+        assert answers[0].status_code == answers[1].status_code
+        assert answers[0].content == answers[1].content
+        seen = cloud.requests[-2:]
+        assert seen[0][:2] == seen[1][:2] == (method, seen[0][1])
+        for name in (
+            "X-Auth-Token",
+            "OpenStack-API-Version",
+            "X-OpenStack-Nova-API-Version",
+            "X-OpenStack-Request-ID",
+            "Content-Type",
+            "Accept",
+        ):
+            assert seen[0][2].get(name) == seen[1][2].get(name), name
+    assert cloud.requests[0][1] == "/Pod1/compute/servers/detail?all_tenants=1&name=a&name=b"
+    assert cloud.requests[0][2]["OpenStack-API-Version"] == "compute 2.79"
+    assert lean_requests[0][2]["X-Auth-Token"] == TOKEN
+
+
+def test_callers_calls_fail_as_keystoneauths_do(cloud, caller_clients):
+    pod1 = caller_clients.client("Pod1", "network")
+    with pytest.raises(PodClientError) as raised:
+        pod1.request("GET", "/v2.0/networks/missing")
+    assert (raised.value.status, raised.value.error_type) == (404, "NotFound")
+    with pytest.raises(PodServerError, match="Internal Server Error"):
+        pod1.request("GET", "/boom")
+    with pytest.raises(PodServerError, match="not JSON"):
+        pod1.request("GET", "/not-json")
+    with pytest.raises(PodUnreachable, match="timed out"):
+        pod1.send("GET", "/slow", token=TOKEN)
+    with pytest.raises(PodUnreachable) as raised:
+        caller_clients.client("Pod3", "network").send("GET", "/v2.0/networks", token=TOKEN)
+    assert raised.value.region_name == "Pod3"
+
+
+def test_callers_idempotent_calls_are_retried_once_and_writes_are_not(cloud, caller_clients):
+    pod1 = caller_clients.client("Pod1", "network")
+    assert pod1.send("GET", "/a/flaky", token=TOKEN).status_code == 200
+    assert [path for _, path, _ in cloud.requests] == ["/Pod1/network/a/flaky"] * 2
+    assert pod1.send("POST", "/b/flaky", token=TOKEN).status_code == 503
+    assert pod1.send("GET", "/c/flaky", token=TOKEN, timeout=1.0).status_code == 503
+    assert len(cloud.requests) == 4
+
+
+def test_a_proxy_or_a_netrc_keeps_callers_calls_on_keystoneauth(
+    bare_environment, client_conf, monkeypatch
+):
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    assert PodClients.from_conf(client_conf).transport is None

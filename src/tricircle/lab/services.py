@@ -31,6 +31,7 @@ from tricircle.lab.layout import (
 )
 
 BIN = Path(sys.executable).parent
+SHARED_MEMORY = Path("/dev/shm")
 JSON_ERROR_WORKER = "tricircle.api.gunicorn_worker.JsonErrorWorker"
 NOVA_VERSION = "34"
 Progress = Callable[[str, str], None]
@@ -62,7 +63,9 @@ def gunicorn_argv_for(
     allows when bounded (8190 bytes), so Tricircle's APIs refuse a long URL themselves
     ([request] max_url_length) in their JSON shape; 0 (unlimited) is not used, as gunicorn
     then buffers any line whole, in time quadratic in its length. A header field may be 8190
-    bytes (gunicorn's and Apache's default; a Keystone token is about 250).
+    bytes (gunicorn's and Apache's default; a Keystone token is about 250). Each worker's
+    heartbeat file, touched on every loop of the worker, lives in /dev/shm (where the machine
+    has it), not on disk.
     """
     return [
         str(BIN / "gunicorn"),
@@ -76,6 +79,7 @@ def gunicorn_argv_for(
         "300",
         "--graceful-timeout",
         "3",
+        *(["--worker-tmp-dir", str(SHARED_MEMORY)] if SHARED_MEMORY.is_dir() else []),
         "--keep-alive",
         "75",
         "--limit-request-line",

@@ -15,6 +15,8 @@ Tricircle's catalog is used within that bound of keystoneauth seeing the new cat
 requests reads the environment (proxies, netrc, the CA bundle) on every call; the session takes
 the CA bundle once and, where no proxy and no netrc file is configured, turns that per-call
 reading off (``read_environment_once``): the environment is the one the session was made in.
+There, calls made with a caller's token skip keystoneauth and requests altogether
+(``transport.LeanTransport``): they need neither the service identity nor the catalog.
 """
 
 from __future__ import annotations
@@ -29,10 +31,16 @@ from keystoneauth1 import adapter, session
 from keystoneauth1 import exceptions as ksa_exceptions
 from keystoneauth1.identity import v3
 from oslo_config import cfg
-from requests import Response
 from requests.utils import NETRC_FILES
 
 from tricircle.cache import TtlCache
+from tricircle.pods.transport import (
+    HttpAnswer,
+    LeanTransport,
+    TransportError,
+    microversion_headers,
+    with_query,
+)
 
 MESSAGE_LIMIT = 500
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -142,12 +150,12 @@ def _netrc_configured() -> bool:
     )
 
 
-def pod_message(response: Response) -> str:
+def pod_message(response: HttpAnswer) -> str:
     """The human message in an error body, in any OpenStack dialect, else the raw text."""
     return pod_fault(response)[1]
 
 
-def pod_fault(response: Response) -> tuple[str | None, str]:
+def pod_fault(response: HttpAnswer) -> tuple[str | None, str]:
     """The fault name (``{"<name>": {"message": ...}}`` bodies only) and message of an error."""
     try:
         body = response.json()
@@ -162,7 +170,7 @@ def pod_fault(response: Response) -> tuple[str | None, str]:
     return None, str(body)[:MESSAGE_LIMIT]
 
 
-def raise_for_status(region_name: str, service_type: str, response: Response) -> None:
+def raise_for_status(region_name: str, service_type: str, response: HttpAnswer) -> None:
     """PodServerError for a 5xx answer, PodClientError for a 4xx or 501 one; nothing otherwise."""
     status = response.status_code
     if status < 400:
@@ -174,7 +182,7 @@ def raise_for_status(region_name: str, service_type: str, response: Response) ->
     )
 
 
-def neutron_error_type(response: Response) -> str | None:
+def neutron_error_type(response: HttpAnswer) -> str | None:
     """The ``type`` of a ``{"NeutronError": {"type": ...}}`` body; None for any other body."""
     try:
         body = response.json()
@@ -185,7 +193,7 @@ def neutron_error_type(response: Response) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def json_or_none(response: Response) -> Any:
+def json_or_none(response: HttpAnswer) -> Any:
     """The JSON body of a response, or None when it is empty or not JSON."""
     if not response.content:
         return None
@@ -200,17 +208,20 @@ Endpoints = TtlCache[tuple[str, str], str]
 
 class PodClient:
     """One service of one pod: JSON requests through a region-bound keystoneauth Adapter, to
-    its endpoint as ``endpoints`` keeps it (none given: read from the catalog on every call)."""
+    its endpoint as ``endpoints`` keeps it (none given: read from the catalog on every call);
+    calls with a caller's token through ``transport`` when one is given."""
 
     def __init__(
         self,
         pod_adapter: adapter.Adapter,
         timeout: tuple[float, float],
         endpoints: Endpoints | None = None,
+        transport: LeanTransport | None = None,
     ) -> None:
         self.adapter = pod_adapter
         self.timeout = timeout
         self._endpoints = endpoints if endpoints is not None else TtlCache(1, 0.0)
+        self._transport = transport
 
     @property
     def region_name(self) -> str:
@@ -249,7 +260,7 @@ class PodClient:
         microversion: str | None = None,
         token: str | None = None,
         timeout: float | tuple[float, float] | None = None,
-    ) -> Response:
+    ) -> HttpAnswer:
         """Send a request and return the raw response, whatever its status.
 
         With ``token`` the call is made as that token's owner (sent as X-Auth-Token) while the
@@ -260,6 +271,22 @@ class PodClient:
         headers = {**(headers or {}), **({} if token is None else {"X-Auth-Token": token})}
         retried = method.upper() in IDEMPOTENT_METHODS and timeout is None
         url = path if urlsplit(path).netloc else f"{self.endpoint().rstrip('/')}/{path.lstrip('/')}"
+        if token is not None and self._transport is not None:
+            if microversion is not None:
+                headers.update(microversion_headers(self.service_type, microversion))
+            try:
+                return self._transport.send(
+                    method.upper(),
+                    with_query(url, params),
+                    body=json,
+                    headers=headers,
+                    timeout=self.timeout if timeout is None else timeout,
+                    retries=RETRIES if retried else 0,
+                    retry_delay=RETRY_DELAY,
+                    retried_statuses=RETRIED_STATUSES,
+                )
+            except TransportError as exc:
+                raise PodUnreachable(self.region_name, self.service_type, str(exc)) from exc
         try:
             return self.adapter.request(
                 url,
@@ -298,7 +325,7 @@ class PodClient:
         )
         return self._decoded(response)
 
-    def _decoded(self, response: Response) -> Any:
+    def _decoded(self, response: HttpAnswer) -> Any:
         """The JSON of a successful response; the typed error of a failed one."""
         raise_for_status(self.region_name, self.service_type, response)
         if not response.content:
@@ -338,23 +365,33 @@ class PodClients:
         read_timeout: float,
         interface: str = "public",
         endpoints: Endpoints | None = None,
+        transport: LeanTransport | None = None,
     ) -> None:
         self.session = pod_session
         self.timeout = (connect_timeout, read_timeout)
         self.interface = interface
         self.endpoints = endpoints if endpoints is not None else TtlCache(1, 0.0)
+        self.transport = transport
         self._clients: dict[tuple[str, str], PodClient] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> PodClients:
         """Clients using ``[client]``'s identity and timeouts, endpoints kept as
-        ``[gateway_cache]`` bounds."""
+        ``[gateway_cache]`` bounds; callers' calls on the lean transport where requests would
+        read nothing more from the environment and send no client certificate."""
+        pod_session = make_session(conf)
+        transport = None
+        if not pod_session.session.trust_env and pod_session.cert is None:
+            transport = LeanTransport(
+                pod_session.verify, conf.client.pooled_endpoints, conf.gateway.pod_call_workers
+            )
         return cls(
-            make_session(conf),
+            pod_session,
             connect_timeout=conf.client.connect_timeout,
             read_timeout=conf.client.read_timeout,
             endpoints=TtlCache(conf.gateway_cache.max_entries, conf.gateway_cache.ttl),
+            transport=transport,
         )
 
     def client(self, region_name: str, service_type: str) -> PodClient:
@@ -368,5 +405,7 @@ class PodClients:
                     region_name=region_name,
                     interface=self.interface,
                 )
-                self._clients[key] = PodClient(pod_adapter, self.timeout, self.endpoints)
+                self._clients[key] = PodClient(
+                    pod_adapter, self.timeout, self.endpoints, self.transport
+                )
             return self._clients[key]

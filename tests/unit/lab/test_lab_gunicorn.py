@@ -81,3 +81,8 @@ def test_tricircles_apis_run_the_json_error_worker_and_openstacks_services_do_no
     path = f"{JsonErrorWorker.__module__}.{JsonErrorWorker.__name__}"
     assert {name: worker_class(started[name]) for name in apis} == dict.fromkeys(apis, path)
     assert worker_class(services.gunicorn_argv("keystone", "keystone", 22001)) is None
+
+
+def test_workers_keep_their_heartbeat_file_in_memory():
+    parsed = vars(Config().parser().parse_args(ARGV[1:]))
+    assert parsed["worker_tmp_dir"] == ("/dev/shm" if Path("/dev/shm").is_dir() else None)
