@@ -357,6 +357,11 @@ class PodClients:
             endpoints=TtlCache(conf.gateway_cache.max_entries, conf.gateway_cache.ttl),
         )
 
+    def endpoint_override(self, region_name: str, service_type: str) -> str | None:
+        """A fixed URL of ``service_type`` in ``region_name`` instead of the catalog's; None
+        (always, here) reads the catalog. Subclasses that know their pods override it."""
+        return None
+
     def client(self, region_name: str, service_type: str) -> PodClient:
         """The client of ``service_type`` (``network``, ``compute``, ...) in ``region_name``."""
         key = (region_name, service_type)
@@ -367,6 +372,7 @@ class PodClients:
                     service_type=service_type,
                     region_name=region_name,
                     interface=self.interface,
+                    endpoint_override=self.endpoint_override(region_name, service_type),
                 )
                 self._clients[key] = PodClient(pod_adapter, self.timeout, self.endpoints)
             return self._clients[key]
