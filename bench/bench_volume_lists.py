@@ -36,6 +36,7 @@ from keystoneauth1 import adapter, session
 from oslo_config import cfg
 from sqlalchemy import Engine, event
 
+from fake_cinder import volume_record
 from tricircle import conf as tricircle_conf
 from tricircle.api.gateway import Overrides
 from tricircle.api.microversions import Microversion
@@ -55,30 +56,19 @@ TOP_TYPE = "top-type-0000-0000-0000-000000000000"
 def volume(region: str, endpoint: str, index: int, bottom_type: str) -> dict[str, Any]:
     """A detailed volume of Cinder's 3.71 shape as a project member sees it."""
     volume_id = f"{region.lower()}-{index:04d}-0000-0000-000000000000"
+    link = f"{endpoint}/{PROJECT}/volumes/{volume_id}"
+    record = volume_record(
+        volume_id,
+        name=f"bench-{index:04d}",
+        availability_zone=f"{region}-az",
+        created_at=f"2026-11-25T00:{index // 60:02d}:{index % 60:02d}.000000",
+        updated_at="2026-11-25T01:00:00.000000",
+        href=link,
+        bookmark_href=link,
+        user_id="bench",
+    )
     return {
-        "id": volume_id,
-        "name": f"bench-{index:04d}",
-        "status": "available",
-        "size": 1,
-        "availability_zone": f"{region}-az",
-        "created_at": f"2026-11-25T00:{index // 60:02d}:{index % 60:02d}.000000",
-        "updated_at": "2026-11-25T01:00:00.000000",
-        "attachments": [],
-        "description": None,
-        "volume_type": "lvmdriver-1",
-        "snapshot_id": None,
-        "source_volid": None,
-        "metadata": {},
-        "links": [
-            {"rel": "self", "href": f"{endpoint}/{PROJECT}/volumes/{volume_id}"},
-            {"rel": "bookmark", "href": f"{endpoint}/{PROJECT}/volumes/{volume_id}"},
-        ],
-        "user_id": "bench",
-        "bootable": "false",
-        "encrypted": False,
-        "replication_status": None,
-        "consistencygroup_id": None,
-        "multiattach": False,
+        **record,
         "volume_type_id": bottom_type,
         "group_id": None,
         "provider_id": None,
