@@ -26,6 +26,8 @@ from tricircle.lab import identity
 from tricircle.lab.layout import DEMO_PROJECT, DEMO_USER, IMAGE, PASSWORD, TOP_REGION, LabLayout
 
 MICROVERSION = "2.79"
+# A p50 and a p95, in ms.
+Figures = tuple[float, float]
 
 
 def demo_session(layout: LabLayout) -> session.Session:
@@ -89,6 +91,24 @@ def row(label: str, gateway: list[float], pod: list[float]) -> str:
     g50, g95 = p50_p95(gateway)
     d50, d95 = p50_p95(pod)
     return f"| {label} | {g50:.1f} | {g95:.1f} | {d50:.1f} | {d95:.1f} | {g50 / d50:.2f} |"
+
+
+def list_table_header(noun: str) -> str:
+    """The header of a list table (``noun``: what is listed), the rows being ``list_row``'s."""
+    return (
+        f"| {noun} | pods holding them | gateway p50 ms | gateway p95 ms | slowest pod p50 ms |"
+        " slowest pod p95 ms | ratio p50 |\n|---:|---:|---:|---:|---:|---:|---:|"
+    )
+
+
+def list_row(listed: int, holding: int, pods: int, gateway: Figures, slowest: Figures) -> str:
+    """A list table's row: ``listed`` records in ``holding`` of ``pods`` pods, p50 and p95 in ms
+    through the gateway and of the slowest pod listed alone, and the ratio of the p50s."""
+    (g50, g95), (s50, s95) = gateway, slowest
+    return (
+        f"| {listed} | {holding} of {pods} | {g50:.1f} | {g95:.1f} | {s50:.1f} | {s95:.1f} |"
+        f" {g50 / s50:.2f} |"
+    )
 
 
 def lab_image_id(layout: LabLayout) -> str:
@@ -183,11 +203,7 @@ def bench_lists(layout: LabLayout, user: session.Session, args: argparse.Namespa
     gateway = compute(user, TOP_REGION)
     booted: dict[str, list[str]] = {}
     query = {"limit": "1000"}
-    print(
-        "| servers | pods holding them | gateway p50 ms | gateway p95 ms | slowest pod p50 ms |"
-        " slowest pod p95 ms | ratio p50 |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(list_table_header("servers"))
     try:
         for holding in range(1, len(pods) + 1):
             pod = pods[holding - 1]
@@ -204,13 +220,8 @@ def bench_lists(layout: LabLayout, user: session.Session, args: argparse.Namespa
                 for region in booted
             }
             slowest = max(direct.values(), key=lambda samples: statistics.median(samples))
-            g50, g95 = p50_p95(through)
-            s50, s95 = p50_p95(slowest)
             total = sum(len(ids) for ids in booted.values())
-            print(
-                f"| {total} | {holding} of {len(pods)} | {g50:.1f} | {g95:.1f} | {s50:.1f} |"
-                f" {s95:.1f} | {g50 / s50:.2f} |"
-            )
+            print(list_row(total, holding, len(pods), p50_p95(through), p50_p95(slowest)))
     finally:
         for pod in pods:
             api = compute(user, pod.region)

@@ -27,6 +27,7 @@ from keystoneauth1 import adapter, session
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1.identity import v3
 
+from bench_compute import list_row, list_table_header
 from tricircle.lab import identity
 from tricircle.lab.layout import DEMO_PROJECT, DEMO_USER, PASSWORD, TOP_REGION, LabLayout
 
@@ -117,11 +118,7 @@ def bench_lists(layout: LabLayout, user: session.Session, args: argparse.Namespa
         volumes_api(admin, pod.region).put(f"/os-quota-sets/{project_id}", json=quota)
     gateway = volumes_api(user, TOP_REGION)
     query = {"limit": "1000"}
-    print(
-        "| volumes | pods holding them | gateway p50 ms | gateway p95 ms | slowest pod p50 ms |"
-        " slowest pod p95 ms | ratio p50 |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(list_table_header("volumes"))
     holding: list[str] = []
     try:
         for pod in pods:
@@ -137,12 +134,9 @@ def bench_lists(layout: LabLayout, user: session.Session, args: argparse.Namespa
                     api.get("/volumes/detail", params=query)
                     samples.append(time.perf_counter() - started)
             slowest = max(direct.values(), key=statistics.median)
-            g50, g95 = p50_p95(through)
-            s50, s95 = p50_p95(slowest)
-            print(
-                f"| {args.per_pod * len(holding)} | {len(holding)} of {len(pods)} | {g50:.1f} |"
-                f" {g95:.1f} | {s50:.1f} | {s95:.1f} | {g50 / s50:.2f} |"
-            )
+            listed = args.per_pod * len(holding)
+            gateway_ms, slowest_ms = p50_p95(through), p50_p95(slowest)
+            print(list_row(listed, len(holding), len(pods), gateway_ms, slowest_ms))
     finally:
         for pod in pods:
             volumes = volumes_api(user, pod.region)

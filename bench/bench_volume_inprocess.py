@@ -48,6 +48,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from fake_cinder import volume_record
+
 HOST = "127.0.0.1"
 SERVICE_TOKEN = "service-token-" + "s" * 40
 USER_TOKEN = "user-token-" + "u" * 40
@@ -187,34 +189,17 @@ def keystone_handler(keystone_url: str, entries: list[dict[str, Any]]) -> type[J
 def volume_document(cinder_url: str) -> dict[str, Any]:
     """One available volume as Cinder shows it at 3.0."""
     link = f"{cinder_url}/{DEMO_PROJECT}/volumes/{VOLUME_ID}"
-    return {
-        "volume": {
-            "id": VOLUME_ID,
-            "status": "available",
-            "size": 1,
-            "availability_zone": "nova-az1",
-            "created_at": "2026-11-26T20:00:00.000000",
-            "updated_at": "2026-11-26T20:00:01.000000",
-            "attachments": [],
-            "name": "bench-volume",
-            "description": None,
-            "volume_type": "lvmdriver-1",
-            "snapshot_id": None,
-            "source_volid": None,
-            "metadata": {},
-            "links": [
-                {"rel": "self", "href": link},
-                {"rel": "bookmark", "href": link.replace("/v3/", "/")},
-            ],
-            "user_id": DEMO_USER,
-            "bootable": "false",
-            "encrypted": False,
-            "replication_status": None,
-            "consistencygroup_id": None,
-            "multiattach": False,
-            "os-vol-tenant-attr:tenant_id": DEMO_PROJECT,
-        }
-    }
+    record = volume_record(
+        VOLUME_ID,
+        name="bench-volume",
+        availability_zone="nova-az1",
+        created_at="2026-11-26T20:00:00.000000",
+        updated_at="2026-11-26T20:00:01.000000",
+        href=link,
+        bookmark_href=link.replace("/v3/", "/"),
+        user_id=DEMO_USER,
+    )
+    return {"volume": {**record, "os-vol-tenant-attr:tenant_id": DEMO_PROJECT}}
 
 
 def cinder_handler(cinder_url: str) -> type[JsonHandler]:

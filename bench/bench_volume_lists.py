@@ -36,6 +36,7 @@ from keystoneauth1 import adapter, session
 from oslo_config import cfg
 from sqlalchemy import Engine, event
 
+from fake_cinder import volume_record
 from tricircle import conf as tricircle_conf
 from tricircle.api.gateway import Overrides
 from tricircle.api.microversions import Microversion
@@ -44,7 +45,7 @@ from tricircle.db import migrations
 from tricircle.db.engine import make_engine, make_session_factory
 from tricircle.db.models import Pod, ResourceRouting, VolumeType
 from tricircle.db.routings import ResourceType
-from tricircle.pods.client import PodClient, PodClients
+from tricircle.pods.client import PodClients
 
 PROJECT = "bench-project"
 HEADERS = {"X-Project-Id": PROJECT, "X-User-Id": "bench", "X-Roles": "member"}
@@ -55,30 +56,19 @@ TOP_TYPE = "top-type-0000-0000-0000-000000000000"
 def volume(region: str, endpoint: str, index: int, bottom_type: str) -> dict[str, Any]:
     """A detailed volume of Cinder's 3.71 shape as a project member sees it."""
     volume_id = f"{region.lower()}-{index:04d}-0000-0000-000000000000"
+    link = f"{endpoint}/{PROJECT}/volumes/{volume_id}"
+    record = volume_record(
+        volume_id,
+        name=f"bench-{index:04d}",
+        availability_zone=f"{region}-az",
+        created_at=f"2026-11-25T00:{index // 60:02d}:{index % 60:02d}.000000",
+        updated_at="2026-11-25T01:00:00.000000",
+        href=link,
+        bookmark_href=link,
+        user_id="bench",
+    )
     return {
-        "id": volume_id,
-        "name": f"bench-{index:04d}",
-        "status": "available",
-        "size": 1,
-        "availability_zone": f"{region}-az",
-        "created_at": f"2026-11-25T00:{index // 60:02d}:{index % 60:02d}.000000",
-        "updated_at": "2026-11-25T01:00:00.000000",
-        "attachments": [],
-        "description": None,
-        "volume_type": "lvmdriver-1",
-        "snapshot_id": None,
-        "source_volid": None,
-        "metadata": {},
-        "links": [
-            {"rel": "self", "href": f"{endpoint}/{PROJECT}/volumes/{volume_id}"},
-            {"rel": "bookmark", "href": f"{endpoint}/{PROJECT}/volumes/{volume_id}"},
-        ],
-        "user_id": "bench",
-        "bootable": "false",
-        "encrypted": False,
-        "replication_status": None,
-        "consistencygroup_id": None,
-        "multiattach": False,
+        **record,
         "volume_type_id": bottom_type,
         "group_id": None,
         "provider_id": None,
@@ -161,18 +151,9 @@ class LocalPods(PodClients):
         super().__init__(session.Session(), connect_timeout=2, read_timeout=10)
         self.servers = servers
 
-    def client(self, region_name: str, service_type: str) -> PodClient:
-        key = (region_name, service_type)
-        with self._lock:
-            if key not in self._clients:
-                pod_adapter = adapter.Adapter(
-                    self.session,
-                    service_type=service_type,
-                    region_name=region_name,
-                    endpoint_override=self.servers[region_name].endpoint,
-                )
-                self._clients[key] = PodClient(pod_adapter, self.timeout)
-            return self._clients[key]
+    def endpoint_override(self, region_name: str, service_type: str) -> str:
+        """The PodServer's endpoint, whatever the service."""
+        return self.servers[region_name].endpoint
 
     def reachable(self, region_name: str, service_type: str) -> bool:
         return True

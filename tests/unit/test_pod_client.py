@@ -244,6 +244,19 @@ def test_unknown_region_or_service_is_not_found(clients):
         clients.client("Pod2", "compute").endpoint()
 
 
+def test_an_endpoint_override_replaces_the_catalogs_and_none_keeps_it(cloud, client_conf):
+    """A subclass names some pods' endpoints itself; every other pod is looked up as before."""
+
+    class KnownPods(PodClients):
+        def endpoint_override(self, region_name: str, service_type: str) -> str | None:
+            return f"{cloud.base}/Pod2/network" if region_name == "Pod9" else None
+
+    known = KnownPods(make_session(client_conf), connect_timeout=1.0, read_timeout=0.3)
+    assert known.client("Pod9", "network").get("/a")["path"] == "/Pod2/network/a"
+    assert known.client("Pod1", "network").get("/b")["path"] == "/Pod1/network/b"
+    assert PodClients.from_conf(client_conf).endpoint_override("Pod9", "network") is None
+
+
 def test_endpoints_are_read_from_the_catalog_once_per_ttl(cloud, client_conf, monkeypatch):
     """keystoneauth copies the whole catalog per lookup: a pod call reuses the kept endpoint."""
     lookups: list[tuple[str, str]] = []

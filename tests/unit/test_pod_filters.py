@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from tricircle.db.models import Pod, ResourceRouting
 from tricircle.db.routings import ResourceType
 from tricircle.pods.filters import TopIdFilters
@@ -9,19 +11,29 @@ from tricircle.pods.filters import TopIdFilters
 NAMED = {"flavor": ResourceType.FLAVOR}
 
 
+def add_routings(
+    session_factory: sessionmaker[Session],
+    pod_id: str,
+    *routes: tuple[str, str | None, ResourceType],
+) -> None:
+    """Routings of project p1 to ``pod_id``, one per (top ID, bottom ID, resource type)."""
+    with session_factory.begin() as session:
+        for top_id, bottom_id, resource_type in routes:
+            session.add(
+                ResourceRouting(
+                    top_id=top_id,
+                    bottom_id=bottom_id,
+                    pod_id=pod_id,
+                    project_id="p1",
+                    resource_type=resource_type,
+                )
+            )
+
+
 def test_a_top_flavor_becomes_the_pods_copy_and_a_pod_without_one_is_left_out(
     session_factory, pod_id
 ):
-    with session_factory.begin() as session:
-        session.add(
-            ResourceRouting(
-                top_id="top-flavor",
-                bottom_id="pod1-flavor",
-                pod_id=pod_id,
-                project_id="p1",
-                resource_type=ResourceType.FLAVOR,
-            )
-        )
+    add_routings(session_factory, pod_id, ("top-flavor", "pod1-flavor", ResourceType.FLAVOR))
     filters = TopIdFilters(session_factory, NAMED)
     pairs = [("name", "web"), ("flavor", "top-flavor")]
     assert filters.for_pod(Pod(pod_id=pod_id), pairs) == [
@@ -42,16 +54,7 @@ def test_filters_naming_no_top_resource_pass_without_the_database():
 
 
 def test_the_routings_are_read_once_per_list_whatever_the_pods(session_factory, pod_id):
-    with session_factory.begin() as session:
-        session.add(
-            ResourceRouting(
-                top_id="top-flavor",
-                bottom_id="pod1-flavor",
-                pod_id=pod_id,
-                project_id="p1",
-                resource_type=ResourceType.FLAVOR,
-            )
-        )
+    add_routings(session_factory, pod_id, ("top-flavor", "pod1-flavor", ResourceType.FLAVOR))
     opened = []
 
     def counted_sessions():
@@ -66,25 +69,12 @@ def test_the_routings_are_read_once_per_list_whatever_the_pods(session_factory, 
 
 
 def test_a_copy_of_another_type_or_still_in_flight_matches_nothing(session_factory, pod_id):
-    with session_factory.begin() as session:
-        session.add(
-            ResourceRouting(
-                top_id="top-flavor",
-                bottom_id=None,
-                pod_id=pod_id,
-                project_id="p1",
-                resource_type=ResourceType.FLAVOR,
-            )
-        )
-        session.add(
-            ResourceRouting(
-                top_id="top-network",
-                bottom_id="pod1-network",
-                pod_id=pod_id,
-                project_id="p1",
-                resource_type=ResourceType.NETWORK,
-            )
-        )
+    add_routings(
+        session_factory,
+        pod_id,
+        ("top-flavor", None, ResourceType.FLAVOR),
+        ("top-network", "pod1-network", ResourceType.NETWORK),
+    )
     filters = TopIdFilters(session_factory, NAMED)
     assert filters.for_pod(Pod(pod_id=pod_id), [("flavor", "top-flavor")]) is None
     assert filters.for_pod(Pod(pod_id=pod_id), [("flavor", "top-network")]) is None

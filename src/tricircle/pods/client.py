@@ -394,6 +394,11 @@ class PodClients:
             transport=transport,
         )
 
+    def endpoint_override(self, region_name: str, service_type: str) -> str | None:
+        """A fixed URL of ``service_type`` in ``region_name`` instead of the catalog's; None
+        (always, here) reads the catalog. Subclasses that know their pods override it."""
+        return None
+
     def client(self, region_name: str, service_type: str) -> PodClient:
         """The client of ``service_type`` (``network``, ``compute``, ...) in ``region_name``."""
         key = (region_name, service_type)
@@ -404,6 +409,7 @@ class PodClients:
                     service_type=service_type,
                     region_name=region_name,
                     interface=self.interface,
+                    endpoint_override=self.endpoint_override(region_name, service_type),
                 )
                 self._clients[key] = PodClient(
                     pod_adapter, self.timeout, self.endpoints, self.transport
