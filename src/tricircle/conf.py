@@ -201,8 +201,9 @@ gateway_cache_opts = [
         default=5.0,
         min=0.0,
         help="Seconds a gateway process keeps what it read of the pods, top network names, "
-        "the pods of servers, volumes and other routed resources, and top volume type IDs "
-        "(every process calling pods also keeps their endpoints from the catalog this long); "
+        "the pods of servers, volumes and other routed resources, top volume type IDs and "
+        "where its server and volume list pages ended (every process calling pods also keeps "
+        "their endpoints from the catalog this long); "
         "a change made through another process (a pod disabled, a network renamed, a routing "
         "dropped or moved) is seen within this bound. 0 caches nothing.",
     ),

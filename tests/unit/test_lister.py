@@ -7,13 +7,14 @@ import functools
 import random
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tricircle.cache import TtlCache
 from tricircle.db.models import Pod
 from tricircle.pods import lister
 from tricircle.pods.fanout import PodCallPool
@@ -747,3 +748,180 @@ def test_a_marker_is_placed_by_its_record_when_other_pods_list_around_it():
     )
     assert [r["id"] for r in result.records] == expected[expected.index(marker) + 1 :]
     assert hooks.record_fetches == 1
+
+
+def continuation_cache(clock: Callable[[], float] = time.monotonic) -> lister.Continuations:
+    return TtlCache(1024, 5.0, clock)
+
+
+def follow_to_empty(
+    hooks: FakeHooks, sort_keys, limit: int, *, scope: str = "project-a", **kwargs: Any
+) -> list[lister.ListResult]:
+    """Pages as clients ask them: each with the last ID of the one before, until one is empty."""
+    results, marker = [], None
+    for _ in range(100):
+        result = CrossPodLister(hooks, POOL, **kwargs).list(
+            all_pods(hooks), sort_keys=sort_keys, limit=limit, marker=marker, timeout=5, scope=scope
+        )
+        results.append(result)
+        if not result.records:
+            return results
+        marker = result.records[-1]["id"]
+    pytest.fail("pagination did not end")
+
+
+def test_closing_request_after_a_complete_listing_asks_no_pod(hooks):
+    cache = continuation_cache()
+    sort_keys = complete_sort_keys([], [])
+    results = follow_to_empty(hooks, sort_keys, 41, continuations=cache)
+    assert [r["id"] for r in results[0].records] == everything(hooks, sort_keys)
+    assert len(results) == 2 and not results[0].has_next
+    assert len(hooks.calls) == 4, "the closing request asked no pod"
+    assert hooks.record_fetches == 0, "nor read the marker's record"
+    assert (results[1].records, results[1].has_next, results[1].next_marker) == ([], False, None)
+
+
+def test_closing_request_looks_up_no_marker_pod(hooks):
+    class NoRoutings(FakeHooks):
+        def find_marker_pod(self, marker: str) -> Pod | None:
+            raise AssertionError("the marker's pod was looked up")
+
+    fake = NoRoutings(hooks.records_by_pod)
+    cache = continuation_cache()
+    results = follow_to_empty(fake, SORTS[1], 100, continuations=cache)
+    assert [len(result.records) for result in results] == [41, 0]
+
+
+def test_a_pod_with_records_left_is_still_asked_and_others_are_not(hooks):
+    cache = continuation_cache()
+    sort_keys = (SortKey("id"),)
+    first = CrossPodLister(hooks, POOL, continuations=cache).list(
+        all_pods(hooks), sort_keys=sort_keys, limit=20, timeout=5, scope="project-a"
+    )
+    assert first.records[-1]["id"] == "Pod2-006" and first.has_next
+    hooks.calls.clear()
+    second = CrossPodLister(hooks, POOL, continuations=cache).list(
+        all_pods(hooks),
+        sort_keys=sort_keys,
+        limit=20,
+        marker="Pod2-006",
+        timeout=5,
+        scope="project-a",
+    )
+    assert [r["id"] for r in second.records] == [f"Pod4-{n:03d}" for n in range(20)]
+    # Pod1 and Pod2 gave all they hold on the first page, Pod3 nothing: only Pod4 is asked.
+    assert hooks.calls == [("Pod4", 21, None)] and hooks.record_fetches == 0
+
+    hooks.calls.clear()
+    third = CrossPodLister(hooks, POOL, continuations=cache).list(
+        all_pods(hooks),
+        sort_keys=sort_keys,
+        limit=20,
+        marker="Pod4-019",
+        timeout=5,
+        scope="project-a",
+    )
+    assert [r["id"] for r in third.records] == ["Pod4-020"] and not third.has_next
+    assert hooks.calls == [("Pod4", 21, "Pod4-019")], "the marker's pod paged natively"
+
+
+@pytest.mark.parametrize("coarse", [False, True], ids=["fine", "coarse"])
+@pytest.mark.parametrize("seed", range(30))
+def test_continued_pages_equal_pages_listed_afresh(seed, coarse):
+    """Any pods, sorts and page sizes, fine or coarse keys: every page a cached lister gives
+    (pods known to hold nothing after the marker not asked, no marker read) is the page a
+    lister without continuations gives for the same marker."""
+    chooser = random.Random(seed)
+    records_by_pod = {}
+    for pod_number in range(chooser.randint(1, 4)):
+        pod_id = f"Pod{pod_number}"
+        count, pod_seed = chooser.randint(0, 20), seed * 10 + pod_number
+        if coarse:
+            records = records_with_fine_times(pod_id, count, pod_seed)
+        else:
+            records = make_records(pod_id, count, pod_seed)
+        for record in records:
+            record["name"] = chooser.choice(["a", "b", None])
+            record["size"] = chooser.randint(1, 2)
+        records_by_pod[pod_id] = records
+    hooks_class = FinerPodHooks if coarse else FakeHooks
+    cached_hooks, fresh_hooks = hooks_class(records_by_pod), hooks_class(records_by_pod)
+    names = chooser.sample(["name", "size", "created_at"], chooser.randint(0, 3))
+    sort_keys = complete_sort_keys(names, [chooser.choice(["asc", "desc"]) for _ in names])
+    limit, page_size = chooser.randint(1, 9), chooser.randint(2, 8)
+    cached = follow_to_empty(
+        cached_hooks, sort_keys, limit, page_size=page_size, continuations=continuation_cache()
+    )
+    markers = [None] + [result.records[-1]["id"] for result in cached[:-1]]
+    for marker, result in zip(markers, cached, strict=True):
+        fresh = CrossPodLister(fresh_hooks, POOL, page_size=page_size).list(
+            all_pods(fresh_hooks), sort_keys=sort_keys, limit=limit, marker=marker, timeout=5
+        )
+        assert [r["id"] for r in result.records] == [r["id"] for r in fresh.records], marker
+        assert result.has_next == fresh.has_next
+    listed = [r["id"] for result in cached for r in result.records]
+    assert listed == everything(cached_hooks, sort_keys)
+    assert cached_hooks.record_fetches == 0
+    assert len(cached_hooks.calls) <= len(fresh_hooks.calls)
+
+
+def test_another_scope_misses(hooks):
+    cache = continuation_cache()
+    follow_to_empty(hooks, SORTS[0], 100, continuations=cache, scope="project-a")
+    hooks.calls.clear()
+    other = CrossPodLister(hooks, POOL, continuations=cache).list(
+        all_pods(hooks),
+        sort_keys=SORTS[0],
+        limit=100,
+        marker=everything(hooks, SORTS[0])[-1],
+        timeout=5,
+        scope="project-b",
+    )
+    assert other.records == []
+    assert len(hooks.calls) == 4 and hooks.record_fetches == 1
+
+
+def test_a_list_without_scope_keeps_nothing(hooks):
+    cache = continuation_cache()
+    CrossPodLister(hooks, POOL, continuations=cache).list(
+        all_pods(hooks), sort_keys=SORTS[0], limit=100, timeout=5
+    )
+    assert len(cache) == 0
+
+
+def test_an_expired_continuation_misses(hooks):
+    now = [100.0]
+    cache = continuation_cache(lambda: now[0])
+    first = CrossPodLister(hooks, POOL, continuations=cache).list(
+        all_pods(hooks), sort_keys=SORTS[0], limit=100, timeout=5, scope="project-a"
+    )
+    now[0] += 5.0
+    hooks.calls.clear()
+    CrossPodLister(hooks, POOL, continuations=cache).list(
+        all_pods(hooks),
+        sort_keys=SORTS[0],
+        limit=100,
+        marker=first.records[-1]["id"],
+        timeout=5,
+        scope="project-a",
+    )
+    assert len(hooks.calls) == 4 and hooks.record_fetches == 1
+
+
+@pytest.mark.parametrize("trouble", ["failing", "slow"])
+def test_nothing_is_kept_when_a_pod_was_unavailable(hooks, trouble):
+    if trouble == "failing":
+        hooks.failing.add("Pod2")
+    else:
+        hooks.slow["Pod2"] = threading.Event()
+    cache = continuation_cache()
+    result = CrossPodLister(hooks, POOL, continuations=cache).list(
+        all_pods(hooks),
+        sort_keys=SORTS[0],
+        limit=100,
+        timeout=0.3,
+        include_unknown=True,
+        scope="project-a",
+    )
+    assert result.unavailable and result.records
+    assert len(cache) == 0

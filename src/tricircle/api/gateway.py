@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -41,6 +41,7 @@ from tricircle.db.models import Pod
 from tricircle.db.routings import ResourceType
 from tricircle.pods.client import PodClients
 from tricircle.pods.fanout import PodCallPool, shared_pool
+from tricircle.pods.lister import Continuations
 from tricircle.pods.scheduler import PodScheduler, make_scheduler
 from tricircle.pods.versions import PodVersions
 from tricircle.quotas.engine import QuotaEngine
@@ -53,6 +54,7 @@ State = TypeVar("State", bound="GatewayState")
 BOTTOM_PODS = "bottom"
 ALL_PROJECTS = "*"
 RECENT_NETWORKS_TTL = 600.0
+LIST_CONTINUATIONS = 1024
 
 
 class AppState(Protocol):
@@ -83,6 +85,13 @@ class GatewayCaches:
     # List scope (project ID, or ALL_PROJECTS) -> IDs of the networks its last list showed:
     # what to read ahead, kept RECENT_NETWORKS_TTL; serves no data by itself.
     recent_networks: TtlCache[str, frozenset[str]]
+    # What each server or volume list page learnt at its end (``pods.lister``: the last
+    # record's sort values and pod, the pods holding nothing after it), for the request naming
+    # that record as marker with the same caller and query (``list_scope``); at most
+    # LIST_CONTINUATIONS. Kept for ``ttl``: a record entering a pod's range after the page within
+    # that time is not seen by the next page, as with any paged listing that changes between
+    # pages; other processes simply miss.
+    list_continuations: Continuations
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts, clock: Clock) -> GatewayCaches:
@@ -95,6 +104,7 @@ class GatewayCaches:
             TtlCache(size, ttl, clock),
             TtlCache(size, ttl, clock),
             TtlCache(size, RECENT_NETWORKS_TTL if ttl else 0.0, clock),
+            TtlCache(min(size, LIST_CONTINUATIONS), ttl, clock),
         )
 
 
@@ -264,6 +274,15 @@ def _caller_scope() -> str | None:
     """The project the caller is limited to, None for an admin."""
     who = caller()
     return None if who.is_admin else who.project_id
+
+
+def list_scope(who: Caller) -> tuple[Hashable, ...]:
+    """Whose list this is and how it was asked, for the lister's continuations: the caller's
+    project, user, admin role and microversion, the path and the query without ``marker``."""
+    query = tuple(
+        (name, value) for name, value in request.args.items(multi=True) if name != "marker"
+    )
+    return (who.project_id, who.user_id, who.is_admin, who.microversion, request.path, query)
 
 
 def served_maximum() -> Microversion:

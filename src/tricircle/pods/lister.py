@@ -25,6 +25,15 @@ Asking each pod for ``limit + 1`` makes next-page detection exact (no empty last
 
 A marker whose pod is unavailable is placed by its placeholder record; one that no pod and no
 placeholder knows is ``MarkerNotFound``.
+
+Continuations: given a cache (``Continuations``) and the caller's ``scope``, a list that every
+pod answered keeps what it learnt at the end of its page for the request that follows with that
+page's last id as marker (novaclient's, openstacksdk's and Rally's closing request): where the
+marker sorts and which pod gave it (no marker lookup, no marker record), and which pods gave all
+their records with none left after the page (not asked). When no pod is left, that request is an
+empty page with no pod call. Keys hold everything that changes the answer: the resource, the
+caller's scope, sort keys, filters, ``include_unknown``, the pods listed and the marker. A pod
+still holding records (read but not listed, or not read yet) is always asked, coarse keys or not.
 """
 
 from __future__ import annotations
@@ -36,12 +45,13 @@ import functools
 import heapq
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from tricircle.cache import TtlCache
 from tricircle.db.models import Pod
 from tricircle.pods.fanout import PodCallPool, answered
 
@@ -129,7 +139,8 @@ class PodQuery:
 class ListHooks(abc.ABC):
     """What one resource supplies to the lister. Methods run on the pool's threads concurrently.
 
-    ``id_key``: the record field holding the id; ``id_sort_key``: the sort key pods know for it
+    ``resource``: what is listed (continuations are kept under it); ``id_key``: the record field
+    holding the id; ``id_sort_key``: the sort key pods know for it
     (Nova: ``uuid``), appended to every sort as the final tie-break. ``sort_fields``: sort key ->
     record field where they differ (Nova: ``display_name`` -> ``name``).
 
@@ -145,6 +156,7 @@ class ListHooks(abc.ABC):
     like the others (its native order past the marker is not the lister's).
     """
 
+    resource: str = "records"
     id_key: ClassVar[str] = "id"
     id_sort_key: ClassVar[str] = "id"
     sort_fields: ClassVar[Mapping[str, str]] = {}
@@ -200,6 +212,29 @@ def parse_timestamp(value: str) -> dt.datetime | str:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """What a list learnt at the end of its page, for a next request with the page's last id as
+    marker: that record's sort values, its pod, and the pods holding nothing after it."""
+
+    marker_values: tuple[Any, ...]
+    marker_pod_id: str
+    empty_pod_ids: frozenset[str]
+
+
+# (what is listed, how, by whom, which pods; marker) -> what the page ending on it learnt.
+Continuations = TtlCache[tuple[Hashable, str], Continuation]
+
+
+def _hashable(value: Any) -> Hashable:
+    """Filters (mappings, lists and scalars) as a key: mappings sorted, lists as tuples."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(key), _hashable(item)) for key, item in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(item) for item in value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -319,6 +354,10 @@ class _Order:
         values = tuple(
             [get(name) if convert is None else convert(get(name)) for name, convert in self.readers]
         )
+        return _Position(values, self, self._native_key(values))
+
+    def at(self, values: tuple[Any, ...]) -> _Position:
+        """The position of a record sorting on ``values`` (a ``_Position.values``)."""
         return _Position(values, self, self._native_key(values))
 
     def _native_key(self, values: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -462,14 +501,21 @@ class _Head:
 
 
 class CrossPodLister:
-    """Lists one resource across pods with its ``hooks``, calling them on ``pool``."""
+    """Lists one resource across pods with its ``hooks``, calling them on ``pool``; with
+    ``continuations``, a list given a ``scope`` keeps and reuses them (module docstring)."""
 
     def __init__(
-        self, hooks: ListHooks, pool: PodCallPool, *, page_size: int = DEFAULT_PAGE_SIZE
+        self,
+        hooks: ListHooks,
+        pool: PodCallPool,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        continuations: Continuations | None = None,
     ) -> None:
         self.hooks = hooks
         self.pool = pool
         self.page_size = page_size
+        self.continuations = continuations
 
     def list(
         self,
@@ -481,6 +527,7 @@ class CrossPodLister:
         marker: str | None = None,
         filters: Mapping[str, Any] | None = None,
         include_unknown: bool = False,
+        scope: Hashable = None,
     ) -> ListResult:
         """Up to ``limit`` records of ``pods`` after ``marker``, sorted on ``sort_keys`` then id.
 
@@ -488,6 +535,8 @@ class CrossPodLister:
         answer in time or fail are reported in ``unavailable``; their placeholder records are
         merged in only with ``include_unknown``. Raises MarkerNotFound, a hook's
         ``fatal_errors``, or PodFailed for a pod that failed without ``include_unknown``.
+        ``scope``: what else decides which records the pods give (the caller's project, user,
+        roles, the rest of its query); continuations are kept and used only with one.
         """
         deadline = time.monotonic() + timeout
         keys = tuple(sort_keys)
@@ -496,8 +545,21 @@ class CrossPodLister:
             keys += (SortKey(self.hooks.id_sort_key, descending),)
         if limit <= 0:
             return ListResult([], has_next=False, next_marker=None)
-        run = _ListRun(self, pods, keys, limit, dict(filters or {}), include_unknown, deadline)
-        return run.execute(marker)
+        filters = dict(filters or {})
+        cache = None if scope is None else self.continuations
+        pod_ids = tuple(pod.pod_id for pod in pods)
+        listed = (self.hooks.resource, scope, keys, _hashable(filters), include_unknown, pod_ids)
+        resume = None
+        if cache is not None and marker is not None:
+            resume = cache.get_many([(listed, marker)]).get((listed, marker))
+            if resume is not None and resume.empty_pod_ids.issuperset(pod_ids):
+                return ListResult([], has_next=False, next_marker=None)
+        run = _ListRun(self, pods, keys, limit, filters, include_unknown, deadline)
+        result = run.execute(marker, resume)
+        continuation = None if cache is None else run.continuation(result)
+        if cache is not None and continuation is not None:
+            cache.put_many({(listed, str(result.records[-1][self.hooks.id_key])): continuation})
+        return result
 
 
 class _ListRun:
@@ -531,12 +593,17 @@ class _ListRun:
         self.marker_position: _Position | None = None
         self.pending_marker: tuple[str, Pod, futures.Future] | None = None
         self.unknown_by_pod: dict[str, Sequence[Record]] = {}
+        self.page_end: _PodStream | None = None
+        self.past_page: set[int] = set()
 
-    def execute(self, marker: str | None) -> ListResult:
-        """Fan out, place the marker, merge; never waits past the deadline."""
+    def execute(self, marker: str | None, resume: Continuation | None) -> ListResult:
+        """Fan out, place the marker (as ``resume`` says, when given), merge; never waits past
+        the deadline."""
         started = time.monotonic()
         if marker is None:
             self._fetch_round(self.streams)
+        elif resume is not None:
+            self._resume_after(marker, resume)
         else:
             self._start_after(marker)
         records = self._merge()
@@ -552,6 +619,35 @@ class _ListRun:
         )
         next_marker = str(records[-1][self.hooks.id_key]) if has_next else None
         return ListResult(records, has_next, next_marker, unavailable)
+
+    def continuation(self, result: ListResult) -> Continuation | None:
+        """What the request after ``result`` (this run's) may reuse; None for an empty page or
+        when a pod was unavailable. A pod holds nothing after the page when it gave all its
+        records (pending groups then released) and none was left in its buffer or read past
+        the page's last record."""
+        if not result.records or result.unavailable or self.page_end is None:
+            return None
+        return Continuation(
+            self.order.position(result.records[-1]).values,
+            self.page_end.pod.pod_id,
+            frozenset(
+                stream.pod.pod_id
+                for stream in self.streams
+                if stream.exhausted and not stream.buffer and stream.index not in self.past_page
+            ),
+        )
+
+    def _resume_after(self, marker: str, resume: Continuation) -> None:
+        """Round one after the last record of the page ``resume`` was learnt from: the marker
+        placed at once, its pod paged natively after it (unless the order groups), the pods
+        holding nothing after it not asked."""
+        self.marker_position = self.order.at(resume.marker_values)
+        for stream in self.streams:
+            if stream.pod.pod_id in resume.empty_pod_ids:
+                stream.exhausted = True
+            elif stream.pod.pod_id == resume.marker_pod_id and not self.order.group_width:
+                stream.native_marker = marker
+        self._fetch_round(self.streams)
 
     def _start_after(self, marker: str) -> None:
         """Round one with a marker: its record fetched alongside every pod's first page (its own
@@ -722,12 +818,15 @@ class _ListRun:
         A pod whose buffer is empty but that may have more is asked for its next page before
         anything else is taken: its next record may be the smallest. That round also asks every
         other pod holding fewer records than are still wanted, so pods drained one after the
-        other (deep markers) cost one round trip, not one each.
+        other (deep markers) cost one round trip, not one each. Notes which stream gave the
+        page's last record and which were read past it (``continuation``).
         """
         heap = [stream.head(self.order) for stream in self.streams if stream.buffer]
         heapq.heapify(heap)
         merged: list[Record] = []
         emitted: set[str] = set()
+        page_end: _PodStream | None = None
+        past_page: set[int] = set()
         drained = any(stream.is_open and not stream.buffer for stream in self.streams)
         while len(merged) <= self.limit:
             if drained:
@@ -749,8 +848,13 @@ class _ListRun:
             else:
                 heapq.heappop(heap)
                 drained = stream.is_open
+            if len(merged) == self.limit:
+                past_page.add(stream.index)
             record_id = str(record.get(self.hooks.id_key))
             if record_id not in emitted:
                 emitted.add(record_id)
                 merged.append(record)
+                if len(merged) <= self.limit:
+                    page_end = stream
+        self.page_end, self.past_page = page_end, past_page
         return merged

@@ -26,7 +26,7 @@ from tricircle.api import validation
 from tricircle.api.compute.state import state
 from tricircle.api.compute.views import ViewContext, server_view, unknown_server
 from tricircle.api.errors import BadRequest, InvalidField
-from tricircle.api.gateway import ALL_PROJECTS, bottom_pods, caller
+from tricircle.api.gateway import ALL_PROJECTS, bottom_pods, caller, list_scope
 from tricircle.api.json_bodies import json_response
 from tricircle.api.podcalls import Caller, CallerPodCalls
 from tricircle.db import routings
@@ -72,6 +72,7 @@ TOP_ID_FILTERS = {"flavor": ResourceType.FLAVOR}
 class ServerListHooks(lister.ListHooks):
     """How the lister reaches servers in pods, for one caller's request."""
 
+    resource = "servers"
     id_key: ClassVar[str] = "id"
     id_sort_key: ClassVar[str] = "uuid"
     sort_fields: ClassVar[Mapping[str, str]] = SORT_FIELDS
@@ -191,7 +192,9 @@ def list_servers(detail: bool, view: ViewContext) -> Response:
     scope = ALL_PROJECTS if all_projects else who.project_id
     prefetch = app_state.network_names.prefetch(scope)
     try:
-        result = lister.CrossPodLister(hooks, app_state.pod_pool).list(
+        result = lister.CrossPodLister(
+            hooks, app_state.pod_pool, continuations=app_state.caches.list_continuations
+        ).list(
             bottom_pods(),
             sort_keys=sort_keys(args),
             limit=page.limit,
@@ -199,6 +202,7 @@ def list_servers(detail: bool, view: ViewContext) -> Response:
             marker=page.marker,
             filters={FILTER_PAIRS: pairs},
             include_unknown=unknown,
+            scope=list_scope(who),
         )
     except lister.MarkerNotFound as exc:
         raise BadRequest(str(exc)) from exc

@@ -118,7 +118,7 @@ class CinderListHooks(lister.ListHooks):
     silent_errors = (PodUnreachable, PodServiceNotFound)
 
     def __init__(self, collection: str, resource_type: ResourceType) -> None:
-        self.collection = collection
+        self.resource = self.collection = collection
         self.resource_type = resource_type
         self.state = common.state()
         self.who = gateway.caller()
@@ -188,14 +188,18 @@ def list_across_pods(collection: str, resource_type: ResourceType) -> tuple[list
     listing = parse_list_request()
     pods = gateway.bottom_pods()
     hooks = CinderListHooks(collection, resource_type)
+    state = common.state()
     try:
-        result = lister.CrossPodLister(hooks, common.state().pod_pool).list(
+        result = lister.CrossPodLister(
+            hooks, state.pod_pool, continuations=state.caches.list_continuations
+        ).list(
             pods,
             sort_keys=listing.sort_keys,
             limit=listing.offset + listing.limit,
-            timeout=common.state().conf.volume_api.list_timeout,
+            timeout=state.conf.volume_api.list_timeout,
             marker=listing.marker,
             filters=listing.filters,
+            scope=gateway.list_scope(hooks.who),
         )
     except lister.MarkerNotFound as exc:
         message = forwarding.NOT_FOUND_MESSAGES[resource_type].format(id=exc.marker)

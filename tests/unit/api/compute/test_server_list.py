@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from admin_api_helpers import assert_fault
+from admin_api_helpers import MEMBER_HEADERS, Caller, assert_fault
 from werkzeug.datastructures import MultiDict
 
 from tricircle.api.compute import server_list
@@ -12,6 +12,8 @@ from tricircle.api.errors import BadRequest
 from tricircle.api.podcalls import PodAnswer
 from tricircle.db.models import ResourceRouting
 from tricircle.pods.client import PodServerError, PodUnreachable
+
+OTHER_HEADERS = {**MEMBER_HEADERS, "X-Project-Id": "other-project", "X-User-Id": "other-user"}
 
 
 def test_default_sort_is_created_at_then_uuid_descending():
@@ -141,6 +143,20 @@ def test_a_silent_pod_is_left_out_below_2_69(compute_member, fake_pods):
     fake_pods.silent = {"Pod2"}
     old = compute_member.get("/v2.1/servers").get_json()["servers"]
     assert {server["id"] for server in old} == {"a1", "c1"}
+
+
+def test_the_closing_request_asks_no_pod_and_another_project_misses(
+    compute_app, compute_member, fake_pods
+):
+    path = "/v2.1/servers/detail?sort_key=display_name&sort_dir=asc"
+    listed = compute_member.get(path).get_json()["servers"]
+    assert [server["id"] for server in listed] == ["a1", "b2", "c1", "d2"]
+    fake_pods.requests.clear()
+    assert compute_member.get(f"{path}&marker=d2").get_json() == {"servers": []}
+    assert fake_pods.requests == []
+    other = Caller(compute_app.test_client(), OTHER_HEADERS).get(f"{path}&marker=d2")
+    assert other.get_json() == {"servers": []}
+    assert {region for region, _params in fake_pods.requests} == {"Pod1", "Pod2"}
 
 
 def test_unknown_marker_is_400(compute_member, fake_pods):

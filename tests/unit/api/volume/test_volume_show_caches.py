@@ -293,3 +293,37 @@ def test_an_admin_is_cached_apart_from_the_owner(worker, count):
     with count() as warm:
         assert _show(admin, volume["id"]).status_code == 200
     assert warm.statements == []
+
+
+def _closing_request(app: Flask) -> str:
+    """A volume in each pod and the demo member's full first page of them: the path of its
+    next link (the request clients close a listing with)."""
+    _typed_volume(app, "az1")
+    body = {"volume": {"size": 1, "availability_zone": "az2"}}
+    assert _client(app).post("/v3/volumes", json=body).status_code == 202
+    page = _client(app).get("/v3/volumes/detail?limit=2").get_json()
+    assert len(page["volumes"]) == 2
+    return page["volumes_links"][0]["href"].replace("http://localhost", "")
+
+
+def test_the_closing_list_request_asks_no_pod_and_no_database(worker, count, clock):
+    app = worker()
+    closing = _closing_request(app)
+    member = _client(app)
+    with count() as seen:
+        answer = member.get(closing)
+    assert answer.get_json() == {"volumes": []}
+    assert (seen.statements, seen.pod_calls) == ([], [])
+    clock.now += TTL
+    with count() as expired:
+        assert member.get(closing).get_json() == {"volumes": []}
+    assert sorted(name for name, _path in expired.pod_calls) == ["Pod1", "Pod1", "Pod2"]
+
+
+def test_another_projects_closing_request_is_not_answered_from_the_owners_list(worker, count):
+    app = worker()
+    closing = _closing_request(app)
+    with count() as seen:
+        answer = _client(app, OTHER).get(closing)
+    assert answer.status_code == 404, answer.get_json()
+    assert _routing_reads(seen), "another project's request was answered from the owner's list"
