@@ -441,7 +441,11 @@ class RouterL3:
         return top_pod
 
     def _ensure_bridge(self, project_id: str) -> tuple[JSON, JSON]:
-        """The tenant's bridge network and its subnet on the central Neutron, made once."""
+        """The tenant's bridge network and its subnet on the central Neutron, made once.
+
+        A bridge network found without its subnet gets it again: Neutron deletes a network's
+        subnets before it refuses the network for a port made meanwhile (``_collect_bridge``
+        racing a router being set up), which leaves the network behind without them."""
         network_id = ensure_bottom_resource(
             self.mirror.session_factory,
             top_id=constants.bridge_key(project_id),
@@ -453,6 +457,13 @@ class RouterL3:
         )
         network = self.mirror.get_top_network(network_id)
         subnets = self.top.get("/v2.0/subnets", params={"network_id": network_id})["subnets"]
+        if not subnets:
+            LOG.warning(
+                "bridge network without subnet, adding it project_id=%s top_network_id=%s",
+                project_id,
+                network_id,
+            )
+            return network, self._create_bridge_subnet(network_id, network["name"])
         return network, subnets[0]
 
     def _create_bridge_network(self, name: str) -> str:
@@ -461,24 +472,28 @@ class RouterL3:
             "/v2.0/networks", json={"network": {"name": name, "admin_state_up": True}}
         )["network"]
         try:
-            self.top.post(
-                "/v2.0/subnets",
-                json={
-                    "subnet": {
-                        "name": name,
-                        "network_id": network["id"],
-                        "cidr": self.bridge_cidr,
-                        "ip_version": 4,
-                        "gateway_ip": None,
-                        "enable_dhcp": False,
-                    }
-                },
-            )
+            self._create_bridge_subnet(network["id"], name)
         except BaseException:
             _delete_quietly(self.top, f"/v2.0/networks/{segment(network['id'])}")
             raise
         LOG.info("bridge network created name=%s top_network_id=%s", name, network["id"])
         return network["id"]
+
+    def _create_bridge_subnet(self, network_id: str, name: str) -> JSON:
+        """The bridge network's one subnet: ``bridge_cidr``, no gateway, no DHCP."""
+        return self.top.post(
+            "/v2.0/subnets",
+            json={
+                "subnet": {
+                    "name": name,
+                    "network_id": network_id,
+                    "cidr": self.bridge_cidr,
+                    "ip_version": 4,
+                    "gateway_ip": None,
+                    "enable_dhcp": False,
+                }
+            },
+        )["subnet"]
 
     def _find_top_network_by_name(self, name: str) -> str | None:
         found = self.top.get("/v2.0/networks", params={"name": name, "fields": "id"})["networks"]

@@ -89,6 +89,29 @@ def test_removing_an_interface_then_the_router_undoes_everything(
         assert routings.find_routings_for_top(session, router["id"]) == []
 
 
+def test_a_bridge_network_left_without_its_subnet_gets_it_again(
+    l3: RouterL3, clients: FakeClients, router: dict
+) -> None:
+    """Neutron deletes a network's subnets before refusing the network for a bridge port made
+    meanwhile: the next setup of a router of the tenant adds the subnet back and converges."""
+    bridge_network, bridge_subnet = l3._ensure_bridge(PROJECT)
+    top = clients.neutrons["RegionOne"]
+    del top.data["subnets"][bridge_subnet["id"]]
+    l3.setup_router(router["id"], PROJECT)
+    (subnet,) = [
+        subnet
+        for subnet in top.data["subnets"].values()
+        if subnet["network_id"] == bridge_network["id"]
+    ]
+    assert (subnet["cidr"], subnet["gateway_ip"]) == (bridge_subnet["cidr"], None)
+    for region, other in (("Pod1", "Pod2"), ("Pod2", "Pod1")):
+        bottom = bottom_router(clients, region)
+        assert bottom is not None
+        assert bottom["routes"] == [
+            {"destination": CIDRS[other], "nexthop": bridge_ip(clients, other)}
+        ]
+
+
 def test_a_pod_failing_part_way_converges_on_the_next_run(
     l3: RouterL3, clients: FakeClients, router: dict
 ) -> None:
