@@ -13,6 +13,7 @@ names both IDs and the pod, and the pod logs the gateway's ID as the global requ
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -27,6 +28,7 @@ from oslo_config import cfg
 from oslo_middleware import request_id
 from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.sansio.utils import get_current_url
 
 from tricircle.api import auth, validation
 from tricircle.api.errors import BadRequest, NotFound
@@ -292,6 +294,23 @@ def served_maximum() -> Microversion:
     return state.api_versions.served_maximum(
         state.pod_versions.maximum(pod.region_name, service_type) for pod in bottom_pods()
     )
+
+
+# (scheme, host) pairs whose root URL is kept: the names the gateway is reached by (the Host
+# header is the caller's, so the bound keeps made-up names from growing it).
+ROOTS_KEPT = 64
+
+
+def root_url() -> str:
+    """``scheme://host[:port]`` of the gateway as the caller reached it, without a slash."""
+    return _root_url(request.scheme, request.host)
+
+
+@functools.lru_cache(maxsize=ROOTS_KEPT)
+def _root_url(scheme: str, host: str) -> str:
+    """``scheme://host`` as werkzeug's ``request.host_url`` makes it (an IRI), without its
+    slash; kept per (scheme, host), as making it costs more than rewriting an answer's links."""
+    return get_current_url(scheme, host).rstrip("/")
 
 
 def caller() -> Caller:

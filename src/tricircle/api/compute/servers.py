@@ -39,6 +39,7 @@ from tricircle.api.compute.views import (
 )
 from tricircle.api.errors import BadRequest, NotFound
 from tricircle.api.gateway import bottom_pods, caller, transaction
+from tricircle.api.json_bodies import json_response
 from tricircle.api.podcalls import PodAnswer
 from tricircle.db import deleted_servers, routings
 from tricircle.db.compute import FlavorNotFound, KeypairNotFound, get_flavor, get_keypair
@@ -87,7 +88,7 @@ def view_context() -> ViewContext:
 
         g.view_context = ViewContext(
             versioned_url=gateway_url(),
-            bookmark_url=request.host_url.rstrip("/"),
+            bookmark_url=gateway.root_url(),
             az_by_pod_az={pod.pod_az_name: pod.az_name for pod in bottom_pods()},
             top_network_names=top_network_names,
         )
@@ -138,9 +139,7 @@ def forward(pod: Pod, method: str, path: str, json: Any = None) -> Response:
         body = {**body, "addresses": top_addresses(body["addresses"], view_context())}
     else:
         body = rewrite_links(body, view_context())
-    response = jsonify(body)
-    response.status_code = answer.status
-    return response
+    return json_response(body, answer.status)
 
 
 def _asked_az(asked: str | None) -> str | None:
@@ -410,7 +409,7 @@ def _created_view(server_id: str) -> dict[str, Any]:
         "id": server_id,
         "links": [
             {"rel": "self", "href": f"{gateway_url()}/servers/{server_id}"},
-            {"rel": "bookmark", "href": f"{request.host_url.rstrip('/')}/servers/{server_id}"},
+            {"rel": "bookmark", "href": f"{gateway.root_url()}/servers/{server_id}"},
         ],
         "OS-DCF:diskConfig": "MANUAL",
     }

@@ -49,4 +49,4 @@ def gateway_url() -> str:
     """The gateway's versioned base URL as the caller reached it (``/v2`` or ``/v2.1``), for
     links."""
     version = legacy_v2.PREFIX if legacy_v2.is_legacy(request.environ) else "/v2.1"
-    return request.host_url.rstrip("/") + version
+    return gateway.root_url() + version

@@ -6,14 +6,12 @@ with the caller's token and microversion; admin work (volume types) uses Tricirc
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import g, request
-from werkzeug.sansio.utils import get_current_url
 
 from tricircle.api import gateway, validation
 from tricircle.api.podcalls import PodAnswer
@@ -21,9 +19,6 @@ from tricircle.api.volume.faults import bad_request
 from tricircle.pods.client import PodClient
 
 EXTENSION = gateway.EXTENSION
-# (scheme, host) pairs whose root URL is kept: the names the gateway is reached by (the Host
-# header is the caller's, so the bound keeps made-up names from growing it).
-ROOTS_KEPT = 64
 
 
 @dataclass
@@ -59,20 +54,8 @@ def forward(
     """
     calls = state().calls
     answer = calls.call(gateway.caller(), region_name, method, path, json=body, params=params)
-    body = links_to_gateway(answer.body, calls.endpoint(region_name), gateway_root())
+    body = links_to_gateway(answer.body, calls.endpoint(region_name), gateway.root_url())
     return PodAnswer(answer.status, body, answer.headers)
-
-
-def gateway_root() -> str:
-    """``scheme://host:port`` of the gateway as the caller reached it."""
-    return _root_url(request.scheme, request.host)
-
-
-@functools.lru_cache(maxsize=ROOTS_KEPT)
-def _root_url(scheme: str, host: str) -> str:
-    """``scheme://host`` as werkzeug's ``request.host_url`` makes it (an IRI), without its
-    slash; kept per (scheme, host), as making it costs more than rewriting a volume's links."""
-    return get_current_url(scheme, host).rstrip("/")
 
 
 def links_to_gateway(document: Any, pod_endpoint: str, top_root: str) -> Any:

@@ -65,7 +65,7 @@ def ask_every_pod(
     caller (as Tricircle with ``as_service``), links moved to the gateway; a pod's 4xx raised."""
     state = common.state()
     who = gateway.caller()
-    top_root = common.gateway_root()
+    top_root = gateway.root_url()
     pods = gateway.bottom_pods() if pods is None else pods
 
     def ask(pod: Pod) -> Any:

@@ -122,7 +122,7 @@ class CinderListHooks(lister.ListHooks):
         self.resource_type = resource_type
         self.state = common.state()
         self.who = gateway.caller()
-        self.top_root = common.gateway_root()
+        self.top_root = gateway.root_url()
         self.top_id_filters = filters.TopIdFilters(self.state.session_factory, TOP_ID_FILTERS)
 
     def pod_filters(self, pod: Pod, query_filters: Mapping[str, Any]) -> Mapping[str, Any] | None:

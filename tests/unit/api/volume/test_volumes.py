@@ -7,8 +7,8 @@ from fake_pods import FakeCinder
 from flask import request
 from sqlalchemy import select
 
+from tricircle.api import gateway
 from tricircle.api.microversions import Microversion
-from tricircle.api.volume import common
 from tricircle.db.models import Pod, ResourceRouting
 
 
@@ -127,10 +127,10 @@ def test_links_point_at_the_gateway_by_the_name_each_caller_used(client):
 
 
 def test_the_gateways_root_urls_kept_are_bounded(volume_app):
-    for number in range(common.ROOTS_KEPT * 2):
+    for number in range(gateway.ROOTS_KEPT * 2):
         with volume_app.test_request_context("/v3", base_url=f"http://host{number}.example"):
-            assert common.gateway_root() == f"http://host{number}.example"
-    assert common._root_url.cache_info().currsize <= common.ROOTS_KEPT
+            assert gateway.root_url() == f"http://host{number}.example"
+    assert gateway._root_url.cache_info().currsize <= gateway.ROOTS_KEPT
 
 
 def test_list_merges_pods_sorted_with_marker_pages(client, fake_pods):
