@@ -794,33 +794,25 @@ def test_closing_request_looks_up_no_marker_pod(hooks):
 
 def test_a_pod_with_records_left_is_still_asked_and_others_are_not(hooks):
     cache = continuation_cache()
-    sort_keys = (SortKey("id"),)
-    first = CrossPodLister(hooks, POOL, continuations=cache).list(
-        all_pods(hooks), sort_keys=sort_keys, limit=20, timeout=5, scope="project-a"
-    )
+
+    def page(marker: str | None) -> lister.ListResult:
+        hooks.calls.clear()
+        return CrossPodLister(hooks, POOL, continuations=cache).list(
+            all_pods(hooks),
+            sort_keys=(SortKey("id"),),
+            limit=20,
+            marker=marker,
+            timeout=5,
+            scope="project-a",
+        )
+
+    first = page(None)
     assert first.records[-1]["id"] == "Pod2-006" and first.has_next
-    hooks.calls.clear()
-    second = CrossPodLister(hooks, POOL, continuations=cache).list(
-        all_pods(hooks),
-        sort_keys=sort_keys,
-        limit=20,
-        marker="Pod2-006",
-        timeout=5,
-        scope="project-a",
-    )
+    second = page("Pod2-006")
     assert [r["id"] for r in second.records] == [f"Pod4-{n:03d}" for n in range(20)]
     # Pod1 and Pod2 gave all they hold on the first page, Pod3 nothing: only Pod4 is asked.
     assert hooks.calls == [("Pod4", 21, None)] and hooks.record_fetches == 0
-
-    hooks.calls.clear()
-    third = CrossPodLister(hooks, POOL, continuations=cache).list(
-        all_pods(hooks),
-        sort_keys=sort_keys,
-        limit=20,
-        marker="Pod4-019",
-        timeout=5,
-        scope="project-a",
-    )
+    third = page("Pod4-019")
     assert [r["id"] for r in third.records] == ["Pod4-020"] and not third.has_next
     assert hooks.calls == [("Pod4", 21, "Pod4-019")], "the marker's pod paged natively"
 
